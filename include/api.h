@@ -1,0 +1,86 @@
+/*
+ * api: one function per Memberspot endpoint (../shared/API.md rows #1-#14).
+ *
+ * Each function builds the request (identifiers URL-encoded, JSON bodies
+ * built with cJSON), sends it through http.c and hands back the parsed
+ * response body. HTTP statuses become errno in exactly one place
+ * (api_status_errno); at the same place the server's message goes to
+ * errlog. Response *shapes* are not interpreted here, except through
+ * model.h. Returns 0 or -errno:
+ *   400 -> EINVAL, 401/403 -> EACCES, 404 -> ENOENT, 409 -> EEXIST,
+ *   429 (retries exhausted) -> EAGAIN, 5xx -> EIO, unparsable 2xx body -> EIO,
+ *   deadline -> ETIMEDOUT, unreachable -> EHOSTUNREACH.
+ * On success *out (where present) is a new cJSON owned by the caller.
+ * Thread-safe as http.c is.
+ */
+#ifndef MSFS_API_H
+#define MSFS_API_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+struct http;
+
+enum api_endpoint {
+	API_AUTH,
+	API_OFFERS,            /* #1 */
+	API_USERS_LIST,        /* #2 */
+	API_FIND_BY_MAIL,      /* #3 */
+	API_GRANT,             /* #4 */
+	API_SET_OFFER_STATE,   /* #5 */
+	API_SET_ORDER_STATE,   /* #6 */
+	API_SET_PROPERTIES,    /* #7 */
+	API_DELETE_USERS,      /* #8 */
+	API_PROGRESS_LIST,     /* #9 */
+	API_PROGRESS_COURSE,   /* #10 */
+	API_LOGIN_TOKEN,       /* #11 */
+	API_ENABLE_CHAPTER,    /* #12 */
+	API_PROPERTY_DEFS,     /* #13 */
+	API_EXAM_RESULTS,      /* #14 */
+	API__N
+};
+
+/* "GET /v1/offers"-style label of an endpoint, for status output. */
+const char *api_endpoint_name(enum api_endpoint ep);
+
+/* The single HTTP-status-to-errno mapping. 2xx -> 0. */
+int api_status_errno(long status);
+
+struct api_user_filter {
+	const char *offer_id;  /* NULL: any */
+	const char *course_id; /* NULL: any */
+	int active;            /* -1: any, 0: inactive, 1: active */
+};
+
+int api_auth(struct http *h);
+int api_list_offers(struct http *h, cJSON **out);
+/* One page of #2. *users is a cJSON array (never NULL on success);
+ * *next is the cursor for the following page or NULL at the end. */
+int api_list_users_page(struct http *h, const struct api_user_filter *f,
+			const char *cursor, int page_len, cJSON **users,
+			char **next);
+int api_find_by_mail(struct http *h, const char *email, cJSON **out);
+/* first/last/order may be NULL (omitted from the body). */
+int api_grant(struct http *h, const char *email, const char *first,
+	      const char *last, const char *offer_id, const char *order_id,
+	      cJSON **out);
+int api_set_offer_state(struct http *h, const char *email,
+			const char *offer_id, bool active, cJSON **out);
+int api_set_order_state(struct http *h, const char *email,
+			const char *order_id, bool active, cJSON **out);
+/* props: array of {"propertyId","value"}; not consumed. */
+int api_set_properties(struct http *h, const char *email,
+		       const cJSON *props, cJSON **out);
+int api_delete_users(struct http *h, const char *const *emails, int n,
+		     cJSON **out);
+int api_progress_list(struct http *h, const char *email, cJSON **out);
+int api_progress_course(struct http *h, const char *course_id,
+			const char *email, cJSON **out);
+int api_login_token(struct http *h, const char *uid, cJSON **out);
+int api_enable_chapter(struct http *h, const char *email,
+		       const char *course_id, const char *chapter_id,
+		       cJSON **out);
+int api_property_defs(struct http *h, cJSON **out);
+int api_exam_results(struct http *h, const char *exam_id, cJSON **out);
+
+#endif

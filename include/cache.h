@@ -1,0 +1,69 @@
+/*
+ * cache: TTL-bound values keyed by string, shared by all FUSE threads.
+ *
+ * - Values are cJSON trees wrapped in a reference-counted struct cval; a
+ *   reader holds its reference while rendering, so a concurrent refresh
+ *   never frees what is being read.
+ * - One fetch per key at a time: concurrent cache_get callers of a missing
+ *   or expired key wait for the first caller's fetch (single flight).
+ * - A fetch answering -ENOENT is remembered as missing for neg_ttl seconds.
+ * - A fetch failing otherwise (-EIO, -ETIMEDOUT, -EHOSTUNREACH, -EAGAIN)
+ *   while an expired value is still held returns that stale value instead
+ *   (counted as STAT_CACHE_STALE); stale values are kept up to
+ *   CACHE_STALE_MAX seconds.
+ * - Memory is bounded by ttl, not by a size limit: expired entries are
+ *   swept lazily.
+ * It does NOT know what keys mean, and never calls the API itself: the
+ * caller's fetch function does. Thread-safe.
+ */
+#ifndef MSFS_CACHE_H
+#define MSFS_CACHE_H
+
+#include <cjson/cJSON.h>
+
+#define CACHE_STALE_MAX (24 * 3600)
+
+struct cache;
+
+struct cval {
+	cJSON *json;      /* read-only for holders of a reference */
+	double fetched;   /* monotonic seconds when fetched */
+	int stale;        /* 1 when served past its ttl because the API failed */
+	/* private */
+	int refs;
+};
+
+/* Fetches the value for a key. On success sets *out to a new cJSON owned
+ * by the cache. Returns 0 or -errno. */
+typedef int (*cache_fetch_fn)(void *arg, cJSON **out);
+
+/* ttl_s: lifetime of values; neg_ttl_s: lifetime of "missing". */
+struct cache *cache_new(double ttl_s, double neg_ttl_s);
+void cache_free(struct cache *c);
+
+/* Returns 0 with a new reference in *out (release with cval_put), or
+ * -errno (from the fetch, or from the negative cache: -ENOENT). */
+int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
+	      void *arg, struct cval **out);
+/* A reference to the value if present and fresh, else NULL. Never fetches
+ * and never waits. */
+struct cval *cache_peek(struct cache *c, const char *key);
+/* Stores json (ownership taken) under key as fresh. Returns 0 or -ENOMEM
+ * (json freed either way on failure). */
+int cache_put(struct cache *c, const char *key, cJSON *json);
+/* Remembers key as missing for neg_ttl. */
+void cache_put_missing(struct cache *c, const char *key);
+/* Forgets one key / every key starting with prefix ("" = all). A fetch in
+ * flight for a dropped key finishes but its result is not kept. */
+void cache_drop(struct cache *c, const char *key);
+void cache_drop_prefix(struct cache *c, const char *prefix);
+/* Number of keys held (tests, status). */
+long cache_count(struct cache *c);
+
+struct cval *cval_get(struct cval *v); /* another reference */
+void cval_put(struct cval *v);         /* NULL is fine */
+
+/* Monotonic clock in seconds. */
+double cache_now(void);
+
+#endif

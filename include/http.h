@@ -1,0 +1,72 @@
+/*
+ * http: the only module that talks to the network (libcurl).
+ *
+ * One struct http per mount. It owns a bounded pool of curl easy handles
+ * (connections are kept alive and reused), paces requests with one token
+ * bucket per class, and retries within a hard deadline:
+ *   - every call returns within config.timeout_s, waits included;
+ *   - 429 and 503 are retried after Retry-After (capped, with jitter);
+ *   - other 5xx and transport failures are retried only when the request
+ *     is idempotent, or (for any request) when the connection could not
+ *     be made at all, so the server provably never saw it;
+ *   - TLS verification stays on unless config.insecure.
+ * It does not interpret bodies or map statuses to errno: that is api.c.
+ * The key is sent as the X-API-KEY header and never logged or printed.
+ * Thread-safe: many threads may call http_request at once.
+ */
+#ifndef MSFS_HTTP_H
+#define MSFS_HTTP_H
+
+#include <stddef.h>
+
+enum http_class {
+	HTTP_CLASS_GENERAL,  /* paced at config.max_rps */
+	HTTP_CLASS_PROGRESS, /* course-progress endpoints: config.progress_rps */
+	HTTP_CLASS__N
+};
+
+struct http_config {
+	const char *base_url;     /* e.g. "https://api.memberspot.de" */
+	const char *api_key;      /* copied */
+	double timeout_s;         /* total budget of one http_request call */
+	double connect_timeout_s; /* per attempt; capped by the budget left */
+	double max_rps;           /* general pacing; <= 0 means unpaced */
+	double progress_rps;      /* progress pacing; <= 0 means unpaced */
+	int max_conns;            /* pool size, >= 1 */
+	int insecure;             /* skip TLS verification */
+};
+
+struct http_response {
+	long status;        /* final HTTP status */
+	char *body;         /* NUL-terminated, may be "" */
+	size_t len;
+	double retry_after; /* seconds from Retry-After, or 0 */
+};
+
+struct http;
+
+/* Returns NULL on allocation failure or when curl cannot initialise, and
+ * (errno EINVAL) for a missing URL or an empty key or one holding control
+ * characters, which could not be sent as a header. */
+struct http *http_new(const struct http_config *config);
+void http_free(struct http *h);
+
+/*
+ * Sends METHOD base_url+path (path already URL-encoded, starting with "/")
+ * with an optional JSON body. `endpoint` is only counted (stats_endpoint).
+ * Returns 0 when an HTTP answer arrived (any status: the caller judges it;
+ * free with http_response_free), -ETIMEDOUT when the deadline passed,
+ * -EHOSTUNREACH when the API could not be reached, -EIO on any other
+ * transport failure, -ENOMEM.
+ */
+int http_request(struct http *h, const char *method, const char *path,
+		 const char *json_body, enum http_class cls, int idempotent,
+		 int endpoint, struct http_response *resp);
+void http_response_free(struct http_response *resp);
+
+/* Percent-encodes everything but RFC 3986 unreserved characters, so an
+ * identifier can never add a path segment or query; a whole "." or ".."
+ * is encoded too ("%2E"), so it cannot climb a segment. NULL on ENOMEM. */
+char *http_escape(const char *s);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * school: the Memberspot school as the filesystem sees it. Cached reads and
+ * the changes, each change followed by the invalidation it implies.
+ *
+ * This is the only module that knows cache keys and which cached views a
+ * change affects. Reads return cval references (release with cval_put).
+ * Changes call the API, write the journal, drop every affected cache entry
+ * and tell the kernel side (through the invalidate callback) which mount
+ * paths to forget. All functions return 0 or -errno; bad input found here
+ * is -EINVAL with the reason in errlog. Thread-safe.
+ */
+#ifndef MSFS_SCHOOL_H
+#define MSFS_SCHOOL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "api.h"
+#include "cache.h"
+
+struct http;
+struct journal;
+struct scratch;
+
+struct school_config {
+	double cache_ttl;   /* seconds */
+	double neg_ttl;     /* seconds a missing name is remembered */
+	int page_size;      /* 1-100 */
+	int readonly;       /* no change reaches the API: EROFS */
+	int nodelete;       /* member deletion refused: EPERM */
+	int workers;        /* parallel requests for bulk control files */
+};
+
+/* Called with a mount path whose kernel-cached entry and attributes must
+ * be forgotten. Must not block on FUSE (the fs layer queues it). */
+typedef void (*school_invalidate_fn)(void *arg, const char *path);
+
+struct school;
+
+struct school *school_new(const struct school_config *cfg, struct http *h,
+			  struct journal *j);
+void school_free(struct school *s);
+void school_set_invalidate(struct school *s, school_invalidate_fn fn,
+			   void *arg);
+const struct school_config *school_config(const struct school *s);
+struct scratch *school_scratch(struct school *s);
+struct journal *school_journal(struct school *s);
+struct cache *school_cache(struct school *s);
+
+/* --- reads ------------------------------------------------------------ */
+int school_offers(struct school *s, struct cval **out);      /* array */
+int school_propdefs(struct school *s, struct cval **out);    /* array */
+/* Member emails matching f (array of strings), every page fetched; the
+ * members' records are cached on the way. */
+int school_members(struct school *s, const struct api_user_filter *f,
+		   struct cval **out);
+/* A member's record: cached (from a list page or an earlier lookup) or
+ * fetched by email. -ENOENT when unknown (remembered for neg_ttl). */
+int school_user(struct school *s, const char *email, struct cval **out);
+/* The member record only when already cached; never fetches. */
+struct cval *school_user_cached(struct school *s, const char *email);
+int school_progress(struct school *s, const char *email, struct cval **out);
+int school_course_progress(struct school *s, const char *email,
+			   const char *course, struct cval **out);
+/* 1 when a cached progress view exists (stat without a rate-limited call) */
+struct cval *school_progress_cached(struct school *s, const char *email,
+				    const char *course);
+int school_exam(struct school *s, const char *exam, struct cval **out);
+/* Exams looked up so far (array of strings). */
+cJSON *school_known_exams(struct school *s);
+/* Fresh login token (never cached). *token malloc'd. */
+int school_login_token(struct school *s, const char *email, char **token);
+
+/* The offer object with this id (a new reference to the offers array in
+ * *holder; *offer points inside it), or -ENOENT. */
+int school_find_offer(struct school *s, const char *offer_id,
+		      struct cval **holder, const cJSON **offer);
+/* 1 when some offer names this course. */
+int school_course_known(struct school *s, const char *course_id);
+/* Property definition by name or id: *def points into *holder. */
+int school_find_propdef(struct school *s, const char *name,
+			struct cval **holder, const cJSON **def);
+
+/* Pending members: made by mkdir, local until their first grant. */
+int school_pending_add(struct school *s, const char *email);
+int school_pending_has(struct school *s, const char *email);
+void school_pending_remove(struct school *s, const char *email);
+cJSON *school_pending_list(struct school *s); /* array of strings */
+
+/* --- changes ---------------------------------------------------------- */
+int school_grant(struct school *s, const char *email, const char *first,
+		 const char *last, const char *offer, const char *order);
+int school_set_offer_state(struct school *s, const char *email,
+			   const char *offer, bool active);
+int school_set_order_state(struct school *s, const char *email,
+			   const char *order, bool active);
+/* props: array of {"propertyId","value"} (not consumed). */
+int school_set_properties(struct school *s, const char *email,
+			  const cJSON *props);
+int school_enable_chapter(struct school *s, const char *email,
+			  const char *course, const char *chapter);
+/* Deletes members (one request for all). */
+int school_delete(struct school *s, const char *const *emails, int n);
+
+/* Drops the cached views behind a mount path ("/" drops everything). */
+int school_refresh(struct school *s, const char *path);
+
+#endif

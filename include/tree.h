@@ -1,0 +1,100 @@
+/*
+ * tree: what a path in the mount names. Pure string work: no I/O, no
+ * cache, no FUSE.
+ *
+ * Names: an identifier becomes a file name with '%' written "%25", '/'
+ * written "%2F" and a leading '.' written "%2E"; nothing else changes.
+ * Decoding is the exact inverse and refuses any name that is not the
+ * encoding of something (so every identifier has exactly one name and
+ * "..", "." or an embedded '/' can never be produced by decoding).
+ */
+#ifndef MSFS_TREE_H
+#define MSFS_TREE_H
+
+#include <stddef.h>
+
+enum node {
+	N_ROOT,
+	N_README,                 /* /README */
+	N_PROPDEFS,               /* /properties.json */
+	N_OFFERS,                 /* /offers */
+	N_OFFER,                  /* /offers/O */
+	N_OFFER_JSON,             /* /offers/O/offer.json */
+	N_OFFER_NAME,             /* /offers/O/name */
+	N_OFFER_MEMBERS,          /* /offers/O/members */
+	N_OFFER_MEMBER,           /* /offers/O/members/E (symlink) */
+	N_OFFER_GRANT,            /* /offers/O/grant */
+	N_COURSES,                /* /courses */
+	N_COURSE,                 /* /courses/C */
+	N_COURSE_MEMBERS,         /* /courses/C/members */
+	N_COURSE_MEMBER,          /* /courses/C/members/E (symlink) */
+	N_BY_STATUS,              /* /by-status */
+	N_STATUS_DIR,             /* /by-status/active|inactive (id[0]) */
+	N_STATUS_MEMBER,          /* /by-status/S/E (symlink) */
+	N_USERS,                  /* /users */
+	N_USER,                   /* /users/E */
+	N_USER_JSON,              /* /users/E/user.json */
+	N_USER_OFFERS,            /* /users/E/offers */
+	N_USER_OFFER,             /* /users/E/offers/O */
+	N_USER_ORDERS,            /* /users/E/orders */
+	N_USER_ORDER,             /* /users/E/orders/R */
+	N_USER_PROPS,             /* /users/E/properties */
+	N_USER_PROP,              /* /users/E/properties/NAME */
+	N_USER_PROPS_JSON,        /* /users/E/properties.json */
+	N_USER_PROGRESS_JSON,     /* /users/E/progress.json */
+	N_USER_PROGRESS,          /* /users/E/progress */
+	N_USER_PROGRESS_COURSE,   /* /users/E/progress/C.json */
+	N_USER_CHAPTERS,          /* /users/E/chapters */
+	N_USER_LOGIN_TOKEN,       /* /users/E/login-token */
+	N_USER_SCRATCH,           /* /users/E/<any other name> */
+	N_EXAMS,                  /* /exams */
+	N_EXAM,                   /* /exams/X */
+	N_EXAM_JSON,              /* /exams/X/results.json */
+	N_EXAM_CSV,               /* /exams/X/results.csv */
+	N_META,                   /* /.memberspot */
+	N_META_STATUS,
+	N_META_ERRORS,
+	N_META_JOURNAL,
+	N_META_REFRESH,
+	N__COUNT
+};
+
+/*
+ * A parsed path. id[] holds the decoded identifiers along the path:
+ *   offers/O/...           id[0]=O, members/E: id[1]=E
+ *   courses/C/...          id[0]=C, members/E: id[1]=E
+ *   by-status/S/E          id[0]="active"|"inactive", id[1]=E
+ *   users/E/...            id[0]=E; offers/O, orders/R, progress/C.json:
+ *                          id[1]=O|R|C
+ *   users/E/properties/N   id[0]=E, id[1]=N (the property *name*)
+ *   users/E/<scratch>      id[0]=E, id[1]=the raw file name
+ *   exams/X/...            id[0]=X
+ * `scratch` is set for N_USER_PROP when the name is not a valid encoding
+ * (an editor's temporary file in properties/): the caller decides whether
+ * NAME is a defined property; id[1] is then the raw name.
+ */
+struct tree_path {
+	enum node node;
+	char *id[2];
+	int scratch;
+};
+
+/* Parses an absolute mount path. Returns 0, -ENOENT when the path cannot
+ * name anything, -ENAMETOOLONG for components over 255 bytes, -ENOMEM. */
+int tree_parse(const char *path, struct tree_path *out);
+void tree_path_free(struct tree_path *p);
+
+/* Encoded file name of an identifier (malloc'd), NULL on ENOMEM. */
+char *tree_encode(const char *id);
+/* Decodes a file name. Returns 0 with *out malloc'd, -EINVAL when name is
+ * not the encoding of any identifier, -ENOMEM. */
+int tree_decode(const char *name, char **out);
+
+/* 1 for directories, 0 for files and symlinks. */
+int tree_node_is_dir(enum node n);
+
+/* Builds a mount path (malloc'd) such as "/users/<enc(email)>/user.json":
+ * fmt uses %s for already-encoded parts; helper for invalidation lists. */
+char *tree_user_path(const char *email, const char *suffix);
+
+#endif

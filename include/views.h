@@ -1,0 +1,82 @@
+/*
+ * views: what each node of the tree looks like (kind, mode, size, directory
+ * entries, content) and what writing to it does.
+ *
+ * Reads render a whole file into a buffer from cached school data; sizes
+ * are the rendered sizes, so `ls -l` and `cat` agree. Two deliberate
+ * exceptions where a stat would otherwise spend a rate-limited or
+ * single-use request: login-token and uncached progress files report size
+ * 0 (like /proc files); the fs layer serves all content with direct I/O, so
+ * readers get the whole content regardless.
+ *
+ * Writes (edits.c) take the complete new content of an editable file when
+ * it is closed, parse it, and call the matching school change. Bad input is
+ * -EINVAL with the reason in errlog, before anything is sent.
+ * No FUSE types here. Thread-safe as school.c is.
+ */
+#ifndef MSFS_VIEWS_H
+#define MSFS_VIEWS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "tree.h"
+
+struct school;
+
+enum view_type { VIEW_DIR, VIEW_FILE, VIEW_LINK };
+
+/* How a file takes writes. */
+enum view_write {
+	VW_NONE,    /* read-only view */
+	VW_VALUE,   /* value file: whole content replaced on close */
+	VW_JSON,    /* properties.json: edited as a whole */
+	VW_CONTROL, /* write-only, line by line (grant, chapters, refresh) */
+	VW_SCRATCH, /* editor's temporary file, in memory */
+};
+
+struct view_attr {
+	enum view_type type;
+	mode_t mode;        /* permission bits only */
+	size_t size;
+	enum view_write write;
+};
+
+/* Largest content accepted for a file of this kind (EFBIG beyond). */
+size_t view_max_write(enum view_write w);
+
+/* Classifies and checks existence. Returns 0, -ENOENT, or another -errno
+ * when the API failed. `path` is the raw mount path (for scratch files). */
+int view_stat(struct school *s, const char *path, const struct tree_path *p,
+	      struct view_attr *a);
+
+typedef int (*view_fill_fn)(void *arg, const char *name, enum view_type t);
+/* Lists a directory (without "." and ".."). 0 or -errno. */
+int view_list(struct school *s, const char *path, const struct tree_path *p,
+	      view_fill_fn fill, void *arg);
+
+/* Renders a file's whole content (appended to out). 0 or -errno. Scratch
+ * files are not rendered here (see scratch.h). */
+int view_render(struct school *s, const struct tree_path *p, struct buf *out);
+/* Target of a symlink node, relative ("../../../users/E"). */
+int view_readlink(struct school *s, const struct tree_path *p,
+		  struct buf *out);
+
+/* --- writes (edits.c) --- */
+/* Applies the complete new content of an editable file; `path` is the
+ * mount path, used in error reasons. */
+int edit_apply(struct school *s, const char *path, const struct tree_path *p,
+	       const char *data, size_t len);
+/* O_CREAT of a name that does not exist yet: touch users/E/offers/O grants
+ * the offer. -EPERM for names that cannot be created. */
+int edit_create(struct school *s, const struct tree_path *p);
+/* mkdir users/E: a pending member. */
+int edit_mkdir(struct school *s, const struct tree_path *p);
+/* rmdir users/E deletes the member; rmdir of its subdirectories only drops
+ * cached copies. */
+int edit_rmdir(struct school *s, const struct tree_path *p);
+/* unlink never changes the member: drops that file's cached copy. */
+int edit_unlink(struct school *s, const struct tree_path *p);
+
+#endif

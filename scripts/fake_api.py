@@ -1,0 +1,1135 @@
+#!/usr/bin/env python3
+"""Fake Memberspot REST API server, for memberspotfs tests, demo and benchmark.
+
+Implements every endpoint of shared/API.md in memory, with state, to the
+contract in notes/fake_api_spec.md.  Python 3 standard library only.
+
+Design
+------
+* One ``State`` object holds everything mutable: the catalogue (offers,
+  courses with chapters, property definitions), users, chapter access, exams,
+  the fault switches, the rate-limit windows, the statistics and the request
+  log.  One lock guards all of it.  API handlers run entirely under the lock,
+  JSON encoding included, so every response is a consistent snapshot.
+  Sleeps (latency_ms, hang_ms) happen outside the lock, so a slow request
+  never stalls the others.
+* Users are a dict uid -> user plus a list of uids kept sorted with
+  ``bisect``.  A page is one bisect to the cursor and a forward scan that
+  stops after pageLength+1 matches (the extra one says whether a next page
+  exists, so nextPage is null exactly when nothing follows).  email -> uid is
+  a dict, so lookups are O(1) even at 100,000 users.
+* Seeding draws from one ``random.Random(seed)`` in uid order: a run is
+  reproducible, and the first k users are the same whatever --users is.
+* Routing is a dispatch table of path templates, matched segment by segment
+  after splitting the raw path on "/" and percent-decoding each segment once,
+  so "%2F" inside an email or an id never splits it.
+* Pipeline for an API request (never for /_fake/): down (close, no answer) ->
+  sleep latency_ms + hang_ms -> route (unknown: 404) -> API key (401) ->
+  rate limits (429) -> random faults (error_rate, malformed_rate, drop_rate)
+  -> JSON body (400) -> handler.  Injected faults pre-empt the handler, so a
+  faulted request never changes state; tests can rely on that.  The
+  rate-limit windows count only requests they let through, so after a 429 a
+  client that waits Retry-After seconds does get through.
+* Every API request is counted in the statistics and the request log before
+  its response is sent, so a client that has its answer always sees it
+  counted.  Requests answered by "down" are logged with status 0.  Log
+  entries carry an extra "fault" field (null, "down", "error", "malformed"
+  or "drop").  Headers are never logged, and the key is never printed.
+"""
+
+import argparse
+import bisect
+import collections
+import hmac
+import ipaddress
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import zlib
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DEFAULT_KEY = "demo-key"
+MAX_PAGE_LENGTH = 100
+DEFAULT_PAGE_LENGTH = 10
+LOG_LIMIT = 100_000
+MAX_BODY = 64 * 1024 * 1024
+LIST_SHAPES = ("users", "next_page", "array")
+JSON_TYPE = "application/json; charset=utf-8"
+MALFORMED_BODIES = ((b'{"users": [trunc', JSON_TYPE),
+                    (b"<html>oops</html>", "text/html; charset=utf-8"))
+DROP_PREFIX = b'{"users":[{"uid":"u-000001'
+DROP_SHORTFALL = 4096        # bytes announced in Content-Length but never sent
+SEED_EPOCH = 1672531200      # 2023-01-01T00:00:00Z: seeded timestamps follow it
+TWO_YEARS = 2 * 365 * 86400
+
+DEFAULT_CONFIG = {
+    "latency_ms": 0, "error_rate": 0.0, "error_status": 500,
+    "progress_rps": 4, "global_rps": 0, "malformed_rate": 0.0,
+    "drop_rate": 0.0, "down": False, "hang_ms": 0, "list_shape": "users",
+    "retry_after": 1,
+}
+
+# --------------------------------------------------------------------------
+# Seed catalogue: awkward ids and names on purpose ('/', '%', leading dot,
+# spaces, non-ASCII), because the filesystem must cope with all of them.
+# --------------------------------------------------------------------------
+
+# (course id, name, number of chapters); every chapter has three posts.
+COURSES = (
+    ("c-leadership", "Leadership Basics", 5),
+    ("c-communication", "Kommunikation & Feedback", 4),
+    ("c-excel", "Excel für Profis", 3),
+    ("c-safety/2026", "Arbeitssicherheit 2026", 5),
+    ("c-secret", "Geheimkurs: Interna", 2),
+)
+# (offer id, name, course ids, price): "price"/"currency" prove pass-through.
+OFFERS = (
+    ("grundkurs-fuehrung", "Grundkurs Führung",
+     ("c-leadership", "c-communication"), 199.0),
+    ("bundle/2026", "Bundle 2026 – alles drin",
+     ("c-leadership", "c-excel", "c-safety/2026"), 499.0),
+    ("100%-kurs", "100% Excel", ("c-excel",), 49.0),
+    (".hidden-offer", "Versteckt", ("c-secret",), 0.0),
+    ("sales-2026", "Sales/Marketing 2026", ("c-communication",), 149.0),
+)
+PROPERTIES = (
+    ("p-company", "Company"),
+    ("p-phone", "Phone number"),
+    ("p-kdnr", "Kundennummer"),
+    ("p-note", "Notes/internal"),
+)
+# The first users, whenever --users is large enough: (email, firstname,
+# name, [(offer id, active)]).
+AWKWARD_USERS = (
+    ("anna+test@example.com", "Anna", "Test",
+     [("bundle/2026", True), ("100%-kurs", True)]),
+    ("o'brien@example.org", "Seán", "O'Brien", [(".hidden-offer", False)]),
+    ("jürgen.müller@example.de", "Jürgen", "Müller",
+     [("grundkurs-fuehrung", True)]),
+    ("zoe/sales?@example.net", "Zoë", "Núñez", []),
+    ("UPPER.Case@Example.com", "", "",
+     [("sales-2026", True), ("bundle/2026", False)]),
+)
+FIRST_NAMES = ("Anna", "Ben", "Clara", "Jürgen", "Zoë", "Lukas", "Marie",
+               "Ömer", "Søren", "Élodie", "Max", "Lea", "Noah", "Mia")
+LAST_NAMES = ("Schmidt", "Müller", "Meyer", "O'Neill", "Nguyễn", "Weiß",
+              "Fischer", "García", "Wagner", "Becker", "Schulz", "Koch")
+COMPANIES = ("ACME GmbH", "Müller & Söhne KG", "Beispiel AG", "Foo/Bar Ltd.",
+             "Café Zürich")
+# P(k offers) = 10%, 50%, 35%, 5% for k = 0..3, as a cumulative table
+OFFER_COUNT_CDF = (0.10, 0.60, 0.95)
+EXAMS = (("exam-1", "c-leadership", 1, 25), ("final exam/2026", "c-safety/2026", 3, 60))
+
+
+_DAY_CACHE = {}
+
+
+def iso(ts):
+    """Epoch seconds -> ISO 8601 UTC with milliseconds, as NestJS prints.
+    The date part is cached per day: seeding formats ~300,000 timestamps."""
+    ms = int(ts * 1000)
+    day, ms_of_day = divmod(ms, 86400000)
+    date = _DAY_CACHE.get(day)
+    if date is None:
+        date = _DAY_CACHE[day] = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+    secs, ms = divmod(ms_of_day, 1000)
+    hours, secs = divmod(secs, 3600)
+    return "%sT%02d:%02d:%02d.%03dZ" % (date, hours, secs // 60, secs % 60, ms)
+
+
+def valid_email(email):
+    """Exactly one '@', non-empty local part, a dot in the domain, no
+    whitespace or control characters (the contract's definition)."""
+    if not isinstance(email, str) or email.count("@") != 1:
+        return False
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in email):
+        return False
+    local, domain = email.split("@")
+    return bool(local) and "." in domain
+
+
+class ApiError(Exception):
+    """An error answer; message is a string, or a list for body validation."""
+
+    def __init__(self, status, message, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def bad_body(errors):
+    return ApiError(400, list(errors))
+
+
+# --------------------------------------------------------------------------
+# State
+# --------------------------------------------------------------------------
+
+class State:
+    """All mutable server state, guarded by the one lock ``self.lock``."""
+
+    def __init__(self, n_users, seed, config):
+        self.lock = threading.RLock()
+        self.config = dict(DEFAULT_CONFIG, **config)
+        self.rng = random.Random(f"runtime-{seed}")  # faults, new uids
+        self._build_catalogue()
+        self.users = {}           # uid -> user
+        self.uids = []            # sorted uids: the pagination order
+        self.uid_by_email = {}
+        self.chapter_access = []
+        self.next_user_no = 1
+        self.next_order_no = 1
+        self._seed_users(n_users, seed)
+        self.exams = self._seed_exams(seed)
+        self.progress_hits = collections.deque()
+        self.global_hits = collections.deque()
+        self.reset_stats()
+
+    # ---- seeding ---------------------------------------------------------
+
+    def _build_catalogue(self):
+        self.courses = {}
+        for cid, name, n_chapters in COURSES:
+            chapters = [{"id": f"ch-{c}", "name": f"Kapitel {c}",
+                         "posts": [f"post-{c}-{p}" for p in range(1, 4)]}
+                        for c in range(1, n_chapters + 1)]
+            self.courses[cid] = {"id": cid, "name": name, "chapters": chapters}
+        self.offers = [{"id": oid, "name": name,
+                        "courses": [{"id": c, "name": self.courses[c]["name"]}
+                                    for c in cids],
+                        "price": price, "currency": "EUR"}
+                       for oid, name, cids, price in OFFERS]
+        self.offer_by_id = {o["id"]: o for o in self.offers}
+        # course id -> ids of the offers that contain it (for courseId filters)
+        self.course_offers = collections.defaultdict(set)
+        for o in self.offers:
+            for c in o["courses"]:
+                self.course_offers[c["id"]].add(o["id"])
+        self.properties = [{"id": pid, "name": name, "type": "text",
+                            "required": False} for pid, name in PROPERTIES]
+        self.property_ids = {p["id"] for p in self.properties}
+
+    def _seed_users(self, n_users, seed):
+        # rng.random() with plain indexing rather than choice()/choices()/
+        # sample(): several times faster, and seeding 100k users must be quick.
+        rng = random.Random(seed)
+        rand = rng.random
+        offer_ids = [o["id"] for o in self.offers]
+        for i in range(1, n_users + 1):
+            if i <= len(AWKWARD_USERS):
+                email, first, last, grants = AWKWARD_USERS[i - 1]
+            else:
+                email = f"user{i:05d}@example.com"
+                first = FIRST_NAMES[int(rand() * len(FIRST_NAMES))]
+                last = LAST_NAMES[int(rand() * len(LAST_NAMES))]
+                # most users have 1-2 offers, some none, a few three
+                k = bisect.bisect(OFFER_COUNT_CDF, rand())
+                start = int(rand() * len(offer_ids))
+                grants = [(offer_ids[(start + j) % len(offer_ids)], rand() >= 0.15)
+                          for j in range(k)]
+            created = SEED_EPOCH + rand() * TWO_YEARS
+            user = self._new_user(i, rng.getrandbits(16), email, first, last,
+                                  iso(created))
+            for oid, active in grants:
+                granted = created + rand() * 86400 * 30
+                user["offers"].append(self._new_grant(oid, None, active, iso(granted)))
+            user["customProperties"] = self._seed_properties(rand, i)
+            if rand() < 0.7:
+                user["lastLogin"] = iso(created + rand() * 86400 * 90)
+            self._refresh_active(user)
+            self._insert_user(user)
+
+    @staticmethod
+    def _seed_properties(rand, i):
+        props = {}
+        if rand() < 0.6:
+            props["p-company"] = COMPANIES[int(rand() * len(COMPANIES))]
+        if rand() < 0.5:
+            props["p-kdnr"] = f"K-{100000 + i}"
+        if rand() < 0.3:
+            props["p-phone"] = f"+49 30 {1000000 + int(rand() * 9000000)}"
+        if i % 97 == 0:
+            props["p-note"] = "VIP / bitte zuerst anrufen"
+        return props
+
+    def _seed_exams(self, seed):
+        rng = random.Random(f"exams-{seed}")
+        exams = {}
+        users = [self.users[u] for u in self.uids]
+        for exam_id, course_id, step, limit in EXAMS:
+            results = []
+            for user in users[:limit:step]:
+                for attempt in range(1, rng.choice((1, 1, 2)) + 1):
+                    score = rng.randrange(0, 101)
+                    results.append({
+                        "uid": user["uid"], "email": user["email"],
+                        "score": score, "passed": score >= 60,
+                        "submittedAt": iso(SEED_EPOCH + rng.random() * TWO_YEARS),
+                        "attempt": attempt, "maxScore": 100,
+                        "courseId": course_id})
+            exams[exam_id] = results
+        return exams
+
+    # ---- users -----------------------------------------------------------
+
+    def _new_user(self, number, tag, email, first, last, created):
+        self.next_user_no = max(self.next_user_no, number + 1)
+        return {"uid": f"u-{number:06d}-{tag:04x}", "email": email,
+                "firstname": first, "name": last, "active": False,
+                "createdAt": created, "offers": [], "customProperties": {},
+                "lastLogin": None}
+
+    def _new_grant(self, offer_id, order_id, active, granted_at):
+        if not order_id:
+            order_id = f"ord-{self.next_order_no}"
+            self.next_order_no += 1
+        return {"offerId": offer_id, "orderId": order_id, "active": active,
+                "grantedAt": granted_at}
+
+    @staticmethod
+    def _refresh_active(user):
+        user["active"] = any(g["active"] for g in user["offers"])
+
+    def _insert_user(self, user):
+        self.users[user["uid"]] = user
+        self.uid_by_email[user["email"]] = user["uid"]
+        if not self.uids or self.uids[-1] < user["uid"]:
+            self.uids.append(user["uid"])       # the usual case: O(1)
+        else:
+            bisect.insort(self.uids, user["uid"])
+
+    def user_by_email(self, email):
+        uid = self.uid_by_email.get(email)
+        if uid is None:
+            raise ApiError(404, f"User with email {email} not found")
+        return self.users[uid]
+
+    def user_by_uid(self, uid):
+        user = self.users.get(uid)
+        if user is None:
+            raise ApiError(404, f"User {uid} not found")
+        return user
+
+    def ensure_user(self, email, first, last):
+        """-> (user, created)."""
+        uid = self.uid_by_email.get(email)
+        if uid is not None:
+            return self.users[uid], False
+        user = self._new_user(self.next_user_no, self.rng.getrandbits(16),
+                              email, first, last, iso(time.time()))
+        self._insert_user(user)
+        return user, True
+
+    def grant(self, user, offer_id, order_id):
+        """Add a grant, or reactivate the existing one (new orderId if given)."""
+        for g in user["offers"]:
+            if g["offerId"] == offer_id:
+                g["active"] = True
+                if order_id:
+                    g["orderId"] = order_id
+                break
+        else:
+            user["offers"].append(
+                self._new_grant(offer_id, order_id, True, iso(time.time())))
+        self._refresh_active(user)
+
+    def set_grant_state(self, user, key, value, active):
+        """Set "active" on the user's grants whose key (offerId/orderId) is
+        value; False when the user has none."""
+        grants = [g for g in user["offers"] if g[key] == value]
+        for g in grants:
+            g["active"] = active
+        self._refresh_active(user)
+        return bool(grants)
+
+    def delete_user(self, email):
+        uid = self.uid_by_email.pop(email, None)
+        if uid is None:
+            return False
+        del self.users[uid]
+        del self.uids[bisect.bisect_left(self.uids, uid)]
+        return True
+
+    def page(self, cursor, limit, match):
+        """Up to limit matching users with uid > cursor; -> (page, more)."""
+        uids, users = self.uids, self.users
+        i = bisect.bisect_right(uids, cursor) if cursor else 0
+        page = []
+        while i < len(uids):
+            user = users[uids[i]]
+            i += 1
+            if match(user):
+                if len(page) == limit:
+                    return page, True
+                page.append(user)
+        return page, False
+
+    def user_filter(self, offer_id, course_id, active):
+        tests = []
+        if offer_id is not None:
+            tests.append(lambda u: any(g["offerId"] == offer_id for g in u["offers"]))
+        if course_id is not None:
+            offers = self.course_offers.get(course_id, set())
+            tests.append(lambda u: any(g["offerId"] in offers for g in u["offers"]))
+        if active is not None:
+            tests.append(lambda u: u["active"] is active)
+        return lambda u: all(t(u) for t in tests)
+
+    # ---- courses and progress --------------------------------------------
+
+    def course(self, course_id):
+        course = self.courses.get(course_id)
+        if course is None:
+            raise ApiError(404, f"Course {course_id} not found")
+        return course
+
+    def user_course_ids(self, user):
+        """Courses of all the user's offers, active or not (deactivating keeps
+        progress), in grant order without duplicates."""
+        seen = {}
+        for g in user["offers"]:
+            for c in self.offer_by_id[g["offerId"]]["courses"]:
+                seen.setdefault(c["id"], None)
+        return list(seen)
+
+    def progress(self, user, course):
+        """Deterministic progress -> (percent, completed posts, active posts).
+        A course the user does not have shows no progress."""
+        posts = [p for ch in course["chapters"] for p in ch["posts"]]
+        if course["id"] not in self.user_course_ids(user):
+            return 0, [], []
+        pct = zlib.crc32(f"{user['uid']}\0{course['id']}".encode()) % 101
+        done = len(posts) * pct // 100
+        return pct, posts[:done], posts[done:done + 1]
+
+    # ---- rate limits, faults, statistics -----------------------------------
+
+    def throttled(self, progress_endpoint):
+        """Sliding one-second windows; only requests let through are counted."""
+        now = time.monotonic()
+        with self.lock:
+            windows = [(self.global_hits, self.config["global_rps"])]
+            if progress_endpoint:
+                windows.append((self.progress_hits, self.config["progress_rps"]))
+            for hits, limit in windows:
+                while hits and now - hits[0] >= 1.0:
+                    hits.popleft()
+                if limit and len(hits) >= limit:
+                    return True
+            for hits, limit in windows:
+                if limit:
+                    hits.append(now)
+                else:
+                    hits.clear()
+            return False
+
+    def roll_fault(self):
+        """-> None, "error", "malformed" or "drop", per the configured rates."""
+        with self.lock:
+            for name in ("error", "malformed", "drop"):
+                rate = self.config[name + "_rate"]
+                if rate and self.rng.random() < rate:
+                    return name
+            return None
+
+    def reset_stats(self):
+        with self.lock:
+            self.total = 0
+            self.by_endpoint = collections.Counter({r.name: 0 for r in ROUTES})
+            self.by_endpoint["other"] = 0
+            self.by_status = collections.Counter()
+            self.log = collections.deque(maxlen=LOG_LIMIT)
+
+    def record(self, t, method, path, endpoint, status, body, fault):
+        with self.lock:
+            self.total += 1
+            self.by_endpoint[endpoint] += 1
+            self.by_status[str(status)] += 1
+            self.log.append({"t": t, "method": method, "path": path,
+                             "endpoint": endpoint, "status": status,
+                             "body": body, "fault": fault})
+
+
+# --------------------------------------------------------------------------
+# Body validation, class-validator style: collect every message, then 400.
+# --------------------------------------------------------------------------
+
+def field_errors(body, rules):
+    """rules: (field, kind) with kind "email", "string" (required, non-empty),
+    "optional" (string or absent/null) or "bool"."""
+    if not isinstance(body, dict):
+        return ["request body must be a JSON object"]
+    errors = []
+    for name, kind in rules:
+        value = body.get(name)
+        if kind == "email" and not valid_email(value):
+            errors.append(f"{name} must be an email")
+        elif kind == "string" and not isinstance(value, str):
+            errors.append(f"{name} must be a string")
+        elif kind == "string" and not value:
+            errors.append(f"{name} should not be empty")
+        elif kind == "optional" and value is not None and not isinstance(value, str):
+            errors.append(f"{name} must be a string")
+        elif kind == "bool" and not isinstance(value, bool):
+            errors.append(f"{name} must be a boolean value")
+    return errors
+
+
+def validate(body, rules):
+    errors = field_errors(body, rules)
+    if errors:
+        raise bad_body(errors)
+
+
+def is_scalar(value):
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def first(query, name):
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def parse_page_length(raw):
+    if raw is None:
+        return DEFAULT_PAGE_LENGTH
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_LENGTH:
+        raise ApiError(400, f"pageLength must be an integer from 1 to {MAX_PAGE_LENGTH}")
+    return int(raw)
+
+
+def parse_active(raw):
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise ApiError(400, "active must be true or false")
+    return raw == "true"
+
+
+# --------------------------------------------------------------------------
+# API handlers: (state, path args, query, body) -> (status, payload).
+# They run under state.lock.
+# --------------------------------------------------------------------------
+
+def api_auth(st, args, query, body):
+    return 200, {"ok": True}
+
+
+def api_offers(st, args, query, body):
+    return 200, st.offers
+
+
+def api_users_list(st, args, query, body):
+    limit = parse_page_length(first(query, "pageLength"))
+    match = st.user_filter(first(query, "offerId"), first(query, "courseId"),
+                           parse_active(first(query, "active")))
+    page, more = st.page(first(query, "lastLoadedId"), limit, match)
+    next_uid = page[-1]["uid"] if more else None
+    shape = st.config["list_shape"]
+    if shape == "array":
+        return 200, page
+    return 200, {"users": page,
+                 "nextPage" if shape == "users" else "next_page": next_uid}
+
+
+def api_find_by_mail(st, args, query, body):
+    return 200, st.user_by_email(args[0])
+
+
+def api_grant(st, args, query, body):
+    validate(body, (("email", "email"), ("grantOffer", "string"),
+                    ("firstname", "optional"), ("name", "optional"),
+                    ("orderId", "optional")))
+    offer_id = body["grantOffer"]
+    if offer_id not in st.offer_by_id:     # before creating anybody
+        raise ApiError(404, f"Offer {offer_id} not found")
+    user, created = st.ensure_user(body["email"], body.get("firstname") or "",
+                                   body.get("name") or "")
+    st.grant(user, offer_id, body.get("orderId"))
+    return 201, {"uid": user["uid"], "email": user["email"], "created": created}
+
+
+def grant_state_handler(key):
+    """set-offer-state and set-order-state differ only in the grant key."""
+    def handler(st, args, query, body):
+        validate(body, (("email", "string"), (key, "string"), ("active", "bool")))
+        user = st.user_by_email(body["email"])
+        if not st.set_grant_state(user, key, body[key], body["active"]):
+            raise ApiError(404, f"User has no {key} {body[key]}")
+        return 200, {"email": user["email"], key: body[key],
+                     "active": body["active"]}
+    return handler
+
+
+def property_errors(body):
+    errors = field_errors(body, (("email", "string"),))
+    props = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(props, list):
+        return errors + ["properties must be an array"]
+    for i, prop in enumerate(props):
+        if not isinstance(prop, dict):
+            errors.append(f"properties.{i} must be an object")
+            continue
+        if not isinstance(prop.get("propertyId"), str):
+            errors.append(f"properties.{i}.propertyId must be a string")
+        if "value" not in prop or not is_scalar(prop["value"]):
+            errors.append(f"properties.{i}.value must be a string, number, boolean or null")
+    return errors
+
+
+def api_set_properties(st, args, query, body):
+    errors = property_errors(body)
+    if errors:
+        raise bad_body(errors)
+    user = st.user_by_email(body["email"])
+    unknown = [p["propertyId"] for p in body["properties"]
+               if p["propertyId"] not in st.property_ids]
+    if unknown:                             # all or nothing
+        raise bad_body(f"unknown propertyId {pid}" for pid in unknown)
+    for prop in body["properties"]:
+        user["customProperties"][prop["propertyId"]] = prop["value"]
+    return 200, user
+
+
+def api_delete_users(st, args, query, body):
+    emails = body.get("emails") if isinstance(body, dict) else None
+    if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+        raise bad_body(["emails must be an array of strings"])
+    return 200, {"deleted": [e for e in emails if st.delete_user(e)]}
+
+
+def api_progress_list(st, args, query, body):
+    user = st.user_by_email(args[0])
+    summaries = []
+    for cid in st.user_course_ids(user):
+        course = st.courses[cid]
+        pct, done, _ = st.progress(user, course)
+        summaries.append({"courseId": cid, "courseName": course["name"],
+                          "progress": pct, "completedPostsCount": len(done)})
+    return 200, summaries
+
+
+def api_progress(st, args, query, body):
+    course_id, email = args
+    user = st.user_by_email(email)
+    course = st.course(course_id)
+    pct, done, active = st.progress(user, course)
+    return 200, {"courseId": course_id, "email": user["email"], "progress": pct,
+                 "completedPosts": done, "activePosts": active,
+                 "courseName": course["name"]}
+
+
+def api_login_token(st, args, query, body):
+    user = st.user_by_uid(args[0])
+    return 200, {"token": secrets.token_hex(32),
+                 "expiresAt": iso(time.time() + 3600), "uid": user["uid"]}
+
+
+def api_chapter_access(st, args, query, body):
+    validate(body, (("email", "string"), ("courseId", "string"),
+                    ("chapterId", "string")))
+    user = st.user_by_email(body["email"])
+    course = st.course(body["courseId"])
+    if not any(ch["id"] == body["chapterId"] for ch in course["chapters"]):
+        raise ApiError(404, f"Chapter {body['chapterId']} not found")
+    key = (user["uid"], course["id"], body["chapterId"])
+    if not any((a["uid"], a["courseId"], a["chapterId"]) == key
+               for a in st.chapter_access):
+        st.chapter_access.append({"uid": key[0], "email": user["email"],
+                                  "courseId": key[1], "chapterId": key[2],
+                                  "enabledAt": iso(time.time())})
+    return 201, {"email": user["email"], "courseId": course["id"],
+                 "chapterId": body["chapterId"], "enabled": True}
+
+
+def api_properties(st, args, query, body):
+    return 200, st.properties
+
+
+def api_exam_results(st, args, query, body):
+    results = st.exams.get(args[0])
+    if results is None:
+        raise ApiError(404, f"Exam {args[0]} not found")
+    return 200, results
+
+
+ARG = None  # a route pattern placeholder: one non-empty, decoded segment
+Route = collections.namedtuple("Route", "method pattern name handler takes_body progress")
+
+
+def _route(method, path, handler, takes_body=False, progress=False):
+    """path like "/v1/exams/{examId}/results".  The stats name of the endpoint
+    is the path without its placeholders: "GET /v1/exams/results"."""
+    parts = path.strip("/").split("/")
+    pattern = tuple(ARG if p.startswith("{") else p for p in parts)
+    name = f"{method} /" + "/".join(p for p in parts if not p.startswith("{"))
+    return Route(method, pattern, name, handler, takes_body, progress)
+
+
+ROUTES = (
+    _route("GET", "/api-auth", api_auth),
+    _route("GET", "/v1/offers", api_offers),
+    _route("GET", "/v1/users/list", api_users_list),
+    _route("GET", "/v1/users/find-by-mail/{email}", api_find_by_mail),
+    _route("POST", "/v1/users/grant-user-offer-by-mail", api_grant, True),
+    _route("POST", "/v1/users/set-offer-state", grant_state_handler("offerId"), True),
+    _route("POST", "/v1/users/set-order-state", grant_state_handler("orderId"), True),
+    _route("POST", "/v1/users/set-custom-user-properties", api_set_properties, True),
+    _route("DELETE", "/v1/users/delete-users", api_delete_users, True),
+    _route("POST", "/v1/users/delete-users", api_delete_users, True),
+    _route("GET", "/v1/users/course-progress/list/{email}", api_progress_list,
+           progress=True),
+    _route("GET", "/v1/users/course-progress/{courseId}/{email}", api_progress,
+           progress=True),
+    _route("GET", "/v1/users/login-token/{uid}", api_login_token),
+    _route("POST", "/v1/chapters/chapter-access/enable", api_chapter_access, True),
+    _route("GET", "/v1/custom-user-properties/list", api_properties),
+    _route("GET", "/v1/exams/{examId}/results", api_exam_results),
+)
+# (method, number of segments) -> candidate routes
+ROUTES_BY_SHAPE = collections.defaultdict(list)
+for _r in ROUTES:
+    ROUTES_BY_SHAPE[(_r.method, len(_r.pattern))].append(_r)
+
+
+def match_route(method, segments):
+    """-> (route, args) or (None, None)."""
+    for route in ROUTES_BY_SHAPE.get((method, len(segments)), ()):
+        args = []
+        for want, got in zip(route.pattern, segments):
+            if want is ARG:
+                if not got:
+                    break
+                args.append(got)
+            elif want != got:
+                break
+        else:
+            return route, args
+    return None, None
+
+
+def path_segments(path):
+    """Split on '/' first, then percent-decode each segment exactly once."""
+    return [unquote(s) for s in path.strip("/").split("/")] if path.strip("/") else []
+
+
+# --------------------------------------------------------------------------
+# Control interface (/_fake/): no key, no faults, not counted.
+# Handlers: (state, raw query, body) -> (status, payload).
+# --------------------------------------------------------------------------
+
+def ctl_stats(st, query, body):
+    with st.lock:
+        return 200, {"total": st.total, "by_endpoint": dict(st.by_endpoint),
+                     "by_status": dict(st.by_status)}
+
+
+def ctl_reset_stats(st, query, body):
+    st.reset_stats()
+    return 200, {"ok": True}
+
+
+def ctl_log(st, query, body):
+    with st.lock:
+        return 200, list(st.log)
+
+
+def ctl_get_config(st, query, body):
+    with st.lock:
+        return 200, dict(st.config)
+
+
+def config_error(name, value):
+    """-> an error message, or None when value suits switch name."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    if name.endswith("_rate"):
+        return None if number(value) and 0 <= value <= 1 else f"{name} must be a number from 0 to 1"
+    if name == "error_status":
+        ok = isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599
+        return None if ok else "error_status must be an integer from 400 to 599"
+    if name == "down":
+        return None if isinstance(value, bool) else "down must be a boolean"
+    if name == "list_shape":
+        return None if value in LIST_SHAPES else f"list_shape must be one of {', '.join(LIST_SHAPES)}"
+    return None if count(value) else f"{name} must be a non-negative integer"
+
+
+def ctl_set_config(st, query, body):
+    if not isinstance(body, dict):
+        raise bad_body(["request body must be a JSON object"])
+    errors = [f"unknown switch {k}" if k not in DEFAULT_CONFIG else config_error(k, v)
+              for k, v in body.items()]
+    errors = [e for e in errors if e]
+    if errors:                              # all or nothing
+        raise bad_body(errors)
+    with st.lock:
+        st.config.update(body)
+        return 200, dict(st.config)
+
+
+def ctl_state(st, query, body):
+    with st.lock:
+        return 200, {"users": [st.users[u] for u in st.uids],
+                     "offers": st.offers, "properties": st.properties,
+                     "chapter_access": st.chapter_access, "exams": st.exams}
+
+
+def ctl_user(st, query, body):
+    # Emails cannot hold spaces, so a literal '+' is kept rather than read as
+    # a space: ?email=anna+test@example.com works unencoded.
+    email = first(parse_qs(query.replace("+", "%2B")), "email")
+    with st.lock:
+        return 200, st.user_by_email(email or "")
+
+
+CONTROL = {
+    ("GET", "/_fake/stats"): ctl_stats,
+    ("POST", "/_fake/reset-stats"): ctl_reset_stats,
+    ("GET", "/_fake/log"): ctl_log,
+    ("GET", "/_fake/config"): ctl_get_config,
+    ("POST", "/_fake/config"): ctl_set_config,
+    ("GET", "/_fake/state"): ctl_state,
+    ("GET", "/_fake/user"): ctl_user,
+}
+
+
+# --------------------------------------------------------------------------
+# HTTP layer
+# --------------------------------------------------------------------------
+
+class Response:
+    __slots__ = ("status", "body", "headers", "fault")
+
+    def __init__(self, status, body=b"", headers=None, fault=None):
+        self.status, self.body, self.fault = status, body, fault
+        self.headers = headers or {}
+
+
+def dumps(payload):
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(status, payload, headers=None):
+    return Response(status, dumps(payload), dict({"Content-Type": JSON_TYPE}, **(headers or {})))
+
+
+def reason(status):
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_response(status, message, headers=None):
+    return json_response(status, {"statusCode": status, "message": message,
+                                  "error": reason(status)}, headers)
+
+
+def too_many_requests(retry_after):
+    return error_response(429, "ThrottlerException: Too Many Requests",
+                          {"Retry-After": str(retry_after)})
+
+
+def parse_json(raw):
+    """Strict JSON (no NaN/Infinity); empty body -> None; else ApiError 400."""
+    if not raw.strip():
+        return None
+
+    def reject(name):
+        raise ValueError(f"unexpected {name}")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=reject)
+    except UnicodeDecodeError:
+        raise ApiError(400, "Request body is not UTF-8") from None
+    except ValueError as e:
+        raise ApiError(400, f"Unexpected token in JSON at position {getattr(e, 'pos', 0)}") from None
+
+
+def json_or_none(raw):
+    """The request log's view of a body: parsed JSON, or null."""
+    try:
+        return parse_json(raw)
+    except ApiError:
+        return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"           # keep-alive; Content-Length always
+    server_version = "FakeMemberspot/1.0"
+
+    def version_string(self):
+        return self.server_version
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
+
+    # BaseHTTPRequestHandler logs every request to stderr; we log only with
+    # --verbose, ourselves, and never headers.
+    def log_request(self, code="-", size="-"):
+        pass
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake_api: %s\n" % (fmt % args))
+
+    # ---- request plumbing ------------------------------------------------
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        if not (length.isascii() and length.strip().isdigit()):
+            raise ApiError(400, "Invalid Content-Length")
+        if int(length) > MAX_BODY:
+            raise ApiError(413, "Request body too large")
+        return self.rfile.read(int(length))
+
+    def _read_chunked(self):
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                raise ApiError(400, "Invalid chunked body") from None
+            total += size
+            if total > MAX_BODY:
+                raise ApiError(413, "Request body too large")
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass                    # trailers
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)       # CRLF after the chunk
+
+    def _send(self, resp):
+        if resp.fault == "down":            # no answer at all
+            self.close_connection = True
+            return
+        announced = len(resp.body) + (DROP_SHORTFALL if resp.fault == "drop" else 0)
+        try:
+            self.send_response(resp.status)
+            for name, value in resp.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(announced))
+            self.end_headers()
+            self.wfile.write(resp.body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        if resp.fault == "drop":            # the rest of the body never comes
+            self.close_connection = True
+
+    def _dispatch(self):
+        arrived = time.time()
+        split = urlsplit(self.path)
+        try:
+            raw = self._read_body()
+        except ApiError as e:
+            # the body was not consumed, so this connection cannot go on
+            raw = b""
+            early = error_response(e.status, e.message, {"Connection": "close"})
+        else:
+            early = None
+        if split.path == "/_fake" or split.path.startswith("/_fake/"):
+            self._send(early or self._control(split, raw))
+            return
+        route, args = match_route(self.command, path_segments(split.path))
+        resp = early or self._api(route, args, split, raw)
+        endpoint = route.name if route else "other"
+        self.server.state.record(arrived, self.command, self.path, endpoint,
+                                 resp.status, json_or_none(raw), resp.fault)
+        if self.server.verbose:
+            sys.stderr.write(f"fake_api: {self.command} {self.path} -> "
+                             f"{resp.status}{' ' + resp.fault if resp.fault else ''}\n")
+        self._send(resp)
+
+    def _control(self, split, raw):
+        handler = CONTROL.get((self.command, split.path))
+        if handler is None:
+            return error_response(404, f"Cannot {self.command} {split.path}")
+        try:
+            status, payload = handler(self.server.state, split.query, parse_json(raw))
+        except ApiError as e:
+            return error_response(e.status, e.message)
+        return json_response(status, payload)
+
+    def _authorised(self):
+        given = self.headers.get("X-API-KEY")
+        return given is not None and hmac.compare_digest(
+            given.encode("utf-8", "surrogateescape"), self.server.api_key)
+
+    def _api(self, route, args, split, raw):
+        st = self.server.state
+        with st.lock:
+            cfg = dict(st.config)
+        if cfg["down"]:
+            return Response(0, fault="down")
+        delay = cfg["latency_ms"] + cfg["hang_ms"]
+        if delay:
+            time.sleep(delay / 1000)        # outside the lock
+        if route is None:
+            return error_response(404, f"Cannot {self.command} {split.path}")
+        if not self._authorised():
+            return error_response(401, "Invalid or missing API key")
+        if st.throttled(route.progress):
+            return too_many_requests(cfg["retry_after"])
+        fault = st.roll_fault()
+        if fault:
+            return self._fault(fault, cfg)
+        try:
+            body = parse_json(raw) if route.takes_body else None
+            query = parse_qs(split.query, keep_blank_values=True)
+            with st.lock:
+                status, payload = route.handler(st, args, query, body)
+                return json_response(status, payload)
+        except ApiError as e:
+            return error_response(e.status, e.message, e.headers)
+
+    def _fault(self, fault, cfg):
+        st = self.server.state
+        if fault == "error":
+            status = cfg["error_status"]
+            headers = {"Retry-After": str(cfg["retry_after"])} if status in (429, 503) else None
+            resp = error_response(status, "Injected fault", headers)
+            resp.fault = "error"
+            return resp
+        if fault == "malformed":
+            with st.lock:
+                body, ctype = st.rng.choice(MALFORMED_BODIES)
+            return Response(200, body, {"Content-Type": ctype}, fault="malformed")
+        return Response(200, DROP_PREFIX, {"Content-Type": JSON_TYPE}, fault="drop")
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, state, api_key, verbose):
+        self.state = state
+        self.api_key = api_key.encode("utf-8", "surrogateescape")
+        self.verbose = verbose
+        super().__init__(address, Handler)
+
+
+class FakeServer6(FakeServer):
+    address_family = socket.AF_INET6
+
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+def loopback_host(value):
+    """The contract binds loopback only; accept any loopback address."""
+    host = "127.0.0.1" if value == "localhost" else value
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{value!r} is not a loopback address")
+
+
+def non_negative(value):
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return n
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Fake Memberspot REST API (in memory, with state and "
+                    "fault injection) for memberspotfs tests.",
+        epilog="The accepted API key is read from the environment variable "
+               "FAKE_API_KEY only (unset or empty: the documented demo key); "
+               "it is never printed. Control endpoints under /_fake/ need no "
+               "key: stats, reset-stats, log, config, state, user.")
+    p.add_argument("--port", type=non_negative, default=0,
+                   help="TCP port; 0 (default) picks a free one")
+    p.add_argument("--port-file", help="write the port here (atomically) once listening")
+    p.add_argument("--host", type=loopback_host, default="127.0.0.1",
+                   help="loopback address to bind (default 127.0.0.1)")
+    p.add_argument("--users", type=non_negative, default=200,
+                   help="number of seeded members (default 200)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
+    p.add_argument("--latency-ms", type=non_negative, default=0,
+                   help="added delay on every API request (default 0)")
+    p.add_argument("--progress-rps", type=non_negative, default=4,
+                   help="course-progress requests per second, 0 = unlimited (default 4)")
+    p.add_argument("--global-rps", type=non_negative, default=0,
+                   help="API requests per second, 0 = unlimited (default 0)")
+    p.add_argument("--list-shape", choices=LIST_SHAPES, default="users",
+                   help="users/list response shape (default users)")
+    p.add_argument("--quiet", action="store_true", help="no start-up message")
+    p.add_argument("--verbose", action="store_true",
+                   help="log each API request (method, path, status; never headers) to stderr")
+    return p.parse_args(argv)
+
+
+def write_port_file(path, port):
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(f"{port}\n")
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    opts = parse_args(argv)
+    api_key = os.environ.get("FAKE_API_KEY") or DEFAULT_KEY
+    started = time.monotonic()
+    state = State(opts.users, opts.seed, {
+        "latency_ms": opts.latency_ms, "progress_rps": opts.progress_rps,
+        "global_rps": opts.global_rps, "list_shape": opts.list_shape})
+    seeded = time.monotonic() - started
+    server_class = FakeServer6 if ":" in opts.host else FakeServer
+    server = server_class((opts.host, opts.port), state, api_key, opts.verbose)
+    port = server.server_address[1]
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    # serve_forever runs in a thread: shutdown() must not be called from the
+    # thread that serves, and the main thread has to stay free for signals.
+    serving = threading.Thread(target=server.serve_forever,
+                               kwargs={"poll_interval": 0.2}, daemon=True)
+    serving.start()
+    if opts.port_file:
+        write_port_file(opts.port_file, port)
+    if not opts.quiet:
+        sys.stderr.write(f"fake_api: listening on http://{opts.host}:{port} "
+                         f"({opts.users} users, seed {opts.seed}, seeded in "
+                         f"{seeded:.2f}s)\n")
+    while not stop.wait(1.0):
+        pass
+    server.shutdown()
+    server.server_close()
+    if opts.port_file:
+        try:                                # a stale port file misleads the next run
+            os.unlink(opts.port_file)
+        except OSError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,596 @@
+/*
+ * api: Memberspot endpoints as C functions.
+ *
+ * Every endpoint function does the same three things: build a path (each
+ * identifier passed through http_escape, so it stays one segment or one
+ * query value whatever its characters), build a JSON body with cJSON, and
+ * hand both to api_call. api_call sends through http.c and then finish()
+ * judges the outcome. finish() is the only place where an HTTP status
+ * becomes an errno and the only place that writes API failures to errlog,
+ * with the server's own message (NestJS "message", a string or an array
+ * of strings) or, failing that, the start of the raw body.
+ *
+ * Only GETs are sent as idempotent: a POST or DELETE is retried by http.c
+ * only when it provably never reached the server.
+ *
+ * Response shapes are not looked at here, apart from the users page,
+ * which goes through model_users_page.
+ */
+#include "api.h"
+
+#include "buf.h"
+#include "errlog.h"
+#include "http.h"
+#include "model.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define API_RAW_MSG_MAX 200 /* bytes of a non-JSON error body to log */
+
+static const char *const endpoint_names[API__N] = {
+	[API_AUTH] = "GET /api-auth",
+	[API_OFFERS] = "GET /v1/offers",
+	[API_USERS_LIST] = "GET /v1/users/list",
+	[API_FIND_BY_MAIL] = "GET /v1/users/find-by-mail",
+	[API_GRANT] = "POST /v1/users/grant-user-offer-by-mail",
+	[API_SET_OFFER_STATE] = "POST /v1/users/set-offer-state",
+	[API_SET_ORDER_STATE] = "POST /v1/users/set-order-state",
+	[API_SET_PROPERTIES] = "POST /v1/users/set-custom-user-properties",
+	[API_DELETE_USERS] = "DELETE /v1/users/delete-users",
+	[API_PROGRESS_LIST] = "GET /v1/users/course-progress/list",
+	[API_PROGRESS_COURSE] = "GET /v1/users/course-progress",
+	[API_LOGIN_TOKEN] = "GET /v1/users/login-token",
+	[API_ENABLE_CHAPTER] = "POST /v1/chapters/chapter-access/enable",
+	[API_PROPERTY_DEFS] = "GET /v1/custom-user-properties/list",
+	[API_EXAM_RESULTS] = "GET /v1/exams/results",
+};
+
+const char *api_endpoint_name(enum api_endpoint ep)
+{
+	if ((unsigned)ep >= API__N || !endpoint_names[ep])
+		return "unknown";
+	return endpoint_names[ep];
+}
+
+/* Returns 0 for 2xx, otherwise a negative errno (as every function here). */
+int api_status_errno(long status)
+{
+	if (status >= 200 && status < 300)
+		return 0;
+	switch (status) {
+	case 400:
+	case 422:
+		return -EINVAL;
+	case 401:
+	case 403:
+		return -EACCES;
+	case 404:
+		return -ENOENT;
+	case 409:
+		return -EEXIST;
+	case 413:
+		return -EFBIG;
+	case 429:
+		return -EAGAIN;
+	}
+	if (status >= 400 && status < 500)
+		return -EINVAL;
+	return -EIO;
+}
+
+/* ------------------------------------------------------------------ */
+/* Outcome: status -> errno, message -> errlog                        */
+/* ------------------------------------------------------------------ */
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int is_blank(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			return 0;
+	return 1;
+}
+
+/* NestJS "message": a string, or an array joined with "; ". */
+static int nest_message(const cJSON *err, struct buf *msg)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
+	const cJSON *item;
+	char *text;
+	int rc = 0;
+
+	if (cJSON_IsString(m))
+		return buf_puts(msg, m->valuestring);
+	if (cJSON_IsArray(m)) {
+		cJSON_ArrayForEach(item, m) {
+			text = model_scalar_text(item);
+			if (!text)
+				text = cJSON_PrintUnformatted(item);
+			if (!text)
+				return -ENOMEM;
+			rc = buf_printf(msg, "%s%s", msg->len ? "; " : "",
+					text);
+			free(text);
+			if (rc)
+				return rc;
+		}
+		if (msg->len)
+			return 0;
+	}
+	m = cJSON_GetObjectItemCaseSensitive(err, "error");
+	if (cJSON_IsString(m))
+		return buf_puts(msg, m->valuestring);
+	return 0;
+}
+
+/* The readable reason of a failed answer; errlog strips control chars. */
+static void log_status(const char *where, const struct http_response *r)
+{
+	struct buf msg = {0};
+	cJSON *err;
+
+	err = cJSON_ParseWithLength(r->body, r->len);
+	if (cJSON_IsObject(err))
+		nest_message(err, &msg);
+	cJSON_Delete(err);
+	if (!msg.len && r->len)
+		buf_append(&msg, r->body,
+			   r->len < API_RAW_MSG_MAX ? r->len : API_RAW_MSG_MAX);
+	errlog_add(where, r->status, "%s",
+		   msg.len ? msg.data : "(empty response)");
+	buf_free(&msg);
+}
+
+static void log_transport(const char *where, int rc, double elapsed)
+{
+	switch (rc) {
+	case -ETIMEDOUT:
+		errlog_add(where, 0, "timed out after %.1f s", elapsed);
+		break;
+	case -EHOSTUNREACH:
+		errlog_add(where, 0, "API unreachable");
+		break;
+	case -ENOMEM:
+		errlog_add(where, 0, "out of memory");
+		break;
+	case -EIO:
+		errlog_add(where, 0,
+			   "transport error (connection lost, TLS failure or "
+			   "oversized answer)");
+		break;
+	default:
+		errlog_add(where, 0, "%s", strerror(-rc));
+		break;
+	}
+}
+
+/*
+ * The single judge of an API outcome: `rc` and `r` are what http_request
+ * gave. 2xx with out != NULL parses the body into *out (an empty body
+ * becomes {}). Returns 0 or -errno; every failure is counted and logged.
+ */
+static int finish(const char *where, int rc, double elapsed,
+		  const struct http_response *r, cJSON **out)
+{
+	const char *end = NULL;
+	cJSON *j;
+
+	if (rc) {
+		stats_add(STAT_HTTP_ERRORS, 1);
+		log_transport(where, rc, elapsed);
+		return rc;
+	}
+	rc = api_status_errno(r->status);
+	if (rc) {
+		stats_add(STAT_HTTP_ERRORS, 1);
+		log_status(where, r);
+		return rc;
+	}
+	if (!out)
+		return 0;
+	if (is_blank(r->body, r->body + r->len)) {
+		*out = cJSON_CreateObject();
+		return *out ? 0 : -ENOMEM;
+	}
+	j = cJSON_ParseWithLengthOpts(r->body, r->len, &end, 0);
+	if (!j || !end || !is_blank(end, r->body + r->len)) {
+		cJSON_Delete(j);
+		stats_add(STAT_HTTP_ERRORS, 1);
+		errlog_add(where, r->status, "malformed response body");
+		return -EIO;
+	}
+	*out = j;
+	return 0;
+}
+
+/* Sends one request and judges it. `where` receives "METHOD path" for
+ * callers that log more (NULL: not wanted). Returns 0 or -errno. */
+static int api_call(struct http *h, const char *method,
+		    enum api_endpoint ep, const char *path, const cJSON *body,
+		    cJSON **out, struct buf *where_out)
+{
+	struct http_response r = {0};
+	struct buf where = {0};
+	enum http_class cls = HTTP_CLASS_GENERAL;
+	char *json = NULL;
+	double t0;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	rc = buf_printf(&where, "%s %s", method, path);
+	if (rc)
+		return rc;
+	if (body) {
+		json = cJSON_PrintUnformatted(body);
+		if (!json) {
+			rc = -ENOMEM;
+			goto out_where;
+		}
+	}
+	if (ep == API_PROGRESS_LIST || ep == API_PROGRESS_COURSE)
+		cls = HTTP_CLASS_PROGRESS;
+
+	t0 = now_mono();
+	rc = http_request(h, method, path, json, cls,
+			  strcmp(method, "GET") == 0, ep, &r);
+	rc = finish(where.data, rc, now_mono() - t0, &r, out);
+	http_response_free(&r);
+	free(json);
+	if (where_out && !rc) {
+		*where_out = where;
+		return 0;
+	}
+out_where:
+	buf_free(&where);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request building                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Appends s URL-encoded. -EINVAL for NULL or "" (an empty segment would
+ * change which endpoint is meant), or -ENOMEM. */
+static int put_escaped(struct buf *b, const char *s)
+{
+	char *e;
+	int rc;
+
+	if (!s || !*s)
+		return -EINVAL;
+	e = http_escape(s);
+	if (!e)
+		return -ENOMEM;
+	rc = buf_puts(b, e);
+	free(e);
+	return rc;
+}
+
+/* Expands each "{}" in tmpl with the next argument, URL-encoded.
+ * Returns 0 or -errno (see put_escaped). */
+static int build_path(struct buf *b, const char *tmpl, ...)
+{
+	const char *p, *mark;
+	va_list ap;
+	int rc = 0;
+
+	va_start(ap, tmpl);
+	for (p = tmpl; !rc && *p; p = mark + 2) {
+		mark = strstr(p, "{}");
+		if (!mark) {
+			rc = buf_puts(b, p);
+			break;
+		}
+		rc = buf_append(b, p, (size_t)(mark - p));
+		if (!rc)
+			rc = put_escaped(b, va_arg(ap, const char *));
+	}
+	va_end(ap);
+	return rc;
+}
+
+/* Adds "key": value to obj when value is not NULL. 0 or -ENOMEM. */
+static int add_str(cJSON *obj, const char *key, const char *value)
+{
+	if (!value)
+		return 0;
+	return cJSON_AddStringToObject(obj, key, value) ? 0 : -ENOMEM;
+}
+
+/* A request with a path built from tmpl and an optional body. */
+static int simple_call(struct http *h, const char *method,
+		       enum api_endpoint ep, const cJSON *body, cJSON **out,
+		       const char *tmpl, const char *a, const char *b)
+{
+	struct buf path = {0};
+	int rc;
+
+	rc = build_path(&path, tmpl, a, b);
+	if (!rc)
+		rc = api_call(h, method, ep, path.data, body, out, NULL);
+	buf_free(&path);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Endpoints                                                           */
+/* ------------------------------------------------------------------ */
+
+int api_auth(struct http *h)
+{
+	return api_call(h, "GET", API_AUTH, "/api-auth", NULL, NULL, NULL);
+}
+
+/* #1 */
+int api_list_offers(struct http *h, cJSON **out)
+{
+	return api_call(h, "GET", API_OFFERS, "/v1/offers", NULL, out, NULL);
+}
+
+/* #2. A cursor that does not advance ends the list (logged), so a
+ * confused server cannot make a listing loop forever. */
+int api_list_users_page(struct http *h, const struct api_user_filter *f,
+			const char *cursor, int page_len, cJSON **users,
+			char **next)
+{
+	struct buf path = {0}, where = {0};
+	cJSON *body = NULL;
+	int rc;
+
+	*users = NULL;
+	*next = NULL;
+	if (page_len < 1)
+		return -EINVAL;
+	rc = buf_printf(&path, "/v1/users/list?pageLength=%d", page_len);
+	if (!rc && cursor)
+		rc = buf_puts(&path, "&lastLoadedId=");
+	if (!rc && cursor)
+		rc = put_escaped(&path, cursor);
+	if (!rc && f && f->offer_id)
+		rc = buf_puts(&path, "&offerId=");
+	if (!rc && f && f->offer_id)
+		rc = put_escaped(&path, f->offer_id);
+	if (!rc && f && f->course_id)
+		rc = buf_puts(&path, "&courseId=");
+	if (!rc && f && f->course_id)
+		rc = put_escaped(&path, f->course_id);
+	if (!rc && f && f->active >= 0)
+		rc = buf_puts(&path,
+			      f->active ? "&active=true" : "&active=false");
+	if (rc)
+		goto out_path;
+
+	rc = api_call(h, "GET", API_USERS_LIST, path.data, NULL, &body,
+		      &where);
+	if (rc)
+		goto out_path;
+	rc = model_users_page(body, page_len, users, next);
+	if (rc == -EIO) {
+		stats_add(STAT_HTTP_ERRORS, 1);
+		errlog_add(where.data, 200, "unexpected shape of a users page");
+	}
+	if (!rc && cursor && *next && strcmp(cursor, *next) == 0) {
+		errlog_add(where.data, 200,
+			   "cursor did not advance; listing stopped");
+		free(*next);
+		*next = NULL;
+	}
+	cJSON_Delete(body);
+	buf_free(&where);
+out_path:
+	buf_free(&path);
+	return rc;
+}
+
+/* #3 */
+int api_find_by_mail(struct http *h, const char *email, cJSON **out)
+{
+	return simple_call(h, "GET", API_FIND_BY_MAIL, NULL, out,
+			   "/v1/users/find-by-mail/{}", email, NULL);
+}
+
+/* #4 */
+int api_grant(struct http *h, const char *email, const char *first,
+	      const char *last, const char *offer_id, const char *order_id,
+	      cJSON **out)
+{
+	cJSON *body;
+	int rc;
+
+	if (!email || !offer_id)
+		return -EINVAL;
+	body = cJSON_CreateObject();
+	if (!body)
+		return -ENOMEM;
+	rc = add_str(body, "email", email);
+	if (!rc)
+		rc = add_str(body, "firstname", first);
+	if (!rc)
+		rc = add_str(body, "name", last);
+	if (!rc)
+		rc = add_str(body, "grantOffer", offer_id);
+	if (!rc)
+		rc = add_str(body, "orderId", order_id);
+	if (!rc)
+		rc = api_call(h, "POST", API_GRANT,
+			      "/v1/users/grant-user-offer-by-mail", body, out,
+			      NULL);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* #5 and #6: {"email", id_key: id, "active": bool}. */
+static int set_state(struct http *h, enum api_endpoint ep, const char *path,
+		     const char *email, const char *id_key, const char *id,
+		     bool active, cJSON **out)
+{
+	cJSON *body;
+	int rc;
+
+	if (!email || !id)
+		return -EINVAL;
+	body = cJSON_CreateObject();
+	if (!body)
+		return -ENOMEM;
+	rc = add_str(body, "email", email);
+	if (!rc)
+		rc = add_str(body, id_key, id);
+	if (!rc && !cJSON_AddBoolToObject(body, "active", active))
+		rc = -ENOMEM;
+	if (!rc)
+		rc = api_call(h, "POST", ep, path, body, out, NULL);
+	cJSON_Delete(body);
+	return rc;
+}
+
+int api_set_offer_state(struct http *h, const char *email,
+			const char *offer_id, bool active, cJSON **out)
+{
+	return set_state(h, API_SET_OFFER_STATE, "/v1/users/set-offer-state",
+			 email, "offerId", offer_id, active, out);
+}
+
+int api_set_order_state(struct http *h, const char *email,
+			const char *order_id, bool active, cJSON **out)
+{
+	return set_state(h, API_SET_ORDER_STATE, "/v1/users/set-order-state",
+			 email, "orderId", order_id, active, out);
+}
+
+/* #7 */
+int api_set_properties(struct http *h, const char *email,
+		       const cJSON *props, cJSON **out)
+{
+	cJSON *body, *copy;
+	int rc;
+
+	if (!email || !props)
+		return -EINVAL;
+	body = cJSON_CreateObject();
+	if (!body)
+		return -ENOMEM;
+	rc = add_str(body, "email", email);
+	if (!rc) {
+		copy = cJSON_Duplicate(props, 1);
+		if (!copy || !cJSON_AddItemToObject(body, "properties", copy)) {
+			cJSON_Delete(copy);
+			rc = -ENOMEM;
+		}
+	}
+	if (!rc)
+		rc = api_call(h, "POST", API_SET_PROPERTIES,
+			      "/v1/users/set-custom-user-properties", body,
+			      out, NULL);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* #8. DELETE with a body, as API.md lists first. Never retried once it
+ * may have reached the server: deletion is irreversible. */
+int api_delete_users(struct http *h, const char *const *emails, int n,
+		     cJSON **out)
+{
+	cJSON *body, *list;
+	int i, rc = 0;
+
+	if (n < 0 || (n > 0 && !emails))
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (!emails[i])
+			return -EINVAL;
+	body = cJSON_CreateObject();
+	if (!body)
+		return -ENOMEM;
+	list = cJSON_AddArrayToObject(body, "emails");
+	if (!list)
+		rc = -ENOMEM;
+	for (i = 0; !rc && i < n; i++) {
+		cJSON *s = cJSON_CreateString(emails[i]);
+
+		if (!s || !cJSON_AddItemToArray(list, s)) {
+			cJSON_Delete(s);
+			rc = -ENOMEM;
+		}
+	}
+	if (!rc)
+		rc = api_call(h, "DELETE", API_DELETE_USERS,
+			      "/v1/users/delete-users", body, out, NULL);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* #9 */
+int api_progress_list(struct http *h, const char *email, cJSON **out)
+{
+	return simple_call(h, "GET", API_PROGRESS_LIST, NULL, out,
+			   "/v1/users/course-progress/list/{}", email, NULL);
+}
+
+/* #10 */
+int api_progress_course(struct http *h, const char *course_id,
+			const char *email, cJSON **out)
+{
+	return simple_call(h, "GET", API_PROGRESS_COURSE, NULL, out,
+			   "/v1/users/course-progress/{}/{}", course_id,
+			   email);
+}
+
+/* #11 */
+int api_login_token(struct http *h, const char *uid, cJSON **out)
+{
+	return simple_call(h, "GET", API_LOGIN_TOKEN, NULL, out,
+			   "/v1/users/login-token/{}", uid, NULL);
+}
+
+/* #12 */
+int api_enable_chapter(struct http *h, const char *email,
+		       const char *course_id, const char *chapter_id,
+		       cJSON **out)
+{
+	cJSON *body;
+	int rc;
+
+	if (!email || !course_id || !chapter_id)
+		return -EINVAL;
+	body = cJSON_CreateObject();
+	if (!body)
+		return -ENOMEM;
+	rc = add_str(body, "email", email);
+	if (!rc)
+		rc = add_str(body, "courseId", course_id);
+	if (!rc)
+		rc = add_str(body, "chapterId", chapter_id);
+	if (!rc)
+		rc = api_call(h, "POST", API_ENABLE_CHAPTER,
+			      "/v1/chapters/chapter-access/enable", body, out,
+			      NULL);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* #13 */
+int api_property_defs(struct http *h, cJSON **out)
+{
+	return api_call(h, "GET", API_PROPERTY_DEFS,
+			"/v1/custom-user-properties/list", NULL, out, NULL);
+}
+
+/* #14 */
+int api_exam_results(struct http *h, const char *exam_id, cJSON **out)
+{
+	return simple_call(h, "GET", API_EXAM_RESULTS, NULL, out,
+			   "/v1/exams/{}/results", exam_id, NULL);
+}

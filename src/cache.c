@@ -1,0 +1,620 @@
+/*
+ * cache: TTL entries in one hash table, one fetch per key at a time.
+ *
+ * The table is FNV-1a over the key with chaining; it doubles when it holds
+ * more keys than buckets. One mutex guards it, and one condition variable
+ * serves every waiter: waits are rare (only while a fetch for the same key
+ * is in flight) and a broadcast that wakes a waiter of another key only
+ * costs it a check of its flag.
+ *
+ * Single flight: the first caller of a missing or expired key hangs a
+ * struct flight on its entry, drops the lock and calls fetch; later
+ * callers of that key sleep until the flight is done and take its outcome,
+ * error or not, so N readers of a failing API wait once, not N times in
+ * turn. The fetch never runs under the lock, so a slow API call for one
+ * key stalls nobody else.
+ *
+ * Drops and puts during a fetch: the fetching entry is unlinked and marked
+ * `orphan` (its generation is over) instead of being freed, because the
+ * fetcher still points at it. The fetcher finds the mark when it returns,
+ * hands its result to the callers of its flight only (they asked before
+ * the change) and frees the entry. Callers arriving after the drop see no
+ * entry, so they fetch again and see the change that caused the drop.
+ *
+ * Values: a struct cval is immutable once published except for its atomic
+ * reference count, so holders read it without the lock. When an expired
+ * value is served stale, it is first copied into a new cval marked stale,
+ * rather than flagging the one other threads may be reading.
+ *
+ * Memory: 100,000 member records may be cached, so an entry is a small
+ * header with the key inline (40 bytes + key, plus 24 for its cval).
+ * Expired entries are swept lazily: every operation that takes the lock
+ * also sweeps a few chains, so the whole table is visited at least once
+ * every (buckets / SWEEP_STEP) operations; a growing table is swept whole.
+ * Expired values are kept for CACHE_STALE_MAX past their ttl, for the stale
+ * fallback; negative entries go as soon as they expire.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "stats.h"
+
+#define INITIAL_BUCKETS 64
+/* Per operation, the lazy sweep visits SWEEP_STEP chains, looking at no
+ * more than SWEEP_SCAN buckets. */
+#define SWEEP_STEP 2
+#define SWEEP_SCAN 32
+
+/* One fetch in flight and its outcome, shared by the callers that waited
+ * for it; it outlives the entry when the entry is orphaned. */
+struct flight {
+	int refs;          /* the fetcher and each waiter */
+	int done;
+	int rc;
+	struct cval *val;  /* a reference when rc == 0 */
+};
+
+struct centry {
+	struct centry *next;
+	struct cval *val;      /* NULL while negative or before any fetch */
+	struct flight *flight; /* non-NULL while a fetch is in flight */
+	double expires;        /* monotonic seconds */
+	uint32_t hash;
+	uint8_t orphan;   /* unlinked while fetching; the fetcher frees it */
+	uint8_t negative; /* "missing" until expires */
+	char key[];
+};
+
+struct cache {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct centry **buckets;
+	size_t nbuckets;   /* a power of two */
+	long count;        /* linked entries */
+	size_t sweep_at;   /* next bucket of the lazy sweep */
+	double ttl, neg_ttl;
+};
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+/* ------------------------------------------------------------------ */
+
+double cache_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct cval *cval_new(cJSON *json, double fetched, int stale)
+{
+	struct cval *v = malloc(sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->json = json;
+	v->fetched = fetched;
+	v->stale = stale;
+	v->refs = 1;
+	return v;
+}
+
+struct cval *cval_get(struct cval *v)
+{
+	__atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);
+	return v;
+}
+
+void cval_put(struct cval *v)
+{
+	if (!v)
+		return;
+	/* Release our writes, and acquire everyone else's before freeing. */
+	if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	cJSON_Delete(v->json);
+	free(v);
+}
+
+/* ------------------------------------------------------------------ */
+/* Table (all called with c->lock held)                                */
+/* ------------------------------------------------------------------ */
+
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static struct centry **slot_of(struct cache *c, const char *key, uint32_t h)
+{
+	struct centry **pp = &c->buckets[h & (c->nbuckets - 1)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->hash == h && strcmp((*pp)->key, key) == 0)
+			return pp;
+	return pp;
+}
+
+static struct centry *find(struct cache *c, const char *key, uint32_t h)
+{
+	return *slot_of(c, key, h);
+}
+
+static void entry_free(struct centry *e)
+{
+	cval_put(e->val);
+	free(e);
+}
+
+/* Removes *pp from its chain. A fetching entry is left to its fetcher. */
+static void unlink_entry(struct cache *c, struct centry **pp)
+{
+	struct centry *e = *pp;
+
+	*pp = e->next;
+	c->count--;
+	if (e->flight)
+		e->orphan = 1;
+	else
+		entry_free(e);
+}
+
+static int is_fresh(const struct centry *e, double now)
+{
+	return e->val && !e->negative && now < e->expires;
+}
+
+/* Nothing left worth keeping: no fresh value, no stale fallback, no live
+ * negative answer, and nobody fetching. */
+static int is_dead(const struct centry *e, double now)
+{
+	if (e->flight)
+		return 0;
+	if (e->negative || !e->val)
+		return now >= e->expires;
+	return now >= e->expires + CACHE_STALE_MAX;
+}
+
+static void sweep_bucket(struct cache *c, size_t b, double now)
+{
+	struct centry **pp = &c->buckets[b];
+
+	while (*pp) {
+		if (is_dead(*pp, now))
+			unlink_entry(c, pp);
+		else
+			pp = &(*pp)->next;
+	}
+}
+
+/* Empty buckets are cheap to pass, so a sparse table (one that grew and
+ * was then dropped) is still swept at a useful pace. */
+static void sweep_some(struct cache *c, double now)
+{
+	int visited, busy = 0;
+
+	for (visited = 0; visited < SWEEP_SCAN && busy < SWEEP_STEP;
+	     visited++) {
+		c->sweep_at = (c->sweep_at + 1) & (c->nbuckets - 1);
+		if (c->buckets[c->sweep_at]) {
+			sweep_bucket(c, c->sweep_at, now);
+			busy++;
+		}
+	}
+}
+
+/* Doubles the table, after sweeping it whole: growth may just be the
+ * garbage of an earlier ttl. Failure to grow is harmless (longer chains). */
+static void maybe_grow(struct cache *c, double now)
+{
+	struct centry **nb, *e, *next;
+	size_t i, n;
+
+	if ((size_t)c->count < c->nbuckets)
+		return;
+	for (i = 0; i < c->nbuckets; i++)
+		sweep_bucket(c, i, now);
+	if ((size_t)c->count < c->nbuckets / 2)
+		return;
+	n = c->nbuckets * 2;
+	nb = calloc(n, sizeof(*nb));
+	if (!nb)
+		return;
+	for (i = 0; i < c->nbuckets; i++) {
+		for (e = c->buckets[i]; e; e = next) {
+			next = e->next;
+			e->next = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	}
+	free(c->buckets);
+	c->buckets = nb;
+	c->nbuckets = n;
+	c->sweep_at = 0;
+}
+
+/* Links a new, empty entry for key. NULL on ENOMEM. */
+static struct centry *insert(struct cache *c, const char *key, uint32_t h,
+			     double now)
+{
+	size_t len = strlen(key);
+	struct centry *e, **head;
+
+	maybe_grow(c, now);
+	e = calloc(1, sizeof(*e) + len + 1);
+	if (!e)
+		return NULL;
+	memcpy(e->key, key, len + 1);
+	e->hash = h;
+	head = &c->buckets[h & (c->nbuckets - 1)];
+	e->next = *head;
+	*head = e;
+	c->count++;
+	return e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+/* ------------------------------------------------------------------ */
+
+struct cache *cache_new(double ttl_s, double neg_ttl_s)
+{
+	struct cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->buckets = calloc(INITIAL_BUCKETS, sizeof(*c->buckets));
+	if (!c->buckets)
+		goto free_cache;
+	if (pthread_mutex_init(&c->lock, NULL) != 0)
+		goto free_buckets;
+	if (pthread_cond_init(&c->cond, NULL) != 0)
+		goto destroy_lock;
+	c->nbuckets = INITIAL_BUCKETS;
+	c->ttl = ttl_s;
+	c->neg_ttl = neg_ttl_s;
+	return c;
+
+destroy_lock:
+	pthread_mutex_destroy(&c->lock);
+free_buckets:
+	free(c->buckets);
+free_cache:
+	free(c);
+	return NULL;
+}
+
+/* No fetch may be in flight: the caller stops the FUSE threads first. */
+void cache_free(struct cache *c)
+{
+	struct centry *e, *next;
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->nbuckets; i++) {
+		for (e = c->buckets[i]; e; e = next) {
+			next = e->next;
+			entry_free(e);
+		}
+	}
+	free(c->buckets);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+/* ------------------------------------------------------------------ */
+
+static int is_transient(int err)
+{
+	return err == -EIO || err == -ETIMEDOUT || err == -EHOSTUNREACH ||
+	       err == -EAGAIN;
+}
+
+/*
+ * Stores a fetch's outcome in e (not an orphan), under the lock. On
+ * success or stale fallback sets *out to a new reference and returns 0;
+ * otherwise returns the fetch's error.
+ */
+static int settle(struct cache *c, struct centry *e, int rc, cJSON *json,
+		  double now, struct cval **out)
+{
+	struct cval *v, *stale;
+	cJSON *copy;
+
+	if (rc == 0) {
+		v = cval_new(json, now, 0);
+		if (!v) {
+			cJSON_Delete(json);
+			rc = -ENOMEM;
+			goto failed;
+		}
+		cval_put(e->val);
+		e->val = v;
+		e->negative = 0;
+		e->expires = now + c->ttl;
+		*out = cval_get(v);
+		return 0;
+	}
+	if (rc == -ENOENT) {
+		cval_put(e->val);
+		e->val = NULL;
+		e->negative = 1;
+		e->expires = now + c->neg_ttl;
+		return rc;
+	}
+	if (is_transient(rc) && e->val && !e->negative &&
+	    now < e->expires + CACHE_STALE_MAX) {
+		if (!e->val->stale) {
+			copy = cJSON_Duplicate(e->val->json, 1);
+			stale = copy ? cval_new(copy, e->val->fetched, 1) : NULL;
+			if (!stale) {
+				cJSON_Delete(copy);
+				goto failed;
+			}
+			cval_put(e->val);
+			e->val = stale;
+		}
+		stats_add(STAT_CACHE_STALE, 1);
+		*out = cval_get(e->val);
+		return 0;
+	}
+
+failed:
+	/* An entry that never held anything is not worth keeping; one with
+	 * an old value keeps it for a later stale fallback. */
+	if (!e->val && !e->negative)
+		e->expires = now;
+	return rc;
+}
+
+/* Hands a finished flight's outcome to one more caller. */
+static int flight_take(struct flight *fl, struct cval **out)
+{
+	if (fl->rc == 0) {
+		*out = cval_get(fl->val);
+		stats_add(fl->val->stale ? STAT_CACHE_STALE : STAT_CACHE_HIT, 1);
+	} else if (fl->rc == -ENOENT) {
+		stats_add(STAT_CACHE_NEG_HIT, 1);
+	}
+	return fl->rc;
+}
+
+static void flight_put(struct flight *fl)
+{
+	if (--fl->refs > 0)
+		return;
+	cval_put(fl->val);
+	free(fl);
+}
+
+int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
+	      void *arg, struct cval **out)
+{
+	uint32_t h = fnv1a(key);
+	struct flight *fl;
+	struct centry *e, **pp;
+	cJSON *json = NULL;
+	double now;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	now = cache_now();
+	sweep_some(c, now);
+	e = find(c, key, h);
+	if (e && e->flight) {
+		/* Someone is fetching this key: share the outcome, whatever
+		 * it is, so N readers of a failing API wait once, not N
+		 * times in turn. */
+		fl = e->flight;
+		fl->refs++;
+		while (!fl->done)
+			pthread_cond_wait(&c->cond, &c->lock);
+		rc = flight_take(fl, out);
+		flight_put(fl);
+		pthread_mutex_unlock(&c->lock);
+		return rc;
+	}
+	if (e && is_fresh(e, now)) {
+		*out = cval_get(e->val);
+		pthread_mutex_unlock(&c->lock);
+		stats_add(STAT_CACHE_HIT, 1);
+		return 0;
+	}
+	if (e && e->negative && now < e->expires) {
+		pthread_mutex_unlock(&c->lock);
+		stats_add(STAT_CACHE_NEG_HIT, 1);
+		return -ENOENT;
+	}
+	fl = calloc(1, sizeof(*fl));
+	if (!fl) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	if (!e) {
+		e = insert(c, key, h, now);
+		if (!e) {
+			pthread_mutex_unlock(&c->lock);
+			free(fl);
+			return -ENOMEM;
+		}
+	}
+	fl->refs = 1;
+	e->flight = fl;
+	pthread_mutex_unlock(&c->lock);
+
+	stats_add(STAT_CACHE_MISS, 1);
+	rc = fetch(arg, &json);
+	if (rc == 0 && !json)
+		rc = -EIO;
+	if (rc != 0) {
+		cJSON_Delete(json);
+		json = NULL;
+	}
+
+	pthread_mutex_lock(&c->lock);
+	now = cache_now();
+	e->flight = NULL;
+	if (e->orphan) {
+		/* Dropped or replaced meanwhile: the result is only for the
+		 * callers of this flight, never kept. */
+		entry_free(e);
+		if (rc == 0) {
+			*out = cval_new(json, now, 0);
+			if (!*out) {
+				cJSON_Delete(json);
+				rc = -ENOMEM;
+			}
+		}
+	} else {
+		rc = settle(c, e, rc, json, now, out);
+		pp = slot_of(c, key, h);
+		if (is_dead(*pp, now))
+			unlink_entry(c, pp);
+	}
+	fl->rc = rc;
+	fl->val = rc == 0 ? cval_get(*out) : NULL;
+	fl->done = 1;
+	flight_put(fl);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+struct cval *cache_peek(struct cache *c, const char *key)
+{
+	uint32_t h = fnv1a(key);
+	struct cval *v = NULL;
+	struct centry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = find(c, key, h);
+	if (e && is_fresh(e, cache_now()))
+		v = cval_get(e->val);
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The entry for key, ready to be overwritten: a fetch in flight for it is
+ * orphaned, since what it returns predates the caller's news. */
+static struct centry *claim(struct cache *c, const char *key, double now)
+{
+	uint32_t h = fnv1a(key);
+	struct centry **pp = slot_of(c, key, h);
+
+	if (*pp && (*pp)->flight)
+		unlink_entry(c, pp);
+	if (*pp)
+		return *pp;
+	return insert(c, key, h, now);
+}
+
+int cache_put(struct cache *c, const char *key, cJSON *json)
+{
+	struct centry *e;
+	struct cval *v;
+	double now;
+
+	pthread_mutex_lock(&c->lock);
+	now = cache_now();
+	sweep_some(c, now);
+	v = cval_new(json, now, 0);
+	if (!v)
+		goto nomem;
+	e = claim(c, key, now);
+	if (!e) {
+		free(v);
+		goto nomem;
+	}
+	cval_put(e->val);
+	e->val = v;
+	e->negative = 0;
+	e->expires = now + c->ttl;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+
+nomem:
+	pthread_mutex_unlock(&c->lock);
+	cJSON_Delete(json);
+	return -ENOMEM;
+}
+
+void cache_put_missing(struct cache *c, const char *key)
+{
+	struct centry *e;
+	double now;
+
+	pthread_mutex_lock(&c->lock);
+	now = cache_now();
+	sweep_some(c, now);
+	e = claim(c, key, now);
+	/* Out of memory: not remembering a miss only costs a fetch. */
+	if (e) {
+		cval_put(e->val);
+		e->val = NULL;
+		e->negative = 1;
+		e->expires = now + c->neg_ttl;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_drop(struct cache *c, const char *key)
+{
+	uint32_t h = fnv1a(key);
+	struct centry **pp;
+
+	pthread_mutex_lock(&c->lock);
+	pp = slot_of(c, key, h);
+	if (*pp)
+		unlink_entry(c, pp);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_drop_prefix(struct cache *c, const char *prefix)
+{
+	size_t plen = strlen(prefix), i;
+	struct centry **pp;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->nbuckets; i++) {
+		pp = &c->buckets[i];
+		while (*pp) {
+			if (strncmp((*pp)->key, prefix, plen) == 0) {
+				unlink_entry(c, pp);
+			} else {
+				pp = &(*pp)->next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+long cache_count(struct cache *c)
+{
+	long n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->count;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}

@@ -1,0 +1,612 @@
+/*
+ * edits.c - what writing, creating and removing does to the school.
+ *
+ * Every write arrives here as the complete new content of a file, when the
+ * file is closed. The content is checked first (one line, no control
+ * characters, a known state word, valid JSON, known property names); only
+ * input that passes reaches school.c and so the API. Rejected input is
+ * -EINVAL with the reason in errlog, and nothing is sent.
+ *
+ * Control files (grant, chapters, refresh) run line by line. Lines are
+ * independent: a bad line is reported and the others still run. Grants and
+ * chapters run on a small pool of threads (school_config.workers) that take
+ * lines from a shared cursor, so a large file needs no per-line memory and
+ * the requests overlap within the client's pacing. close() reports the
+ * errno of the first failed line.
+ */
+#include "views.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "csv.h"
+#include "errlog.h"
+#include "journal.h"
+#include "model.h"
+#include "school.h"
+
+#define MAX_WORKERS 32
+
+/* ------------------------------------------------------------------------
+ * Input checks
+ * ---------------------------------------------------------------------- */
+
+/* Value files hold one line: one trailing newline is dropped, and what is
+ * left must not contain line breaks, NUL or other control characters. */
+static int value_text(const char *path, const char *data, size_t len,
+		      char **out)
+{
+	size_t i;
+
+	if (len && data[len - 1] == '\n')
+		len--;
+	if (len && data[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c == '\n') {
+			errlog_add(path, 0, "one line expected, got several");
+			return -EINVAL;
+		}
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			errlog_add(path, 0,
+				   "control character 0x%02x at byte %zu", c,
+				   i);
+			return -EINVAL;
+		}
+	}
+	*out = strndup(data, len);
+	return *out ? 0 : -ENOMEM;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* "active"/"inactive", "1"/"0", "true"/"false", "on"/"off". */
+static int parse_state(const char *path, const char *data, size_t len,
+		       bool *active)
+{
+	static const char *const yes[] = {"active", "1", "true", "on"};
+	static const char *const no[] = {"inactive", "0", "false", "off"};
+	char *text, *w;
+	size_t i;
+	int r = value_text(path, data, len, &text);
+
+	if (r)
+		return r;
+	w = trim(text);
+	r = -EINVAL;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(w, yes[i])) {
+			*active = true;
+			r = 0;
+		} else if (!strcasecmp(w, no[i])) {
+			*active = false;
+			r = 0;
+		}
+	}
+	if (r)
+		errlog_add(path, 0,
+			   "'%.40s' is not a state: write active or inactive",
+			   w);
+	free(text);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Properties
+ * ---------------------------------------------------------------------- */
+
+static int set_one_property(struct school *s, const char *path,
+			    const char *email, const char *name,
+			    const char *data, size_t len)
+{
+	struct cval *defs;
+	const cJSON *def;
+	cJSON *props, *item;
+	char *value;
+	int r = school_find_propdef(s, name, &defs, &def);
+
+	if (r) {
+		if (r == -ENOENT) {
+			errlog_add(path, 0, "no property named '%s'", name);
+			r = -EINVAL;
+		}
+		return r;
+	}
+	r = value_text(path, data, len, &value);
+	if (r)
+		goto out_defs;
+	props = cJSON_CreateArray();
+	item = cJSON_CreateObject();
+	if (!props || !item) {
+		cJSON_Delete(props);
+		cJSON_Delete(item);
+		r = -ENOMEM;
+		goto out_value;
+	}
+	cJSON_AddStringToObject(item, "propertyId", model_propdef_id(def));
+	cJSON_AddStringToObject(item, "value", value);
+	cJSON_AddItemToArray(props, item);
+	r = school_set_properties(s, email, props);
+	cJSON_Delete(props);
+out_value:
+	free(value);
+out_defs:
+	cval_put(defs);
+	return r;
+}
+
+static int is_scalar(const cJSON *v)
+{
+	return cJSON_IsString(v) || cJSON_IsNumber(v) || cJSON_IsBool(v) ||
+	       cJSON_IsNull(v);
+}
+
+/*
+ * properties.json: the new object is compared with the member's current
+ * values; only names whose value changed are sent, all in one call.
+ * Names left out of the new object are left alone.
+ */
+static int set_properties_json(struct school *s, const char *path,
+			       const char *email, const char *data,
+			       size_t len)
+{
+	struct cval *u = NULL, *defs = NULL;
+	const char *end = NULL;
+	cJSON *doc, *changes = NULL;
+	const cJSON *it, *cur_props;
+	int r;
+
+	if (memchr(data, '\0', len)) {
+		errlog_add(path, 0, "contains NUL bytes: not JSON");
+		return -EINVAL;
+	}
+	doc = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+	if (!doc) {
+		errlog_add(path, 0, "not valid JSON (near byte %td)",
+			   cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - data
+					       : (ptrdiff_t)0);
+		return -EINVAL;
+	}
+	while (end && end < data + len && isspace((unsigned char)*end))
+		end++;
+	if (end && end < data + len) {
+		errlog_add(path, 0, "text after the JSON object");
+		r = -EINVAL;
+		goto out;
+	}
+	if (!cJSON_IsObject(doc)) {
+		errlog_add(path, 0, "a JSON object {\"name\": value} expected");
+		r = -EINVAL;
+		goto out;
+	}
+	r = school_user(s, email, &u);
+	if (r)
+		goto out;
+	cur_props = model_user_props(u->json);
+	changes = cJSON_CreateArray();
+	if (!changes) {
+		r = -ENOMEM;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, doc)
+	{
+		const cJSON *def, *cur, *dup;
+		cJSON *item;
+
+		for (dup = doc->child; dup != it; dup = dup->next)
+			if (!strcmp(dup->string, it->string))
+				break;
+		if (dup != it) {
+			errlog_add(path, 0, "name '%s' given twice",
+				   it->string);
+			r = -EINVAL;
+			goto out;
+		}
+		if (!is_scalar(it)) {
+			errlog_add(path, 0,
+				   "value of '%s' must be a string, number, "
+				   "boolean or null",
+				   it->string);
+			r = -EINVAL;
+			goto out;
+		}
+		cval_put(defs);
+		defs = NULL;
+		r = school_find_propdef(s, it->string, &defs, &def);
+		if (r) {
+			if (r == -ENOENT) {
+				errlog_add(path, 0, "no property named '%s'",
+					   it->string);
+				r = -EINVAL;
+			}
+			goto out;
+		}
+		cur = cJSON_GetObjectItemCaseSensitive(
+			cur_props, model_propdef_id(def));
+		if (cur ? cJSON_Compare(cur, it, 1) : cJSON_IsNull(it))
+			continue;
+		item = cJSON_CreateObject();
+		if (!item) {
+			r = -ENOMEM;
+			goto out;
+		}
+		cJSON_AddStringToObject(item, "propertyId",
+					model_propdef_id(def));
+		cJSON_AddItemToObject(item, "value", cJSON_Duplicate(it, 1));
+		cJSON_AddItemToArray(changes, item);
+	}
+	if (cJSON_GetArraySize(changes) > 0)
+		r = school_set_properties(s, email, changes);
+out:
+	cval_put(defs);
+	cval_put(u);
+	cJSON_Delete(changes);
+	cJSON_Delete(doc);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Control files: lines run by a pool of workers
+ * ---------------------------------------------------------------------- */
+
+struct line_run;
+typedef int (*line_fn)(struct line_run *run, int lineno, char *line,
+		       size_t len);
+
+struct line_run {
+	struct school *s;
+	const char *path;
+	const struct tree_path *p;
+	line_fn fn;
+
+	pthread_mutex_t lock;
+	const char *data; /* guarded by lock: the cursor */
+	size_t len;
+	size_t pos;
+	int lineno;
+	int first_err;    /* errno of the lowest failing line */
+	int first_line;
+	int failed;
+	int done;
+};
+
+/* Takes the next non-blank line. Returns 0 when none is left. */
+static int next_line(struct line_run *run, char **line, size_t *len,
+		     int *lineno)
+{
+	int got = 0;
+
+	pthread_mutex_lock(&run->lock);
+	while (!got && run->pos < run->len) {
+		const char *start = run->data + run->pos;
+		const char *nl = memchr(start, '\n', run->len - run->pos);
+		size_t n = nl ? (size_t)(nl - start) : run->len - run->pos;
+
+		run->pos += n + (nl ? 1 : 0);
+		run->lineno++;
+		if (csv_is_blank(start, n))
+			continue;
+		*line = strndup(start, n);
+		*len = n;
+		*lineno = run->lineno;
+		got = 1;
+	}
+	pthread_mutex_unlock(&run->lock);
+	return got;
+}
+
+static void line_result(struct line_run *run, int lineno, int err)
+{
+	pthread_mutex_lock(&run->lock);
+	run->done++;
+	if (err) {
+		run->failed++;
+		if (!run->first_err || lineno < run->first_line) {
+			run->first_err = err;
+			run->first_line = lineno;
+		}
+	}
+	pthread_mutex_unlock(&run->lock);
+}
+
+static void *line_worker(void *arg)
+{
+	struct line_run *run = arg;
+	char *line;
+	size_t len;
+	int lineno;
+
+	while (next_line(run, &line, &len, &lineno)) {
+		int r = line ? run->fn(run, lineno, line, len) : -ENOMEM;
+
+		line_result(run, lineno, r);
+		free(line);
+	}
+	return NULL;
+}
+
+static int run_lines(struct school *s, const char *path,
+		     const struct tree_path *p, const char *data, size_t len,
+		     line_fn fn, int workers)
+{
+	struct line_run run = {.s = s, .path = path, .p = p, .fn = fn,
+			       .data = data, .len = len};
+	pthread_t tids[MAX_WORKERS];
+	int n = 0, i;
+
+	if (memchr(data, '\0', len)) {
+		errlog_add(path, 0, "contains NUL bytes: text lines expected");
+		return -EINVAL;
+	}
+	pthread_mutex_init(&run.lock, NULL);
+	if (workers > MAX_WORKERS)
+		workers = MAX_WORKERS;
+	for (i = 1; i < workers; i++) {
+		if (pthread_create(&tids[n], NULL, line_worker, &run))
+			break;
+		n++;
+	}
+	line_worker(&run); /* the calling thread works too */
+	for (i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&run.lock);
+	if (run.failed)
+		errlog_add(path, 0, "%d of %d lines failed; first: line %d",
+			   run.failed, run.done, run.first_line);
+	return run.first_err;
+}
+
+static void reject_line(struct line_run *run, int lineno, const char *op,
+			const char *line, const char *why)
+{
+	cJSON *args = cJSON_CreateObject();
+
+	errlog_add(run->path, 0, "line %d: %s", lineno, why);
+	if (args) {
+		cJSON_AddNumberToObject(args, "line", lineno);
+		cJSON_AddStringToObject(args, "text", line);
+		cJSON_AddStringToObject(args, "reason", why);
+	}
+	journal_change(school_journal(run->s), op, args, -EINVAL, NULL);
+	cJSON_Delete(args);
+}
+
+static int opt_field(const struct csv_fields *f, int i, const char **out)
+{
+	*out = i < f->n && *f->f[i] ? f->f[i] : NULL;
+	return 0;
+}
+
+static int grant_line(struct line_run *run, int lineno, char *line,
+		      size_t len)
+{
+	struct csv_fields f = {0};
+	const char *why = NULL, *first, *last, *order;
+	int r = csv_split(line, len, ',', &f, &why);
+
+	if (r) {
+		if (r == -EINVAL)
+			reject_line(run, lineno, "grant", line, why);
+		return r;
+	}
+	if (f.n < 1 || f.n > 4 || !*f.f[0]) {
+		reject_line(run, lineno, "grant", line,
+			    f.n > 4 ? "too many fields: "
+				      "EMAIL[,FIRSTNAME[,LASTNAME[,ORDER_ID]]]"
+				    : "missing email");
+		r = -EINVAL;
+		goto out;
+	}
+	opt_field(&f, 1, &first);
+	opt_field(&f, 2, &last);
+	opt_field(&f, 3, &order);
+	r = school_grant(run->s, f.f[0], first, last, run->p->id[0], order);
+	if (r)
+		errlog_add(run->path, 0, "line %d: grant to %s failed: %s",
+			   lineno, f.f[0], strerror(-r));
+out:
+	csv_fields_free(&f);
+	return r;
+}
+
+static int chapter_line(struct line_run *run, int lineno, char *line,
+			size_t len)
+{
+	struct csv_fields f = {0};
+	const char *why = NULL;
+	int r = csv_split(line, len, ' ', &f, &why);
+
+	if (r) {
+		if (r == -EINVAL)
+			reject_line(run, lineno, "enable-chapter", line, why);
+		return r;
+	}
+	if (f.n != 2 || !*f.f[0] || !*f.f[1]) {
+		reject_line(run, lineno, "enable-chapter", line,
+			    "expected: COURSE_ID CHAPTER_ID");
+		r = -EINVAL;
+		goto out;
+	}
+	r = school_enable_chapter(run->s, run->p->id[0], f.f[0], f.f[1]);
+	if (r)
+		errlog_add(run->path, 0, "line %d: chapter %s %s failed: %s",
+			   lineno, f.f[0], f.f[1], strerror(-r));
+out:
+	csv_fields_free(&f);
+	return r;
+}
+
+static int refresh_line(struct line_run *run, int lineno, char *line,
+			size_t len)
+{
+	char *path = trim(line);
+	int r;
+
+	if (*path != '/') {
+		errlog_add(run->path, 0,
+			   "line %d: a path starting with '/' expected "
+			   "(relative to the mount)",
+			   lineno);
+		return -EINVAL;
+	}
+	r = school_refresh(run->s, path);
+	if (r)
+		errlog_add(run->path, 0, "line %d: no such path: %s", lineno,
+			   path);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Entry points
+ * ---------------------------------------------------------------------- */
+
+int edit_apply(struct school *s, const char *path, const struct tree_path *p,
+	       const char *data, size_t len)
+{
+	const struct school_config *cfg = school_config(s);
+	char *value = NULL;
+	bool active;
+	int r;
+
+	if (cfg->readonly && p->node != N_META_REFRESH) {
+		errlog_add(path, 0, "mounted read-only (-o ro)");
+		return -EROFS;
+	}
+	switch (p->node) {
+	case N_USER_OFFER:
+	case N_USER_ORDER:
+		r = parse_state(path, data, len, &active);
+		if (r)
+			return r;
+		if (p->node == N_USER_OFFER)
+			return school_set_offer_state(s, p->id[0], p->id[1],
+						      active);
+		return school_set_order_state(s, p->id[0], p->id[1], active);
+	case N_USER_PROP:
+		return set_one_property(s, path, p->id[0], p->id[1], data,
+					len);
+	case N_USER_PROPS_JSON:
+		return set_properties_json(s, path, p->id[0], data, len);
+	case N_OFFER_GRANT:
+		return run_lines(s, path, p, data, len, grant_line,
+				 cfg->workers);
+	case N_USER_CHAPTERS:
+		return run_lines(s, path, p, data, len, chapter_line,
+				 cfg->workers);
+	case N_META_REFRESH:
+		return run_lines(s, path, p, data, len, refresh_line, 1);
+	default:
+		free(value);
+		errlog_add(path, 0, "read-only file");
+		return -EACCES;
+	}
+}
+
+int edit_create(struct school *s, const struct tree_path *p)
+{
+	struct cval *u = NULL;
+	const char *first = NULL, *last = NULL;
+	int r;
+
+	if (p->node != N_USER_OFFER)
+		return -EPERM;
+	if (school_config(s)->readonly)
+		return -EROFS;
+	/* Names are only known for members that exist already; a pending
+	 * member is created without them. */
+	if (!school_user(s, p->id[0], &u)) {
+		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(u->json,
+								   "firstname");
+		const cJSON *ln = cJSON_GetObjectItemCaseSensitive(u->json,
+								   "name");
+
+		first = cJSON_IsString(fn) ? fn->valuestring : NULL;
+		last = cJSON_IsString(ln) ? ln->valuestring : NULL;
+	} else if (!school_pending_has(s, p->id[0])) {
+		return -ENOENT;
+	}
+	r = school_grant(s, p->id[0], first, last, p->id[1], NULL);
+	cval_put(u);
+	return r;
+}
+
+int edit_mkdir(struct school *s, const struct tree_path *p)
+{
+	struct cval *u = NULL;
+	int r;
+
+	if (p->node != N_USER)
+		return -EPERM;
+	if (school_config(s)->readonly)
+		return -EROFS;
+	r = school_user(s, p->id[0], &u);
+	cval_put(u);
+	if (!r)
+		return -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	return school_pending_add(s, p->id[0]);
+}
+
+int edit_rmdir(struct school *s, const struct tree_path *p)
+{
+	struct cval *u = NULL;
+	const char *email;
+	int r;
+
+	switch (p->node) {
+	case N_USER:
+		email = p->id[0];
+		r = school_user(s, email, &u);
+		cval_put(u);
+		if (r == -ENOENT && school_pending_has(s, email)) {
+			school_pending_remove(s, email);
+			return 0;
+		}
+		if (r)
+			return r;
+		return school_delete(s, &email, 1);
+	case N_USER_OFFERS:
+	case N_USER_ORDERS:
+	case N_USER_PROPS:
+	case N_USER_PROGRESS:
+		return 0;
+	default:
+		return -EPERM;
+	}
+}
+
+int edit_unlink(struct school *s, const struct tree_path *p)
+{
+	switch (p->node) {
+	case N_README:
+	case N_META_STATUS:
+	case N_META_ERRORS:
+	case N_META_JOURNAL:
+	case N_META_REFRESH:
+		return -EPERM;
+	default:
+		break;
+	}
+	if (tree_node_is_dir(p->node))
+		return -EISDIR;
+	/* Removing a view forgets its cached copy; the member is unchanged. */
+	return 0;
+}

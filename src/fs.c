@@ -1,0 +1,819 @@
+/*
+ * fs.c - the FUSE operations (high-level, path-based API).
+ *
+ * Design:
+ * - Every handler parses its path with tree_parse and asks views.c; no
+ *   handler knows about the API or the cache.
+ * - An open file is a struct handle holding the file's rendered content,
+ *   so reads are consistent and `cat` sees exactly one version. Content is
+ *   served with direct_io: sizes of live views change between stats, and
+ *   the page cache must never serve an old copy or cut a read short.
+ * - Writes go into the handle; flush (close) applies the whole new content
+ *   through edit_apply, so close() fails when the API refused the change.
+ *   fsync applies too, for editors that check it.
+ * - Scratch files (editors' temporaries) live in scratch.c, by path.
+ * - Kernel caches: a change queues the affected paths; a notifier thread
+ *   calls fuse_invalidate_path outside the handler that caused it.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "errlog.h"
+#include "school.h"
+#include "scratch.h"
+#include "tree.h"
+#include "views.h"
+
+struct handle {
+	pthread_mutex_t lock;
+	char *path;
+	struct tree_path tp;
+	enum view_write write;
+	int scratch;   /* content lives in scratch.c under path */
+	int writable;
+	int dirty;     /* content changed since the last apply */
+	struct buf data;
+};
+
+static struct timespec mount_time;
+
+static struct school *school_of(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+static struct handle *handle_of(struct fuse_file_info *fi)
+{
+	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Kernel cache invalidation
+ * ---------------------------------------------------------------------- */
+
+struct inval {
+	struct inval *next;
+	char path[];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct inval *head, **tail;
+	struct fuse *fuse;
+	pthread_t thread;
+	int running;
+	int stop;
+} notifier = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	      .cond = PTHREAD_COND_INITIALIZER};
+
+static void notifier_queue(void *arg, const char *path)
+{
+	size_t n = strlen(path) + 1;
+	struct inval *iv = malloc(sizeof(*iv) + n);
+
+	(void)arg;
+	if (!iv)
+		return;
+	memcpy(iv->path, path, n);
+	iv->next = NULL;
+	pthread_mutex_lock(&notifier.lock);
+	if (!notifier.running) {
+		pthread_mutex_unlock(&notifier.lock);
+		free(iv);
+		return;
+	}
+	*notifier.tail = iv;
+	notifier.tail = &iv->next;
+	pthread_cond_signal(&notifier.cond);
+	pthread_mutex_unlock(&notifier.lock);
+}
+
+static void *notifier_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&notifier.lock);
+	for (;;) {
+		struct inval *iv;
+
+		while (!notifier.head && !notifier.stop)
+			pthread_cond_wait(&notifier.cond, &notifier.lock);
+		if (!notifier.head)
+			break;
+		iv = notifier.head;
+		notifier.head = iv->next;
+		if (!notifier.head)
+			notifier.tail = &notifier.head;
+		pthread_mutex_unlock(&notifier.lock);
+		/* -ENOENT means the kernel holds nothing for it: fine. */
+		fuse_invalidate_path(notifier.fuse, iv->path);
+		free(iv);
+		pthread_mutex_lock(&notifier.lock);
+	}
+	pthread_mutex_unlock(&notifier.lock);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ * ---------------------------------------------------------------------- */
+
+static void fill_stat(struct stat *st, const struct view_attr *a)
+{
+	memset(st, 0, sizeof(*st));
+	switch (a->type) {
+	case VIEW_DIR:
+		st->st_mode = S_IFDIR | a->mode;
+		st->st_nlink = 2;
+		break;
+	case VIEW_LINK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		break;
+	case VIEW_FILE:
+		st->st_mode = S_IFREG | a->mode;
+		st->st_nlink = 1;
+		break;
+	}
+	st->st_size = (off_t)a->size;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_blksize = 4096;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	/* A fixed time: editors compare mtimes to detect outside changes,
+	 * and a clock that moves on every stat would alarm them. */
+	st->st_atim = st->st_mtim = st->st_ctim = mount_time;
+}
+
+/* Parses and stats a path in one go. */
+static int lookup(const char *path, struct tree_path *tp, struct view_attr *a)
+{
+	int r = tree_parse(path, tp);
+
+	if (r)
+		return r;
+	r = view_stat(school_of(), path, tp, a);
+	if (r)
+		tree_path_free(tp);
+	return r;
+}
+
+/* Where a new file of this name would be a scratch file. */
+static int scratch_place(struct school *s, const struct tree_path *tp,
+			 const char *path)
+{
+	struct view_attr a;
+
+	if (tp->node == N_USER_SCRATCH)
+		return 1;
+	if (tp->node != N_USER_PROP)
+		return 0;
+	if (tp->scratch)
+		return 1;
+	/* A name in properties/ that is no defined property. */
+	return view_stat(s, path, tp, &a) == -ENOENT ||
+	       (a.write == VW_SCRATCH);
+}
+
+static void handle_free(struct handle *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_destroy(&h->lock);
+	buf_free(&h->data);
+	tree_path_free(&h->tp);
+	free(h->path);
+	free(h);
+}
+
+static struct handle *handle_new(const char *path, struct tree_path *tp,
+				 enum view_write w)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->path = strdup(path);
+	if (!h->path) {
+		free(h);
+		return NULL;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	h->tp = *tp; /* takes ownership */
+	memset(tp, 0, sizeof(*tp));
+	h->write = w;
+	h->scratch = w == VW_SCRATCH;
+	return h;
+}
+
+static int apply(struct handle *h)
+{
+	int r;
+
+	if (!h->dirty || h->scratch)
+		return 0;
+	r = edit_apply(school_of(), h->path, &h->tp, h->data.data,
+		       h->data.len);
+	/* Applied or refused, this content has had its answer; a second
+	 * close of a dup'ed descriptor must not send it again. */
+	h->dirty = 0;
+	if (!r)
+		notifier_queue(NULL, h->path);
+	return r;
+}
+
+/* Opens a handle on an existing node; a = its attributes. */
+static int open_node(const char *path, struct tree_path *tp,
+		     const struct view_attr *a, struct fuse_file_info *fi)
+{
+	struct school *s = school_of();
+	int acc = fi->flags & O_ACCMODE;
+	int wants_write = acc != O_RDONLY || (fi->flags & O_TRUNC);
+	int wants_read = acc != O_WRONLY;
+	struct handle *h;
+	int r = 0;
+
+	if (a->type == VIEW_DIR)
+		return -EISDIR;
+	if (wants_write && a->write == VW_NONE)
+		return -EACCES;
+	if (wants_read && a->write == VW_CONTROL)
+		return -EACCES;
+	if (wants_write && school_config(s)->readonly &&
+	    a->write != VW_SCRATCH && tp->node != N_META_REFRESH)
+		return -EROFS;
+	h = handle_new(path, tp, a->write);
+	if (!h)
+		return -ENOMEM;
+	h->writable = wants_write;
+	if (h->scratch) {
+		if (fi->flags & O_TRUNC)
+			r = scratch_truncate(school_scratch(s), path, 0);
+	} else if (fi->flags & O_TRUNC) {
+		h->dirty = 1;
+	} else if (a->write != VW_CONTROL) {
+		r = view_render(s, &h->tp, &h->data);
+	}
+	if (r) {
+		handle_free(h);
+		return r;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Operations
+ * ---------------------------------------------------------------------- */
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct school *s = school_of();
+
+	/* Entries and attributes are served from our own cache at no API
+	 * cost, so one second of kernel caching only saves syscalls; changes
+	 * made here are invalidated explicitly. Negative entries are not
+	 * cached by the kernel: the school's negative cache answers them,
+	 * and a member created elsewhere must show up. */
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	/* Unlink really removes (no .fuse_hidden renames of open files). */
+	cfg->hard_remove = 1;
+	cfg->use_ino = 0;
+	cfg->kernel_cache = 0;
+	cfg->auto_cache = 0;
+	cfg->direct_io = 1;
+	/* O_TRUNC arrives with open, so `> file` is one change, not an empty
+	 * write followed by the real one. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+
+	clock_gettime(CLOCK_REALTIME, &mount_time);
+	notifier.fuse = fuse_get_context()->fuse;
+	notifier.tail = &notifier.head;
+	notifier.stop = 0;
+	if (!pthread_create(&notifier.thread, NULL, notifier_main, NULL))
+		notifier.running = 1;
+	school_set_invalidate(s, notifier_queue, NULL);
+	return s;
+}
+
+static void fs_destroy(void *private_data)
+{
+	struct school *s = private_data;
+
+	school_set_invalidate(s, NULL, NULL);
+	pthread_mutex_lock(&notifier.lock);
+	notifier.stop = 1;
+	pthread_cond_signal(&notifier.cond);
+	pthread_mutex_unlock(&notifier.lock);
+	if (notifier.running)
+		pthread_join(notifier.thread, NULL);
+	notifier.running = 0;
+	while (notifier.head) {
+		struct inval *iv = notifier.head;
+
+		notifier.head = iv->next;
+		free(iv);
+	}
+}
+
+static int fs_getattr(const char *path, struct stat *st,
+		      struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	struct tree_path tp;
+	struct view_attr a;
+	int r;
+
+	if (h && !h->scratch && h->writable) {
+		/* An open, written file shows what has been written. */
+		pthread_mutex_lock(&h->lock);
+		a.type = VIEW_FILE;
+		a.mode = h->write == VW_CONTROL ? 0200 : 0600;
+		a.size = h->data.len;
+		a.write = h->write;
+		pthread_mutex_unlock(&h->lock);
+		fill_stat(st, &a);
+		return 0;
+	}
+	r = lookup(path, &tp, &a);
+	if (r)
+		return r;
+	tree_path_free(&tp);
+	fill_stat(st, &a);
+	return 0;
+}
+
+struct dir_fill {
+	void *buf;
+	fuse_fill_dir_t filler;
+};
+
+static int dir_fill(void *arg, const char *name, enum view_type t)
+{
+	struct dir_fill *df = arg;
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = t == VIEW_DIR ? S_IFDIR : t == VIEW_LINK ? S_IFLNK
+							      : S_IFREG;
+	return df->filler(df->buf, name, &st, 0, 0) ? -ENOBUFS : 0;
+}
+
+static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		      off_t off, struct fuse_file_info *fi,
+		      enum fuse_readdir_flags flags)
+{
+	struct dir_fill df = {buf, filler};
+	struct tree_path tp;
+	int r;
+
+	(void)off;
+	(void)fi;
+	(void)flags;
+	r = tree_parse(path, &tp);
+	if (r)
+		return r;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	r = view_list(school_of(), path, &tp, dir_fill, &df);
+	tree_path_free(&tp);
+	return r == -ENOBUFS ? 0 : r;
+}
+
+static int fs_readlink(const char *path, char *out, size_t size)
+{
+	struct tree_path tp;
+	struct view_attr a;
+	struct buf b = {0};
+	int r = lookup(path, &tp, &a);
+
+	if (r)
+		return r;
+	r = a.type == VIEW_LINK ? view_readlink(school_of(), &tp, &b)
+				: -EINVAL;
+	if (!r && size) {
+		size_t n = b.len < size - 1 ? b.len : size - 1;
+
+		memcpy(out, b.data, n);
+		out[n] = '\0';
+	}
+	buf_free(&b);
+	tree_path_free(&tp);
+	return r;
+}
+
+static int fs_open(const char *path, struct fuse_file_info *fi)
+{
+	struct tree_path tp;
+	struct view_attr a;
+	int r = lookup(path, &tp, &a);
+
+	if (r)
+		return r;
+	r = open_node(path, &tp, &a, fi);
+	tree_path_free(&tp);
+	return r;
+}
+
+static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct school *s = school_of();
+	struct tree_path tp;
+	struct view_attr a;
+	int r = tree_parse(path, &tp);
+
+	if (r)
+		return r;
+	r = view_stat(s, path, &tp, &a);
+	if (!r) {
+		/* Creating an editable file that exists opens it. */
+		if (fi->flags & O_EXCL)
+			r = -EEXIST;
+		else
+			r = open_node(path, &tp, &a, fi);
+		goto out;
+	}
+	if (r != -ENOENT)
+		goto out;
+	if (scratch_place(s, &tp, path)) {
+		r = scratch_create(school_scratch(s), path, mode & 07777);
+		a.type = VIEW_FILE;
+		a.mode = mode & 07777;
+		a.size = 0;
+		a.write = VW_SCRATCH;
+	} else {
+		r = edit_create(s, &tp);
+		if (!r)
+			r = view_stat(s, path, &tp, &a);
+	}
+	if (!r)
+		r = open_node(path, &tp, &a, fi);
+out:
+	tree_path_free(&tp);
+	return r;
+}
+
+static int fs_read(const char *path, char *out, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	long n;
+
+	if (!h)
+		return -EBADF;
+	if (h->scratch) {
+		n = scratch_read(school_scratch(school_of()), path, out, size,
+				 off);
+		return (int)n;
+	}
+	pthread_mutex_lock(&h->lock);
+	if ((size_t)off >= h->data.len) {
+		n = 0;
+	} else {
+		n = (long)(h->data.len - (size_t)off);
+		if ((size_t)n > size)
+			n = (long)size;
+		memcpy(out, h->data.data + off, (size_t)n);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return (int)n;
+}
+
+static int fs_write(const char *path, const char *data, size_t size,
+		    off_t off, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	size_t end;
+	int r = 0;
+
+	if (!h || !h->writable)
+		return -EBADF;
+	if (h->scratch)
+		return (int)scratch_write(school_scratch(school_of()), path,
+					  data, size, off);
+	if (fi->flags & O_APPEND)
+		off = (off_t)h->data.len;
+	end = (size_t)off + size;
+	if (end > view_max_write(h->write)) {
+		errlog_add(path, 0, "write beyond %zu bytes refused",
+			   view_max_write(h->write));
+		return -EFBIG;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (end > h->data.len)
+		r = buf_resize(&h->data, end);
+	if (!r) {
+		memcpy(h->data.data + off, data, size);
+		h->dirty = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return r ? r : (int)size;
+}
+
+static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct school *s = school_of();
+	struct handle *h = handle_of(fi);
+	struct tree_path tp;
+	struct view_attr a;
+	struct buf b = {0};
+	int r;
+
+	if (h && !h->scratch) {
+		if (!h->writable)
+			return -EBADF;
+		if ((size_t)size > view_max_write(h->write))
+			return -EFBIG;
+		pthread_mutex_lock(&h->lock);
+		r = buf_resize(&h->data, (size_t)size);
+		h->dirty = 1;
+		pthread_mutex_unlock(&h->lock);
+		return r;
+	}
+	r = lookup(path, &tp, &a);
+	if (r)
+		return r;
+	if (a.write == VW_SCRATCH) {
+		r = scratch_truncate(school_scratch(s), path, size);
+	} else if (a.write == VW_VALUE || a.write == VW_JSON) {
+		/* truncate(1) on a closed file: one change, applied now. */
+		r = view_render(s, &tp, &b);
+		if (!r)
+			r = buf_resize(&b, (size_t)size);
+		if (!r)
+			r = edit_apply(s, path, &tp, b.data, b.len);
+	} else if (a.write == VW_CONTROL) {
+		r = 0; /* nothing is stored in control files */
+	} else {
+		r = -EACCES;
+	}
+	buf_free(&b);
+	tree_path_free(&tp);
+	return r;
+}
+
+static int fs_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	int r;
+
+	(void)path;
+	if (!h)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	r = apply(h);
+	pthread_mutex_unlock(&h->lock);
+	return r;
+}
+
+static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)datasync;
+	return fs_flush(path, fi);
+}
+
+static int fs_release(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+
+	(void)path;
+	if (h) {
+		/* flush already reported; this only catches a content
+		 * written after the last flush (rare: mmap-less writers). */
+		pthread_mutex_lock(&h->lock);
+		apply(h);
+		pthread_mutex_unlock(&h->lock);
+		handle_free(h);
+	}
+	return 0;
+}
+
+static int fs_mkdir(const char *path, mode_t mode)
+{
+	struct tree_path tp;
+	int r = tree_parse(path, &tp);
+
+	(void)mode;
+	if (r)
+		return r == -ENOENT ? -EPERM : r;
+	r = edit_mkdir(school_of(), &tp);
+	tree_path_free(&tp);
+	return r;
+}
+
+static int fs_rmdir(const char *path)
+{
+	struct tree_path tp;
+	struct view_attr a;
+	int r = lookup(path, &tp, &a);
+
+	if (r)
+		return r;
+	if (a.type != VIEW_DIR)
+		r = -ENOTDIR;
+	else
+		r = edit_rmdir(school_of(), &tp);
+	if (!r)
+		notifier_queue(NULL, path);
+	tree_path_free(&tp);
+	return r;
+}
+
+static int fs_unlink(const char *path)
+{
+	struct school *s = school_of();
+	struct tree_path tp;
+	struct view_attr a;
+	int r = lookup(path, &tp, &a);
+
+	if (r)
+		return r;
+	if (a.write == VW_SCRATCH) {
+		r = scratch_unlink(school_scratch(s), path);
+	} else {
+		r = edit_unlink(s, &tp);
+		if (!r)
+			r = school_refresh(s, path);
+		if (!r)
+			notifier_queue(NULL, path);
+	}
+	tree_path_free(&tp);
+	return r;
+}
+
+static int fs_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct school *s = school_of();
+	struct tree_path ftp, ttp;
+	struct view_attr fa, ta;
+	struct buf b = {0};
+	int r, to_exists;
+
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	r = lookup(from, &ftp, &fa);
+	if (r)
+		return r;
+	r = tree_parse(to, &ttp);
+	if (r)
+		goto out_from;
+	r = view_stat(s, to, &ttp, &ta);
+	to_exists = !r;
+	if (r && r != -ENOENT)
+		goto out_to;
+	if (to_exists && (flags & RENAME_NOREPLACE)) {
+		r = -EEXIST;
+		goto out_to;
+	}
+	if (fa.write == VW_SCRATCH && to_exists &&
+	    (ta.write == VW_VALUE || ta.write == VW_JSON ||
+	     ta.write == VW_CONTROL)) {
+		/* An editor saving: the scratch content becomes the file. */
+		r = scratch_get(school_scratch(s), from, &b);
+		if (!r)
+			r = edit_apply(s, to, &ttp, b.data, b.len);
+		if (!r) {
+			scratch_unlink(school_scratch(s), from);
+			notifier_queue(NULL, to);
+		}
+	} else if (fa.write == VW_SCRATCH &&
+		   (to_exists ? ta.write == VW_SCRATCH
+			      : scratch_place(s, &ttp, to))) {
+		r = scratch_rename(school_scratch(s), from, to);
+	} else if ((fa.write == VW_VALUE || fa.write == VW_JSON) &&
+		   !to_exists && scratch_place(s, &ttp, to)) {
+		/* vim's backup step: a scratch copy, the member unchanged. */
+		r = view_render(s, &ftp, &b);
+		if (!r)
+			r = scratch_set(school_scratch(s), to, b.data, b.len,
+					fa.mode);
+		if (!r)
+			notifier_queue(NULL, from);
+	} else {
+		r = -EPERM;
+	}
+	buf_free(&b);
+out_to:
+	tree_path_free(&ttp);
+out_from:
+	tree_path_free(&ftp);
+	return r;
+}
+
+static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct tree_path tp;
+	struct view_attr a;
+	int r = lookup(path, &tp, &a);
+
+	(void)fi;
+	if (r)
+		return r;
+	if (a.write == VW_SCRATCH)
+		r = scratch_chmod(school_scratch(school_of()), path,
+				  mode & 07777);
+	else if ((mode & 07777) != a.mode)
+		r = -EPERM;
+	tree_path_free(&tp);
+	return r;
+}
+
+static int fs_chown(const char *path, uid_t uid, gid_t gid,
+		    struct fuse_file_info *fi)
+{
+	struct tree_path tp;
+	struct view_attr a;
+	int r = lookup(path, &tp, &a);
+
+	(void)fi;
+	if (r)
+		return r;
+	tree_path_free(&tp);
+	if (a.write == VW_SCRATCH)
+		return 0;
+	if ((uid != (uid_t)-1 && uid != getuid()) ||
+	    (gid != (gid_t)-1 && gid != getgid()))
+		return -EPERM;
+	return 0;
+}
+
+static int fs_utimens(const char *path, const struct timespec tv[2],
+		      struct fuse_file_info *fi)
+{
+	struct tree_path tp;
+	struct view_attr a;
+	int r;
+
+	(void)tv;
+	if (handle_of(fi))
+		return 0;
+	r = lookup(path, &tp, &a);
+	if (!r)
+		tree_path_free(&tp);
+	return r; /* touch of an existing entry: nothing to change */
+}
+
+static int fs_refuse_link(const char *from, const char *to)
+{
+	(void)from;
+	(void)to;
+	return -EPERM;
+}
+
+static int fs_statfs(const char *path, struct statvfs *st)
+{
+	(void)path;
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = 4096;
+	st->f_frsize = 4096;
+	st->f_namemax = 255;
+	return 0;
+}
+
+static const struct fuse_operations ops = {
+	.init = fs_init,
+	.destroy = fs_destroy,
+	.getattr = fs_getattr,
+	.readdir = fs_readdir,
+	.readlink = fs_readlink,
+	.open = fs_open,
+	.create = fs_create,
+	.read = fs_read,
+	.write = fs_write,
+	.truncate = fs_truncate,
+	.flush = fs_flush,
+	.fsync = fs_fsync,
+	.release = fs_release,
+	.mkdir = fs_mkdir,
+	.rmdir = fs_rmdir,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.utimens = fs_utimens,
+	.symlink = fs_refuse_link,
+	.link = fs_refuse_link,
+	.statfs = fs_statfs,
+};
+
+const struct fuse_operations *fs_operations(void)
+{
+	return &ops;
+}

@@ -1,0 +1,713 @@
+/*
+ * http: libcurl behind a deadline, a pacer and a retry policy.
+ *
+ * Deadline. Each http_request call fixes one absolute deadline on the
+ * monotonic clock (now + timeout_s) and every wait is measured against it:
+ * the pacing slot, the wait for a free handle, curl's own connect and total
+ * timeouts (recomputed per attempt from the budget left), and the sleeps
+ * between retries. Nothing sleeps past it, so a call returns within
+ * timeout_s plus scheduling noise.
+ *
+ * Pacing. One GCRA ("virtual scheduling") bucket per class: `tat` is the
+ * theoretical arrival time of the next request; a request may go at
+ * tat - tau, where tau = (burst - 1) * interval lets up to `burst` requests
+ * go back to back after a quiet spell. A caller reserves its slot under the
+ * mutex, then sleeps until it without holding anything, so the rate holds
+ * across threads. A slot beyond the deadline is not reserved: the call
+ * fails with -ETIMEDOUT without sending. A 429 or 503 pushes the class's
+ * tat past Retry-After, so every thread backs off, not just the one that
+ * was told.
+ *
+ * Pool. Up to max_conns easy handles, created on demand and reused (each
+ * keeps its connection alive). A handle is taken only after the pacing
+ * sleep and returned before any retry sleep, so sleeping never pins a
+ * connection. Handles are curl_easy_reset before each use; reset keeps
+ * live connections, DNS and TLS session caches.
+ *
+ * Retries. 429 and 503 wait Retry-After (capped, plus 0-20% jitter) and are
+ * retried for any method: the server refused before acting. When the wait
+ * would pass the deadline, that answer is final and goes back to the
+ * caller (api.c maps it). Other 5xx and transport failures are retried
+ * with exponential backoff, a bounded number of times, only when the
+ * request is idempotent or provably never reached the server (could not
+ * resolve or connect).
+ *
+ * The key lives only in the header list given to curl; verbose output and
+ * debug callbacks are never enabled, so it cannot reach a log.
+ */
+#include "http.h"
+
+#include "buf.h"
+#include "stats.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef MSFS_VERSION
+#define MSFS_VERSION "dev"
+#endif
+
+#define HTTP_MAX_BODY ((size_t)64 << 20) /* larger answers are -EIO */
+#define HTTP_RETRY_AFTER_CAP 10.0        /* seconds, per wait */
+#define HTTP_RETRY_AFTER_MIN 0.05
+#define HTTP_BACKOFF_BASE 0.1            /* seconds, doubled per retry */
+#define HTTP_BACKOFF_CAP 5.0
+#define HTTP_MAX_BACKOFF_RETRIES 5       /* 5xx and transport failures */
+#define HTTP_DEFAULT_TIMEOUT 30.0
+
+struct bucket {
+	double interval; /* seconds between requests; 0 = unpaced */
+	double tau;      /* burst allowance */
+	double tat;      /* theoretical arrival time, monotonic seconds */
+};
+
+struct http {
+	char *base_url; /* without a trailing '/' */
+	struct curl_slist *headers;
+	double timeout_s;
+	double connect_timeout_s;
+	int insecure;
+
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond; /* signalled when a handle is returned */
+	CURL **idle;
+	int nidle;
+	int ncreated;
+	int max_conns;
+
+	pthread_mutex_t pace_lock;
+	struct bucket bucket[HTTP_CLASS__N];
+};
+
+/* What one attempt collected through the curl callbacks. */
+struct attempt {
+	struct buf body;
+	int too_big;
+	int nomem;
+	double retry_after; /* seconds, < 0 when absent */
+};
+
+/* ------------------------------------------------------------------ */
+/* Time and jitter                                                     */
+/* ------------------------------------------------------------------ */
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct timespec to_timespec(double t)
+{
+	struct timespec ts;
+
+	if (t < 0)
+		t = 0;
+	ts.tv_sec = (time_t)t;
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static void sleep_until(double t)
+{
+	struct timespec ts = to_timespec(t);
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
+		;
+}
+
+/* A factor in [1.0, 1.2): spreads retries of many threads apart. */
+static double jitter(void)
+{
+	static _Thread_local uint64_t state;
+	uint64_t x;
+
+	if (!state) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+			(uint64_t)(uintptr_t)&state;
+		if (!state)
+			state = 0x9e3779b97f4a7c15ULL;
+	}
+	x = state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	state = x;
+	x *= 0x2545f4914f6cdd1dULL;
+	return 1.0 + 0.2 * (double)(x >> 11) / 9007199254740992.0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pacing                                                              */
+/* ------------------------------------------------------------------ */
+
+static void bucket_init(struct bucket *b, double rps)
+{
+	double burst;
+
+	if (rps > 0) {
+		b->interval = 1.0 / rps;
+		burst = rps > 1 ? floor(rps) : 1;
+		b->tau = (burst - 1) * b->interval;
+	} else {
+		b->interval = 0;
+		b->tau = 0;
+	}
+	b->tat = 0;
+}
+
+/* Reserves the class's next slot and sleeps until it.
+ * Returns 0, or -ETIMEDOUT (nothing reserved) when it lies past deadline. */
+static int pace(struct http *h, enum http_class cls, double deadline)
+{
+	struct bucket *b = &h->bucket[cls];
+	double now, slot;
+
+	pthread_mutex_lock(&h->pace_lock);
+	now = now_mono();
+	slot = b->tat - b->tau;
+	if (slot < now)
+		slot = now;
+	if (slot >= deadline) {
+		pthread_mutex_unlock(&h->pace_lock);
+		return -ETIMEDOUT;
+	}
+	b->tat = (b->tat > slot ? b->tat : slot) + b->interval;
+	pthread_mutex_unlock(&h->pace_lock);
+
+	if (slot > now) {
+		stats_add(STAT_PACING_WAITS, 1);
+		sleep_until(slot);
+	}
+	return 0;
+}
+
+/* No request of this class goes before `until` (monotonic seconds). */
+static void pace_push_back(struct http *h, enum http_class cls, double until)
+{
+	struct bucket *b = &h->bucket[cls];
+
+	pthread_mutex_lock(&h->pace_lock);
+	if (b->tat < until + b->tau)
+		b->tat = until + b->tau;
+	pthread_mutex_unlock(&h->pace_lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Handle pool                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Returns 0 with *out set, -ETIMEDOUT or -ENOMEM. */
+static int pool_get(struct http *h, double deadline, CURL **out)
+{
+	struct timespec ts = to_timespec(deadline);
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&h->pool_lock);
+	while (!h->nidle && h->ncreated >= h->max_conns) {
+		rc = pthread_cond_timedwait(&h->pool_cond, &h->pool_lock, &ts);
+		if (rc == ETIMEDOUT && !h->nidle &&
+		    h->ncreated >= h->max_conns) {
+			pthread_mutex_unlock(&h->pool_lock);
+			return -ETIMEDOUT;
+		}
+	}
+	if (h->nidle) {
+		*out = h->idle[--h->nidle];
+	} else {
+		*out = curl_easy_init();
+		if (*out)
+			h->ncreated++;
+	}
+	pthread_mutex_unlock(&h->pool_lock);
+	return *out ? 0 : -ENOMEM;
+}
+
+static void pool_put(struct http *h, CURL *c)
+{
+	pthread_mutex_lock(&h->pool_lock);
+	h->idle[h->nidle++] = c;
+	pthread_cond_signal(&h->pool_cond);
+	pthread_mutex_unlock(&h->pool_lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* curl callbacks                                                      */
+/* ------------------------------------------------------------------ */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct attempt *a = arg;
+	size_t n = size * nmemb;
+
+	if (n > HTTP_MAX_BODY - a->body.len) {
+		a->too_big = 1;
+		return 0;
+	}
+	if (buf_append(&a->body, data, n)) {
+		a->nomem = 1;
+		return 0;
+	}
+	return n;
+}
+
+/* Retry-After is delta-seconds or an HTTP-date. Returns seconds or -1. */
+static double parse_retry_after(const char *v, size_t len)
+{
+	char tmp[128];
+	char *end;
+	double s;
+	time_t t;
+
+	while (len && isspace((unsigned char)*v)) {
+		v++;
+		len--;
+	}
+	while (len && isspace((unsigned char)v[len - 1]))
+		len--;
+	if (!len || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, v, len);
+	tmp[len] = '\0';
+	if (isdigit((unsigned char)tmp[0])) {
+		s = strtod(tmp, &end);
+		return *end || !isfinite(s) ? -1 : s;
+	}
+	t = curl_getdate(tmp, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	s = difftime(t, time(NULL));
+	return s > 0 ? s : 0;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "retry-after:";
+	struct attempt *a = arg;
+	size_t n = size * nmemb;
+
+	/* A new status line (after 100 Continue, say) starts a new answer. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		a->retry_after = -1;
+	else if (n > sizeof(name) - 1 &&
+		 strncasecmp(data, name, sizeof(name) - 1) == 0)
+		a->retry_after = parse_retry_after(data + sizeof(name) - 1,
+						   n - (sizeof(name) - 1));
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* One attempt                                                         */
+/* ------------------------------------------------------------------ */
+
+#define SETOPT(c, opt, val)                                                    \
+	do {                                                                   \
+		CURLcode e_ = curl_easy_setopt((c), (opt), (val));             \
+		if (e_ != CURLE_OK)                                            \
+			return e_;                                             \
+	} while (0)
+
+static CURLcode setup(struct http *h, CURL *c, const char *url,
+		      const char *method, const char *body, double remaining,
+		      struct attempt *a)
+{
+	double connect = h->connect_timeout_s;
+	long total_ms, connect_ms;
+
+	if (connect <= 0 || connect > remaining)
+		connect = remaining;
+	total_ms = (long)ceil(remaining * 1000);
+	connect_ms = (long)ceil(connect * 1000);
+
+	curl_easy_reset(c);
+	SETOPT(c, CURLOPT_URL, url);
+	SETOPT(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(c, CURLOPT_PATH_AS_IS, 1L);
+	SETOPT(c, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(c, CURLOPT_HTTPHEADER, h->headers);
+	SETOPT(c, CURLOPT_USERAGENT, "memberspotfs/" MSFS_VERSION);
+	SETOPT(c, CURLOPT_ACCEPT_ENCODING, "");
+	SETOPT(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
+	SETOPT(c, CURLOPT_TIMEOUT_MS, total_ms > 0 ? total_ms : 1L);
+	SETOPT(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
+	SETOPT(c, CURLOPT_SSL_VERIFYPEER, h->insecure ? 0L : 1L);
+	SETOPT(c, CURLOPT_SSL_VERIFYHOST, h->insecure ? 0L : 2L);
+	SETOPT(c, CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(c, CURLOPT_WRITEDATA, a);
+	SETOPT(c, CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(c, CURLOPT_HEADERDATA, a);
+
+	if (strcmp(method, "GET") == 0) {
+		SETOPT(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		if (strcmp(method, "POST") != 0)
+			SETOPT(c, CURLOPT_CUSTOMREQUEST, method);
+		if (body || strcmp(method, "POST") == 0) {
+			SETOPT(c, CURLOPT_POSTFIELDSIZE_LARGE,
+			       (curl_off_t)(body ? strlen(body) : 0));
+			SETOPT(c, CURLOPT_POSTFIELDS, body ? body : "");
+		}
+	}
+	return CURLE_OK;
+}
+
+/* The request never left this host: safe to send again, whatever it was. */
+static int never_sent(CURLcode e)
+{
+	return e == CURLE_COULDNT_CONNECT || e == CURLE_COULDNT_RESOLVE_HOST ||
+	       e == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+static int curl_errno(CURLcode e)
+{
+	switch (e) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return -EHOSTUNREACH;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+/*
+ * Sends one attempt on a pooled handle. Returns 0 with *status set, or a
+ * negative errno with *cerr the curl code (CURLE_OK when the failure was
+ * ours: no handle, oversized body, no memory).
+ */
+static int attempt_once(struct http *h, const char *url, const char *method,
+			const char *body, double deadline, int endpoint,
+			struct attempt *a, long *status, CURLcode *cerr)
+{
+	double remaining;
+	CURLcode e;
+	CURL *c;
+	int rc;
+
+	*cerr = CURLE_OK;
+	*status = 0;
+	rc = pool_get(h, deadline, &c);
+	if (rc)
+		return rc;
+	remaining = deadline - now_mono();
+	if (remaining <= 0.001) {
+		pool_put(h, c);
+		return -ETIMEDOUT;
+	}
+	e = setup(h, c, url, method, body, remaining, a);
+	if (e == CURLE_OK) {
+		stats_add(STAT_HTTP_REQUESTS, 1);
+		stats_endpoint(endpoint);
+		e = curl_easy_perform(c);
+	}
+	if (e == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	pool_put(h, c);
+
+	if (a->nomem)
+		return -ENOMEM;
+	if (a->too_big || e == CURLE_FILESIZE_EXCEEDED)
+		return -EIO;
+	*cerr = e;
+	return e == CURLE_OK ? 0 : curl_errno(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Public interface                                                    */
+/* ------------------------------------------------------------------ */
+
+int http_request(struct http *h, const char *method, const char *path,
+		 const char *json_body, enum http_class cls, int idempotent,
+		 int endpoint, struct http_response *resp)
+{
+	struct attempt a = {0};
+	int backoffs = 0, rc;
+	double deadline, wait, now;
+	struct buf url = {0};
+	CURLcode cerr;
+	long status;
+
+	memset(resp, 0, sizeof(*resp));
+	if ((unsigned)cls >= HTTP_CLASS__N || !path || path[0] != '/')
+		return -EINVAL;
+	deadline = now_mono() + h->timeout_s;
+	rc = buf_printf(&url, "%s%s", h->base_url, path);
+	if (rc)
+		return rc;
+
+	for (;;) {
+		rc = pace(h, cls, deadline);
+		if (rc)
+			break;
+		buf_free(&a.body);
+		a.too_big = a.nomem = 0;
+		a.retry_after = -1;
+		rc = attempt_once(h, url.data, method, json_body, deadline,
+				  endpoint, &a, &status, &cerr);
+		now = now_mono();
+
+		if (rc) {
+			/* Transport failure (or ours). */
+			if (cerr == CURLE_OK)
+				break;
+			stats_add(STAT_TRANSPORT_ERRORS, 1);
+			if (!idempotent && !never_sent(cerr))
+				break;
+			if (backoffs >= HTTP_MAX_BACKOFF_RETRIES)
+				break;
+			wait = fmin(HTTP_BACKOFF_BASE * (1 << backoffs),
+				    HTTP_BACKOFF_CAP) * jitter();
+			if (now + wait >= deadline)
+				break;
+			backoffs++;
+		} else if (status == 429 || status == 503) {
+			if (status == 429)
+				stats_add(STAT_HTTP_429, 1);
+			if (a.retry_after >= 0) {
+				/* "Retry-After: 0" must not become a busy
+				 * loop against a throttling server. */
+				wait = fmax(fmin(a.retry_after,
+						 HTTP_RETRY_AFTER_CAP),
+					    HTTP_RETRY_AFTER_MIN);
+			} else {
+				wait = fmin(HTTP_BACKOFF_BASE * (1 << backoffs),
+					    HTTP_BACKOFF_CAP);
+				if (backoffs < HTTP_MAX_BACKOFF_RETRIES)
+					backoffs++;
+			}
+			pace_push_back(h, cls, now + wait);
+			wait *= jitter();
+			if (now + wait >= deadline)
+				goto answer;
+		} else if (status >= 500 && idempotent &&
+			   backoffs < HTTP_MAX_BACKOFF_RETRIES) {
+			wait = fmin(HTTP_BACKOFF_BASE * (1 << backoffs),
+				    HTTP_BACKOFF_CAP) * jitter();
+			if (now + wait >= deadline)
+				goto answer;
+			backoffs++;
+		} else {
+			goto answer;
+		}
+		stats_add(STAT_HTTP_RETRIES, 1);
+		sleep_until(now + wait);
+	}
+	buf_free(&a.body);
+	buf_free(&url);
+	return rc;
+
+answer:
+	resp->status = status;
+	resp->len = a.body.len;
+	resp->body = buf_steal(&a.body);
+	resp->retry_after = a.retry_after > 0 ? a.retry_after : 0;
+	buf_free(&url);
+	return 0;
+}
+
+void http_response_free(struct http_response *resp)
+{
+	if (!resp)
+		return;
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+}
+
+/* Percent-encodes all but RFC 3986 unreserved bytes. A whole "." or ".."
+ * is encoded too: as a path segment it would otherwise mean "here" or
+ * "up" to anything that normalises the URL. */
+char *http_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int dots = s && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0);
+	size_t n = s ? strlen(s) : 0, i, j = 0;
+	char *out;
+
+	if (n > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(3 * n + 1);
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!dots && ((c >= 'A' && c <= 'Z') ||
+			      (c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '-' ||
+			      c == '.' || c == '_' || c == '~')) {
+			out[j++] = (char)c;
+		} else {
+			out[j++] = '%';
+			out[j++] = hex[c >> 4];
+			out[j++] = hex[c & 15];
+		}
+	}
+	out[j] = '\0';
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+/* ------------------------------------------------------------------ */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Header values may not carry CR/LF or other controls (header injection). */
+static int key_ok(const char *key)
+{
+	const unsigned char *p = (const unsigned char *)key;
+
+	if (!*p)
+		return 0;
+	for (; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static struct curl_slist *headers_new(const char *key)
+{
+	static const char *const fixed[] = {
+		"Accept: application/json",
+		"Content-Type: application/json",
+		"Expect:", /* no 100-continue round trip for large bodies */
+	};
+	struct curl_slist *list = NULL, *l;
+	struct buf line = {0};
+	size_t i;
+
+	if (buf_printf(&line, "X-API-KEY: %s", key))
+		return NULL;
+	list = curl_slist_append(NULL, line.data);
+	explicit_bzero(line.data, line.len);
+	buf_free(&line);
+	for (i = 0; list && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		l = curl_slist_append(list, fixed[i]);
+		if (!l) {
+			explicit_bzero(list->data, strlen(list->data));
+			curl_slist_free_all(list);
+			return NULL;
+		}
+		list = l;
+	}
+	return list;
+}
+
+/* Returns NULL with errno ENOMEM (allocation), EINVAL (a key with control
+ * characters, or a missing URL or key) or EIO (curl would not start). */
+struct http *http_new(const struct http_config *config)
+{
+	struct http *h;
+	pthread_condattr_t ca;
+	size_t n;
+	int i;
+
+	if (!config->base_url || !config->api_key ||
+	    !key_ok(config->api_key)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK) {
+		errno = EIO;
+		return NULL;
+	}
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		goto fail;
+	h->timeout_s = config->timeout_s > 0 ? config->timeout_s
+					       : HTTP_DEFAULT_TIMEOUT;
+	h->connect_timeout_s = config->connect_timeout_s;
+	h->insecure = config->insecure;
+	h->max_conns = config->max_conns > 0 ? config->max_conns : 1;
+	bucket_init(&h->bucket[HTTP_CLASS_GENERAL], config->max_rps);
+	bucket_init(&h->bucket[HTTP_CLASS_PROGRESS], config->progress_rps);
+
+	h->base_url = strdup(config->base_url);
+	if (!h->base_url)
+		goto fail_h;
+	n = strlen(h->base_url);
+	while (n && h->base_url[n - 1] == '/')
+		h->base_url[--n] = '\0';
+	h->idle = calloc((size_t)h->max_conns, sizeof(*h->idle));
+	if (!h->idle)
+		goto fail_url;
+	h->headers = headers_new(config->api_key);
+	if (!h->headers)
+		goto fail_idle;
+
+	if (pthread_condattr_init(&ca))
+		goto fail_headers;
+	i = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (!i)
+		i = pthread_cond_init(&h->pool_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (i)
+		goto fail_headers;
+	pthread_mutex_init(&h->pool_lock, NULL);
+	pthread_mutex_init(&h->pace_lock, NULL);
+	return h;
+
+fail_headers:
+	explicit_bzero(h->headers->data, strlen(h->headers->data));
+	curl_slist_free_all(h->headers);
+fail_idle:
+	free(h->idle);
+fail_url:
+	free(h->base_url);
+fail_h:
+	free(h);
+fail:
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* Callers must have finished every http_request. */
+void http_free(struct http *h)
+{
+	int i;
+
+	if (!h)
+		return;
+	for (i = 0; i < h->nidle; i++)
+		curl_easy_cleanup(h->idle[i]);
+	/* The first entry is the key: leave no copy in freed memory. */
+	explicit_bzero(h->headers->data, strlen(h->headers->data));
+	curl_slist_free_all(h->headers);
+	pthread_mutex_destroy(&h->pace_lock);
+	pthread_mutex_destroy(&h->pool_lock);
+	pthread_cond_destroy(&h->pool_cond);
+	free(h->idle);
+	free(h->base_url);
+	free(h);
+}

@@ -1,0 +1,426 @@
+/*
+ * main.c - command line, key handling and start-up.
+ *
+ * Start-up order matters: options are parsed and checked, the key is read
+ * (environment or a private file, never argv), and the API is asked to
+ * accept the key, all before anything is mounted and before the process
+ * daemonizes, so every start-up failure is one line on the terminal and a
+ * non-zero exit with nothing mounted. Threads that must survive the fork
+ * (the invalidation notifier) start in fs.c's init.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "fs.h"
+#include <fuse_lowlevel.h>
+
+#include "api.h"
+#include "http.h"
+#include "journal.h"
+#include "school.h"
+
+#define DEFAULT_URL "https://api.memberspot.de"
+#define KEY_MAX 4096
+
+struct options {
+	char *api_url;
+	char *api_key_file;
+	char *api_key_given; /* refused: keys never come from argv */
+	char *journal;
+	double cache_ttl;
+	double neg_ttl;
+	double max_rps;
+	double progress_rps;
+	double timeout;
+	int page_size;
+	int workers;
+	int ro;
+	int nodelete;
+	int insecure;
+	int show_help;
+	int show_version;
+	char *source;     /* fstab's first field, ignored */
+	char *mountpoint;
+	int extra_args;
+};
+
+#define OPT(t, field, v) {t, offsetof(struct options, field), v}
+
+static const struct fuse_opt opt_spec[] = {
+	OPT("api_url=%s", api_url, 0),
+	OPT("api_key_file=%s", api_key_file, 0),
+	OPT("api_key=%s", api_key_given, 0),
+	OPT("journal=%s", journal, 0),
+	OPT("cache_ttl=%lf", cache_ttl, 0),
+	OPT("negative_ttl=%lf", neg_ttl, 0),
+	OPT("max_rps=%lf", max_rps, 0),
+	OPT("progress_rps=%lf", progress_rps, 0),
+	OPT("timeout=%lf", timeout, 0),
+	OPT("page_size=%d", page_size, 0),
+	OPT("workers=%d", workers, 0),
+	OPT("ro", ro, 1),
+	OPT("nodelete", nodelete, 1),
+	OPT("insecure", insecure, 1),
+	OPT("-h", show_help, 1),
+	OPT("--help", show_help, 1),
+	OPT("-V", show_version, 1),
+	OPT("--version", show_version, 1),
+	FUSE_OPT_END};
+
+static int opt_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	(void)outargs;
+	if (key != FUSE_OPT_KEY_NONOPT)
+		return 1;
+	/* "memberspotfs SOURCE MOUNTPOINT" is how mount(8) calls us for an
+	 * fstab entry; the source names nothing here. */
+	if (!o->mountpoint) {
+		o->mountpoint = strdup(arg);
+	} else if (!o->source) {
+		o->source = o->mountpoint;
+		o->mountpoint = strdup(arg);
+	} else {
+		o->extra_args = 1;
+	}
+	return 0;
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-s] [-o OPT[,OPT...]] MOUNTPOINT\n"
+	       "       fusermount3 -u MOUNTPOINT   (unmount)\n"
+	       "\n"
+	       "Mounts a Memberspot school (members, offers, courses, exams,\n"
+	       "custom properties) as files. The API key comes from the\n"
+	       "environment variable MEMBERSPOT_API_KEY or from -o "
+	       "api_key_file;\n"
+	       "it is never accepted on the command line.\n"
+	       "\n"
+	       "memberspotfs options:\n"
+	       "    -o api_url=URL         API base URL (default %s)\n"
+	       "    -o api_key_file=PATH   file holding the key (mode 0600 or "
+	       "stricter)\n"
+	       "    -o cache_ttl=SECONDS   how long read data is reused "
+	       "(default 60)\n"
+	       "    -o negative_ttl=SECS   how long a missing name is "
+	       "remembered (default 5)\n"
+	       "    -o page_size=N         members per list request, 1-100 "
+	       "(default 100)\n"
+	       "    -o max_rps=N           requests per second, the client's "
+	       "own pacing (default 8)\n"
+	       "    -o progress_rps=N      course-progress requests per second "
+	       "(default 4)\n"
+	       "    -o timeout=SECONDS     no file operation waits longer "
+	       "(default 30)\n"
+	       "    -o workers=N           parallel requests for grant and "
+	       "chapters files (default 4)\n"
+	       "    -o ro                  read-only: nothing is sent that "
+	       "changes the school\n"
+	       "    -o nodelete            refuse member deletion (rmdir "
+	       "users/EMAIL)\n"
+	       "    -o journal=PATH        change journal (default "
+	       "$XDG_STATE_HOME/memberspotfs/journal.jsonl)\n"
+	       "    -o insecure            do not verify TLS certificates "
+	       "(testing only)\n"
+	       "    -V, --version          print the version\n"
+	       "    -h, --help             print this help\n"
+	       "\n"
+	       "FUSE options:\n",
+	       prog, DEFAULT_URL);
+	fuse_cmdline_help();
+	fflush(stdout);
+}
+
+static void fail(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "memberspotfs: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+}
+
+/* Strips trailing blanks/newlines in place. */
+static void chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
+		     s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+/* Reads the key from a private file. Returns 0 or -1 (message printed). */
+static int read_key_file(const char *path, char *key, size_t size)
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		fail("cannot open api_key_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		fail("api_key_file %s is not a regular file%s", path, "");
+		goto bad;
+	}
+	if (st.st_mode & 077) {
+		fail("refusing api_key_file %s: it is readable by group or "
+		     "others (run: chmod 600 %s)",
+		     path, path);
+		goto bad;
+	}
+	n = read(fd, key, size - 1);
+	if (n < 0) {
+		fail("cannot read api_key_file %s: %s", path, strerror(errno));
+		goto bad;
+	}
+	key[n] = '\0';
+	close(fd);
+	chomp(key);
+	return 0;
+bad:
+	close(fd);
+	return -1;
+}
+
+static int check_options(const struct options *o)
+{
+	if (o->api_key_given) {
+		fail("the API key is never accepted on the command line; use "
+		     "MEMBERSPOT_API_KEY or -o api_key_file=PATH%s%s",
+		     "", "");
+		return -1;
+	}
+	if (o->extra_args) {
+		fail("too many arguments; see --help%s%s", "", "");
+		return -1;
+	}
+	if (!o->mountpoint) {
+		fail("no mountpoint given; see --help%s%s", "", "");
+		return -1;
+	}
+	if (o->page_size < 1 || o->page_size > 100) {
+		fail("page_size must be between 1 and 100%s%s", "", "");
+		return -1;
+	}
+	if (o->cache_ttl < 0 || o->neg_ttl < 0 || o->max_rps < 0 ||
+	    o->progress_rps < 0) {
+		fail("cache_ttl, negative_ttl, max_rps and progress_rps must "
+		     "not be negative%s%s",
+		     "", "");
+		return -1;
+	}
+	if (o->timeout <= 0 || o->timeout > 3600) {
+		fail("timeout must be between 0 and 3600 seconds%s%s", "", "");
+		return -1;
+	}
+	if (o->workers < 1 || o->workers > 32) {
+		fail("workers must be between 1 and 32%s%s", "", "");
+		return -1;
+	}
+	if (strncmp(o->api_url, "https://", 8) &&
+	    strncmp(o->api_url, "http://", 7)) {
+		fail("api_url must start with https:// or http://: %s%s",
+		     o->api_url, "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Asks the API to accept the key, so a bad key or an unreachable API is
+ * reported now rather than as EIO on the first ls. */
+static int check_api(struct http *h, const struct options *o)
+{
+	char secs[32];
+	int r = api_auth(h);
+
+	snprintf(secs, sizeof(secs), "%g", o->timeout);
+	switch (r) {
+	case 0:
+		return 0;
+	case -EACCES:
+		fail("the API at %s rejected the key%s", o->api_url, "");
+		break;
+	case -EHOSTUNREACH:
+		fail("cannot reach the API at %s%s", o->api_url, "");
+		break;
+	case -ETIMEDOUT:
+		fail("the API at %s did not answer within %s s", o->api_url,
+		     secs);
+		break;
+	default:
+		fail("the API at %s failed the key check: %s", o->api_url,
+		     strerror(-r));
+	}
+	return -1;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options o = {.cache_ttl = 60, .neg_ttl = 5, .max_rps = 8,
+			    .progress_rps = 4, .timeout = 30,
+			    .page_size = 100, .workers = 4};
+	struct fuse_cmdline_opts cmd = {0};
+	struct fuse_loop_config *loop = NULL;
+	struct school_config scfg;
+	struct http_config hcfg;
+	struct journal *journal = NULL;
+	struct school *school = NULL;
+	struct http *http = NULL;
+	struct fuse *fuse = NULL;
+	char key[KEY_MAX] = "";
+	const char *env;
+	int ret = 1, err = 0;
+
+	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1)
+		return 1;
+	if (o.show_help) {
+		usage(argv[0]);
+		ret = 0;
+		goto out_args;
+	}
+	if (o.show_version) {
+		printf("memberspotfs %s (libfuse %s, %s)\n", MSFS_VERSION,
+		       fuse_pkgversion(), curl_version());
+		ret = 0;
+		goto out_args;
+	}
+	if (!o.api_url)
+		o.api_url = strdup(DEFAULT_URL);
+	if (check_options(&o))
+		goto out_args;
+	if (o.mountpoint && fuse_opt_add_arg(&args, o.mountpoint))
+		goto out_args;
+	if (fuse_parse_cmdline(&args, &cmd) != 0)
+		goto out_args;
+
+	env = getenv("MEMBERSPOT_API_KEY");
+	if (o.api_key_file) {
+		if (read_key_file(o.api_key_file, key, sizeof(key)))
+			goto out_cmd;
+	} else if (env) {
+		snprintf(key, sizeof(key), "%s", env);
+		chomp(key);
+	}
+	/* Nothing started from here on needs to see it, and the copy in
+	 * the environment block would show in /proc/PID/environ. */
+	if (env)
+		explicit_bzero((char *)env, strlen(env));
+	unsetenv("MEMBERSPOT_API_KEY");
+	if (!*key) {
+		fail("no API key: set MEMBERSPOT_API_KEY or use -o "
+		     "api_key_file=PATH%s%s",
+		     "", "");
+		goto out_cmd;
+	}
+	if (o.insecure)
+		fprintf(stderr, "memberspotfs: warning: TLS certificates are "
+				"not verified (-o insecure)\n");
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fail("cannot initialise libcurl%s%s", "", "");
+		goto out_cmd;
+	}
+	hcfg = (struct http_config){
+		.base_url = o.api_url,
+		.api_key = key,
+		.timeout_s = o.timeout,
+		.connect_timeout_s = o.timeout < 10 ? o.timeout : 10,
+		.max_rps = o.max_rps,
+		.progress_rps = o.progress_rps,
+		.max_conns = o.workers * 2 + 4,
+		.insecure = o.insecure,
+	};
+	http = http_new(&hcfg);
+	explicit_bzero(key, sizeof(key));
+	if (!http) {
+		fail("cannot set up the HTTP client%s%s", "", "");
+		goto out_curl;
+	}
+	if (check_api(http, &o))
+		goto out_http;
+
+	if (!o.journal)
+		o.journal = journal_default_path();
+	journal = journal_open(o.journal, &err);
+	if (!journal) {
+		fail("cannot open the journal %s: %s",
+		     o.journal ? o.journal : "(none)", strerror(-err));
+		goto out_http;
+	}
+	scfg = (struct school_config){
+		.cache_ttl = o.cache_ttl,
+		.neg_ttl = o.neg_ttl,
+		.page_size = o.page_size,
+		.readonly = o.ro,
+		.nodelete = o.nodelete,
+		.workers = o.workers,
+	};
+	school = school_new(&scfg, http, journal);
+	if (!school) {
+		fail("out of memory%s%s", "", "");
+		goto out_journal;
+	}
+
+	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations),
+			school);
+	if (!fuse)
+		goto out_school;
+	if (fuse_mount(fuse, cmd.mountpoint)) {
+		fail("cannot mount on %s%s", cmd.mountpoint, "");
+		goto out_fuse;
+	}
+	if (fuse_daemonize(cmd.foreground))
+		goto out_unmount;
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)))
+		goto out_unmount;
+	if (cmd.singlethread) {
+		ret = fuse_loop(fuse);
+	} else {
+		loop = fuse_loop_cfg_create();
+		if (!loop)
+			goto out_signals;
+		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
+		ret = fuse_loop_mt(fuse, loop);
+		fuse_loop_cfg_destroy(loop);
+	}
+	ret = ret ? 1 : 0;
+out_signals:
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+	fuse_unmount(fuse);
+out_fuse:
+	fuse_destroy(fuse);
+out_school:
+	school_free(school);
+out_journal:
+	journal_close(journal);
+out_http:
+	http_free(http);
+out_curl:
+	curl_global_cleanup();
+out_cmd:
+	free(cmd.mountpoint);
+out_args:
+	fuse_opt_free_args(&args);
+	free(o.api_url);
+	free(o.api_key_file);
+	free(o.api_key_given);
+	free(o.journal);
+	free(o.source);
+	free(o.mountpoint);
+	return ret;
+}

@@ -1,0 +1,931 @@
+/*
+ * school.c - cached reads of the school and the changes made to it.
+ *
+ * Every read goes through the cache under a key that names one API view:
+ *
+ *   offers                   GET /v1/offers
+ *   propdefs                 GET /v1/custom-user-properties/list
+ *   list:<filter>            all pages of GET /v1/users/list (emails)
+ *   user:<email>             one member record (from a list page or #3)
+ *   progress:<email>         GET .../course-progress/list/<email>
+ *   cprogress:<n>:<email><course>  GET .../course-progress/<course>/<email>
+ *   exam:<id>                GET /v1/exams/<id>/results
+ *
+ * A list fetch stores each member record it receives under user:<email>,
+ * so reading every user.json after a listing costs nothing. A change drops
+ * the keys it affects (the member, every list, the member's progress) and
+ * asks the fs layer to forget the kernel's copies of the member's paths and
+ * of the symlinks that may have appeared or vanished.
+ */
+#include "school.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "buf.h"
+#include "cache.h"
+#include "errlog.h"
+#include "journal.h"
+#include "model.h"
+#include "scratch.h"
+#include "tree.h"
+
+struct school {
+	struct school_config cfg;
+	struct http *http;
+	struct cache *cache;
+	struct journal *journal;
+	struct scratch *scratch;
+	school_invalidate_fn invalidate;
+	void *invalidate_arg;
+
+	pthread_mutex_t lock; /* guards pending and exams */
+	cJSON *pending;       /* object: email -> true */
+	cJSON *exams;         /* object: exam id -> true */
+};
+
+/* ------------------------------------------------------------------------
+ * Set-up
+ * ---------------------------------------------------------------------- */
+
+struct school *school_new(const struct school_config *cfg, struct http *h,
+			  struct journal *j)
+{
+	struct school *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	s->http = h;
+	s->journal = j;
+	s->cache = cache_new(cfg->cache_ttl, cfg->neg_ttl);
+	if (!s->cache)
+		goto fail;
+	s->scratch = scratch_new();
+	if (!s->scratch)
+		goto fail_cache;
+	s->pending = cJSON_CreateObject();
+	s->exams = cJSON_CreateObject();
+	if (!s->pending || !s->exams)
+		goto fail_json;
+	pthread_mutex_init(&s->lock, NULL);
+	return s;
+
+fail_json:
+	cJSON_Delete(s->pending);
+	cJSON_Delete(s->exams);
+	scratch_free(s->scratch);
+fail_cache:
+	cache_free(s->cache);
+fail:
+	free(s);
+	return NULL;
+}
+
+void school_free(struct school *s)
+{
+	if (!s)
+		return;
+	cJSON_Delete(s->pending);
+	cJSON_Delete(s->exams);
+	scratch_free(s->scratch);
+	cache_free(s->cache);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void school_set_invalidate(struct school *s, school_invalidate_fn fn,
+			   void *arg)
+{
+	s->invalidate = fn;
+	s->invalidate_arg = arg;
+}
+
+const struct school_config *school_config(const struct school *s)
+{
+	return &s->cfg;
+}
+
+struct scratch *school_scratch(struct school *s)
+{
+	return s->scratch;
+}
+
+struct journal *school_journal(struct school *s)
+{
+	return s->journal;
+}
+
+struct cache *school_cache(struct school *s)
+{
+	return s->cache;
+}
+
+/* ------------------------------------------------------------------------
+ * Cache keys
+ * ---------------------------------------------------------------------- */
+
+static char *key_of(const char *prefix, const char *id)
+{
+	struct buf b = {0};
+
+	if (buf_puts(&b, prefix) || buf_puts(&b, id)) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/* Two ids in one key: the length prefix keeps "a"+"bc" apart from "ab"+"c"
+ * whatever characters the ids hold. */
+static char *key_of2(const char *prefix, const char *a, const char *b)
+{
+	struct buf k = {0};
+
+	if (buf_printf(&k, "%s%zu:%s%s", prefix, strlen(a), a, b)) {
+		buf_free(&k);
+		return NULL;
+	}
+	return buf_steal(&k);
+}
+
+static char *list_key(const struct api_user_filter *f)
+{
+	struct buf k = {0};
+	int r = buf_puts(&k, "list:");
+
+	if (!r && f && f->offer_id)
+		r = buf_printf(&k, "o%zu:%s", strlen(f->offer_id), f->offer_id);
+	if (!r && f && f->course_id)
+		r = buf_printf(&k, "c%zu:%s", strlen(f->course_id),
+			       f->course_id);
+	if (!r && f && f->active >= 0)
+		r = buf_printf(&k, "a%d", f->active);
+	if (r) {
+		buf_free(&k);
+		return NULL;
+	}
+	return buf_steal(&k);
+}
+
+/* Runs cache_get under a freshly built key. */
+static int get_keyed(struct school *s, char *key, cache_fetch_fn fn,
+		     void *arg, struct cval **out)
+{
+	int r;
+
+	if (!key)
+		return -ENOMEM;
+	r = cache_get(s->cache, key, fn, arg, out);
+	free(key);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Reads
+ * ---------------------------------------------------------------------- */
+
+static int fetch_offers(void *arg, cJSON **out)
+{
+	struct school *s = arg;
+
+	return api_list_offers(s->http, out);
+}
+
+int school_offers(struct school *s, struct cval **out)
+{
+	int r = cache_get(s->cache, "offers", fetch_offers, s, out);
+
+	if (!r && !cJSON_IsArray((*out)->json)) {
+		cval_put(*out);
+		*out = NULL;
+		errlog_add("GET /v1/offers", 200, "response is not an array");
+		return -EIO;
+	}
+	return r;
+}
+
+static int fetch_propdefs(void *arg, cJSON **out)
+{
+	struct school *s = arg;
+
+	return api_property_defs(s->http, out);
+}
+
+int school_propdefs(struct school *s, struct cval **out)
+{
+	int r = cache_get(s->cache, "propdefs", fetch_propdefs, s, out);
+
+	if (!r && !cJSON_IsArray((*out)->json)) {
+		cval_put(*out);
+		*out = NULL;
+		errlog_add("GET /v1/custom-user-properties/list", 200,
+			   "response is not an array");
+		return -EIO;
+	}
+	return r;
+}
+
+struct list_fetch {
+	struct school *s;
+	const struct api_user_filter *f;
+};
+
+/* Pages through #2. Each record goes to the cache as user:<email>; the
+ * list itself keeps only the emails. */
+static int fetch_members(void *arg, cJSON **out)
+{
+	struct list_fetch *lf = arg;
+	struct school *s = lf->s;
+	cJSON *emails = cJSON_CreateArray();
+	char *cursor = NULL;
+	int pages = 0;
+	int r = 0;
+
+	if (!emails)
+		return -ENOMEM;
+	do {
+		cJSON *users = NULL, *u;
+		char *next = NULL;
+
+		r = api_list_users_page(s->http, lf->f, cursor,
+					s->cfg.page_size, &users, &next);
+		if (r)
+			break;
+		while ((u = cJSON_DetachItemFromArray(users, 0))) {
+			const char *email = model_user_email(u);
+			char *key;
+
+			if (!email || !*email) {
+				cJSON_Delete(u);
+				continue;
+			}
+			cJSON_AddItemToArray(emails,
+					     cJSON_CreateString(email));
+			key = key_of("user:", email);
+			if (key)
+				cache_put(s->cache, key, u);
+			else
+				cJSON_Delete(u);
+			free(key);
+		}
+		cJSON_Delete(users);
+		/* A server repeating its cursor would loop forever. */
+		if (next && cursor && !strcmp(next, cursor)) {
+			errlog_add("GET /v1/users/list", 200,
+				   "cursor did not advance; list cut short");
+			free(next);
+			next = NULL;
+		}
+		free(cursor);
+		cursor = next;
+		pages++;
+	} while (cursor);
+	free(cursor);
+	if (r) {
+		cJSON_Delete(emails);
+		return r;
+	}
+	*out = emails;
+	return 0;
+}
+
+int school_members(struct school *s, const struct api_user_filter *f,
+		   struct cval **out)
+{
+	struct list_fetch lf = {s, f};
+
+	return get_keyed(s, list_key(f), fetch_members, &lf, out);
+}
+
+struct user_fetch {
+	struct school *s;
+	const char *email;
+};
+
+static int fetch_user(void *arg, cJSON **out)
+{
+	struct user_fetch *uf = arg;
+
+	return api_find_by_mail(uf->s->http, uf->email, out);
+}
+
+int school_user(struct school *s, const char *email, struct cval **out)
+{
+	struct user_fetch uf = {s, email};
+
+	return get_keyed(s, key_of("user:", email), fetch_user, &uf, out);
+}
+
+struct cval *school_user_cached(struct school *s, const char *email)
+{
+	char *key = key_of("user:", email);
+	struct cval *v;
+
+	if (!key)
+		return NULL;
+	v = cache_peek(s->cache, key);
+	free(key);
+	return v;
+}
+
+static int fetch_progress(void *arg, cJSON **out)
+{
+	struct user_fetch *uf = arg;
+
+	return api_progress_list(uf->s->http, uf->email, out);
+}
+
+int school_progress(struct school *s, const char *email, struct cval **out)
+{
+	struct user_fetch uf = {s, email};
+
+	return get_keyed(s, key_of("progress:", email), fetch_progress, &uf,
+			 out);
+}
+
+struct cprogress_fetch {
+	struct school *s;
+	const char *email;
+	const char *course;
+};
+
+static int fetch_course_progress(void *arg, cJSON **out)
+{
+	struct cprogress_fetch *cf = arg;
+
+	return api_progress_course(cf->s->http, cf->course, cf->email, out);
+}
+
+int school_course_progress(struct school *s, const char *email,
+			   const char *course, struct cval **out)
+{
+	struct cprogress_fetch cf = {s, email, course};
+
+	return get_keyed(s, key_of2("cprogress:", email, course),
+			 fetch_course_progress, &cf, out);
+}
+
+struct cval *school_progress_cached(struct school *s, const char *email,
+				    const char *course)
+{
+	char *key = course ? key_of2("cprogress:", email, course)
+			   : key_of("progress:", email);
+	struct cval *v;
+
+	if (!key)
+		return NULL;
+	v = cache_peek(s->cache, key);
+	free(key);
+	return v;
+}
+
+struct exam_fetch {
+	struct school *s;
+	const char *exam;
+};
+
+static int fetch_exam(void *arg, cJSON **out)
+{
+	struct exam_fetch *ef = arg;
+
+	return api_exam_results(ef->s->http, ef->exam, out);
+}
+
+int school_exam(struct school *s, const char *exam, struct cval **out)
+{
+	struct exam_fetch ef = {s, exam};
+	int r = get_keyed(s, key_of("exam:", exam), fetch_exam, &ef, out);
+
+	if (!r) {
+		pthread_mutex_lock(&s->lock);
+		if (!cJSON_GetObjectItemCaseSensitive(s->exams, exam))
+			cJSON_AddTrueToObject(s->exams, exam);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return r;
+}
+
+static cJSON *keys_of(struct school *s, const cJSON *obj)
+{
+	cJSON *list = cJSON_CreateArray();
+	const cJSON *it;
+
+	pthread_mutex_lock(&s->lock);
+	cJSON_ArrayForEach(it, obj)
+		cJSON_AddItemToArray(list, cJSON_CreateString(it->string));
+	pthread_mutex_unlock(&s->lock);
+	return list;
+}
+
+cJSON *school_known_exams(struct school *s)
+{
+	return keys_of(s, s->exams);
+}
+
+int school_login_token(struct school *s, const char *email, char **token)
+{
+	struct cval *u;
+	cJSON *resp = NULL;
+	const char *uid, *tok;
+	int r;
+
+	r = school_user(s, email, &u);
+	if (r)
+		return r;
+	uid = model_user_uid(u->json);
+	if (!uid) {
+		errlog_add("login-token", 0, "member %s has no uid", email);
+		r = -EIO;
+		goto out;
+	}
+	r = api_login_token(s->http, uid, &resp);
+	if (r)
+		goto out;
+	tok = model_token(resp);
+	if (!tok) {
+		errlog_add("GET /v1/users/login-token", 200,
+			   "response has no token");
+		r = -EIO;
+		goto out;
+	}
+	*token = strdup(tok);
+	if (!*token)
+		r = -ENOMEM;
+out:
+	cJSON_Delete(resp);
+	cval_put(u);
+	return r;
+}
+
+int school_find_offer(struct school *s, const char *offer_id,
+		      struct cval **holder, const cJSON **offer)
+{
+	struct cval *offers;
+	const cJSON *o;
+	int r = school_offers(s, &offers);
+
+	if (r)
+		return r;
+	cJSON_ArrayForEach(o, offers->json)
+	{
+		const char *id = model_offer_id(o);
+
+		if (id && !strcmp(id, offer_id)) {
+			*holder = offers;
+			*offer = o;
+			return 0;
+		}
+	}
+	cval_put(offers);
+	return -ENOENT;
+}
+
+int school_course_known(struct school *s, const char *course_id)
+{
+	struct cval *offers;
+	const cJSON *o, *c;
+	int found = 0;
+
+	if (school_offers(s, &offers))
+		return 0;
+	cJSON_ArrayForEach(o, offers->json)
+	{
+		cJSON_ArrayForEach(c, model_offer_courses(o))
+		{
+			const char *id = model_course_id(c);
+
+			if (id && !strcmp(id, course_id))
+				found = 1;
+		}
+	}
+	cval_put(offers);
+	return found;
+}
+
+int school_find_propdef(struct school *s, const char *name,
+			struct cval **holder, const cJSON **def)
+{
+	struct cval *defs;
+	const cJSON *d;
+	int r = school_propdefs(s, &defs);
+
+	if (r)
+		return r;
+	/* Names first: they are what files are called; ids as a fallback
+	 * so that properties.json may be keyed by either. */
+	cJSON_ArrayForEach(d, defs->json)
+	{
+		const char *n = model_propdef_name(d);
+
+		if (n && !strcmp(n, name))
+			goto found;
+	}
+	cJSON_ArrayForEach(d, defs->json)
+	{
+		const char *id = model_propdef_id(d);
+
+		if (id && !strcmp(id, name))
+			goto found;
+	}
+	cval_put(defs);
+	return -ENOENT;
+found:
+	*holder = defs;
+	*def = d;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Pending members
+ * ---------------------------------------------------------------------- */
+
+int school_pending_add(struct school *s, const char *email)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (cJSON_GetObjectItemCaseSensitive(s->pending, email))
+		r = -EEXIST;
+	else if (!cJSON_AddTrueToObject(s->pending, email))
+		r = -ENOMEM;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int school_pending_has(struct school *s, const char *email)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = cJSON_GetObjectItemCaseSensitive(s->pending, email) != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void school_pending_remove(struct school *s, const char *email)
+{
+	pthread_mutex_lock(&s->lock);
+	cJSON_DeleteItemFromObjectCaseSensitive(s->pending, email);
+	pthread_mutex_unlock(&s->lock);
+}
+
+cJSON *school_pending_list(struct school *s)
+{
+	return keys_of(s, s->pending);
+}
+
+/* ------------------------------------------------------------------------
+ * Invalidation
+ * ---------------------------------------------------------------------- */
+
+static void kernel_forget(struct school *s, const char *path)
+{
+	if (s->invalidate && path)
+		s->invalidate(s->invalidate_arg, path);
+}
+
+/* Forgets a kernel path built from encoded parts: prefix + enc(a) +
+ * middle + enc(b). */
+static void kernel_forget2(struct school *s, const char *prefix,
+			   const char *a, const char *middle, const char *b)
+{
+	char *ea = tree_encode(a), *eb = b ? tree_encode(b) : NULL;
+	struct buf p = {0};
+
+	if (ea && (!b || eb) &&
+	    !buf_printf(&p, "%s%s%s%s", prefix, ea, middle ? middle : "",
+			eb ? eb : ""))
+		kernel_forget(s, p.data);
+	buf_free(&p);
+	free(ea);
+	free(eb);
+}
+
+/* The symlinks a member may have in offers/, courses/ and by-status/. */
+static void forget_member_links(struct school *s, const char *email,
+				const char *extra_offer)
+{
+	struct cval *offers = cache_peek(s->cache, "offers");
+	const cJSON *o, *c;
+
+	kernel_forget2(s, "/by-status/active/", email, NULL, NULL);
+	kernel_forget2(s, "/by-status/inactive/", email, NULL, NULL);
+	if (!offers)
+		return;
+	/* Any offer may have gained or lost the member; the entries are few
+	 * and forgetting one that is not cached costs nothing. */
+	cJSON_ArrayForEach(o, offers->json)
+	{
+		const char *oid = model_offer_id(o);
+
+		if (!oid)
+			continue;
+		if (extra_offer && strcmp(oid, extra_offer))
+			continue;
+		kernel_forget2(s, "/offers/", oid, "/members/", email);
+		cJSON_ArrayForEach(c, model_offer_courses(o))
+		{
+			const char *cid = model_course_id(c);
+
+			if (cid)
+				kernel_forget2(s, "/courses/", cid,
+					       "/members/", email);
+		}
+	}
+	cval_put(offers);
+}
+
+/* After any change to a member: its record, every member list, its
+ * progress, and the kernel's view of all of them. */
+static void member_changed(struct school *s, const char *email)
+{
+	char *key = key_of("user:", email);
+	char *pkey = key_of("progress:", email);
+	char *ckey = key_of("cprogress:", "");
+	char *path = tree_user_path(email, "");
+
+	if (key)
+		cache_drop(s->cache, key);
+	if (pkey)
+		cache_drop(s->cache, pkey);
+	cache_drop_prefix(s->cache, "list:");
+	/* Course progress keys embed the email after a length prefix;
+	 * dropping them all is cheap and always correct. */
+	if (ckey)
+		cache_drop_prefix(s->cache, ckey);
+	kernel_forget(s, path);
+	kernel_forget(s, "/by-status/active");
+	kernel_forget(s, "/by-status/inactive");
+	forget_member_links(s, email, NULL);
+	free(key);
+	free(pkey);
+	free(ckey);
+	free(path);
+}
+
+/* ------------------------------------------------------------------------
+ * Changes
+ * ---------------------------------------------------------------------- */
+
+static int refuse_readonly(struct school *s, const char *what)
+{
+	if (!s->cfg.readonly)
+		return 0;
+	errlog_add(what, 0, "mounted read-only (-o ro): nothing is sent");
+	return -EROFS;
+}
+
+static cJSON *args_new(const char *email)
+{
+	cJSON *a = cJSON_CreateObject();
+
+	if (a && email)
+		cJSON_AddStringToObject(a, "email", email);
+	return a;
+}
+
+static void add_opt(cJSON *a, const char *name, const char *v)
+{
+	if (a && v)
+		cJSON_AddStringToObject(a, name, v);
+}
+
+int school_grant(struct school *s, const char *email, const char *first,
+		 const char *last, const char *offer, const char *order)
+{
+	cJSON *args, *resp = NULL;
+	int r = refuse_readonly(s, "grant");
+
+	if (r)
+		return r;
+	args = args_new(email);
+	add_opt(args, "firstname", first);
+	add_opt(args, "name", last);
+	add_opt(args, "grantOffer", offer);
+	add_opt(args, "orderId", order);
+	r = api_grant(s->http, email, first, last, offer, order, &resp);
+	journal_change(s->journal, "grant", args, r, resp);
+	if (!r) {
+		school_pending_remove(s, email);
+		member_changed(s, email);
+	}
+	cJSON_Delete(args);
+	cJSON_Delete(resp);
+	return r;
+}
+
+static int set_state(struct school *s, const char *op, const char *email,
+		     const char *idname, const char *id, bool active)
+{
+	cJSON *args, *resp = NULL;
+	int r = refuse_readonly(s, op);
+
+	if (r)
+		return r;
+	args = args_new(email);
+	add_opt(args, idname, id);
+	cJSON_AddBoolToObject(args, "active", active);
+	if (!strcmp(op, "set-offer-state"))
+		r = api_set_offer_state(s->http, email, id, active, &resp);
+	else
+		r = api_set_order_state(s->http, email, id, active, &resp);
+	journal_change(s->journal, op, args, r, resp);
+	if (!r)
+		member_changed(s, email);
+	cJSON_Delete(args);
+	cJSON_Delete(resp);
+	return r;
+}
+
+int school_set_offer_state(struct school *s, const char *email,
+			   const char *offer, bool active)
+{
+	return set_state(s, "set-offer-state", email, "offerId", offer,
+			 active);
+}
+
+int school_set_order_state(struct school *s, const char *email,
+			   const char *order, bool active)
+{
+	return set_state(s, "set-order-state", email, "orderId", order,
+			 active);
+}
+
+int school_set_properties(struct school *s, const char *email,
+			  const cJSON *props)
+{
+	cJSON *args, *resp = NULL;
+	int r = refuse_readonly(s, "set-properties");
+
+	if (r)
+		return r;
+	args = args_new(email);
+	if (args)
+		cJSON_AddItemToObject(args, "properties",
+				      cJSON_Duplicate(props, 1));
+	r = api_set_properties(s->http, email, props, &resp);
+	journal_change(s->journal, "set-properties", args, r, resp);
+	if (!r) {
+		const char *got = model_user_email(resp);
+
+		member_changed(s, email);
+		/* The answer is the updated member: keep it, saving the next
+		 * read a lookup. Only when it is recognisably that member. */
+		if (got && !strcmp(got, email)) {
+			char *key = key_of("user:", email);
+
+			if (key && !cache_put(s->cache, key, resp))
+				resp = NULL;
+			free(key);
+		}
+	}
+	cJSON_Delete(args);
+	cJSON_Delete(resp);
+	return r;
+}
+
+int school_enable_chapter(struct school *s, const char *email,
+			  const char *course, const char *chapter)
+{
+	cJSON *args, *resp = NULL;
+	int r = refuse_readonly(s, "enable-chapter");
+
+	if (r)
+		return r;
+	args = args_new(email);
+	add_opt(args, "courseId", course);
+	add_opt(args, "chapterId", chapter);
+	r = api_enable_chapter(s->http, email, course, chapter, &resp);
+	journal_change(s->journal, "enable-chapter", args, r, resp);
+	if (!r)
+		member_changed(s, email);
+	cJSON_Delete(args);
+	cJSON_Delete(resp);
+	return r;
+}
+
+int school_delete(struct school *s, const char *const *emails, int n)
+{
+	cJSON *args, *list, *resp = NULL;
+	int r, i;
+
+	if (s->cfg.readonly || s->cfg.nodelete) {
+		errlog_add("delete", 0, "member deletion refused (-o %s)",
+			   s->cfg.readonly ? "ro" : "nodelete");
+		return -EPERM;
+	}
+	/* The journal keeps what is about to be lost. */
+	for (i = 0; i < n; i++) {
+		struct cval *u = NULL;
+
+		if (!school_user(s, emails[i], &u))
+			journal_snapshot(s->journal, "delete-snapshot",
+					 u->json);
+		cval_put(u);
+	}
+	args = cJSON_CreateObject();
+	list = cJSON_AddArrayToObject(args, "emails");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(emails[i]));
+	r = api_delete_users(s->http, emails, n, &resp);
+	journal_change(s->journal, "delete", args, r, resp);
+	if (!r) {
+		for (i = 0; i < n; i++) {
+			char *key = key_of("user:", emails[i]);
+			char *dir = tree_user_path(emails[i], "");
+
+			forget_member_links(s, emails[i], NULL);
+			member_changed(s, emails[i]);
+			if (key)
+				cache_put_missing(s->cache, key);
+			if (dir)
+				scratch_drop_dir(s->scratch, dir);
+			school_pending_remove(s, emails[i]);
+			free(key);
+			free(dir);
+		}
+	}
+	cJSON_Delete(args);
+	cJSON_Delete(resp);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Refresh
+ * ---------------------------------------------------------------------- */
+
+int school_refresh(struct school *s, const char *path)
+{
+	struct tree_path tp;
+	char *key = NULL;
+	int r;
+
+	if (!strcmp(path, "/") || !*path) {
+		cache_drop_prefix(s->cache, "");
+		return 0;
+	}
+	r = tree_parse(path, &tp);
+	if (r)
+		return r;
+	switch (tp.node) {
+	case N_PROPDEFS:
+		cache_drop(s->cache, "propdefs");
+		break;
+	case N_OFFERS:
+	case N_OFFER:
+	case N_OFFER_JSON:
+	case N_OFFER_NAME:
+	case N_COURSES:
+	case N_COURSE:
+		cache_drop(s->cache, "offers");
+		cache_drop_prefix(s->cache, "list:");
+		break;
+	case N_OFFER_MEMBERS:
+	case N_OFFER_MEMBER:
+	case N_COURSE_MEMBERS:
+	case N_COURSE_MEMBER:
+	case N_BY_STATUS:
+	case N_STATUS_DIR:
+	case N_STATUS_MEMBER:
+	case N_USERS:
+		cache_drop_prefix(s->cache, "list:");
+		break;
+	case N_EXAMS:
+		cache_drop_prefix(s->cache, "exam:");
+		break;
+	case N_EXAM:
+	case N_EXAM_JSON:
+	case N_EXAM_CSV:
+		key = key_of("exam:", tp.id[0]);
+		if (key)
+			cache_drop(s->cache, key);
+		break;
+	case N_META:
+	case N_META_STATUS:
+	case N_META_ERRORS:
+	case N_META_JOURNAL:
+	case N_META_REFRESH:
+	case N_README:
+	case N_ROOT:
+		break;
+	default:
+		/* Everything under users/E. */
+		key = key_of("user:", tp.id[0]);
+		if (key)
+			cache_drop(s->cache, key);
+		free(key);
+		key = key_of("progress:", tp.id[0]);
+		if (key)
+			cache_drop(s->cache, key);
+		cache_drop_prefix(s->cache, "cprogress:");
+		break;
+	}
+	free(key);
+	tree_path_free(&tp);
+	return 0;
+}

@@ -1,0 +1,406 @@
+/*
+ * test_cache: ttl, single flight, negative entries, stale fallback, drops
+ * during a fetch and reference counts. Small ttls and sleeps keep it under
+ * two seconds.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "stats.h"
+#include "tap.h"
+
+struct src {
+	int calls;      /* atomic: fetches made */
+	int started;    /* atomic: a fetch is running */
+	int rc;         /* what the fetch answers */
+	int delay_ms;
+	const char *value;
+};
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int fetch(void *arg, cJSON **out)
+{
+	struct src *s = arg;
+
+	__atomic_add_fetch(&s->calls, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->started, 1, __ATOMIC_SEQ_CST);
+	if (s->delay_ms)
+		sleep_ms(s->delay_ms);
+	if (s->rc)
+		return s->rc;
+	*out = cJSON_CreateString(s->value);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int calls(struct src *s)
+{
+	return __atomic_load_n(&s->calls, __ATOMIC_SEQ_CST);
+}
+
+/* The string held by a value, or "" for anything else. */
+static const char *text(const struct cval *v)
+{
+	return v && cJSON_IsString(v->json) ? v->json->valuestring : "";
+}
+
+static void test_basic_and_ttl(void)
+{
+	struct cache *c = cache_new(0.15, 0.15);
+	struct src s = {.value = "one"};
+	struct cval *v = NULL, *p;
+	int rc;
+
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && tap_streq(text(v), "one") && !v->stale,
+	   "miss fetches the value");
+	cval_put(v);
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && calls(&s) == 1, "second get is a hit (fetches: %d)",
+	   calls(&s));
+	cval_put(v);
+	p = cache_peek(c, "k");
+	ok(p && tap_streq(text(p), "one"), "peek sees a fresh value");
+	cval_put(p);
+	ok(cache_peek(c, "other") == NULL, "peek of an unknown key is NULL");
+	ok(cache_count(c) == 1, "one key held");
+
+	sleep_ms(200);
+	ok(cache_peek(c, "k") == NULL, "peek ignores an expired value");
+	s.value = "two";
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && calls(&s) == 2 && tap_streq(text(v), "two"),
+	   "an expired value is fetched again");
+	cval_put(v);
+
+	ok(cache_put(c, "k", cJSON_CreateString("put")) == 0, "put");
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && calls(&s) == 2 && tap_streq(text(v), "put"),
+	   "a put value is served fresh without a fetch");
+	cval_put(v);
+
+	s.rc = -EACCES;
+	rc = cache_get(c, "bad", fetch, &s, &v);
+	ok(rc == -EACCES && v == NULL, "a fetch error is returned");
+	ok(cache_count(c) == 1, "a failed first fetch leaves no entry (%ld)",
+	   cache_count(c));
+	rc = cache_get(c, "bad", fetch, &s, &v);
+	ok(rc == -EACCES && calls(&s) == 4, "errors are not cached");
+	cache_free(c);
+}
+
+static void *getter(void *arg)
+{
+	void **a = arg;
+	struct cval *v = NULL;
+	long rc;
+
+	rc = cache_get(a[0], "k", fetch, a[1], &v);
+	a[2] = v;
+	return (void *)rc;
+}
+
+/* n threads get "k" at once; returns how many got rc, values in vals. */
+static int crowd(struct cache *c, struct src *s, int n, int want_rc,
+		 struct cval **vals)
+{
+	pthread_t t[16];
+	void *args[16][3];
+	void *res;
+	int i, good = 0;
+
+	for (i = 0; i < n; i++) {
+		args[i][0] = c;
+		args[i][1] = s;
+		args[i][2] = NULL;
+		pthread_create(&t[i], NULL, getter, args[i]);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i], &res);
+		vals[i] = args[i][2];
+		if ((long)res == want_rc)
+			good++;
+	}
+	return good;
+}
+
+static void test_single_flight(void)
+{
+	struct cache *c = cache_new(60, 60);
+	struct src s = {.value = "shared", .delay_ms = 100};
+	struct cval *vals[8];
+	int i, same = 1, good;
+
+	good = crowd(c, &s, 8, 0, vals);
+	ok(good == 8, "8 concurrent gets succeed (%d)", good);
+	ok(calls(&s) == 1, "the fetch ran exactly once (%d)", calls(&s));
+	for (i = 0; i < 8; i++) {
+		if (vals[i] != vals[0] || !tap_streq(text(vals[i]), "shared"))
+			same = 0;
+		cval_put(vals[i]);
+	}
+	ok(same, "all 8 share one value");
+	cache_free(c);
+
+	/* An error is shared as well: a failing API is waited for once. */
+	c = cache_new(60, 60);
+	s = (struct src){.rc = -ETIMEDOUT, .delay_ms = 100};
+	good = crowd(c, &s, 8, -ETIMEDOUT, vals);
+	ok(good == 8 && calls(&s) == 1,
+	   "8 concurrent gets share one failed fetch (%d ok, %d fetches)",
+	   good, calls(&s));
+	ok(cache_count(c) == 0, "and nothing is kept");
+	cache_free(c);
+}
+
+static void test_negative(void)
+{
+	struct cache *c = cache_new(60, 0.15);
+	struct src s = {.rc = -ENOENT};
+	struct cval *v = NULL;
+	long before = stats_get(STAT_CACHE_NEG_HIT);
+	int rc;
+
+	rc = cache_get(c, "gone", fetch, &s, &v);
+	ok(rc == -ENOENT && v == NULL, "ENOENT from the fetch");
+	rc = cache_get(c, "gone", fetch, &s, &v);
+	ok(rc == -ENOENT && calls(&s) == 1, "ENOENT remembered (fetches: %d)",
+	   calls(&s));
+	ok(stats_get(STAT_CACHE_NEG_HIT) == before + 1, "counted as NEG_HIT");
+	ok(cache_peek(c, "gone") == NULL, "peek of a missing key is NULL");
+	sleep_ms(200);
+	s.rc = 0;
+	s.value = "back";
+	rc = cache_get(c, "gone", fetch, &s, &v);
+	ok(rc == 0 && calls(&s) == 2 && tap_streq(text(v), "back"),
+	   "after neg_ttl the key is fetched again");
+	cval_put(v);
+
+	cache_put_missing(c, "gone");
+	rc = cache_get(c, "gone", fetch, &s, &v);
+	ok(rc == -ENOENT && calls(&s) == 2, "put_missing answers ENOENT");
+	cache_put_missing(c, "never");
+	ok(cache_count(c) == 2, "negative entries are counted");
+	cache_free(c);
+}
+
+static void test_stale(void)
+{
+	static const int transient[] = {-EIO, -ETIMEDOUT, -EHOSTUNREACH,
+					-EAGAIN};
+	struct cache *c = cache_new(0.1, 0.1);
+	struct src s = {.value = "old"};
+	struct cval *v = NULL, *held;
+	long before;
+	size_t i;
+	int rc;
+
+	rc = cache_get(c, "k", fetch, &s, &held);
+	ok(rc == 0, "fetched once");
+	sleep_ms(150);
+	for (i = 0; i < sizeof(transient) / sizeof(transient[0]); i++) {
+		before = stats_get(STAT_CACHE_STALE);
+		s.rc = transient[i];
+		rc = cache_get(c, "k", fetch, &s, &v);
+		ok(rc == 0 && v && v->stale && tap_streq(text(v), "old") &&
+			   stats_get(STAT_CACHE_STALE) == before + 1,
+		   "errno %d: the stale value is served and counted",
+		   -transient[i]);
+		ok(v && v->fetched == held->fetched,
+		   "its fetch time is the original one");
+		cval_put(v);
+		v = NULL;
+	}
+	ok(!held->stale, "a reference taken while fresh is not marked stale");
+	cval_put(held);
+
+	s.rc = -EACCES;
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == -EACCES && v == NULL, "other errors are not papered over");
+	s.rc = -EIO;
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && v && v->stale, "the stale value survives them");
+	cval_put(v);
+
+	s.rc = 0;
+	s.value = "new";
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && !v->stale && tap_streq(text(v), "new"),
+	   "a good fetch replaces the stale value");
+	cval_put(v);
+
+	s.rc = -EIO;
+	rc = cache_get(c, "fresh-key", fetch, &s, &v);
+	ok(rc == -EIO, "no stale fallback without an old value");
+
+	cache_put(c, "n", cJSON_CreateString("x"));
+	cache_put_missing(c, "n");
+	sleep_ms(150);
+	rc = cache_get(c, "n", fetch, &s, &v);
+	ok(rc == -EIO, "no stale fallback from a negative entry");
+	cache_free(c);
+}
+
+static void wait_started(struct src *s)
+{
+	while (!__atomic_load_n(&s->started, __ATOMIC_SEQ_CST))
+		sleep_ms(1);
+}
+
+static void test_drop_during_fetch(void)
+{
+	struct cache *c = cache_new(60, 60);
+	struct src s = {.value = "before", .delay_ms = 150};
+	struct src s2 = {.value = "after"};
+	struct cval *v = NULL;
+	void *args[3] = {c, &s, NULL}, *res;
+	pthread_t t;
+	int rc;
+
+	pthread_create(&t, NULL, getter, args);
+	wait_started(&s);
+	cache_drop(c, "k");
+	ok(cache_count(c) == 0, "the fetching entry is unlinked at once");
+	pthread_join(t, &res);
+	v = args[2];
+	ok((long)res == 0 && tap_streq(text(v), "before"),
+	   "the fetcher still gets its result");
+	cval_put(v);
+	rc = cache_get(c, "k", fetch, &s2, &v);
+	ok(rc == 0 && calls(&s2) == 1 && tap_streq(text(v), "after"),
+	   "but it was not kept: the next get fetches again");
+	cval_put(v);
+
+	/* drop_prefix and put orphan a fetch in the same way. */
+	cache_drop(c, "k");
+	s.calls = s.started = 0;
+	pthread_create(&t, NULL, getter, args);
+	wait_started(&s);
+	cache_drop_prefix(c, "");
+	pthread_join(t, &res);
+	cval_put(args[2]);
+	ok(cache_count(c) == 0, "drop_prefix during a fetch: nothing kept");
+
+	s.calls = s.started = 0;
+	pthread_create(&t, NULL, getter, args);
+	wait_started(&s);
+	cache_put(c, "k", cJSON_CreateString("put"));
+	pthread_join(t, &res);
+	ok(tap_streq(text(args[2]), "before"), "fetcher gets its own result");
+	cval_put(args[2]);
+	rc = cache_get(c, "k", fetch, &s2, &v);
+	ok(rc == 0 && calls(&s2) == 1 && tap_streq(text(v), "put"),
+	   "a put during a fetch wins over the fetch");
+	cval_put(v);
+	cache_free(c);
+}
+
+static void test_refs(void)
+{
+	struct cache *c = cache_new(60, 60);
+	struct cval *v, *w;
+
+	cache_put(c, "k", cJSON_CreateString("kept"));
+	v = cache_peek(c, "k");
+	w = cval_get(v);
+	cache_drop(c, "k");
+	ok(cache_peek(c, "k") == NULL, "dropped");
+	ok(tap_streq(text(v), "kept"), "a held reference survives the drop");
+	cval_put(v);
+	ok(tap_streq(text(w), "kept"), "and so does a second one");
+	cval_put(w);
+	cval_put(NULL);
+
+	cache_put(c, "k", cJSON_CreateString("one"));
+	v = cache_peek(c, "k");
+	cache_put(c, "k", cJSON_CreateString("two"));
+	ok(tap_streq(text(v), "one"), "a held reference survives a put");
+	cval_put(v);
+	cache_free(c);
+}
+
+static void test_prefix_and_growth(void)
+{
+	struct cache *c = cache_new(60, 0.05);
+	char key[64];
+	struct cval *v;
+	int i, missing = 0;
+
+	cache_put(c, "/users/a/x", cJSON_CreateString("1"));
+	cache_put(c, "/users/a/y", cJSON_CreateString("2"));
+	cache_put(c, "/users/ab/x", cJSON_CreateString("3"));
+	cache_put(c, "/users/b/x", cJSON_CreateString("4"));
+	cache_drop_prefix(c, "/users/a/");
+	ok(cache_count(c) == 2 && !cache_peek(c, "/users/a/x"),
+	   "drop_prefix drops exactly the prefix");
+	cache_drop_prefix(c, "");
+	ok(cache_count(c) == 0, "drop_prefix(\"\") drops everything");
+
+	for (i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "/users/u%d@example.com", i);
+		cache_put(c, key, cJSON_CreateNumber(i));
+	}
+	for (i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "/users/u%d@example.com", i);
+		v = cache_peek(c, key);
+		if (!v || v->json->valueint != i)
+			missing++;
+		cval_put(v);
+	}
+	ok(cache_count(c) == 20000 && missing == 0,
+	   "20000 keys held and found (%d missing)", missing);
+	cache_drop_prefix(c, "");
+
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "miss%d", i);
+		cache_put_missing(c, key);
+	}
+	sleep_ms(100);
+	/* Enough operations for the lazy sweep to pass every bucket. */
+	for (i = 0; i < 10000; i++)
+		cache_put(c, "churn", cJSON_CreateNumber(i));
+	ok(cache_count(c) == 1, "expired negative entries are swept (%ld left)",
+	   cache_count(c));
+	cache_free(c);
+}
+
+static int null_fetch(void *arg, cJSON **out)
+{
+	return 0;
+}
+
+static void test_misc(void)
+{
+	struct cache *c = cache_new(60, 60);
+	struct cval *v = NULL;
+
+	ok(cache_get(c, "k", null_fetch, NULL, &v) == -EIO && v == NULL,
+	   "a fetch that returns 0 without a value is -EIO");
+	ok(cache_now() > 0, "monotonic clock");
+	cache_free(c);
+	cache_free(NULL);
+}
+
+int main(void)
+{
+	test_basic_and_ttl();
+	test_single_flight();
+	test_negative();
+	test_stale();
+	test_drop_during_fetch();
+	test_refs();
+	test_prefix_and_growth();
+	test_misc();
+	return done_testing();
+}

@@ -1,0 +1,272 @@
+/* Unit tests for model.c: users-page shapes, getters on missing and
+ * mistyped fields, scalar text and the exam CSV. */
+#include "model.h"
+#include "tap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cJSON *parse(const char *s)
+{
+	cJSON *j = cJSON_Parse(s);
+
+	if (!j) {
+		diag("bad test JSON: %s", s);
+		abort();
+	}
+	return j;
+}
+
+/* Runs model_users_page on `json`; returns its rc and fills the count,
+ * first uid and cursor (cursor "" when NULL, for easy comparison). */
+static int page(const char *json, int page_len, int *count, char *first,
+		char *cursor)
+{
+	cJSON *body = parse(json), *users = NULL;
+	char *next = NULL;
+	int rc;
+
+	rc = model_users_page(body, page_len, &users, &next);
+	*count = users ? cJSON_GetArraySize(users) : -1;
+	first[0] = '\0';
+	if (users && users->child && model_user_uid(users->child))
+		strcpy(first, model_user_uid(users->child));
+	strcpy(cursor, next ? next : "");
+	/* The body must still be freeable on its own. */
+	cJSON_Delete(body);
+	cJSON_Delete(users);
+	free(next);
+	return rc;
+}
+
+static void test_users_page(void)
+{
+	char first[64], cur[64];
+	int n, rc;
+
+	rc = page("{\"users\":[{\"uid\":\"u1\"},{\"uid\":\"u2\"}],"
+		  "\"nextPage\":\"u2\"}",
+		  2, &n, first, cur);
+	ok(rc == 0 && n == 2 && tap_streq(first, "u1") && tap_streq(cur, "u2"),
+	   "users/nextPage shape");
+	rc = page("{\"users\":[{\"uid\":\"u1\"}],\"nextPage\":null}", 1, &n,
+		  first, cur);
+	ok(rc == 0 && n == 1 && tap_streq(cur, ""),
+	   "nextPage null ends the list even on a full page");
+	rc = page("{\"users\":[{\"uid\":\"a/b\"}],\"next_page\":\"a/b\"}", 1,
+		  &n, first, cur);
+	ok(rc == 0 && n == 1 && tap_streq(cur, "a/b"), "next_page spelling");
+	rc = page("{\"users\":[],\"next_page\":null}", 10, &n, first, cur);
+	ok(rc == 0 && n == 0 && tap_streq(cur, ""), "empty page");
+	rc = page("[{\"uid\":\"u1\"},{\"uid\":\"u2\"}]", 2, &n, first, cur);
+	ok(rc == 0 && n == 2 && tap_streq(first, "u1") && tap_streq(cur, "u2"),
+	   "bare array, full page: cursor is the last uid");
+	rc = page("[{\"uid\":\"u1\"}]", 2, &n, first, cur);
+	ok(rc == 0 && n == 1 && tap_streq(cur, ""),
+	   "bare array, short page ends the list");
+	rc = page("[]", 2, &n, first, cur);
+	ok(rc == 0 && n == 0 && tap_streq(cur, ""), "empty bare array");
+	rc = page("[{\"uid\":\"u1\"},{\"email\":\"x@y\"}]", 2, &n, first, cur);
+	ok(rc == 0 && n == 2 && tap_streq(cur, ""),
+	   "bare array whose last user lacks a uid ends the list");
+	rc = page("{\"users\":[{\"uid\":\"u1\"},{\"uid\":\"u2\"}]}", 2, &n,
+		  first, cur);
+	ok(rc == 0 && n == 2 && tap_streq(cur, "u2"),
+	   "envelope without a cursor key: full page continues after last uid");
+	rc = page("{\"users\":[{\"uid\":\"u1\"}]}", 2, &n, first, cur);
+	ok(rc == 0 && n == 1 && tap_streq(cur, ""),
+	   "envelope without a cursor key: short page ends");
+	rc = page("{\"users\":[{\"uid\":\"u1\"}],\"nextPage\":42}", 1, &n,
+		  first, cur);
+	ok(rc == 0 && n == 1 && tap_streq(cur, ""),
+	   "non-string cursor ends the list");
+	rc = page("{\"users\":[{\"uid\":\"u1\"}],\"nextPage\":\"\"}", 1, &n,
+		  first, cur);
+	ok(rc == 0 && tap_streq(cur, ""), "empty-string cursor ends the list");
+	rc = page("{\"items\":[]}", 10, &n, first, cur);
+	ok(rc == -EIO && n == -1, "object without users is -EIO");
+	rc = page("{\"users\":{\"uid\":\"u1\"}}", 10, &n, first, cur);
+	ok(rc == -EIO, "users that is not an array is -EIO");
+	rc = page("\"users\"", 10, &n, first, cur);
+	ok(rc == -EIO, "string body is -EIO");
+	rc = page("null", 10, &n, first, cur);
+	ok(rc == -EIO, "null body is -EIO");
+}
+
+static void test_getters(void)
+{
+	cJSON *u = parse(
+		"{\"uid\":\"u-1\",\"email\":\"anna+test@example.com\","
+		"\"active\":true,\"offers\":[{\"offerId\":\"bundle/2026\","
+		"\"orderId\":\"ord-1\",\"active\":false}],"
+		"\"customProperties\":{\"p-company\":\"ACME\"},\"extra\":1}");
+	cJSON *bad = parse("{\"uid\":7,\"email\":null,\"active\":\"yes\","
+			   "\"offers\":{},\"customProperties\":[],"
+			   "\"Email\":\"x@y\"}");
+	cJSON *empty = parse("{\"uid\":\"\",\"email\":\"\",\"name\":\"\"}");
+	cJSON *arr = parse("[1,2]");
+	cJSON *offer = parse("{\"id\":\"100%-kurs\",\"name\":\"Grundkurs "
+			     "F\xc3\xbchrung\",\"courses\":[{\"id\":\"c1\"},"
+			     "{\"name\":\"no id\"}],\"price\":9}");
+	const cJSON *grants, *g, *courses;
+
+	ok(tap_streq(model_user_uid(u), "u-1"), "user uid");
+	ok(tap_streq(model_user_email(u), "anna+test@example.com"),
+	   "user email");
+	ok(model_user_active(u) == 1, "user active");
+	grants = model_user_offers(u);
+	ok(cJSON_IsArray(grants) && cJSON_GetArraySize(grants) == 1,
+	   "user offers");
+	g = grants ? grants->child : NULL;
+	ok(tap_streq(model_grant_offer_id(g), "bundle/2026"), "grant offer id");
+	ok(tap_streq(model_grant_order_id(g), "ord-1"), "grant order id");
+	ok(model_grant_active(g) == 0, "grant inactive");
+	ok(cJSON_IsObject(model_user_props(u)), "user props");
+
+	ok(model_user_uid(bad) == NULL, "numeric uid is NULL");
+	ok(model_user_email(bad) == NULL,
+	   "null email is NULL, and lookup is case-sensitive");
+	ok(model_user_active(bad) == -1, "string active is unknown");
+	ok(model_user_offers(bad) == NULL, "offers object is NULL");
+	ok(model_user_props(bad) == NULL, "props array is NULL");
+	ok(model_user_uid(empty) == NULL && model_user_email(empty) == NULL,
+	   "empty identifiers are treated as missing");
+	ok(model_grant_active(empty) == -1, "missing active is unknown");
+
+	ok(model_user_uid(NULL) == NULL && model_user_active(NULL) == -1 &&
+		   model_user_offers(NULL) == NULL &&
+		   model_grant_offer_id(NULL) == NULL,
+	   "getters accept NULL");
+	ok(model_user_uid(arr) == NULL && model_offer_id(arr) == NULL,
+	   "getters on an array yield NULL");
+
+	ok(tap_streq(model_offer_id(offer), "100%-kurs"), "offer id");
+	ok(tap_streq(model_offer_name(offer), "Grundkurs F\xc3\xbchrung"),
+	   "offer name (UTF-8)");
+	courses = model_offer_courses(offer);
+	ok(courses && tap_streq(model_course_id(courses->child), "c1"),
+	   "course id");
+	ok(courses && model_course_id(courses->child->next) == NULL,
+	   "course without id");
+	ok(model_offer_courses(u) == NULL, "offer courses missing");
+	ok(tap_streq(model_offer_name(empty), ""), "an empty name is a name");
+
+	cJSON_Delete(u);
+	cJSON_Delete(bad);
+	cJSON_Delete(empty);
+	cJSON_Delete(arr);
+	cJSON_Delete(offer);
+
+	u = parse("{\"id\":\"p-note\",\"name\":\"Notes/internal\","
+		  "\"type\":\"text\",\"courseId\":\"c9\",\"token\":\"abc\"}");
+	ok(tap_streq(model_propdef_id(u), "p-note"), "propdef id");
+	ok(tap_streq(model_propdef_name(u), "Notes/internal"), "propdef name");
+	ok(tap_streq(model_progress_course_id(u), "c9"), "progress course id");
+	ok(tap_streq(model_token(u), "abc"), "token");
+	cJSON_Delete(u);
+	u = parse("{\"token\":null,\"courseId\":[]}");
+	ok(model_token(u) == NULL && model_progress_course_id(u) == NULL,
+	   "mistyped token and courseId are NULL");
+	cJSON_Delete(u);
+}
+
+static int scalar_is(const char *json, const char *want)
+{
+	cJSON *v = parse(json);
+	char *s = model_scalar_text(v);
+	int r = want ? tap_streq(s, want) : s == NULL;
+
+	if (!r)
+		diag("scalar %s -> %s", json, s ? s : "(NULL)");
+	free(s);
+	cJSON_Delete(v);
+	return r;
+}
+
+static void test_scalar(void)
+{
+	ok(scalar_is("\"a,b\\n\"", "a,b\n"), "string verbatim");
+	ok(scalar_is("\"\"", ""), "empty string");
+	ok(scalar_is("42", "42"), "integer");
+	ok(scalar_is("-1.5", "-1.5"), "fraction");
+	ok(scalar_is("1234567890123", "1234567890123"), "large integer");
+	ok(scalar_is("true", "true") && scalar_is("false", "false"), "bools");
+	ok(scalar_is("null", ""), "null is empty");
+	ok(scalar_is("[1]", NULL) && scalar_is("{}", NULL),
+	   "arrays and objects are NULL");
+	ok(model_scalar_text(NULL) == NULL, "NULL is NULL");
+}
+
+static int csv_is(const char *json, const char *want)
+{
+	cJSON *v = parse(json);
+	char *csv = NULL;
+	int rc = model_exam_csv(v, &csv);
+	int r = rc == 0 && tap_streq(csv, want);
+
+	if (!r)
+		diag("csv rc %d:\n%s# want:\n%s", rc, csv ? csv : "(NULL)\n",
+		     want);
+	free(csv);
+	cJSON_Delete(v);
+	return r;
+}
+
+static void test_exam_csv(void)
+{
+	cJSON *v;
+	char *csv = (char *)"x";
+
+	ok(csv_is("[]", "uid,email,score,passed,submittedAt\n"),
+	   "no rows: header only");
+	ok(csv_is("[{\"uid\":\"u1\",\"email\":\"a@b\",\"score\":87.5,"
+		  "\"passed\":true,\"submittedAt\":\"2026-01-02T03:04:05Z\"}]",
+		  "uid,email,score,passed,submittedAt\n"
+		  "u1,a@b,87.5,true,2026-01-02T03:04:05Z\n"),
+	   "one plain row");
+	ok(csv_is("[{\"attempt\":2,\"email\":\"a@b\",\"uid\":\"u1\"},"
+		  "{\"uid\":\"u2\",\"note\":\"x\",\"attempt\":1}]",
+		  "uid,email,score,passed,submittedAt,attempt,note\n"
+		  "u1,a@b,,,,2,\n"
+		  "u2,,,,,1,x\n"),
+	   "extra columns in first-seen order, missing cells empty");
+	ok(csv_is("[{\"uid\":\"a,b\",\"email\":\"say \\\"hi\\\"\","
+		  "\"score\":null,\"passed\":false,"
+		  "\"submittedAt\":\"line1\\r\\nline2\"}]",
+		  "uid,email,score,passed,submittedAt\n"
+		  "\"a,b\",\"say \"\"hi\"\"\",,false,\"line1\r\nline2\"\n"),
+	   "comma, quote, CRLF quoted; null empty");
+	ok(csv_is("[{\"uid\":\"u\",\"answers\":[1,\"a\"],"
+		  "\"meta\":{\"k\":\"v\"}}]",
+		  "uid,email,score,passed,submittedAt,answers,meta\n"
+		  "u,,,,,\"[1,\"\"a\"\"]\",\"{\"\"k\"\":\"\"v\"\"}\"\n"),
+	   "nested values as compact JSON, quoted");
+	ok(csv_is("[1,\"x\",null,{\"uid\":\"u\"}]",
+		  "uid,email,score,passed,submittedAt\nu,,,,\n"),
+	   "non-object rows skipped");
+	ok(csv_is("[{\"a,b\":1,\"q\\\"\":2}]",
+		  "uid,email,score,passed,submittedAt,\"a,b\",\"q\"\"\"\n"
+		  ",,,,,1,2\n"),
+	   "awkward column names quoted");
+	ok(csv_is("[{\"name\":\"J\xc3\xbcrgen M\xc3\xbcller\",\"uid\":\" "
+		  "lead\"}]",
+		  "uid,email,score,passed,submittedAt,name\n"
+		  " lead,,,,,J\xc3\xbcrgen M\xc3\xbcller\n"),
+	   "UTF-8 and spaces unquoted");
+
+	v = parse("{\"results\":[]}");
+	ok(model_exam_csv(v, &csv) == -EIO && csv == NULL,
+	   "object instead of array is -EIO");
+	cJSON_Delete(v);
+	ok(model_exam_csv(NULL, &csv) == -EIO, "NULL is -EIO");
+}
+
+int main(void)
+{
+	test_users_page();
+	test_getters();
+	test_scalar();
+	test_exam_csv();
+	return done_testing();
+}

@@ -1,0 +1,295 @@
+/*
+ * test_tree: the name encoding and the path grammar of LAYOUT.md.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tree.h"
+#include "tap.h"
+
+static void round_trip(const char *id, const char *want)
+{
+	char *enc = tree_encode(id), *dec = NULL;
+	int rc;
+
+	if (!ok(tap_streq(enc, want), "encode \"%s\" -> \"%s\" (got \"%s\")", id,
+		want, enc ? enc : "(null)")) {
+		free(enc);
+		return;
+	}
+	rc = tree_decode(enc, &dec);
+	ok(rc == 0 && tap_streq(dec, id), "decode \"%s\" -> \"%s\"", enc, id);
+	free(enc);
+	free(dec);
+}
+
+static void refused(const char *name)
+{
+	char *dec = (char *)"sentinel";
+	int rc = tree_decode(name, &dec);
+
+	ok(rc == -EINVAL && dec == NULL, "decode refuses \"%s\" (rc %d)", name,
+	   rc);
+	if (rc == 0)
+		free(dec);
+}
+
+static void test_encoding(void)
+{
+	round_trip("alice@example.com", "alice@example.com");
+	round_trip("a/b", "a%2Fb");
+	round_trip("/", "%2F");
+	round_trip("50%", "50%25");
+	round_trip("%2F", "%252F");
+	round_trip(".hidden", "%2Ehidden");
+	round_trip("...", "%2E..");
+	round_trip("..x", "%2E.x");
+	round_trip("a..b", "a..b");
+	round_trip("a.", "a.");
+	round_trip("../../etc", "%2E.%2F..%2Fetc");
+	round_trip("with space", "with space");
+	round_trip(" lead", " lead");
+	round_trip("Jürgen.Müller@beispiel.de", "Jürgen.Müller@beispiel.de");
+	round_trip("日本語", "日本語");
+	round_trip("%%//..", "%25%25%2F%2F..");
+	round_trip("tab\there", "tab\there");
+
+	refused("");
+	refused(".");
+	refused("..");
+	refused(".hidden");
+	refused(".Company.swp");
+	refused("%2E");      /* would be "." */
+	refused("%2E.");     /* would be ".." */
+	refused("%2f");      /* lower case is not what the encoder writes */
+	refused("a%2e");
+	refused("%2e");
+	refused("%41");      /* only the three escapes exist */
+	refused("%20");
+	refused("%2");       /* truncated */
+	refused("%");
+	refused("a%");
+	refused("a%2Eb");    /* %2E only in front */
+	refused("%25%2E");
+	refused("%%25");
+}
+
+struct want {
+	const char *path;
+	int rc;
+	enum node node;
+	const char *id0, *id1;
+	int scratch;
+};
+
+static const struct want wants[] = {
+	{"/", 0, N_ROOT, NULL, NULL, 0},
+	{"/README", 0, N_README, NULL, NULL, 0},
+	{"/properties.json", 0, N_PROPDEFS, NULL, NULL, 0},
+	{"/offers", 0, N_OFFERS, NULL, NULL, 0},
+	{"/offers/o1", 0, N_OFFER, "o1", NULL, 0},
+	{"/offers/o%2F1", 0, N_OFFER, "o/1", NULL, 0},
+	{"/offers/o1/offer.json", 0, N_OFFER_JSON, "o1", NULL, 0},
+	{"/offers/o1/name", 0, N_OFFER_NAME, "o1", NULL, 0},
+	{"/offers/o1/members", 0, N_OFFER_MEMBERS, "o1", NULL, 0},
+	{"/offers/o1/members/a@b.c", 0, N_OFFER_MEMBER, "o1", "a@b.c", 0},
+	{"/offers/o1/grant", 0, N_OFFER_GRANT, "o1", NULL, 0},
+	{"/courses", 0, N_COURSES, NULL, NULL, 0},
+	{"/courses/c1", 0, N_COURSE, "c1", NULL, 0},
+	{"/courses/c1/members", 0, N_COURSE_MEMBERS, "c1", NULL, 0},
+	{"/courses/c1/members/a@b.c", 0, N_COURSE_MEMBER, "c1", "a@b.c", 0},
+	{"/by-status", 0, N_BY_STATUS, NULL, NULL, 0},
+	{"/by-status/active", 0, N_STATUS_DIR, "active", NULL, 0},
+	{"/by-status/inactive", 0, N_STATUS_DIR, "inactive", NULL, 0},
+	{"/by-status/active/a@b.c", 0, N_STATUS_MEMBER, "active", "a@b.c", 0},
+	{"/by-status/inactive/x%25y", 0, N_STATUS_MEMBER, "inactive", "x%y",
+	 0},
+	{"/users", 0, N_USERS, NULL, NULL, 0},
+	{"/users/a@b.c", 0, N_USER, "a@b.c", NULL, 0},
+	{"/users/%2Ea@b.c", 0, N_USER, ".a@b.c", NULL, 0},
+	{"/users/a@b.c/user.json", 0, N_USER_JSON, "a@b.c", NULL, 0},
+	{"/users/a@b.c/offers", 0, N_USER_OFFERS, "a@b.c", NULL, 0},
+	{"/users/a@b.c/offers/o1", 0, N_USER_OFFER, "a@b.c", "o1", 0},
+	{"/users/a@b.c/orders", 0, N_USER_ORDERS, "a@b.c", NULL, 0},
+	{"/users/a@b.c/orders/r1", 0, N_USER_ORDER, "a@b.c", "r1", 0},
+	{"/users/a@b.c/properties", 0, N_USER_PROPS, "a@b.c", NULL, 0},
+	{"/users/a@b.c/properties/Company", 0, N_USER_PROP, "a@b.c", "Company",
+	 0},
+	{"/users/a@b.c/properties/Company~", 0, N_USER_PROP, "a@b.c",
+	 "Company~", 0},
+	{"/users/a@b.c/properties/a%2Fb", 0, N_USER_PROP, "a@b.c", "a/b", 0},
+	{"/users/a@b.c/properties/.Company.swp", 0, N_USER_PROP, "a@b.c",
+	 ".Company.swp", 1},
+	{"/users/a@b.c/properties/4913%", 0, N_USER_PROP, "a@b.c", "4913%", 1},
+	{"/users/a@b.c/properties.json", 0, N_USER_PROPS_JSON, "a@b.c", NULL,
+	 0},
+	{"/users/a@b.c/progress.json", 0, N_USER_PROGRESS_JSON, "a@b.c", NULL,
+	 0},
+	{"/users/a@b.c/progress", 0, N_USER_PROGRESS, "a@b.c", NULL, 0},
+	{"/users/a@b.c/progress/c1.json", 0, N_USER_PROGRESS_COURSE, "a@b.c",
+	 "c1", 0},
+	{"/users/a@b.c/progress/c%2F1.json.json", 0, N_USER_PROGRESS_COURSE,
+	 "a@b.c", "c/1.json", 0},
+	{"/users/a@b.c/chapters", 0, N_USER_CHAPTERS, "a@b.c", NULL, 0},
+	{"/users/a@b.c/login-token", 0, N_USER_LOGIN_TOKEN, "a@b.c", NULL, 0},
+	{"/users/a@b.c/.user.json.swp", 0, N_USER_SCRATCH, "a@b.c",
+	 ".user.json.swp", 0},
+	{"/users/a@b.c/user.json~", 0, N_USER_SCRATCH, "a@b.c", "user.json~",
+	 0},
+	{"/users/a@b.c/4913", 0, N_USER_SCRATCH, "a@b.c", "4913", 0},
+	{"/users/a@b.c/%41", 0, N_USER_SCRATCH, "a@b.c", "%41", 0},
+	{"/exams", 0, N_EXAMS, NULL, NULL, 0},
+	{"/exams/x1", 0, N_EXAM, "x1", NULL, 0},
+	{"/exams/x1/results.json", 0, N_EXAM_JSON, "x1", NULL, 0},
+	{"/exams/x1/results.csv", 0, N_EXAM_CSV, "x1", NULL, 0},
+	{"/.memberspot", 0, N_META, NULL, NULL, 0},
+	{"/.memberspot/status", 0, N_META_STATUS, NULL, NULL, 0},
+	{"/.memberspot/errors", 0, N_META_ERRORS, NULL, NULL, 0},
+	{"/.memberspot/journal", 0, N_META_JOURNAL, NULL, NULL, 0},
+	{"/.memberspot/refresh", 0, N_META_REFRESH, NULL, NULL, 0},
+
+	/* Names nothing. */
+	{"", -ENOENT, 0, NULL, NULL, 0},
+	{"users", -ENOENT, 0, NULL, NULL, 0},
+	{"/nope", -ENOENT, 0, NULL, NULL, 0},
+	{"/README/x", -ENOENT, 0, NULL, NULL, 0},
+	{"/properties.json/x", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/.o1", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/%2f", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/o1/other", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/o1/name/x", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/o1/members/a/b", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/o1/members/%2E.", -ENOENT, 0, NULL, NULL, 0},
+	{"/courses/c1/other", -ENOENT, 0, NULL, NULL, 0},
+	{"/by-status/maybe", -ENOENT, 0, NULL, NULL, 0},
+	{"/by-status/active/a/b", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/.swp", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/%2E", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/offers/%41", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/orders/.r", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/progress/c1", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/progress/.json", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/progress/%2f.json", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/user.json/x", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/scratch/x", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/properties/a/b", -ENOENT, 0, NULL, NULL, 0},
+	{"/exams/x1/other", -ENOENT, 0, NULL, NULL, 0},
+	{"/.memberspot/other", -ENOENT, 0, NULL, NULL, 0},
+	{"/.memberspot/status/x", -ENOENT, 0, NULL, NULL, 0},
+	/* Not normalized, so refused. */
+	{"//", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/", -ENOENT, 0, NULL, NULL, 0},
+	{"/users//a@b.c", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/.", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/..", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/properties/..", -ENOENT, 0, NULL, NULL, 0},
+};
+
+static void test_parse(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(wants) / sizeof(wants[0]); i++) {
+		const struct want *w = &wants[i];
+		struct tree_path p;
+		int rc = tree_parse(w->path, &p);
+		int good;
+
+		if (w->rc) {
+			ok(rc == w->rc && p.id[0] == NULL && p.id[1] == NULL,
+			   "\"%s\" -> %d (got %d)", w->path, w->rc, rc);
+			continue;
+		}
+		good = rc == 0 && p.node == w->node &&
+		       (w->id0 ? tap_streq(p.id[0], w->id0) : !p.id[0]) &&
+		       (w->id1 ? tap_streq(p.id[1], w->id1) : !p.id[1]) &&
+		       p.scratch == w->scratch;
+		ok(good, "\"%s\" -> node %d [%s] [%s] scratch %d", w->path,
+		   w->node, w->id0 ? w->id0 : "", w->id1 ? w->id1 : "",
+		   w->scratch);
+		if (!good)
+			diag("got rc %d node %d [%s] [%s] scratch %d", rc,
+			     p.node, p.id[0] ? p.id[0] : "(null)",
+			     p.id[1] ? p.id[1] : "(null)", p.scratch);
+		tree_path_free(&p);
+	}
+}
+
+static void test_long_names(void)
+{
+	char name[300], path[700];
+	struct tree_path p;
+	int rc;
+
+	memset(name, 'a', sizeof(name));
+	name[255] = '\0';
+	snprintf(path, sizeof(path), "/users/%s", name);
+	rc = tree_parse(path, &p);
+	ok(rc == 0 && p.node == N_USER, "255-byte name is fine");
+	tree_path_free(&p);
+
+	name[255] = 'a';
+	name[256] = '\0';
+	snprintf(path, sizeof(path), "/users/%s", name);
+	ok(tree_parse(path, &p) == -ENAMETOOLONG, "256-byte user name");
+	snprintf(path, sizeof(path), "/users/a@b.c/%s", name);
+	ok(tree_parse(path, &p) == -ENAMETOOLONG, "256-byte scratch name");
+	snprintf(path, sizeof(path), "/users/a@b.c/properties/%s", name);
+	ok(tree_parse(path, &p) == -ENAMETOOLONG, "256-byte property name");
+	snprintf(path, sizeof(path), "/%s", name);
+	ok(tree_parse(path, &p) == -ENAMETOOLONG, "256-byte top-level name");
+	ok(p.id[0] == NULL && p.id[1] == NULL, "nothing left allocated");
+}
+
+static void test_is_dir(void)
+{
+	static const enum node dirs[] = {
+		N_ROOT,	      N_OFFERS,	       N_OFFER,	      N_OFFER_MEMBERS,
+		N_COURSES,    N_COURSE,	       N_COURSE_MEMBERS, N_BY_STATUS,
+		N_STATUS_DIR, N_USERS,	       N_USER,	      N_USER_OFFERS,
+		N_USER_ORDERS, N_USER_PROPS,   N_USER_PROGRESS, N_EXAMS,
+		N_EXAM,	      N_META,
+	};
+	int n, want, bad = 0;
+	size_t i;
+
+	for (n = 0; n < N__COUNT; n++) {
+		want = 0;
+		for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+			if (dirs[i] == (enum node)n)
+				want = 1;
+		if (tree_node_is_dir((enum node)n) != want) {
+			diag("node %d: is_dir %d", n, !want);
+			bad++;
+		}
+	}
+	ok(bad == 0, "tree_node_is_dir knows every directory");
+}
+
+static void test_user_path(void)
+{
+	char *p;
+
+	p = tree_user_path("a@b.c", "/user.json");
+	ok(tap_streq(p, "/users/a@b.c/user.json"), "user path with suffix");
+	free(p);
+	p = tree_user_path(".x/y%", "");
+	ok(tap_streq(p, "/users/%2Ex%2Fy%25"), "user path, encoded, no suffix");
+	free(p);
+	p = tree_user_path("a@b.c", NULL);
+	ok(tap_streq(p, "/users/a@b.c"), "user path, NULL suffix");
+	free(p);
+}
+
+int main(void)
+{
+	test_encoding();
+	test_parse();
+	test_long_names();
+	test_is_dir();
+	test_user_path();
+	return done_testing();
+}
