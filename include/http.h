@@ -56,8 +56,9 @@ void http_free(struct http *h);
  * with an optional JSON body. `endpoint` is only counted (stats_endpoint).
  * Returns 0 when an HTTP answer arrived (any status: the caller judges it;
  * free with http_response_free), -ETIMEDOUT when the deadline passed,
- * -EHOSTUNREACH when the API could not be reached, -EIO on any other
- * transport failure, -ENOMEM.
+ * -EAGAIN when an earlier 429/503 of this class asked for a wait that
+ * reaches past the deadline (nothing was sent), -EHOSTUNREACH when the API
+ * could not be reached, -EIO on any other transport failure, -ENOMEM.
  */
 int http_request(struct http *h, const char *method, const char *path,
 		 const char *json_body, enum http_class cls, int idempotent,

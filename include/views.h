@@ -68,6 +68,17 @@ int view_readlink(struct school *s, const struct tree_path *p,
  * mount path, used in error reasons. */
 int edit_apply(struct school *s, const char *path, const struct tree_path *p,
 	       const char *data, size_t len);
+/* Progress of a control file written in several chunks. */
+struct edit_lines {
+	int lines;  /* lines seen so far (numbering continues) */
+	int done;   /* lines run */
+	int failed; /* lines that failed */
+};
+/* Runs the complete lines of a control file (grant, chapters, refresh),
+ * each independently; res (may be NULL) accumulates across calls. Returns
+ * 0 or the errno of the first failed line. */
+int edit_lines(struct school *s, const char *path, const struct tree_path *p,
+	       const char *data, size_t len, struct edit_lines *res);
 /* O_CREAT of a name that does not exist yet: touch users/E/offers/O grants
  * the offer. -EPERM for names that cannot be created. */
 int edit_create(struct school *s, const struct tree_path *p);

@@ -51,6 +51,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 import zlib
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -724,13 +725,12 @@ def path_segments(path):
 
 # --------------------------------------------------------------------------
 # Control interface (/_fake/): no key, no faults, not counted.
-# Handlers: (state, raw query, body) -> (status, payload).
+# Handlers: (state, raw query, body) -> (status, payload), run under the lock.
 # --------------------------------------------------------------------------
 
 def ctl_stats(st, query, body):
-    with st.lock:
-        return 200, {"total": st.total, "by_endpoint": dict(st.by_endpoint),
-                     "by_status": dict(st.by_status)}
+    return 200, {"total": st.total, "by_endpoint": dict(st.by_endpoint),
+                 "by_status": dict(st.by_status)}
 
 
 def ctl_reset_stats(st, query, body):
@@ -739,13 +739,11 @@ def ctl_reset_stats(st, query, body):
 
 
 def ctl_log(st, query, body):
-    with st.lock:
-        return 200, list(st.log)
+    return 200, list(st.log)
 
 
 def ctl_get_config(st, query, body):
-    with st.lock:
-        return 200, dict(st.config)
+    return 200, st.config
 
 
 def config_error(name, value):
@@ -776,24 +774,21 @@ def ctl_set_config(st, query, body):
     errors = [e for e in errors if e]
     if errors:                              # all or nothing
         raise bad_body(errors)
-    with st.lock:
-        st.config.update(body)
-        return 200, dict(st.config)
+    st.config.update(body)
+    return 200, st.config
 
 
 def ctl_state(st, query, body):
-    with st.lock:
-        return 200, {"users": [st.users[u] for u in st.uids],
-                     "offers": st.offers, "properties": st.properties,
-                     "chapter_access": st.chapter_access, "exams": st.exams}
+    return 200, {"users": [st.users[u] for u in st.uids],
+                 "offers": st.offers, "properties": st.properties,
+                 "chapter_access": st.chapter_access, "exams": st.exams}
 
 
 def ctl_user(st, query, body):
     # Emails cannot hold spaces, so a literal '+' is kept rather than read as
     # a space: ?email=anna+test@example.com works unencoded.
     email = first(parse_qs(query.replace("+", "%2B")), "email")
-    with st.lock:
-        return 200, st.user_by_email(email or "")
+    return 200, st.user_by_email(email or "")
 
 
 CONTROL = {
@@ -844,6 +839,20 @@ def too_many_requests(retry_after):
                           {"Retry-After": str(retry_after)})
 
 
+def call_locked(st, handler, *args):
+    """Run a handler and encode its answer under the state lock, so the JSON
+    is a consistent snapshot; ApiError becomes a NestJS error response."""
+    try:
+        with st.lock:
+            status, payload = handler(st, *args)
+            return json_response(status, payload)
+    except ApiError as e:
+        return error_response(e.status, e.message, e.headers)
+    except Exception:                       # a bug in the fake: say so, go on
+        traceback.print_exc()
+        return error_response(500, "Internal server error")
+
+
 def parse_json(raw):
     """Strict JSON (no NaN/Infinity); empty body -> None; else ApiError 400."""
     if not raw.strip():
@@ -870,9 +879,21 @@ def json_or_none(raw):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"           # keep-alive; Content-Length always
     server_version = "FakeMemberspot/1.0"
+    # Headers and body leave in one buffered flush, and TCP_NODELAY is set:
+    # otherwise Nagle's algorithm and the client's delayed ACK cost ~40 ms on
+    # every keep-alive request.
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return self.server_version
+
+    def handle_expect_100(self):
+        # the buffered writer would hold "100 Continue" back, and the client
+        # would wait (curl: 1 s) before sending the body
+        super().handle_expect_100()
+        self.wfile.flush()
+        return True
 
     def do_GET(self):
         self._dispatch()
@@ -967,10 +988,10 @@ class Handler(BaseHTTPRequestHandler):
         if handler is None:
             return error_response(404, f"Cannot {self.command} {split.path}")
         try:
-            status, payload = handler(self.server.state, split.query, parse_json(raw))
+            body = parse_json(raw)
         except ApiError as e:
             return error_response(e.status, e.message)
-        return json_response(status, payload)
+        return call_locked(self.server.state, handler, split.query, body)
 
     def _authorised(self):
         given = self.headers.get("X-API-KEY")
@@ -997,12 +1018,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._fault(fault, cfg)
         try:
             body = parse_json(raw) if route.takes_body else None
-            query = parse_qs(split.query, keep_blank_values=True)
-            with st.lock:
-                status, payload = route.handler(st, args, query, body)
-                return json_response(status, payload)
         except ApiError as e:
-            return error_response(e.status, e.message, e.headers)
+            return error_response(e.status, e.message)
+        return call_locked(st, route.handler, args,
+                           parse_qs(split.query, keep_blank_values=True), body)
 
     def _fault(self, fault, cfg):
         st = self.server.state
@@ -1022,6 +1041,7 @@ class Handler(BaseHTTPRequestHandler):
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024   # listen() backlog: socketserver's 5 resets bursts of connects
 
     def __init__(self, address, state, api_key, verbose):
         self.state = state

@@ -162,6 +162,11 @@ static void log_transport(const char *where, int rc, double elapsed)
 	case -EHOSTUNREACH:
 		errlog_add(where, 0, "API unreachable");
 		break;
+	case -EAGAIN:
+		errlog_add(where, 0,
+			   "not sent: the API asked to wait (Retry-After) "
+			   "longer than the time left");
+		break;
 	case -ENOMEM:
 		errlog_add(where, 0, "out of memory");
 		break;
@@ -215,11 +220,9 @@ static int finish(const char *where, int rc, double elapsed,
 	return 0;
 }
 
-/* Sends one request and judges it. `where` receives "METHOD path" for
- * callers that log more (NULL: not wanted). Returns 0 or -errno. */
-static int api_call(struct http *h, const char *method,
-		    enum api_endpoint ep, const char *path, const cJSON *body,
-		    cJSON **out, struct buf *where_out)
+/* Sends one request and judges it. Returns 0 or -errno. */
+static int api_call(struct http *h, const char *method, enum api_endpoint ep,
+		    const char *path, const cJSON *body, cJSON **out)
 {
 	struct http_response r = {0};
 	struct buf where = {0};
@@ -249,10 +252,6 @@ static int api_call(struct http *h, const char *method,
 	rc = finish(where.data, rc, now_mono() - t0, &r, out);
 	http_response_free(&r);
 	free(json);
-	if (where_out && !rc) {
-		*where_out = where;
-		return 0;
-	}
 out_where:
 	buf_free(&where);
 	return rc;
@@ -310,17 +309,16 @@ static int add_str(cJSON *obj, const char *key, const char *value)
 	return cJSON_AddStringToObject(obj, key, value) ? 0 : -ENOMEM;
 }
 
-/* A request with a path built from tmpl and an optional body. */
-static int simple_call(struct http *h, const char *method,
-		       enum api_endpoint ep, const cJSON *body, cJSON **out,
-		       const char *tmpl, const char *a, const char *b)
+/* A GET of the path built from tmpl (up to two "{}"). */
+static int get_path(struct http *h, enum api_endpoint ep, cJSON **out,
+		    const char *tmpl, const char *a, const char *b)
 {
 	struct buf path = {0};
 	int rc;
 
 	rc = build_path(&path, tmpl, a, b);
 	if (!rc)
-		rc = api_call(h, method, ep, path.data, body, out, NULL);
+		rc = api_call(h, "GET", ep, path.data, NULL, out);
 	buf_free(&path);
 	return rc;
 }
@@ -331,17 +329,17 @@ static int simple_call(struct http *h, const char *method,
 
 int api_auth(struct http *h)
 {
-	return api_call(h, "GET", API_AUTH, "/api-auth", NULL, NULL, NULL);
+	return api_call(h, "GET", API_AUTH, "/api-auth", NULL, NULL);
 }
 
 /* #1 */
 int api_list_offers(struct http *h, cJSON **out)
 {
-	return api_call(h, "GET", API_OFFERS, "/v1/offers", NULL, out, NULL);
+	return api_call(h, "GET", API_OFFERS, "/v1/offers", NULL, out);
 }
 
-/* #2. A cursor that does not advance ends the list (logged), so a
- * confused server cannot make a listing loop forever. */
+/* #2. The shape is judged by model_users_page; a cursor that does not
+ * advance is the paging loop's to catch (school.c). */
 int api_list_users_page(struct http *h, const struct api_user_filter *f,
 			const char *cursor, int page_len, cJSON **users,
 			char **next)
@@ -373,23 +371,18 @@ int api_list_users_page(struct http *h, const struct api_user_filter *f,
 	if (rc)
 		goto out_path;
 
-	rc = api_call(h, "GET", API_USERS_LIST, path.data, NULL, &body,
-		      &where);
+	rc = api_call(h, "GET", API_USERS_LIST, path.data, NULL, &body);
 	if (rc)
 		goto out_path;
 	rc = model_users_page(body, page_len, users, next);
 	if (rc == -EIO) {
 		stats_add(STAT_HTTP_ERRORS, 1);
-		errlog_add(where.data, 200, "unexpected shape of a users page");
-	}
-	if (!rc && cursor && *next && strcmp(cursor, *next) == 0) {
-		errlog_add(where.data, 200,
-			   "cursor did not advance; listing stopped");
-		free(*next);
-		*next = NULL;
+		if (!buf_printf(&where, "GET %s", path.data))
+			errlog_add(where.data, 200,
+				   "unexpected shape of a users page");
+		buf_free(&where);
 	}
 	cJSON_Delete(body);
-	buf_free(&where);
 out_path:
 	buf_free(&path);
 	return rc;
@@ -398,8 +391,8 @@ out_path:
 /* #3 */
 int api_find_by_mail(struct http *h, const char *email, cJSON **out)
 {
-	return simple_call(h, "GET", API_FIND_BY_MAIL, NULL, out,
-			   "/v1/users/find-by-mail/{}", email, NULL);
+	return get_path(h, API_FIND_BY_MAIL, out, "/v1/users/find-by-mail/{}",
+			email, NULL);
 }
 
 /* #4 */
@@ -426,8 +419,7 @@ int api_grant(struct http *h, const char *email, const char *first,
 		rc = add_str(body, "orderId", order_id);
 	if (!rc)
 		rc = api_call(h, "POST", API_GRANT,
-			      "/v1/users/grant-user-offer-by-mail", body, out,
-			      NULL);
+			      "/v1/users/grant-user-offer-by-mail", body, out);
 	cJSON_Delete(body);
 	return rc;
 }
@@ -451,28 +443,28 @@ static int set_state(struct http *h, enum api_endpoint ep, const char *path,
 	if (!rc && !cJSON_AddBoolToObject(body, "active", active))
 		rc = -ENOMEM;
 	if (!rc)
-		rc = api_call(h, "POST", ep, path, body, out, NULL);
+		rc = api_call(h, "POST", ep, path, body, out);
 	cJSON_Delete(body);
 	return rc;
 }
 
-int api_set_offer_state(struct http *h, const char *email,
-			const char *offer_id, bool active, cJSON **out)
+int api_set_offer_state(struct http *h, const char *email, const char *offer_id,
+			bool active, cJSON **out)
 {
 	return set_state(h, API_SET_OFFER_STATE, "/v1/users/set-offer-state",
 			 email, "offerId", offer_id, active, out);
 }
 
-int api_set_order_state(struct http *h, const char *email,
-			const char *order_id, bool active, cJSON **out)
+int api_set_order_state(struct http *h, const char *email, const char *order_id,
+			bool active, cJSON **out)
 {
 	return set_state(h, API_SET_ORDER_STATE, "/v1/users/set-order-state",
 			 email, "orderId", order_id, active, out);
 }
 
 /* #7 */
-int api_set_properties(struct http *h, const char *email,
-		       const cJSON *props, cJSON **out)
+int api_set_properties(struct http *h, const char *email, const cJSON *props,
+		       cJSON **out)
 {
 	cJSON *body, *copy;
 	int rc;
@@ -493,7 +485,7 @@ int api_set_properties(struct http *h, const char *email,
 	if (!rc)
 		rc = api_call(h, "POST", API_SET_PROPERTIES,
 			      "/v1/users/set-custom-user-properties", body,
-			      out, NULL);
+			      out);
 	cJSON_Delete(body);
 	return rc;
 }
@@ -527,7 +519,7 @@ int api_delete_users(struct http *h, const char *const *emails, int n,
 	}
 	if (!rc)
 		rc = api_call(h, "DELETE", API_DELETE_USERS,
-			      "/v1/users/delete-users", body, out, NULL);
+			      "/v1/users/delete-users", body, out);
 	cJSON_Delete(body);
 	return rc;
 }
@@ -535,30 +527,28 @@ int api_delete_users(struct http *h, const char *const *emails, int n,
 /* #9 */
 int api_progress_list(struct http *h, const char *email, cJSON **out)
 {
-	return simple_call(h, "GET", API_PROGRESS_LIST, NULL, out,
-			   "/v1/users/course-progress/list/{}", email, NULL);
+	return get_path(h, API_PROGRESS_LIST, out,
+			"/v1/users/course-progress/list/{}", email, NULL);
 }
 
 /* #10 */
 int api_progress_course(struct http *h, const char *course_id,
 			const char *email, cJSON **out)
 {
-	return simple_call(h, "GET", API_PROGRESS_COURSE, NULL, out,
-			   "/v1/users/course-progress/{}/{}", course_id,
-			   email);
+	return get_path(h, API_PROGRESS_COURSE, out,
+			"/v1/users/course-progress/{}/{}", course_id, email);
 }
 
 /* #11 */
 int api_login_token(struct http *h, const char *uid, cJSON **out)
 {
-	return simple_call(h, "GET", API_LOGIN_TOKEN, NULL, out,
-			   "/v1/users/login-token/{}", uid, NULL);
+	return get_path(h, API_LOGIN_TOKEN, out, "/v1/users/login-token/{}",
+			uid, NULL);
 }
 
 /* #12 */
-int api_enable_chapter(struct http *h, const char *email,
-		       const char *course_id, const char *chapter_id,
-		       cJSON **out)
+int api_enable_chapter(struct http *h, const char *email, const char *course_id,
+		       const char *chapter_id, cJSON **out)
 {
 	cJSON *body;
 	int rc;
@@ -575,8 +565,7 @@ int api_enable_chapter(struct http *h, const char *email,
 		rc = add_str(body, "chapterId", chapter_id);
 	if (!rc)
 		rc = api_call(h, "POST", API_ENABLE_CHAPTER,
-			      "/v1/chapters/chapter-access/enable", body, out,
-			      NULL);
+			      "/v1/chapters/chapter-access/enable", body, out);
 	cJSON_Delete(body);
 	return rc;
 }
@@ -585,12 +574,12 @@ int api_enable_chapter(struct http *h, const char *email,
 int api_property_defs(struct http *h, cJSON **out)
 {
 	return api_call(h, "GET", API_PROPERTY_DEFS,
-			"/v1/custom-user-properties/list", NULL, out, NULL);
+			"/v1/custom-user-properties/list", NULL, out);
 }
 
 /* #14 */
 int api_exam_results(struct http *h, const char *exam_id, cJSON **out)
 {
-	return simple_call(h, "GET", API_EXAM_RESULTS, NULL, out,
-			   "/v1/exams/{}/results", exam_id, NULL);
+	return get_path(h, API_EXAM_RESULTS, out, "/v1/exams/{}/results",
+			exam_id, NULL);
 }

@@ -53,19 +53,19 @@
 /* One fetch in flight and its outcome, shared by the callers that waited
  * for it; it outlives the entry when the entry is orphaned. */
 struct flight {
-	int refs;          /* the fetcher and each waiter */
+	int refs; /* the fetcher and each waiter */
 	int done;
 	int rc;
-	struct cval *val;  /* a reference when rc == 0 */
+	struct cval *val; /* a reference when rc == 0 */
 };
 
 struct centry {
 	struct centry *next;
 	struct cval *val;      /* NULL while negative or before any fetch */
 	struct flight *flight; /* non-NULL while a fetch is in flight */
-	double expires;        /* monotonic seconds */
+	double expires;	       /* monotonic seconds */
 	uint32_t hash;
-	uint8_t orphan;   /* unlinked while fetching; the fetcher frees it */
+	uint8_t orphan;	  /* unlinked while fetching; the fetcher frees it */
 	uint8_t negative; /* "missing" until expires */
 	char key[];
 };
@@ -74,9 +74,9 @@ struct cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct centry **buckets;
-	size_t nbuckets;   /* a power of two */
-	long count;        /* linked entries */
-	size_t sweep_at;   /* next bucket of the lazy sweep */
+	size_t nbuckets; /* a power of two */
+	long count;	 /* linked entries */
+	size_t sweep_at; /* next bucket of the lazy sweep */
 	double ttl, neg_ttl;
 };
 
@@ -362,7 +362,8 @@ static int settle(struct cache *c, struct centry *e, int rc, cJSON *json,
 	    now < e->expires + CACHE_STALE_MAX) {
 		if (!e->val->stale) {
 			copy = cJSON_Duplicate(e->val->json, 1);
-			stale = copy ? cval_new(copy, e->val->fetched, 1) : NULL;
+			stale = copy ? cval_new(copy, e->val->fetched, 1)
+				     : NULL;
 			if (!stale) {
 				cJSON_Delete(copy);
 				goto failed;
@@ -388,7 +389,8 @@ static int flight_take(struct flight *fl, struct cval **out)
 {
 	if (fl->rc == 0) {
 		*out = cval_get(fl->val);
-		stats_add(fl->val->stale ? STAT_CACHE_STALE : STAT_CACHE_HIT, 1);
+		stats_add(fl->val->stale ? STAT_CACHE_STALE : STAT_CACHE_HIT,
+			  1);
 	} else if (fl->rc == -ENOENT) {
 		stats_add(STAT_CACHE_NEG_HIT, 1);
 	}
@@ -403,8 +405,8 @@ static void flight_put(struct flight *fl)
 	free(fl);
 }
 
-int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
-	      void *arg, struct cval **out)
+int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
+	      struct cval **out)
 {
 	uint32_t h = fnv1a(key);
 	struct flight *fl;

@@ -164,7 +164,8 @@ int csv_each_line(const char *text, size_t len,
 
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
-		rc = fn(arg, ++lineno, p, nl ? (size_t)(nl - p) : (size_t)(end - p));
+		rc = fn(arg, ++lineno, p,
+			nl ? (size_t)(nl - p) : (size_t)(end - p));
 		if (rc)
 			return rc;
 		if (!nl)

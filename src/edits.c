@@ -344,10 +344,11 @@ static void *line_worker(void *arg)
 
 static int run_lines(struct school *s, const char *path,
 		     const struct tree_path *p, const char *data, size_t len,
-		     line_fn fn, int workers)
+		     line_fn fn, int workers, struct edit_lines *res)
 {
 	struct line_run run = {.s = s, .path = path, .p = p, .fn = fn,
-			       .data = data, .len = len};
+			       .data = data, .len = len,
+			       .lineno = res ? res->lines : 0};
 	pthread_t tids[MAX_WORKERS];
 	int n = 0, i;
 
@@ -370,6 +371,11 @@ static int run_lines(struct school *s, const char *path,
 	if (run.failed)
 		errlog_add(path, 0, "%d of %d lines failed; first: line %d",
 			   run.failed, run.done, run.first_line);
+	if (res) {
+		res->lines = run.lineno;
+		res->done += run.done;
+		res->failed += run.failed;
+	}
 	return run.first_err;
 }
 
@@ -477,11 +483,33 @@ static int refresh_line(struct line_run *run, int lineno, char *line,
  * Entry points
  * ---------------------------------------------------------------------- */
 
+int edit_lines(struct school *s, const char *path, const struct tree_path *p,
+	       const char *data, size_t len, struct edit_lines *res)
+{
+	const struct school_config *cfg = school_config(s);
+
+	if (cfg->readonly && p->node != N_META_REFRESH) {
+		errlog_add(path, 0, "mounted read-only (-o ro)");
+		return -EROFS;
+	}
+	switch (p->node) {
+	case N_OFFER_GRANT:
+		return run_lines(s, path, p, data, len, grant_line,
+				 cfg->workers, res);
+	case N_USER_CHAPTERS:
+		return run_lines(s, path, p, data, len, chapter_line,
+				 cfg->workers, res);
+	case N_META_REFRESH:
+		return run_lines(s, path, p, data, len, refresh_line, 1, res);
+	default:
+		return -EACCES;
+	}
+}
+
 int edit_apply(struct school *s, const char *path, const struct tree_path *p,
 	       const char *data, size_t len)
 {
 	const struct school_config *cfg = school_config(s);
-	char *value = NULL;
 	bool active;
 	int r;
 
@@ -505,15 +533,10 @@ int edit_apply(struct school *s, const char *path, const struct tree_path *p,
 	case N_USER_PROPS_JSON:
 		return set_properties_json(s, path, p->id[0], data, len);
 	case N_OFFER_GRANT:
-		return run_lines(s, path, p, data, len, grant_line,
-				 cfg->workers);
 	case N_USER_CHAPTERS:
-		return run_lines(s, path, p, data, len, chapter_line,
-				 cfg->workers);
 	case N_META_REFRESH:
-		return run_lines(s, path, p, data, len, refresh_line, 1);
+		return edit_lines(s, path, p, data, len, NULL);
 	default:
-		free(value);
 		errlog_add(path, 0, "read-only file");
 		return -EACCES;
 	}

@@ -17,6 +17,7 @@
  */
 #include "fs.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -43,8 +44,13 @@ struct handle {
 	int scratch;   /* content lives in scratch.c under path */
 	int writable;
 	int dirty;     /* content changed since the last apply */
-	struct buf data;
+	int err;       /* a failed apply not yet reported by flush */
+	struct buf data; /* content; for control files the unfinished line */
+	struct edit_lines lines; /* control files: progress so far */
 };
+
+/* The longest line a control file takes (a grant line is far shorter). */
+#define CONTROL_LINE_MAX (64 * 1024)
 
 static struct timespec mount_time;
 
@@ -217,20 +223,109 @@ static struct handle *handle_new(const char *path, struct tree_path *tp,
 	return h;
 }
 
+/* Sends the handle's content (a value or JSON file) or its unfinished
+ * last line (a control file). Caller holds h->lock. */
 static int apply(struct handle *h)
 {
 	int r;
 
 	if (!h->dirty || h->scratch)
 		return 0;
-	r = edit_apply(school_of(), h->path, &h->tp, h->data.data,
-		       h->data.len);
+	if (h->write == VW_CONTROL)
+		r = h->data.len ? edit_lines(school_of(), h->path, &h->tp,
+					     h->data.data, h->data.len,
+					     &h->lines)
+				: 0;
+	else
+		r = edit_apply(school_of(), h->path, &h->tp, h->data.data,
+			       h->data.len);
 	/* Applied or refused, this content has had its answer; a second
 	 * close of a dup'ed descriptor must not send it again. */
 	h->dirty = 0;
+	if (h->write == VW_CONTROL)
+		buf_resize(&h->data, 0);
+	if (r && !h->err)
+		h->err = r;
 	if (!r)
 		notifier_queue(NULL, h->path);
 	return r;
+}
+
+/* Reports (once) the first failure of this handle. Caller holds h->lock. */
+static int take_error(struct handle *h)
+{
+	int r = apply(h);
+
+	if (!r)
+		r = h->err;
+	h->err = 0;
+	return r;
+}
+
+/*
+ * When to send without waiting for close: shells ignore close() errors
+ * (`echo bogus > file` would look successful), so a write that completes
+ * the content is applied at once and a refusal fails that write() too. A
+ * value file is complete at its newline; properties.json when it parses as
+ * an object ending in a newline. Content that is still incomplete waits
+ * for flush, as editors writing in chunks need.
+ */
+static int complete(const struct handle *h)
+{
+	cJSON *doc;
+	int ok;
+
+	if (!h->data.len || h->data.data[h->data.len - 1] != '\n')
+		return 0;
+	if (h->write == VW_VALUE)
+		return memchr(h->data.data, '\n', h->data.len) ==
+		       h->data.data + h->data.len - 1;
+	if (h->write != VW_JSON)
+		return 0;
+	doc = cJSON_ParseWithLength(h->data.data, h->data.len);
+	ok = cJSON_IsObject(doc);
+	cJSON_Delete(doc);
+	return ok;
+}
+
+/* Control files stream: every complete line runs as it arrives, so a
+ * million-line file needs memory for one line only. A write all of whose
+ * lines failed fails; otherwise failures wait for close(). */
+static int write_control(struct handle *h, const char *data, size_t size)
+{
+	struct edit_lines before = h->lines;
+	const char *nl;
+	size_t n;
+	int r = buf_append(&h->data, data, size);
+
+	if (r)
+		return r;
+	h->dirty = 1;
+	nl = memrchr(h->data.data, '\n', h->data.len);
+	if (!nl) {
+		if (h->data.len <= CONTROL_LINE_MAX)
+			return (int)size;
+		errlog_add(h->path, 0, "line longer than %d bytes refused",
+			   CONTROL_LINE_MAX);
+		buf_resize(&h->data, 0);
+		return -EINVAL;
+	}
+	n = (size_t)(nl - h->data.data) + 1;
+	r = edit_lines(school_of(), h->path, &h->tp, h->data.data, n,
+		       &h->lines);
+	memmove(h->data.data, h->data.data + n, h->data.len - n);
+	buf_resize(&h->data, h->data.len - n);
+	h->dirty = h->data.len > 0;
+	if (!r) {
+		notifier_queue(NULL, h->path);
+		return (int)size;
+	}
+	if (!h->err)
+		h->err = r;
+	/* close() reports it again: not every writer looks at write(). */
+	if (h->lines.done - before.done == h->lines.failed - before.failed)
+		return r;
+	return (int)size;
 }
 
 /* Opens a handle on an existing node; a = its attributes. */
@@ -508,6 +603,12 @@ static int fs_write(const char *path, const char *data, size_t size,
 	if (h->scratch)
 		return (int)scratch_write(school_scratch(school_of()), path,
 					  data, size, off);
+	if (h->write == VW_CONTROL) {
+		pthread_mutex_lock(&h->lock);
+		r = write_control(h, data, size);
+		pthread_mutex_unlock(&h->lock);
+		return r;
+	}
 	if (fi->flags & O_APPEND)
 		off = (off_t)h->data.len;
 	end = (size_t)off + size;
@@ -522,6 +623,8 @@ static int fs_write(const char *path, const char *data, size_t size,
 	if (!r) {
 		memcpy(h->data.data + off, data, size);
 		h->dirty = 1;
+		if (complete(h))
+			r = apply(h); /* and close() reports it again */
 	}
 	pthread_mutex_unlock(&h->lock);
 	return r ? r : (int)size;
@@ -578,7 +681,7 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 	if (!h)
 		return 0;
 	pthread_mutex_lock(&h->lock);
-	r = apply(h);
+	r = take_error(h);
 	pthread_mutex_unlock(&h->lock);
 	return r;
 }

@@ -8,15 +8,17 @@
  * between retries. Nothing sleeps past it, so a call returns within
  * timeout_s plus scheduling noise.
  *
- * Pacing. One GCRA ("virtual scheduling") bucket per class: `tat` is the
- * theoretical arrival time of the next request; a request may go at
- * tat - tau, where tau = (burst - 1) * interval lets up to `burst` requests
- * go back to back after a quiet spell. A caller reserves its slot under the
- * mutex, then sleeps until it without holding anything, so the rate holds
- * across threads. A slot beyond the deadline is not reserved: the call
- * fails with -ETIMEDOUT without sending. A 429 or 503 pushes the class's
- * tat past Retry-After, so every thread backs off, not just the one that
- * was told.
+ * Pacing. A reservation scheduler per class that allows at most
+ * n = max(1, floor(rps)) requests in any window of n/rps seconds (plus 3%
+ * slack): a burst of n after a quiet spell, then the steady rate. This is
+ * what a sliding-window limiter (the usual server side, and the fake's)
+ * accepts; a token bucket with burst n would let up to 2n through in one
+ * such window and earn 429s. A caller reserves its slot under the mutex,
+ * then sleeps until it without holding anything, so the rate holds across
+ * threads. A slot beyond the deadline is not reserved: the call fails with
+ * -ETIMEDOUT without sending. A 429 or 503 moves the class's not_before
+ * past Retry-After, so every thread backs off, not just the one that was
+ * told.
  *
  * Pool. Up to max_conns easy handles, created on demand and reused (each
  * keeps its connection alive). A handle is taken only after the pacing
@@ -55,17 +57,22 @@
 #endif
 
 #define HTTP_MAX_BODY ((size_t)64 << 20) /* larger answers are -EIO */
-#define HTTP_RETRY_AFTER_CAP 10.0        /* seconds, per wait */
+#define HTTP_RETRY_AFTER_CAP 10.0	 /* seconds, per wait */
 #define HTTP_RETRY_AFTER_MIN 0.05
-#define HTTP_BACKOFF_BASE 0.1            /* seconds, doubled per retry */
+#define HTTP_BACKOFF_BASE 0.1 /* seconds, doubled per retry */
 #define HTTP_BACKOFF_CAP 5.0
-#define HTTP_MAX_BACKOFF_RETRIES 5       /* 5xx and transport failures */
+#define HTTP_MAX_BACKOFF_RETRIES 5 /* 5xx and transport failures */
 #define HTTP_DEFAULT_TIMEOUT 30.0
+#define HTTP_PACE_MARGIN 1.03 /* window slack for network jitter */
+#define HTTP_PACE_MAX_BURST 1000
 
-struct bucket {
-	double interval; /* seconds between requests; 0 = unpaced */
-	double tau;      /* burst allowance */
-	double tat;      /* theoretical arrival time, monotonic seconds */
+/* At most n requests in any window of `window` seconds (n = 0: unpaced). */
+struct pacer {
+	int n;
+	double window;
+	double *sent;	   /* ring of the last n reserved slots */
+	int oldest;	   /* index of the oldest slot in `sent` */
+	double not_before; /* set by 429/503: nothing goes earlier */
 };
 
 struct http {
@@ -83,7 +90,7 @@ struct http {
 	int max_conns;
 
 	pthread_mutex_t pace_lock;
-	struct bucket bucket[HTTP_CLASS__N];
+	struct pacer pacer[HTTP_CLASS__N];
 };
 
 /* What one attempt collected through the curl callbacks. */
@@ -158,38 +165,56 @@ static double jitter(void)
 /* Pacing                                                              */
 /* ------------------------------------------------------------------ */
 
-static void bucket_init(struct bucket *b, double rps)
+/* Returns 0 or -ENOMEM. */
+static int pacer_init(struct pacer *p, double rps)
 {
-	double burst;
-
-	if (rps > 0) {
-		b->interval = 1.0 / rps;
-		burst = rps > 1 ? floor(rps) : 1;
-		b->tau = (burst - 1) * b->interval;
-	} else {
-		b->interval = 0;
-		b->tau = 0;
-	}
-	b->tat = 0;
+	memset(p, 0, sizeof(*p));
+	if (rps <= 0)
+		return 0;
+	/* Beyond HTTP_PACE_MAX_BURST the window just gets shorter. */
+	if (rps >= HTTP_PACE_MAX_BURST)
+		p->n = HTTP_PACE_MAX_BURST;
+	else if (rps >= 2)
+		p->n = (int)floor(rps);
+	else
+		p->n = 1;
+	p->window = (double)p->n / rps * HTTP_PACE_MARGIN;
+	p->sent = calloc((size_t)p->n, sizeof(*p->sent));
+	if (!p->sent)
+		return -ENOMEM;
+	/* Entries start far in the past: the first n requests go at once. */
+	for (int i = 0; i < p->n; i++)
+		p->sent[i] = -1e9;
+	return 0;
 }
 
-/* Reserves the class's next slot and sleeps until it.
- * Returns 0, or -ETIMEDOUT (nothing reserved) when it lies past deadline. */
+/* Reserves the class's next slot and sleeps until it. Returns 0, or when
+ * the slot lies past the deadline (nothing reserved) -EAGAIN if an earlier
+ * Retry-After is the reason, else -ETIMEDOUT. */
 static int pace(struct http *h, enum http_class cls, double deadline)
 {
-	struct bucket *b = &h->bucket[cls];
+	struct pacer *p = &h->pacer[cls];
 	double now, slot;
+	int rc;
 
 	pthread_mutex_lock(&h->pace_lock);
 	now = now_mono();
-	slot = b->tat - b->tau;
-	if (slot < now)
-		slot = now;
+	slot = p->not_before > now ? p->not_before : now;
+	if (p->n && p->sent[p->oldest] + p->window > slot)
+		slot = p->sent[p->oldest] + p->window;
 	if (slot >= deadline) {
+		/* Told to hold off past our deadline: that is the server's
+		 * rate limit speaking, not a slow server. */
+		rc = p->not_before >= deadline ? -EAGAIN : -ETIMEDOUT;
 		pthread_mutex_unlock(&h->pace_lock);
-		return -ETIMEDOUT;
+		return rc;
 	}
-	b->tat = (b->tat > slot ? b->tat : slot) + b->interval;
+	if (p->n) {
+		/* Slots never decrease, so the ring stays in time order and
+		 * its next entry is always the oldest of the last n. */
+		p->sent[p->oldest] = slot;
+		p->oldest = (p->oldest + 1) % p->n;
+	}
 	pthread_mutex_unlock(&h->pace_lock);
 
 	if (slot > now) {
@@ -199,14 +224,15 @@ static int pace(struct http *h, enum http_class cls, double deadline)
 	return 0;
 }
 
-/* No request of this class goes before `until` (monotonic seconds). */
+/* No request of this class goes before `until` (monotonic seconds). The
+ * server's window has emptied by then, so a full burst may follow. */
 static void pace_push_back(struct http *h, enum http_class cls, double until)
 {
-	struct bucket *b = &h->bucket[cls];
+	struct pacer *p = &h->pacer[cls];
 
 	pthread_mutex_lock(&h->pace_lock);
-	if (b->tat < until + b->tau)
-		b->tat = until + b->tau;
+	if (p->not_before < until)
+		p->not_before = until;
 	pthread_mutex_unlock(&h->pace_lock);
 }
 
@@ -370,6 +396,15 @@ static CURLcode setup(struct http *h, CURL *c, const char *url,
 	return CURLE_OK;
 }
 
+/* The n-th backoff delay (100 ms doubling, capped); counts n up. */
+static double backoff(int *n)
+{
+	int k = *n < 16 ? *n : 16;
+
+	(*n)++;
+	return fmin(HTTP_BACKOFF_BASE * (double)(1 << k), HTTP_BACKOFF_CAP);
+}
+
 /* The request never left this host: safe to send again, whatever it was. */
 static int never_sent(CURLcode e)
 {
@@ -418,11 +453,14 @@ static int attempt_once(struct http *h, const char *url, const char *method,
 		return -ETIMEDOUT;
 	}
 	e = setup(h, c, url, method, body, remaining, a);
-	if (e == CURLE_OK) {
-		stats_add(STAT_HTTP_REQUESTS, 1);
-		stats_endpoint(endpoint);
-		e = curl_easy_perform(c);
+	if (e != CURLE_OK) {
+		/* Nothing was sent: not a transport failure, not retried. */
+		pool_put(h, c);
+		return curl_errno(e);
 	}
+	stats_add(STAT_HTTP_REQUESTS, 1);
+	stats_endpoint(endpoint);
+	e = curl_easy_perform(c);
 	if (e == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	pool_put(h, c);
@@ -470,45 +508,35 @@ int http_request(struct http *h, const char *method, const char *path,
 		now = now_mono();
 
 		if (rc) {
-			/* Transport failure (or ours). */
 			if (cerr == CURLE_OK)
-				break;
+				break; /* ours, not the network's */
 			stats_add(STAT_TRANSPORT_ERRORS, 1);
-			if (!idempotent && !never_sent(cerr))
+			if ((!idempotent && !never_sent(cerr)) ||
+			    backoffs >= HTTP_MAX_BACKOFF_RETRIES)
 				break;
-			if (backoffs >= HTTP_MAX_BACKOFF_RETRIES)
-				break;
-			wait = fmin(HTTP_BACKOFF_BASE * (1 << backoffs),
-				    HTTP_BACKOFF_CAP) * jitter();
+			wait = backoff(&backoffs) * jitter();
 			if (now + wait >= deadline)
 				break;
-			backoffs++;
 		} else if (status == 429 || status == 503) {
 			if (status == 429)
 				stats_add(STAT_HTTP_429, 1);
-			if (a.retry_after >= 0) {
-				/* "Retry-After: 0" must not become a busy
-				 * loop against a throttling server. */
+			/* A floor, so "Retry-After: 0" cannot become a busy
+			 * loop against a throttling server. */
+			if (a.retry_after >= 0)
 				wait = fmax(fmin(a.retry_after,
 						 HTTP_RETRY_AFTER_CAP),
 					    HTTP_RETRY_AFTER_MIN);
-			} else {
-				wait = fmin(HTTP_BACKOFF_BASE * (1 << backoffs),
-					    HTTP_BACKOFF_CAP);
-				if (backoffs < HTTP_MAX_BACKOFF_RETRIES)
-					backoffs++;
-			}
+			else
+				wait = backoff(&backoffs);
 			pace_push_back(h, cls, now + wait);
 			wait *= jitter();
 			if (now + wait >= deadline)
 				goto answer;
 		} else if (status >= 500 && idempotent &&
 			   backoffs < HTTP_MAX_BACKOFF_RETRIES) {
-			wait = fmin(HTTP_BACKOFF_BASE * (1 << backoffs),
-				    HTTP_BACKOFF_CAP) * jitter();
+			wait = backoff(&backoffs) * jitter();
 			if (now + wait >= deadline)
 				goto answer;
-			backoffs++;
 		} else {
 			goto answer;
 		}
@@ -554,10 +582,10 @@ char *http_escape(const char *s)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (!dots && ((c >= 'A' && c <= 'Z') ||
-			      (c >= 'a' && c <= 'z') ||
-			      (c >= '0' && c <= '9') || c == '-' ||
-			      c == '.' || c == '_' || c == '~')) {
+		if (!dots &&
+		    ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		     (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		     c == '_' || c == '~')) {
 			out[j++] = (char)c;
 		} else {
 			out[j++] = '%';
@@ -597,8 +625,7 @@ static int key_ok(const char *key)
 static struct curl_slist *headers_new(const char *key)
 {
 	static const char *const fixed[] = {
-		"Accept: application/json",
-		"Content-Type: application/json",
+		"Accept: application/json", "Content-Type: application/json",
 		"Expect:", /* no 100-continue round trip for large bodies */
 	};
 	struct curl_slist *list = NULL, *l;
@@ -631,8 +658,7 @@ struct http *http_new(const struct http_config *config)
 	size_t n;
 	int i;
 
-	if (!config->base_url || !config->api_key ||
-	    !key_ok(config->api_key)) {
+	if (!config->base_url || !config->api_key || !key_ok(config->api_key)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -646,16 +672,17 @@ struct http *http_new(const struct http_config *config)
 	if (!h)
 		goto fail;
 	h->timeout_s = config->timeout_s > 0 ? config->timeout_s
-					       : HTTP_DEFAULT_TIMEOUT;
+					     : HTTP_DEFAULT_TIMEOUT;
 	h->connect_timeout_s = config->connect_timeout_s;
 	h->insecure = config->insecure;
 	h->max_conns = config->max_conns > 0 ? config->max_conns : 1;
-	bucket_init(&h->bucket[HTTP_CLASS_GENERAL], config->max_rps);
-	bucket_init(&h->bucket[HTTP_CLASS_PROGRESS], config->progress_rps);
+	if (pacer_init(&h->pacer[HTTP_CLASS_GENERAL], config->max_rps) ||
+	    pacer_init(&h->pacer[HTTP_CLASS_PROGRESS], config->progress_rps))
+		goto fail_pacers;
 
 	h->base_url = strdup(config->base_url);
 	if (!h->base_url)
-		goto fail_h;
+		goto fail_pacers;
 	n = strlen(h->base_url);
 	while (n && h->base_url[n - 1] == '/')
 		h->base_url[--n] = '\0';
@@ -685,7 +712,9 @@ fail_idle:
 	free(h->idle);
 fail_url:
 	free(h->base_url);
-fail_h:
+fail_pacers:
+	for (i = 0; i < HTTP_CLASS__N; i++)
+		free(h->pacer[i].sent);
 	free(h);
 fail:
 	errno = ENOMEM;
@@ -707,6 +736,8 @@ void http_free(struct http *h)
 	pthread_mutex_destroy(&h->pace_lock);
 	pthread_mutex_destroy(&h->pool_lock);
 	pthread_cond_destroy(&h->pool_cond);
+	for (i = 0; i < HTTP_CLASS__N; i++)
+		free(h->pacer[i].sent);
 	free(h->idle);
 	free(h->base_url);
 	free(h);

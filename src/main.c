@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,10 +143,18 @@ static void usage(const char *prog)
 	fflush(stdout);
 }
 
-static void fail(const char *fmt, const char *a, const char *b)
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line on stderr: start-up errors reach the terminal before any
+ * daemonizing. */
+static void fail(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "memberspotfs: ");
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
 }
 
@@ -171,7 +180,7 @@ static int read_key_file(const char *path, char *key, size_t size)
 		return -1;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		fail("api_key_file %s is not a regular file%s", path, "");
+		fail("api_key_file %s is not a regular file", path);
 		goto bad;
 	}
 	if (st.st_mode & 077) {
@@ -198,41 +207,38 @@ static int check_options(const struct options *o)
 {
 	if (o->api_key_given) {
 		fail("the API key is never accepted on the command line; use "
-		     "MEMBERSPOT_API_KEY or -o api_key_file=PATH%s%s",
-		     "", "");
+		     "MEMBERSPOT_API_KEY or -o api_key_file=PATH");
 		return -1;
 	}
 	if (o->extra_args) {
-		fail("too many arguments; see --help%s%s", "", "");
+		fail("too many arguments; see --help");
 		return -1;
 	}
 	if (!o->mountpoint) {
-		fail("no mountpoint given; see --help%s%s", "", "");
+		fail("no mountpoint given; see --help");
 		return -1;
 	}
 	if (o->page_size < 1 || o->page_size > 100) {
-		fail("page_size must be between 1 and 100%s%s", "", "");
+		fail("page_size must be between 1 and 100");
 		return -1;
 	}
 	if (o->cache_ttl < 0 || o->neg_ttl < 0 || o->max_rps < 0 ||
 	    o->progress_rps < 0) {
 		fail("cache_ttl, negative_ttl, max_rps and progress_rps must "
-		     "not be negative%s%s",
-		     "", "");
+		     "not be negative");
 		return -1;
 	}
 	if (o->timeout <= 0 || o->timeout > 3600) {
-		fail("timeout must be between 0 and 3600 seconds%s%s", "", "");
+		fail("timeout must be between 0 and 3600 seconds");
 		return -1;
 	}
 	if (o->workers < 1 || o->workers > 32) {
-		fail("workers must be between 1 and 32%s%s", "", "");
+		fail("workers must be between 1 and 32");
 		return -1;
 	}
 	if (strncmp(o->api_url, "https://", 8) &&
 	    strncmp(o->api_url, "http://", 7)) {
-		fail("api_url must start with https:// or http://: %s%s",
-		     o->api_url, "");
+		fail("api_url must start with https:// or http://: %s", o->api_url);
 		return -1;
 	}
 	return 0;
@@ -250,10 +256,10 @@ static int check_api(struct http *h, const struct options *o)
 	case 0:
 		return 0;
 	case -EACCES:
-		fail("the API at %s rejected the key%s", o->api_url, "");
+		fail("the API at %s rejected the key", o->api_url);
 		break;
 	case -EHOSTUNREACH:
-		fail("cannot reach the API at %s%s", o->api_url, "");
+		fail("cannot reach the API at %s", o->api_url);
 		break;
 	case -ETIMEDOUT:
 		fail("the API at %s did not answer within %s s", o->api_url,
@@ -321,8 +327,7 @@ int main(int argc, char *argv[])
 	unsetenv("MEMBERSPOT_API_KEY");
 	if (!*key) {
 		fail("no API key: set MEMBERSPOT_API_KEY or use -o "
-		     "api_key_file=PATH%s%s",
-		     "", "");
+		     "api_key_file=PATH");
 		goto out_cmd;
 	}
 	if (o.insecure)
@@ -330,7 +335,7 @@ int main(int argc, char *argv[])
 				"not verified (-o insecure)\n");
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		fail("cannot initialise libcurl%s%s", "", "");
+		fail("cannot initialise libcurl");
 		goto out_cmd;
 	}
 	hcfg = (struct http_config){
@@ -346,7 +351,7 @@ int main(int argc, char *argv[])
 	http = http_new(&hcfg);
 	explicit_bzero(key, sizeof(key));
 	if (!http) {
-		fail("cannot set up the HTTP client%s%s", "", "");
+		fail("cannot set up the HTTP client");
 		goto out_curl;
 	}
 	if (check_api(http, &o))
@@ -370,7 +375,7 @@ int main(int argc, char *argv[])
 	};
 	school = school_new(&scfg, http, journal);
 	if (!school) {
-		fail("out of memory%s%s", "", "");
+		fail("out of memory");
 		goto out_journal;
 	}
 
@@ -379,7 +384,7 @@ int main(int argc, char *argv[])
 	if (!fuse)
 		goto out_school;
 	if (fuse_mount(fuse, cmd.mountpoint)) {
-		fail("cannot mount on %s%s", cmd.mountpoint, "");
+		fail("cannot mount on %s", cmd.mountpoint);
 		goto out_fuse;
 	}
 	if (fuse_daemonize(cmd.foreground))

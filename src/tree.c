@@ -13,6 +13,7 @@
  * segment.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,20 +112,12 @@ invalid:
 char *tree_user_path(const char *email, const char *suffix)
 {
 	char *enc, *path;
-	size_t elen, slen;
 
 	enc = tree_encode(email);
 	if (!enc)
 		return NULL;
-	elen = strlen(enc);
-	slen = suffix ? strlen(suffix) : 0;
-	path = malloc(sizeof("/users/") - 1 + elen + slen + 1);
-	if (path) {
-		memcpy(path, "/users/", sizeof("/users/") - 1);
-		memcpy(path + sizeof("/users/") - 1, enc, elen);
-		memcpy(path + sizeof("/users/") - 1 + elen, suffix ? suffix : "",
-		       slen + 1);
-	}
+	if (asprintf(&path, "/users/%s%s", enc, suffix ? suffix : "") < 0)
+		path = NULL;
 	free(enc);
 	return path;
 }
@@ -344,7 +337,8 @@ static int parse_components(struct tree_path *p, char **c, int n)
 		p->node = N_COURSE_MEMBER;
 		return take_id(p, 1, c[3]);
 	case N_BY_STATUS:
-		if (strcmp(c[1], "active") != 0 && strcmp(c[1], "inactive") != 0)
+		if (strcmp(c[1], "active") != 0 &&
+		    strcmp(c[1], "inactive") != 0)
 			return -ENOENT;
 		rc = take_raw(p, 0, c[1]);
 		if (rc)

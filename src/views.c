@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "errlog.h"
 #include "journal.h"
+#include "jsonout.h"
 #include "model.h"
 #include "school.h"
 #include "scratch.h"
@@ -52,16 +53,7 @@ size_t view_max_write(enum view_write w)
 
 static int put_json(struct buf *out, const cJSON *json)
 {
-	char *text = cJSON_Print(json);
-	int r;
-
-	if (!text)
-		return -ENOMEM;
-	r = buf_puts(out, text);
-	if (!r)
-		r = buf_puts(out, "\n");
-	free(text);
-	return r;
+	return json_pretty(json, out);
 }
 
 static int fill_encoded(view_fill_fn fill, void *arg, const char *id,
@@ -592,10 +584,11 @@ static int stat_user_node(struct school *s, const char *path,
 						   ? p->id[1]
 						   : NULL);
 		if (c) {
-			char *text = cJSON_Print(c->json);
+			struct buf t = {0};
 
-			a->size = text ? strlen(text) + 1 : 0;
-			free(text);
+			if (!json_pretty(c->json, &t))
+				a->size = t.len;
+			buf_free(&t);
 			cval_put(c);
 		}
 		break;

@@ -28,8 +28,13 @@
 static int tap_run_;
 static int tap_failed_;
 
-__attribute__((format(printf, 4, 5), unused)) static int
-tap_ok_(int cond, const char *file, int line, const char *fmt, ...)
+static int tap_ok_(int cond, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5), unused));
+static void diag(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), unused));
+static int done_testing(void) __attribute__((unused));
+
+static int tap_ok_(int cond, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -47,8 +52,7 @@ tap_ok_(int cond, const char *file, int line, const char *fmt, ...)
 	return cond;
 }
 
-__attribute__((format(printf, 1, 2), unused)) static void
-diag(const char *fmt, ...)
+static void diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -61,7 +65,7 @@ diag(const char *fmt, ...)
 }
 
 /* Prints the plan; returns the process exit status. */
-__attribute__((unused)) static int done_testing(void)
+static int done_testing(void)
 {
 	printf("1..%d\n", tap_run_);
 	if (tap_failed_)
@@ -73,7 +77,6 @@ __attribute__((unused)) static int done_testing(void)
 #define ok(cond, ...) tap_ok_(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 
 /* String equality that treats NULL as distinct from every string. */
-#define tap_streq(a, b)                                                        \
-	((a) != NULL && (b) != NULL && strcmp((a), (b)) == 0)
+#define tap_streq(a, b) ((a) != NULL && (b) != NULL && strcmp((a), (b)) == 0)
 
 #endif

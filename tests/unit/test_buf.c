@@ -35,7 +35,8 @@ int main(void)
 		   terminated(&b),
 	   "append keeps embedded NULs and counts them");
 	buf_free(&b);
-	ok(b.data == NULL && b.len == 0 && b.cap == 0, "free zeroes the struct");
+	ok(b.data == NULL && b.len == 0 && b.cap == 0,
+	   "free zeroes the struct");
 
 	for (i = 0; i < 10000; i++)
 		if (buf_puts(&b, "0123456789"))

@@ -15,10 +15,11 @@
 #include "tap.h"
 
 struct src {
-	int calls;      /* atomic: fetches made */
-	int started;    /* atomic: a fetch is running */
-	int rc;         /* what the fetch answers */
+	int calls;   /* atomic: fetches made */
+	int started; /* atomic: a fetch is running */
+	int rc;	     /* what the fetch answers */
 	int delay_ms;
+	int gated; /* atomic: the fetch waits until the test clears it */
 	const char *value;
 };
 
@@ -38,6 +39,8 @@ static int fetch(void *arg, cJSON **out)
 	__atomic_store_n(&s->started, 1, __ATOMIC_SEQ_CST);
 	if (s->delay_ms)
 		sleep_ms(s->delay_ms);
+	while (__atomic_load_n(&s->gated, __ATOMIC_SEQ_CST))
+		sleep_ms(1);
 	if (s->rc)
 		return s->rc;
 	*out = cJSON_CreateString(s->value);
@@ -158,8 +161,8 @@ static void test_single_flight(void)
 	s = (struct src){.rc = -ETIMEDOUT, .delay_ms = 100};
 	good = crowd(c, &s, 8, -ETIMEDOUT, vals);
 	ok(good == 8 && calls(&s) == 1,
-	   "8 concurrent gets share one failed fetch (%d ok, %d fetches)",
-	   good, calls(&s));
+	   "8 concurrent gets share one failed fetch (%d ok, %d fetches)", good,
+	   calls(&s));
 	ok(cache_count(c) == 0, "and nothing is kept");
 	cache_free(c);
 }
@@ -258,44 +261,67 @@ static void wait_started(struct src *s)
 		sleep_ms(1);
 }
 
+/* Starts a get of "k" in a thread whose fetch holds until open_gate, and
+ * returns once the fetch runs. */
+static void start_gated(pthread_t *t, void **args, struct src *s)
+{
+	s->calls = s->started = 0;
+	s->gated = 1;
+	args[2] = NULL;
+	pthread_create(t, NULL, getter, args);
+	wait_started(s);
+}
+
+static void open_gate(struct src *s)
+{
+	__atomic_store_n(&s->gated, 0, __ATOMIC_SEQ_CST);
+}
+
 static void test_drop_during_fetch(void)
 {
 	struct cache *c = cache_new(60, 60);
-	struct src s = {.value = "before", .delay_ms = 150};
+	struct src s = {.value = "before"};
 	struct src s2 = {.value = "after"};
 	struct cval *v = NULL;
 	void *args[3] = {c, &s, NULL}, *res;
 	pthread_t t;
 	int rc;
 
-	pthread_create(&t, NULL, getter, args);
-	wait_started(&s);
+	start_gated(&t, args, &s);
 	cache_drop(c, "k");
 	ok(cache_count(c) == 0, "the fetching entry is unlinked at once");
-	pthread_join(t, &res);
-	v = args[2];
-	ok((long)res == 0 && tap_streq(text(v), "before"),
-	   "the fetcher still gets its result");
-	cval_put(v);
 	rc = cache_get(c, "k", fetch, &s2, &v);
 	ok(rc == 0 && calls(&s2) == 1 && tap_streq(text(v), "after"),
-	   "but it was not kept: the next get fetches again");
+	   "a get after the drop fetches anew, not waiting for the old fetch");
+	cval_put(v);
+	open_gate(&s);
+	pthread_join(t, &res);
+	ok((long)res == 0 && tap_streq(text(args[2]), "before"),
+	   "the old fetch still answers its own caller");
+	cval_put(args[2]);
+	rc = cache_get(c, "k", fetch, &s2, &v);
+	ok(rc == 0 && calls(&s2) == 1 && tap_streq(text(v), "after"),
+	   "but its result was not kept");
 	cval_put(v);
 
-	/* drop_prefix and put orphan a fetch in the same way. */
 	cache_drop(c, "k");
-	s.calls = s.started = 0;
-	pthread_create(&t, NULL, getter, args);
-	wait_started(&s);
+	start_gated(&t, args, &s);
+	cache_drop(c, "k");
+	open_gate(&s);
+	pthread_join(t, &res);
+	cval_put(args[2]);
+	ok(cache_count(c) == 0, "drop during a fetch: nothing kept");
+
+	start_gated(&t, args, &s);
 	cache_drop_prefix(c, "");
+	open_gate(&s);
 	pthread_join(t, &res);
 	cval_put(args[2]);
 	ok(cache_count(c) == 0, "drop_prefix during a fetch: nothing kept");
 
-	s.calls = s.started = 0;
-	pthread_create(&t, NULL, getter, args);
-	wait_started(&s);
+	start_gated(&t, args, &s);
 	cache_put(c, "k", cJSON_CreateString("put"));
+	open_gate(&s);
 	pthread_join(t, &res);
 	ok(tap_streq(text(args[2]), "before"), "fetcher gets its own result");
 	cval_put(args[2]);
@@ -377,6 +403,8 @@ static void test_prefix_and_growth(void)
 
 static int null_fetch(void *arg, cJSON **out)
 {
+	(void)arg;
+	(void)out;
 	return 0;
 }
 

@@ -23,11 +23,20 @@ static const char *esc(const char *s, size_t len)
 	size_t i;
 
 	for (i = 0; i < len && o < end; i++) {
-		if (s[i] == '\n' || s[i] == '\r' || s[i] == '\t' || !s[i]) {
+		switch (s[i]) {
+		case '\n':
 			*o++ = '\\';
-			*o++ = s[i] == '\n' ? 'n' : s[i] == '\r' ? 'r'
-			       : s[i] == '\t' ? 't' : '0';
-		} else {
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = '\\';
+			*o++ = 'r';
+			break;
+		case '\0':
+			*o++ = '\\';
+			*o++ = '0';
+			break;
+		default:
 			*o++ = s[i];
 		}
 	}
@@ -47,8 +56,8 @@ static void split_ok(const char *s, char sep, const char *want)
 	for (i = 0; rc == 0 && i < f.n; i++)
 		buf_printf(&b, "%s%s", i ? "|" : "", f.f[i]);
 	ok(rc == 0 && tap_streq(b.data ? b.data : "", want),
-	   "'%c' split [%s] -> [%s] (got rc %d [%s])", sep,
-	   esc(s, strlen(s)), want, rc, b.data ? b.data : "");
+	   "'%c' split [%s] -> [%s] (got rc %d [%s])", sep, esc(s, strlen(s)),
+	   want, rc, b.data ? b.data : "");
 	if (rc == 0)
 		csv_fields_free(&f);
 	buf_free(&b);

@@ -82,7 +82,8 @@ static void test_files(struct scratch *s)
 		   mode == (S_IFREG | 0644),
 	   "set replaces content and mode");
 	buf_free(&b);
-	ok(scratch_get(s, DIR_E "/nope", &b) == -ENOENT, "get of an absent file");
+	ok(scratch_get(s, DIR_E "/nope", &b) == -ENOENT,
+	   "get of an absent file");
 
 	ok(scratch_rename(s, DIR_E "/y", DIR_E "/x") == 0, "rename over");
 	ok(!scratch_stat(s, DIR_E "/y", NULL, NULL) &&
@@ -111,6 +112,7 @@ static int collect(void *arg, const char *name)
 
 static int stop(void *arg, const char *name)
 {
+	(void)name;
 	(*(int *)arg)++;
 	return 7;
 }

@@ -14,8 +14,8 @@ static void round_trip(const char *id, const char *want)
 	char *enc = tree_encode(id), *dec = NULL;
 	int rc;
 
-	if (!ok(tap_streq(enc, want), "encode \"%s\" -> \"%s\" (got \"%s\")", id,
-		want, enc ? enc : "(null)")) {
+	if (!ok(tap_streq(enc, want), "encode \"%s\" -> \"%s\" (got \"%s\")",
+		id, want, enc ? enc : "(null)")) {
 		free(enc);
 		return;
 	}
@@ -61,17 +61,17 @@ static void test_encoding(void)
 	refused("..");
 	refused(".hidden");
 	refused(".Company.swp");
-	refused("%2E");      /* would be "." */
-	refused("%2E.");     /* would be ".." */
-	refused("%2f");      /* lower case is not what the encoder writes */
+	refused("%2E");	 /* would be "." */
+	refused("%2E."); /* would be ".." */
+	refused("%2f");	 /* lower case is not what the encoder writes */
 	refused("a%2e");
 	refused("%2e");
-	refused("%41");      /* only the three escapes exist */
+	refused("%41"); /* only the three escapes exist */
 	refused("%20");
-	refused("%2");       /* truncated */
+	refused("%2"); /* truncated */
 	refused("%");
 	refused("a%");
-	refused("a%2Eb");    /* %2E only in front */
+	refused("a%2Eb"); /* %2E only in front */
 	refused("%25%2E");
 	refused("%%25");
 }
@@ -104,8 +104,7 @@ static const struct want wants[] = {
 	{"/by-status/active", 0, N_STATUS_DIR, "active", NULL, 0},
 	{"/by-status/inactive", 0, N_STATUS_DIR, "inactive", NULL, 0},
 	{"/by-status/active/a@b.c", 0, N_STATUS_MEMBER, "active", "a@b.c", 0},
-	{"/by-status/inactive/x%25y", 0, N_STATUS_MEMBER, "inactive", "x%y",
-	 0},
+	{"/by-status/inactive/x%25y", 0, N_STATUS_MEMBER, "inactive", "x%y", 0},
 	{"/users", 0, N_USERS, NULL, NULL, 0},
 	{"/users/a@b.c", 0, N_USER, "a@b.c", NULL, 0},
 	{"/users/%2Ea@b.c", 0, N_USER, ".a@b.c", NULL, 0},
@@ -247,11 +246,11 @@ static void test_long_names(void)
 static void test_is_dir(void)
 {
 	static const enum node dirs[] = {
-		N_ROOT,	      N_OFFERS,	       N_OFFER,	      N_OFFER_MEMBERS,
-		N_COURSES,    N_COURSE,	       N_COURSE_MEMBERS, N_BY_STATUS,
-		N_STATUS_DIR, N_USERS,	       N_USER,	      N_USER_OFFERS,
-		N_USER_ORDERS, N_USER_PROPS,   N_USER_PROGRESS, N_EXAMS,
-		N_EXAM,	      N_META,
+		N_ROOT,	       N_OFFERS,     N_OFFER,	       N_OFFER_MEMBERS,
+		N_COURSES,     N_COURSE,     N_COURSE_MEMBERS, N_BY_STATUS,
+		N_STATUS_DIR,  N_USERS,	     N_USER,	       N_USER_OFFERS,
+		N_USER_ORDERS, N_USER_PROPS, N_USER_PROGRESS,  N_EXAMS,
+		N_EXAM,	       N_META,
 	};
 	int n, want, bad = 0;
 	size_t i;

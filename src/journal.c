@@ -1,0 +1,338 @@
+/*
+ * journal: every change sent to the API and its outcome, as JSON lines.
+ *
+ * Each line is built as a cJSON object, printed unformatted (JSON strings
+ * escape newlines, so one record is always one line) and written with a
+ * single write(2) on a descriptor opened O_APPEND: a line is never
+ * interleaved with another, even with a second mount appending to the
+ * same file, and nothing sits in a stdio buffer when the daemon is
+ * killed. There is no fsync per line: the journal is a record for people,
+ * not a database, and an fsync per grant would slow bulk grants to the
+ * disk's pace.
+ *
+ * The in-memory copy (for .memberspot/journal) is a queue of whole lines;
+ * the oldest are dropped once the total passes JOURNAL_KEEP, so appending
+ * is O(1) however full it is. A single line longer than JOURNAL_KEEP is
+ * kept in the file only.
+ *
+ * The caller's args and response are linked into the line as cJSON
+ * references, not copied, and never modified. One mutex orders the lines,
+ * so the file and the memory copy agree. A failed write is reported to
+ * errlog (the journal has no caller to return it to) and the line is still
+ * kept in memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errlog.h"
+#include "journal.h"
+
+struct jline {
+	struct jline *next;
+	size_t len; /* including the '\n' */
+	char text[];
+};
+
+struct journal {
+	pthread_mutex_t lock;
+	int fd; /* -1: memory only */
+	struct jline *head, *tail;
+	size_t kept; /* bytes in the queue */
+};
+
+/* ------------------------------------------------------------------ */
+/* Opening                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Creates the missing parents of path, 0700 (member data is personal).
+ * Existing directories are left as they are. 0 or -errno. */
+static int make_parents(const char *path)
+{
+	char *copy, *s;
+	int rc = 0;
+
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	for (s = strchr(copy + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+			rc = -errno;
+			break;
+		}
+		*s = '/';
+	}
+	free(copy);
+	return rc;
+}
+
+struct journal *journal_open(const char *path, int *err)
+{
+	struct journal *j;
+	int rc;
+
+	*err = 0;
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	j->fd = -1;
+	if (path) {
+		rc = make_parents(path);
+		if (rc)
+			goto free_j;
+		j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			     0600);
+		if (j->fd < 0) {
+			rc = -errno;
+			goto free_j;
+		}
+	}
+	rc = -pthread_mutex_init(&j->lock, NULL);
+	if (rc)
+		goto close_fd;
+	return j;
+
+close_fd:
+	if (j->fd >= 0)
+		close(j->fd);
+free_j:
+	free(j);
+fail:
+	*err = rc;
+	return NULL;
+}
+
+void journal_close(struct journal *j)
+{
+	struct jline *l, *next;
+
+	if (!j)
+		return;
+	for (l = j->head; l; l = next) {
+		next = l->next;
+		free(l);
+	}
+	if (j->fd >= 0)
+		close(j->fd);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+char *journal_default_path(void)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	struct passwd pw, *found = NULL;
+	char pwbuf[4096], *path;
+
+	/* The XDG spec says to ignore a relative value. */
+	if (state && state[0] == '/') {
+		if (asprintf(&path, "%s/memberspotfs/journal.jsonl", state) < 0)
+			return NULL;
+		return path;
+	}
+	if (!home || home[0] != '/') {
+		if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &found) ||
+		    !found || !pw.pw_dir || pw.pw_dir[0] != '/')
+			return NULL;
+		home = pw.pw_dir;
+	}
+	if (asprintf(&path, "%s/.local/state/memberspotfs/journal.jsonl",
+		     home) < 0)
+		return NULL;
+	return path;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Queues a line in memory, dropping the oldest past JOURNAL_KEEP, or
+ * frees it when it could never fit. Called with the lock held. */
+static void keep(struct journal *j, struct jline *l)
+{
+	struct jline *old;
+
+	if (l->len > JOURNAL_KEEP) {
+		free(l);
+		return;
+	}
+	l->next = NULL;
+	if (j->tail)
+		j->tail->next = l;
+	else
+		j->head = l;
+	j->tail = l;
+	j->kept += l->len;
+	while (j->kept > JOURNAL_KEEP) {
+		old = j->head;
+		j->head = old->next;
+		j->kept -= old->len;
+		free(old);
+	}
+	if (!j->head)
+		j->tail = NULL;
+}
+
+/* Adds "time" (UTC, ISO 8601) first, as every line starts with it. */
+static cJSON *line_new(const char *op)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	cJSON *o;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	if (!cJSON_AddStringToObject(o, "time", stamp) ||
+	    !cJSON_AddStringToObject(o, "op", op ? op : "")) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Links a caller's object without copying it; deleting the line leaves it
+ * alone. NULL adds nothing. Returns 0 or -ENOMEM. */
+static int add_ref(cJSON *o, const char *name, const cJSON *item)
+{
+	if (!item)
+		return 0;
+	/* cJSON's reference API is not const-correct; it only reads. */
+	return cJSON_AddItemReferenceToObject(o, name, (cJSON *)item) ? 0
+								      : -ENOMEM;
+}
+
+/* Prints, writes and keeps the line, then frees it. */
+static void emit(struct journal *j, cJSON *line)
+{
+	struct jline *l;
+	size_t len;
+	char *text;
+	int rc = 0;
+
+	text = cJSON_PrintUnformatted(line);
+	cJSON_Delete(line);
+	if (!text)
+		goto nomem;
+	len = strlen(text);
+	/* The line with its '\n', in the form the memory copy keeps, so the
+	 * file gets it in one write. */
+	l = malloc(sizeof(*l) + len + 1);
+	if (!l)
+		goto free_text;
+	memcpy(l->text, text, len);
+	l->text[len] = '\n';
+	l->len = len + 1;
+	cJSON_free(text);
+
+	pthread_mutex_lock(&j->lock);
+	if (j->fd >= 0)
+		rc = write_all(j->fd, l->text, l->len);
+	keep(j, l);
+	pthread_mutex_unlock(&j->lock);
+	if (rc)
+		errlog_add("journal", 0, "write failed: %s", strerror(-rc));
+	return;
+
+free_text:
+	cJSON_free(text);
+nomem:
+	errlog_add("journal", 0, "out of memory: a line was lost");
+}
+
+void journal_change(struct journal *j, const char *op, const cJSON *args,
+		    int err, const cJSON *response)
+{
+	int e = err < 0 ? -err : err;
+	const char *name;
+	char num[16];
+	cJSON *line;
+	int rc;
+
+	line = line_new(op);
+	if (!line)
+		goto nomem;
+	if (args)
+		rc = add_ref(line, "args", args);
+	else
+		rc = cJSON_AddObjectToObject(line, "args") ? 0 : -ENOMEM;
+	if (rc)
+		goto free_line;
+	if (!e) {
+		if (!cJSON_AddStringToObject(line, "outcome", "ok"))
+			goto free_line;
+	} else {
+		name = strerrorname_np(e);
+		if (!name) {
+			snprintf(num, sizeof(num), "%d", e);
+			name = num;
+		}
+		if (!cJSON_AddStringToObject(line, "outcome", "error") ||
+		    !cJSON_AddStringToObject(line, "errno", name) ||
+		    !cJSON_AddStringToObject(line, "message", strerror(e)))
+			goto free_line;
+	}
+	if (add_ref(line, "response", response))
+		goto free_line;
+	emit(j, line);
+	return;
+
+free_line:
+	cJSON_Delete(line);
+nomem:
+	errlog_add("journal", 0, "out of memory: a line was lost");
+}
+
+void journal_snapshot(struct journal *j, const char *op, const cJSON *record)
+{
+	cJSON *line = line_new(op);
+
+	if (!line || add_ref(line, "user", record)) {
+		cJSON_Delete(line);
+		errlog_add("journal", 0, "out of memory: a snapshot was lost");
+		return;
+	}
+	emit(j, line);
+}
+
+int journal_render(struct journal *j, struct buf *out)
+{
+	struct jline *l;
+	int rc = 0;
+
+	pthread_mutex_lock(&j->lock);
+	for (l = j->head; l && !rc; l = l->next)
+		rc = buf_append(out, l->text, l->len);
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}

@@ -1,0 +1,370 @@
+/*
+ * test_journal: line shape, the file (modes, appending, parents), the
+ * bounded memory copy and concurrent writers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "tap.h"
+
+/* Calls fn for each line of text; returns the number of lines, or -1 when
+ * one is not a JSON object. */
+static int each_json_line(const char *text, size_t len,
+			  void (*fn)(void *arg, const cJSON *line), void *arg)
+{
+	const char *p = text, *end = text + len, *nl;
+	cJSON *o;
+	int n = 0;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return -1; /* every line ends in '\n' */
+		o = cJSON_ParseWithLength(p, (size_t)(nl - p));
+		if (!cJSON_IsObject(o)) {
+			cJSON_Delete(o);
+			return -1;
+		}
+		if (fn)
+			fn(arg, o);
+		cJSON_Delete(o);
+		n++;
+		p = nl + 1;
+	}
+	return n;
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The only line of j, parsed (caller frees), or NULL. */
+static cJSON *only_line(struct journal *j)
+{
+	struct buf b = {0};
+	cJSON *o = NULL;
+	char *nl;
+
+	journal_render(j, &b);
+	nl = b.data ? strchr(b.data, '\n') : NULL;
+	if (nl && nl[1] == '\0')
+		o = cJSON_ParseWithLength(b.data, (size_t)(nl - b.data));
+	buf_free(&b);
+	return o;
+}
+
+static int time_ok(const char *t)
+{
+	/* 2026-11-27T17:40:06Z */
+	return t && strlen(t) == 20 && t[4] == '-' && t[10] == 'T' &&
+	       t[13] == ':' && t[19] == 'Z';
+}
+
+static void test_lines(void)
+{
+	struct journal *j;
+	cJSON *args, *resp, *rec, *o;
+	char *printed, *again;
+	int err = 1;
+
+	j = journal_open(NULL, &err);
+	if (!ok(j && err == 0, "memory-only journal"))
+		return;
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "email", "a@b.c");
+	cJSON_AddStringToObject(args, "offerId", "o1");
+	resp = cJSON_CreateObject();
+	cJSON_AddBoolToObject(resp, "success", 1);
+	printed = cJSON_PrintUnformatted(args);
+
+	journal_change(j, "grant", args, 0, resp);
+	o = only_line(j);
+	ok(o != NULL, "one line of JSON");
+	ok(time_ok(str(o, "time")), "time is UTC ISO 8601 (%s)",
+	   str(o, "time") ? str(o, "time") : "(null)");
+	ok(tap_streq(str(o, "op"), "grant"), "op");
+	ok(cJSON_Compare(cJSON_GetObjectItem(o, "args"), args, 1), "args");
+	ok(tap_streq(str(o, "outcome"), "ok"), "outcome ok");
+	ok(!cJSON_GetObjectItem(o, "errno") &&
+		   !cJSON_GetObjectItem(o, "message"),
+	   "no errno or message when ok");
+	ok(cJSON_Compare(cJSON_GetObjectItem(o, "response"), resp, 1),
+	   "response");
+	cJSON_Delete(o);
+	again = cJSON_PrintUnformatted(args);
+	ok(tap_streq(again, printed), "args were not consumed or changed");
+	cJSON_free(again);
+	journal_close(j);
+
+	j = journal_open(NULL, &err);
+	journal_change(j, "set-offer", args, -EINVAL, NULL);
+	o = only_line(j);
+	ok(tap_streq(str(o, "outcome"), "error"), "outcome error");
+	ok(tap_streq(str(o, "errno"), "EINVAL"), "errno by name");
+	ok(tap_streq(str(o, "message"), strerror(EINVAL)), "message");
+	ok(!cJSON_GetObjectItem(o, "response"), "no response when NULL");
+	cJSON_Delete(o);
+	journal_close(j);
+
+	j = journal_open(NULL, &err);
+	journal_change(j, "grant", NULL, -ETIMEDOUT, NULL);
+	o = only_line(j);
+	ok(tap_streq(str(o, "errno"), "ETIMEDOUT"), "ETIMEDOUT by name");
+	ok(cJSON_IsObject(cJSON_GetObjectItem(o, "args")) &&
+		   !cJSON_GetObjectItem(o, "args")->child,
+	   "NULL args are written as {}");
+	cJSON_Delete(o);
+	journal_close(j);
+
+	j = journal_open(NULL, &err);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "email", "gone@b.c");
+	cJSON_AddStringToObject(rec, "note", "two\nlines \"quoted\"");
+	journal_snapshot(j, "delete-snapshot", rec);
+	o = only_line(j);
+	ok(o && tap_streq(str(o, "op"), "delete-snapshot") &&
+		   time_ok(str(o, "time")),
+	   "snapshot line");
+	ok(cJSON_Compare(cJSON_GetObjectItem(o, "user"), rec, 1),
+	   "snapshot keeps the record, newlines and all, on one line");
+	cJSON_Delete(o);
+	journal_close(j);
+	journal_close(NULL);
+
+	cJSON_free(printed);
+	cJSON_Delete(args);
+	cJSON_Delete(resp);
+	cJSON_Delete(rec);
+}
+
+struct last {
+	int n;
+	char op[64];
+};
+
+static void note_last(void *arg, const cJSON *line)
+{
+	struct last *l = arg;
+
+	l->n++;
+	snprintf(l->op, sizeof(l->op), "%s",
+		 str(line, "op") ? str(line, "op") : "");
+}
+
+static void test_memory_bound(void)
+{
+	struct journal *j;
+	struct buf b = {0};
+	struct last last = {0};
+	cJSON *args;
+	char *filler, op[32];
+	int err, i, n;
+
+	filler = malloc(1000);
+	memset(filler, 'x', 999);
+	filler[999] = '\0';
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "filler", filler);
+	j = journal_open(NULL, &err);
+	for (i = 0; i < 3000; i++) {
+		snprintf(op, sizeof(op), "op%d", i);
+		journal_change(j, op, args, 0, NULL);
+	}
+	journal_render(j, &b);
+	ok(b.len <= JOURNAL_KEEP && b.len > JOURNAL_KEEP - 2000,
+	   "memory copy bounded to JOURNAL_KEEP (%zu bytes)", b.len);
+	n = each_json_line(b.data, b.len, note_last, &last);
+	ok(n > 0 && n < 3000, "only whole lines, the oldest dropped (%d)", n);
+	ok(strcmp(last.op, "op2999") == 0, "the newest line is last (%s)",
+	   last.op);
+	buf_free(&b);
+
+	/* A line larger than the whole bound stays out of memory. */
+	filler = realloc(filler, JOURNAL_KEEP + 10);
+	memset(filler, 'y', JOURNAL_KEEP + 9);
+	filler[JOURNAL_KEEP + 9] = '\0';
+	cJSON_Delete(args);
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "filler", filler);
+	journal_change(j, "huge", args, 0, NULL);
+	journal_render(j, &b);
+	ok(b.len <= JOURNAL_KEEP && !strstr(b.data, "\"huge\""),
+	   "an over-long line is not kept in memory");
+	buf_free(&b);
+	journal_close(j);
+	cJSON_Delete(args);
+	free(filler);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b = {0};
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	*len = b.len;
+	return buf_steal(&b);
+}
+
+/* The descriptor this process holds open on path, or -1. */
+static int fd_of(const char *path)
+{
+	char link[64], target[512];
+	ssize_t n;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, path) == 0)
+			return fd;
+	}
+	return -1;
+}
+
+struct writer {
+	struct journal *j;
+	int id;
+};
+
+static void *write_many(void *arg)
+{
+	struct writer *w = arg;
+	cJSON *args = cJSON_CreateObject();
+	int i;
+
+	cJSON_AddNumberToObject(args, "writer", w->id);
+	for (i = 0; i < 200; i++)
+		journal_change(w->j, "grant", args, i % 2 ? -ENOENT : 0, NULL);
+	cJSON_Delete(args);
+	return NULL;
+}
+
+static void test_file(void)
+{
+	char dir[] = "/tmp/msfs-journal-XXXXXX", path[256], sub[256];
+	char parent[256];
+	struct writer w[4];
+	pthread_t t[4];
+	struct journal *j;
+	struct buf mem = {0};
+	struct stat st;
+	size_t len;
+	char *text;
+	int err, i, n, fd;
+
+	if (!ok(mkdtemp(dir) != NULL, "temporary directory"))
+		return;
+	/* With no umask, the modes seen are exactly the ones asked for. */
+	umask(0);
+	snprintf(path, sizeof(path), "%s/state/memberspotfs/journal.jsonl",
+		 dir);
+	j = journal_open(path, &err);
+	ok(j && err == 0, "open creates missing parents");
+	snprintf(sub, sizeof(sub), "%s/state", dir);
+	snprintf(parent, sizeof(parent), "%s/state/memberspotfs", dir);
+	memset(&st, 0, sizeof(st));
+	stat(sub, &st);
+	ok((st.st_mode & 07777) == 0700, "parents are 0700 (%o)",
+	   (unsigned)(st.st_mode & 07777));
+	memset(&st, 0, sizeof(st));
+	stat(path, &st);
+	ok((st.st_mode & 07777) == 0600, "the file is 0600 (%o)",
+	   (unsigned)(st.st_mode & 07777));
+	fd = fd_of(path);
+	ok(fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC),
+	   "its descriptor is close-on-exec");
+	journal_change(j, "first", NULL, 0, NULL);
+	journal_close(j);
+
+	j = journal_open(path, &err);
+	for (i = 0; i < 4; i++) {
+		w[i].j = j;
+		w[i].id = i;
+		pthread_create(&t[i], NULL, write_many, &w[i]);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	journal_render(j, &mem);
+	journal_close(j);
+	text = slurp(path, &len);
+	n = text ? each_json_line(text, len, NULL, NULL) : -1;
+	ok(n == 801, "reopening appends; 800 concurrent lines all whole (%d)",
+	   n);
+	ok(text && strncmp(text, "{\"time\"", 7) == 0 &&
+		   strstr(text, "\"op\":\"first\""),
+	   "the first line is still there");
+	ok(text && mem.len == len - (size_t)(strchr(text, '\n') - text + 1) &&
+		   memcmp(mem.data, strchr(text, '\n') + 1, mem.len) == 0,
+	   "file and memory copy hold the same lines in the same order");
+	free(text);
+	buf_free(&mem);
+
+	unlink(path);
+	rmdir(parent);
+	rmdir(sub);
+
+	/* A path below a regular file cannot be opened. */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	close(open(path, O_CREAT | O_WRONLY, 0600));
+	snprintf(sub, sizeof(sub), "%s/file/journal.jsonl", dir);
+	j = journal_open(sub, &err);
+	ok(j == NULL && err == -ENOTDIR, "open failure is reported (%d)", err);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_default_path(void)
+{
+	char *p;
+
+	setenv("XDG_STATE_HOME", "/x/state", 1);
+	p = journal_default_path();
+	ok(tap_streq(p, "/x/state/memberspotfs/journal.jsonl"),
+	   "XDG_STATE_HOME is used");
+	free(p);
+	setenv("XDG_STATE_HOME", "relative", 1);
+	setenv("HOME", "/home/u", 1);
+	p = journal_default_path();
+	ok(tap_streq(p, "/home/u/.local/state/memberspotfs/journal.jsonl"),
+	   "a relative XDG_STATE_HOME is ignored");
+	free(p);
+	unsetenv("XDG_STATE_HOME");
+	p = journal_default_path();
+	ok(tap_streq(p, "/home/u/.local/state/memberspotfs/journal.jsonl"),
+	   "HOME otherwise");
+	free(p);
+	unsetenv("HOME");
+	p = journal_default_path();
+	ok(p && p[0] == '/' && strstr(p, "/.local/state/memberspotfs/"),
+	   "the password database without HOME (%s)", p ? p : "(null)");
+	free(p);
+}
+
+int main(void)
+{
+	test_lines();
+	test_memory_bound();
+	test_file();
+	test_default_path();
+	return done_testing();
+}
