@@ -32,9 +32,17 @@ Design
   client that waits Retry-After seconds does get through.
 * Every API request is counted in the statistics and the request log before
   its response is sent, so a client that has its answer always sees it
-  counted.  Requests answered by "down" are logged with status 0.  Log
-  entries carry an extra "fault" field (null, "down", "error", "malformed"
-  or "drop").  Headers are never logged, and the key is never printed.
+  counted.  Requests answered by "down" are logged with status 0, dropped
+  ones with the 200 that was sent.  Log entries carry an extra "fault" field
+  (null, "down", "error", "malformed" or "drop").  Headers are never logged,
+  and the key is never printed.
+* HTTP/1.1 keep-alive with Content-Length on every answer; the writer is
+  buffered and TCP_NODELAY is set, so a keep-alive request costs no Nagle /
+  delayed-ACK stall.  Request bodies may be chunked or sent after
+  "Expect: 100-continue".  A fault-free page of 100 users takes ~2 ms.
+* Stopping: SIGTERM/SIGINT set an event the main thread waits on; it then
+  shuts the server down (serve_forever runs in its own thread) and removes
+  the port file, so a stale one never misleads the next run.
 """
 
 import argparse
@@ -1122,7 +1130,11 @@ def main(argv=None):
         "global_rps": opts.global_rps, "list_shape": opts.list_shape})
     seeded = time.monotonic() - started
     server_class = FakeServer6 if ":" in opts.host else FakeServer
-    server = server_class((opts.host, opts.port), state, api_key, opts.verbose)
+    try:
+        server = server_class((opts.host, opts.port), state, api_key, opts.verbose)
+    except OSError as e:
+        sys.stderr.write(f"fake_api: cannot listen on {opts.host}:{opts.port}: {e}\n")
+        return 2
     port = server.server_address[1]
 
     stop = threading.Event()
@@ -1134,7 +1146,12 @@ def main(argv=None):
                                kwargs={"poll_interval": 0.2}, daemon=True)
     serving.start()
     if opts.port_file:
-        write_port_file(opts.port_file, port)
+        try:
+            write_port_file(opts.port_file, port)
+        except OSError as e:
+            sys.stderr.write(f"fake_api: cannot write the port file: {e}\n")
+            server.shutdown()
+            return 2
     if not opts.quiet:
         sys.stderr.write(f"fake_api: listening on http://{opts.host}:{port} "
                          f"({opts.users} users, seed {opts.seed}, seeded in "

@@ -753,7 +753,7 @@ static int fs_unlink(const char *path)
 	} else {
 		r = edit_unlink(s, &tp);
 		if (!r)
-			r = school_refresh(s, path);
+			r = school_forget(s, path, 2.0);
 		if (!r)
 			notifier_queue(NULL, path);
 	}

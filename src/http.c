@@ -15,10 +15,10 @@
  * accepts; a token bucket with burst n would let up to 2n through in one
  * such window and earn 429s. A caller reserves its slot under the mutex,
  * then sleeps until it without holding anything, so the rate holds across
- * threads. A slot beyond the deadline is not reserved: the call fails with
- * -ETIMEDOUT without sending. A 429 or 503 moves the class's not_before
- * past Retry-After, so every thread backs off, not just the one that was
- * told.
+ * threads. A slot beyond the deadline is not reserved: the call fails
+ * without sending, -ETIMEDOUT (or -EAGAIN when a Retry-After is what holds
+ * it back). A 429 or 503 moves the class's not_before past Retry-After, so
+ * every thread backs off, not just the one that was told.
  *
  * Pool. Up to max_conns easy handles, created on demand and reused (each
  * keeps its connection alive). A handle is taken only after the pacing

@@ -859,7 +859,29 @@ int school_delete(struct school *s, const char *const *emails, int n)
  * Refresh
  * ---------------------------------------------------------------------- */
 
+/* Drops a key unless its value was fetched less than min_age seconds
+ * ago: such a copy is as fresh as a new fetch would be. */
+static void drop_older(struct school *s, const char *key, double min_age)
+{
+	struct cval *v;
+
+	if (min_age > 0) {
+		v = cache_peek(s->cache, key);
+		if (v && cache_now() - v->fetched < min_age) {
+			cval_put(v);
+			return;
+		}
+		cval_put(v);
+	}
+	cache_drop(s->cache, key);
+}
+
 int school_refresh(struct school *s, const char *path)
+{
+	return school_forget(s, path, 0);
+}
+
+int school_forget(struct school *s, const char *path, double min_age)
 {
 	struct tree_path tp;
 	char *key = NULL;
@@ -917,12 +939,13 @@ int school_refresh(struct school *s, const char *path)
 		/* Everything under users/E. */
 		key = key_of("user:", tp.id[0]);
 		if (key)
-			cache_drop(s->cache, key);
+			drop_older(s, key, min_age);
 		free(key);
 		key = key_of("progress:", tp.id[0]);
 		if (key)
-			cache_drop(s->cache, key);
-		cache_drop_prefix(s->cache, "cprogress:");
+			drop_older(s, key, min_age);
+		if (!min_age)
+			cache_drop_prefix(s->cache, "cprogress:");
 		break;
 	}
 	free(key);

@@ -418,4 +418,24 @@ t_cost "the refused write sent no request" \
 t_json_eq "$(fake_user "$e")" "$before" "the member is unchanged in the fake"
 
 msfs_unmount
+
+# =====================================================================
+# Negative controls: the request counts above can fail
+# =====================================================================
+
+# Another page size changes the cost of a listing, and an expired cache
+# costs the listing again: the "exactly 3" and "no request" checks above
+# measure the daemon, not a constant.
+msfs_mount page_size=50 cache_ttl=1 || t_bail "cannot mount again"
+fake_reset
+ls -A "$MNT/users" >/dev/null
+t_cost "control: with page_size=50 a cold ls users/ costs $(((NUSERS + 49) / 50)) list calls" \
+	"GET /v1/users/list=$(((NUSERS + 49) / 50))"
+sleep 2.5
+fake_reset
+ls -A "$MNT/users" >/dev/null
+t_cost "control: after cache_ttl=1 expired, ls users/ costs the listing again" \
+	"GET /v1/users/list=$(((NUSERS + 49) / 50))"
+msfs_unmount
+
 t_done

@@ -237,6 +237,10 @@ static void test_exam_csv(void)
 		  "uid,email,score,passed,submittedAt\n"
 		  "\"a,b\",\"say \"\"hi\"\"\",,false,\"line1\r\nline2\"\n"),
 	   "comma, quote, CRLF quoted; null empty");
+	ok(csv_is("[{\"uid\":\"cr\\ronly\",\"email\":\"lf\\nonly\"}]",
+		  "uid,email,score,passed,submittedAt\n"
+		  "\"cr\ronly\",\"lf\nonly\",,,\n"),
+	   "a lone CR and a lone LF are each quoted");
 	ok(csv_is("[{\"uid\":\"u\",\"answers\":[1,\"a\"],"
 		  "\"meta\":{\"k\":\"v\"}}]",
 		  "uid,email,score,passed,submittedAt,answers,meta\n"
