@@ -44,6 +44,9 @@ const char *model_course_id(const cJSON *course);
 /* PropertyDefinition */
 const char *model_propdef_id(const cJSON *def);
 const char *model_propdef_name(const cJSON *def);
+/* The definition called `name` in an array of definitions; failing that,
+ * the one whose id is `name`. NULL when neither. */
+const cJSON *model_propdef_find(const cJSON *defs, const char *name);
 
 /* CourseProgressSummary / CourseProgress */
 const char *model_progress_course_id(const cJSON *summary);

@@ -22,10 +22,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "csv.h"
 #include "errlog.h"
+#include "input.h"
 #include "journal.h"
 #include "model.h"
 #include "school.h"
@@ -33,36 +33,29 @@
 #define MAX_WORKERS 32
 
 /* ------------------------------------------------------------------------
- * Input checks
+ * Input checks (input.c), with the reason logged against the file
  * ---------------------------------------------------------------------- */
 
-/* Value files hold one line: one trailing newline is dropped, and what is
- * left must not contain line breaks, NUL or other control characters. */
 static int value_text(const char *path, const char *data, size_t len,
 		      char **out)
 {
-	size_t i;
+	char why[INPUT_WHY_MAX];
+	int r = input_value(data, len, out, why, sizeof(why));
 
-	if (len && data[len - 1] == '\n')
-		len--;
-	if (len && data[len - 1] == '\r')
-		len--;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)data[i];
+	if (r == -EINVAL)
+		errlog_add(path, 0, "%s", why);
+	return r;
+}
 
-		if (c == '\n') {
-			errlog_add(path, 0, "one line expected, got several");
-			return -EINVAL;
-		}
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			errlog_add(path, 0,
-				   "control character 0x%02x at byte %zu", c,
-				   i);
-			return -EINVAL;
-		}
-	}
-	*out = strndup(data, len);
-	return *out ? 0 : -ENOMEM;
+static int parse_state(const char *path, const char *data, size_t len,
+		       bool *active)
+{
+	char why[INPUT_WHY_MAX];
+	int r = input_state(data, len, active, why, sizeof(why));
+
+	if (r == -EINVAL)
+		errlog_add(path, 0, "%s", why);
+	return r;
 }
 
 static char *trim(char *s)
@@ -75,37 +68,6 @@ static char *trim(char *s)
 	while (e > s && isspace((unsigned char)e[-1]))
 		*--e = '\0';
 	return s;
-}
-
-/* "active"/"inactive", "1"/"0", "true"/"false", "on"/"off". */
-static int parse_state(const char *path, const char *data, size_t len,
-		       bool *active)
-{
-	static const char *const yes[] = {"active", "1", "true", "on"};
-	static const char *const no[] = {"inactive", "0", "false", "off"};
-	char *text, *w;
-	size_t i;
-	int r = value_text(path, data, len, &text);
-
-	if (r)
-		return r;
-	w = trim(text);
-	r = -EINVAL;
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcasecmp(w, yes[i])) {
-			*active = true;
-			r = 0;
-		} else if (!strcasecmp(w, no[i])) {
-			*active = false;
-			r = 0;
-		}
-	}
-	if (r)
-		errlog_add(path, 0,
-			   "'%.40s' is not a state: write active or inactive",
-			   w);
-	free(text);
-	return r;
 }
 
 /* ------------------------------------------------------------------------
@@ -152,113 +114,36 @@ out_defs:
 	return r;
 }
 
-static int is_scalar(const cJSON *v)
-{
-	return cJSON_IsString(v) || cJSON_IsNumber(v) || cJSON_IsBool(v) ||
-	       cJSON_IsNull(v);
-}
-
 /*
  * properties.json: the new object is compared with the member's current
- * values; only names whose value changed are sent, all in one call.
- * Names left out of the new object are left alone.
+ * values (input_props_diff); only names whose value changed are sent, all
+ * in one call.
  */
 static int set_properties_json(struct school *s, const char *path,
 			       const char *email, const char *data,
 			       size_t len)
 {
+	char why[INPUT_WHY_MAX];
 	struct cval *u = NULL, *defs = NULL;
-	const char *end = NULL;
-	cJSON *doc, *changes = NULL;
-	const cJSON *it, *cur_props;
+	cJSON *changes = NULL;
 	int r;
 
-	if (memchr(data, '\0', len)) {
-		errlog_add(path, 0, "contains NUL bytes: not JSON");
-		return -EINVAL;
-	}
-	doc = cJSON_ParseWithLengthOpts(data, len, &end, 0);
-	if (!doc) {
-		errlog_add(path, 0, "not valid JSON (near byte %td)",
-			   cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - data
-					       : (ptrdiff_t)0);
-		return -EINVAL;
-	}
-	while (end && end < data + len && isspace((unsigned char)*end))
-		end++;
-	if (end && end < data + len) {
-		errlog_add(path, 0, "text after the JSON object");
-		r = -EINVAL;
-		goto out;
-	}
-	if (!cJSON_IsObject(doc)) {
-		errlog_add(path, 0, "a JSON object {\"name\": value} expected");
-		r = -EINVAL;
-		goto out;
-	}
+	r = school_propdefs(s, &defs);
+	if (r)
+		return r;
 	r = school_user(s, email, &u);
 	if (r)
 		goto out;
-	cur_props = model_user_props(u->json);
-	changes = cJSON_CreateArray();
-	if (!changes) {
-		r = -ENOMEM;
-		goto out;
-	}
-	cJSON_ArrayForEach(it, doc)
-	{
-		const cJSON *def, *cur, *dup;
-		cJSON *item;
-
-		for (dup = doc->child; dup != it; dup = dup->next)
-			if (!strcmp(dup->string, it->string))
-				break;
-		if (dup != it) {
-			errlog_add(path, 0, "name '%s' given twice",
-				   it->string);
-			r = -EINVAL;
-			goto out;
-		}
-		if (!is_scalar(it)) {
-			errlog_add(path, 0,
-				   "value of '%s' must be a string, number, "
-				   "boolean or null",
-				   it->string);
-			r = -EINVAL;
-			goto out;
-		}
-		cval_put(defs);
-		defs = NULL;
-		r = school_find_propdef(s, it->string, &defs, &def);
-		if (r) {
-			if (r == -ENOENT) {
-				errlog_add(path, 0, "no property named '%s'",
-					   it->string);
-				r = -EINVAL;
-			}
-			goto out;
-		}
-		cur = cJSON_GetObjectItemCaseSensitive(
-			cur_props, model_propdef_id(def));
-		if (cur ? cJSON_Compare(cur, it, 1) : cJSON_IsNull(it))
-			continue;
-		item = cJSON_CreateObject();
-		if (!item) {
-			r = -ENOMEM;
-			goto out;
-		}
-		cJSON_AddStringToObject(item, "propertyId",
-					model_propdef_id(def));
-		cJSON_AddItemToObject(item, "value", cJSON_Duplicate(it, 1));
-		cJSON_AddItemToArray(changes, item);
-	}
-	if (cJSON_GetArraySize(changes) > 0)
+	r = input_props_diff(defs->json, model_user_props(u->json), data, len,
+			     &changes, why, sizeof(why));
+	if (r == -EINVAL)
+		errlog_add(path, 0, "%s", why);
+	if (!r && cJSON_GetArraySize(changes) > 0)
 		r = school_set_properties(s, email, changes);
 out:
-	cval_put(defs);
-	cval_put(u);
 	cJSON_Delete(changes);
-	cJSON_Delete(doc);
+	cval_put(u);
+	cval_put(defs);
 	return r;
 }
 

@@ -378,13 +378,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	struct school *s = school_of();
 
-	/* Entries and attributes are served from our own cache at no API
-	 * cost, so one second of kernel caching only saves syscalls; changes
-	 * made here are invalidated explicitly. Negative entries are not
-	 * cached by the kernel: the school's negative cache answers them,
-	 * and a member created elsewhere must show up. */
+	/* Entries are served from our own cache at no API cost, so one
+	 * second of kernel caching only saves syscalls; changes made here
+	 * invalidate them explicitly. Attributes are not cached by the
+	 * kernel at all: sizes of live views change when their content is
+	 * first fetched (progress.json reports 0 until read), and a stat
+	 * is answered from memory anyway. Negative entries are not cached
+	 * by the kernel: the school's negative cache answers them, and a
+	 * member created elsewhere must show up. */
 	cfg->entry_timeout = 1.0;
-	cfg->attr_timeout = 1.0;
+	cfg->attr_timeout = 0;
 	cfg->negative_timeout = 0;
 	/* Unlink really removes (no .fuse_hidden renames of open files). */
 	cfg->hard_remove = 1;

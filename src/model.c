@@ -221,6 +221,28 @@ const char *model_propdef_name(const cJSON *def)
 	return text_field(def, "name");
 }
 
+const cJSON *model_propdef_find(const cJSON *defs, const char *name)
+{
+	const cJSON *d;
+
+	/* Names first: they are what files are called. */
+	cJSON_ArrayForEach(d, defs)
+	{
+		const char *n = model_propdef_name(d);
+
+		if (n && !strcmp(n, name))
+			return d;
+	}
+	cJSON_ArrayForEach(d, defs)
+	{
+		const char *id = model_propdef_id(d);
+
+		if (id && !strcmp(id, name))
+			return d;
+	}
+	return NULL;
+}
+
 const char *model_progress_course_id(const cJSON *summary)
 {
 	return id_field(summary, "courseId");

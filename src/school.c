@@ -511,32 +511,16 @@ int school_find_propdef(struct school *s, const char *name,
 			struct cval **holder, const cJSON **def)
 {
 	struct cval *defs;
-	const cJSON *d;
 	int r = school_propdefs(s, &defs);
 
 	if (r)
 		return r;
-	/* Names first: they are what files are called; ids as a fallback
-	 * so that properties.json may be keyed by either. */
-	cJSON_ArrayForEach(d, defs->json)
-	{
-		const char *n = model_propdef_name(d);
-
-		if (n && !strcmp(n, name))
-			goto found;
+	*def = model_propdef_find(defs->json, name);
+	if (!*def) {
+		cval_put(defs);
+		return -ENOENT;
 	}
-	cJSON_ArrayForEach(d, defs->json)
-	{
-		const char *id = model_propdef_id(d);
-
-		if (id && !strcmp(id, name))
-			goto found;
-	}
-	cval_put(defs);
-	return -ENOENT;
-found:
 	*holder = defs;
-	*def = d;
 	return 0;
 }
 

@@ -511,8 +511,11 @@ static int stat_course(struct school *s, const char *course)
 
 	if (school_course_known(s, course))
 		return 0;
-	/* Not named by any offer: ask the API whether it knows the id. */
+	/* Not named by any offer: it exists if the API lists members for
+	 * it (an offer list may lag behind); an empty list is a typo. */
 	r = school_members(s, &f, &list);
+	if (!r && cJSON_GetArraySize(list->json) == 0)
+		r = -ENOENT;
 	cval_put(list);
 	return r;
 }

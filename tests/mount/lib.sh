@@ -613,7 +613,7 @@ trap 'exit 129' HUP
 # Every script needs these; say clearly what is missing.
 _t_require() {
 	local tool
-	for tool in python3 curl jq fusermount3 mountpoint; do
+	for tool in python3 curl jq fusermount3; do
 		command -v "$tool" >/dev/null || t_bail "missing tool: $tool"
 	done
 	[[ -f $SRC/scripts/fake_api.py ]] || t_bail "missing $SRC/scripts/fake_api.py"

@@ -1,0 +1,178 @@
+/*
+ * input.c - validating what users write.
+ *
+ * The rule everywhere: reject anything that is not clearly meant, with a
+ * reason a person can act on, and never guess. A value is one line of text;
+ * a state is one of a few words; properties.json must parse completely
+ * (nothing after the object) and name only defined properties. Binary junk
+ * fails on its first control byte or NUL.
+ */
+#include "input.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "model.h"
+
+static int refuse(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int refuse(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && whylen) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int input_value(const char *data, size_t len, char **out, char *why,
+		size_t whylen)
+{
+	size_t i;
+
+	if (len && data[len - 1] == '\n')
+		len--;
+	if (len && data[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c == '\n')
+			return refuse(why, whylen,
+				      "one line expected, got several");
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return refuse(why, whylen,
+				      "control character 0x%02x at byte %zu "
+				      "(binary data?)",
+				      c, i);
+	}
+	*out = strndup(data, len);
+	return *out ? 0 : -ENOMEM;
+}
+
+int input_state(const char *data, size_t len, bool *active, char *why,
+		size_t whylen)
+{
+	static const char *const yes[] = {"active", "1", "true", "on"};
+	static const char *const no[] = {"inactive", "0", "false", "off"};
+	char *text, *w, *e;
+	size_t i;
+	int r = input_value(data, len, &text, why, whylen);
+
+	if (r)
+		return r;
+	for (w = text; isspace((unsigned char)*w); w++)
+		;
+	for (e = w + strlen(w); e > w && isspace((unsigned char)e[-1]);)
+		*--e = '\0';
+	r = -EINVAL;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(w, yes[i])) {
+			*active = true;
+			r = 0;
+		} else if (!strcasecmp(w, no[i])) {
+			*active = false;
+			r = 0;
+		}
+	}
+	if (r)
+		refuse(why, whylen,
+		       "'%.40s' is not a state: write active or inactive", w);
+	free(text);
+	return r;
+}
+
+static int is_scalar(const cJSON *v)
+{
+	return cJSON_IsString(v) || cJSON_IsNumber(v) || cJSON_IsBool(v) ||
+	       cJSON_IsNull(v);
+}
+
+/* Checks one name/value pair of properties.json and appends it to
+ * changes when its value differs. */
+static int diff_one(const cJSON *defs, const cJSON *current,
+		    const cJSON *doc, const cJSON *it, cJSON *changes,
+		    char *why, size_t whylen)
+{
+	const cJSON *def, *cur, *dup;
+	cJSON *item;
+
+	for (dup = doc->child; dup != it; dup = dup->next)
+		if (!strcmp(dup->string, it->string))
+			return refuse(why, whylen, "name '%.60s' given twice",
+				      it->string);
+	if (!is_scalar(it))
+		return refuse(why, whylen,
+			      "value of '%.60s' must be a string, number, "
+			      "boolean or null",
+			      it->string);
+	def = model_propdef_find(defs, it->string);
+	if (!def)
+		return refuse(why, whylen, "no property named '%.60s'",
+			      it->string);
+	cur = cJSON_GetObjectItemCaseSensitive(current,
+					       model_propdef_id(def));
+	if (cur ? cJSON_Compare(cur, it, 1) : cJSON_IsNull(it))
+		return 0;
+	item = cJSON_CreateObject();
+	if (!item || !cJSON_AddStringToObject(item, "propertyId",
+					      model_propdef_id(def)) ||
+	    !cJSON_AddItemToObject(item, "value", cJSON_Duplicate(it, 1))) {
+		cJSON_Delete(item);
+		return -ENOMEM;
+	}
+	cJSON_AddItemToArray(changes, item);
+	return 0;
+}
+
+int input_props_diff(const cJSON *defs, const cJSON *current,
+		     const char *data, size_t len, cJSON **changes, char *why,
+		     size_t whylen)
+{
+	const char *end = NULL;
+	const cJSON *it;
+	cJSON *doc, *out;
+	int r = 0;
+
+	if (memchr(data, '\0', len))
+		return refuse(why, whylen, "contains NUL bytes: not JSON");
+	doc = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+	if (!doc)
+		return refuse(why, whylen, "not valid JSON");
+	while (end && end < data + len && isspace((unsigned char)*end))
+		end++;
+	if (end && end < data + len)
+		r = refuse(why, whylen, "text after the JSON object");
+	else if (!cJSON_IsObject(doc))
+		r = refuse(why, whylen,
+			   "a JSON object {\"name\": value, ...} expected");
+	if (r)
+		goto out;
+	out = cJSON_CreateArray();
+	if (!out) {
+		r = -ENOMEM;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, doc)
+	{
+		r = diff_one(defs, current, doc, it, out, why, whylen);
+		if (r)
+			break;
+	}
+	if (r)
+		cJSON_Delete(out);
+	else
+		*changes = out;
+out:
+	cJSON_Delete(doc);
+	return r;
+}
