@@ -237,7 +237,8 @@ class State:
             if i <= len(AWKWARD_USERS):
                 email, first, last, grants = AWKWARD_USERS[i - 1]
             else:
-                email = f"user{i:05d}@example.com"
+                # the others are user00001@..., numbered after the awkward ones
+                email = f"user{i - len(AWKWARD_USERS):05d}@example.com"
                 first = FIRST_NAMES[int(rand() * len(FIRST_NAMES))]
                 last = LAST_NAMES[int(rand() * len(LAST_NAMES))]
                 # most users have 1-2 offers, some none, a few three
@@ -1153,7 +1154,8 @@ def main(argv=None):
             server.shutdown()
             return 2
     if not opts.quiet:
-        sys.stderr.write(f"fake_api: listening on http://{opts.host}:{port} "
+        host = f"[{opts.host}]" if ":" in opts.host else opts.host
+        sys.stderr.write(f"fake_api: listening on http://{host}:{port} "
                          f"({opts.users} users, seed {opts.seed}, seeded in "
                          f"{seeded:.2f}s)\n")
     while not stop.wait(1.0):

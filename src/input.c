@@ -104,28 +104,39 @@ static int diff_one(const cJSON *defs, const cJSON *current,
 		    char *why, size_t whylen)
 {
 	const cJSON *def, *cur, *dup;
+	const char *id, *dup_id;
 	cJSON *item;
 
-	for (dup = doc->child; dup != it; dup = dup->next)
+	/* A property given twice, or by its name and by its id: which value
+	 * is meant is anyone's guess. */
+	def = model_propdef_find(defs, it->string);
+	id = model_propdef_id(def);
+	for (dup = doc->child; dup != it; dup = dup->next) {
 		if (!strcmp(dup->string, it->string))
 			return refuse(why, whylen, "name '%.60s' given twice",
 				      it->string);
+		dup_id = model_propdef_id(model_propdef_find(defs, dup->string));
+		if (id && dup_id && !strcmp(id, dup_id))
+			return refuse(why, whylen,
+				      "'%.60s' and '%.60s' are the same "
+				      "property",
+				      dup->string, it->string);
+	}
 	if (!is_scalar(it))
 		return refuse(why, whylen,
 			      "value of '%.60s' must be a string, number, "
 			      "boolean or null",
 			      it->string);
-	def = model_propdef_find(defs, it->string);
-	if (!def)
+	/* A definition without an id cannot be set (properties.json does
+	 * not show it either). */
+	if (!def || !id)
 		return refuse(why, whylen, "no property named '%.60s'",
 			      it->string);
-	cur = cJSON_GetObjectItemCaseSensitive(current,
-					       model_propdef_id(def));
+	cur = cJSON_GetObjectItemCaseSensitive(current, id);
 	if (cur ? cJSON_Compare(cur, it, 1) : cJSON_IsNull(it))
 		return 0;
 	item = cJSON_CreateObject();
-	if (!item || !cJSON_AddStringToObject(item, "propertyId",
-					      model_propdef_id(def)) ||
+	if (!item || !cJSON_AddStringToObject(item, "propertyId", id) ||
 	    !cJSON_AddItemToObject(item, "value", cJSON_Duplicate(it, 1))) {
 		cJSON_Delete(item);
 		return -ENOMEM;

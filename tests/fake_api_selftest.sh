@@ -295,7 +295,7 @@ expect 200 "config back to list_shape=users" '.list_shape == "users"'
 # ---- find-by-mail -----------------------------------------------------------
 
 for email in "anna+test@example.com" "o'brien@example.org" "jürgen.müller@example.de" \
-    "zoe/sales?@example.net"; do
+    "zoe/sales?@example.net" "user00001@example.com" "user00195@example.com"; do
     req GET "/v1/users/find-by-mail/$(enc "$email")"
     expect 200 "find-by-mail $email" '.email == $e and (.uid|type) == "string"' --arg e "$email"
 done

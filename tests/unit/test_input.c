@@ -11,7 +11,8 @@
 static const char defs_json[] =
 	"[{\"id\":\"p-company\",\"name\":\"Company\",\"type\":\"text\"},"
 	"{\"id\":\"p-phone\",\"name\":\"Phone number\"},"
-	"{\"id\":\"p-note\",\"name\":\"Notes/internal\"}]";
+	"{\"id\":\"p-note\",\"name\":\"Notes/internal\"},"
+	"{\"name\":\"No id\"}]";
 
 static void test_value(void)
 {
@@ -146,6 +147,12 @@ static void test_props(void)
 	ok(diff(cur, "{\"Company\":\"a\",\"Company\":\"b\"}", &ch, why) ==
 		   -EINVAL,
 	   "a name given twice is refused");
+	ok(diff(cur, "{\"Company\":\"a\",\"p-company\":\"b\"}", &ch, why) ==
+			   -EINVAL && !ch && strstr(why, "same property"),
+	   "a property given by its name and by its id is refused (%s)", why);
+	ok(diff(cur, "{\"No id\":\"x\"}", &ch, why) == -EINVAL && !ch &&
+		   strstr(why, "No id"),
+	   "a definition without an id cannot be set (%s)", why);
 	ok(diff(cur, "", &ch, why) == -EINVAL, "empty content is refused");
 }
 

@@ -1,0 +1,164 @@
+/*
+ * fuzz_input.c: the checks of what users write (input.h) on arbitrary
+ * bytes: the input is taken as a value file, a state file and a
+ * properties.json, the last against a fixed list of definitions and with
+ * and without current values. Properties:
+ *  - every function returns 0 or -EINVAL (nothing here may run out of
+ *    memory), with a reason when it refuses;
+ *  - an accepted value is the input less one trailing newline (and a CR
+ *    before it), with no control character but tab;
+ *  - an accepted state is one of the documented words;
+ *  - an accepted properties.json yields changes whose propertyId is a
+ *    defined id, each at most once, whose value is a scalar differing
+ *    from the current one.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <strings.h>
+
+#include "fuzz.h"
+#include "input.h"
+#include "model.h"
+
+/* What GET /v1/custom-user-properties/list might send: ordinary
+ * definitions, a name that is another's id, an empty name, one without
+ * an id, a non-object entry. */
+static const char defs_json[] =
+	"[{\"id\":\"p-company\",\"name\":\"Company\",\"type\":\"text\"},"
+	"{\"id\":\"p-phone\",\"name\":\"Phone number\"},"
+	"{\"id\":\"p-note\",\"name\":\"Notes/internal\"},"
+	"{\"id\":\"p-alias\",\"name\":\"p-phone\"},"
+	"{\"id\":\"p-empty\",\"name\":\"\"},"
+	"{\"name\":\"No id\"},"
+	"{\"id\":\"\",\"name\":\"Empty id\"},"
+	"\"junk\",42,null]";
+
+static const char current_json[] =
+	"{\"p-company\":\"ACME\",\"p-phone\":12345,\"p-note\":null,"
+	"\"p-alias\":true,\"p-gone\":\"left over\"}";
+
+static cJSON *defs, *current;
+
+static const char *const states[] = {"active", "1",	"true", "on",
+				     "inactive", "0", "false", "off"};
+
+static void check_value(const char *data, size_t size)
+{
+	char why[INPUT_WHY_MAX] = "", *out = NULL;
+	size_t len = size, i;
+	int rc = input_value(data, size, &out, why, sizeof(why));
+
+	CHECK(rc == 0 || rc == -EINVAL);
+	if (rc) {
+		CHECK(why[0] != '\0');
+		CHECK(out == NULL);
+		return;
+	}
+	if (len && data[len - 1] == '\n')
+		len--;
+	if (len && data[len - 1] == '\r')
+		len--;
+	CHECK(strlen(out) == len);
+	CHECK(memcmp(out, data, len) == 0);
+	for (i = 0; i < len; i++)
+		CHECK((unsigned char)out[i] >= 0x20 || out[i] == '\t');
+	CHECK((unsigned char)out[len ? len - 1 : 0] != 0x7f);
+	free(out);
+}
+
+static void check_state(const char *data, size_t size)
+{
+	char why[INPUT_WHY_MAX] = "", *word, *w, *e;
+	bool active = false;
+	size_t i;
+	int rc = input_state(data, size, &active, why, sizeof(why));
+
+	CHECK(rc == 0 || rc == -EINVAL);
+	if (rc) {
+		CHECK(why[0] != '\0');
+		return;
+	}
+	/* The input, less its line ending and blanks, is a state word. */
+	word = strndup(data, size);
+	CHECK(word != NULL);
+	for (w = word; isspace((unsigned char)*w); w++)
+		;
+	for (e = w + strlen(w); e > w && isspace((unsigned char)e[-1]);)
+		*--e = '\0';
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (!strcasecmp(w, states[i]))
+			break;
+	CHECK(i < sizeof(states) / sizeof(states[0]));
+	CHECK(active == (i < 4));
+	free(word);
+}
+
+static int is_scalar(const cJSON *v)
+{
+	return cJSON_IsString(v) || cJSON_IsNumber(v) || cJSON_IsBool(v) ||
+	       cJSON_IsNull(v);
+}
+
+static int is_defined_id(const char *id)
+{
+	const cJSON *d;
+
+	cJSON_ArrayForEach(d, defs)
+	{
+		const char *did = model_propdef_id(d);
+
+		if (did && !strcmp(did, id))
+			return 1;
+	}
+	return 0;
+}
+
+static void check_props(const char *data, size_t size, const cJSON *cur)
+{
+	char why[INPUT_WHY_MAX] = "";
+	cJSON *changes = NULL;
+	const cJSON *c, *c2, *id, *value, *was;
+	int rc = input_props_diff(defs, cur, data, size, &changes, why,
+				  sizeof(why));
+
+	CHECK(rc == 0 || rc == -EINVAL);
+	if (rc) {
+		CHECK(why[0] != '\0');
+		CHECK(changes == NULL);
+		return;
+	}
+	CHECK(cJSON_IsArray(changes));
+	cJSON_ArrayForEach(c, changes)
+	{
+		id = cJSON_GetObjectItemCaseSensitive(c, "propertyId");
+		value = cJSON_GetObjectItemCaseSensitive(c, "value");
+		CHECK(cJSON_IsString(id));
+		CHECK(is_defined_id(id->valuestring));
+		CHECK(value != NULL && is_scalar(value));
+		was = cJSON_GetObjectItemCaseSensitive(cur, id->valuestring);
+		CHECK(was ? !cJSON_Compare(was, value, 1)
+			  : !cJSON_IsNull(value));
+		for (c2 = c->next; c2; c2 = c2->next)
+			CHECK(strcmp(cJSON_GetObjectItemCaseSensitive(
+					     c2, "propertyId")
+					     ->valuestring,
+				     id->valuestring) != 0);
+	}
+	cJSON_Delete(changes);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data;
+
+	if (!defs) {
+		defs = cJSON_Parse(defs_json);
+		current = cJSON_Parse(current_json);
+		CHECK(defs != NULL && current != NULL);
+	}
+	check_value(text, size);
+	check_state(text, size);
+	check_props(text, size, current);
+	check_props(text, size, NULL);
+	return 0;
+}

@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# Mount tests of the request economy ("Fast at any school size"): what each
+# kind of use costs in API requests, measured with the fake's counters, and
+# the client's pacing, measured with the clock and the fake's 429 count.
+# Every count and every time bound has a negative control next to it that
+# shows the same measurement moving, so none of them can pass vacuously.
+# shellcheck source=tests/mount/lib.sh disable=SC2016
+source "$(dirname "$0")/lib.sh"
+
+NUSERS=1234
+fake_start --users "$NUSERS" --seed 5 --progress-rps 4
+STATE=$(fake_state) || t_bail "cannot read /_fake/state"
+sj() { jq -r "$@" <<<"$STATE"; }
+ceil() { echo $((($1 + $2 - 1) / $2)); }
+
+# Seconds since $1 (an $EPOCHREALTIME value), 2 decimals.
+since() { awk -v a="$EPOCHREALTIME" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
+# float_ok EXPR: awk decides a comparison of decimals.
+float_ok() { awk "BEGIN { exit !($1) }"; }
+# The fake's 429 answers since the last reset.
+fake_429() { fake_stats | jq -r '.by_status["429"] // 0'; }
+
+ALL_EMAILS=$(sj '.users[].email' | enc_lines)
+# Plain members (past the awkward first ones) for the pacing runs.
+mapfile -t PLAIN < <(sj '.users[10:110][].email')
+
+M=$MNT
+
+# =====================================================================
+# Mount A: page_size=100, long TTL
+# =====================================================================
+
+msfs_mount page_size=100 cache_ttl=3600 || t_bail "cannot mount"
+
+# ---- a cold listing costs exactly its pages -------------------------
+LIST100=$(ceil "$NUSERS" 100)
+fake_reset
+t_ok "cold ls users/ ($NUSERS members, page_size=100)" ls -A "$M/users"
+t_cost "a cold ls users/ costs exactly $LIST100 list calls and nothing else" \
+	"GET /v1/users/list=$LIST100" "total=$LIST100"
+t_is "$(wc -l <<<"$T_OUT")" "$NUSERS" "users/ shows all $NUSERS members"
+t_same_lines "$T_OUT" "$ALL_EMAILS" "users/ lists exactly the fake's members"
+
+# ---- within the TTL, reading everything the listing brought costs 0 --
+# properties/ needs the definitions: fetched once, here, first.
+fake_reset
+t_ok "cat properties.json (the definitions, fetched once)" cat "$M/properties.json"
+t_cost "the definitions cost at most one request" \
+	"GET /v1/custom-user-properties/list<=1" "total<=1"
+
+cd "$M/users" || t_bail "cannot cd into the mount"
+fake_reset
+t0=$EPOCHREALTIME
+t_ok "ls -l users/" ls -l "$M/users"
+t_is "$(grep -c '^d' <<<"$T_OUT")" "$NUSERS" "ls -l users/ shows $NUSERS directories"
+t_ok "stat of every users/E" sh -c 'ls -A | xargs -d "\n" stat -c %n >/dev/null'
+t_ok "cat of every users/E/user.json" sh -c 'cat ./*/user.json >"$1"' _ "$T_DIR/all.json"
+t_is "$(jq -s length "$T_DIR/all.json")" "$NUSERS" "the cat yields $NUSERS JSON records"
+v=ACME
+want=$(sj --arg v "$v" '[.users[] | select(tojson | contains($v))] | length')
+got=$(grep -lF -- "$v" ./*/user.json | wc -l)
+t_is "$got" "$want" "grep -l $v over every user.json finds the $want members holding it"
+t_ok "ls -l of every users/E/offers/, orders/, properties/" \
+	sh -c 'ls -l ./*/offers ./*/orders ./*/properties >/dev/null'
+find ./*/offers ./*/orders ./*/properties -type f -print0 >"$T_DIR/files"
+want=$(sj '. as $s | ([$s.users[] | (.offers // []) | length, (map(select(.orderId)) | length)] | add)
+	+ ($s.users | length) * ($s.properties | length)')
+t_is "$(tr -cd '\0' <"$T_DIR/files" | wc -c)" "$want" \
+	"there are $want such files (offers + orders + properties)"
+t_ok "cat of every file in them" sh -c 'xargs -0 cat <"$1" >/dev/null' _ "$T_DIR/files"
+secs=$(since "$t0")
+cd / || true
+t_cost "all of that, within the TTL, costs ZERO requests (${secs}s)" "total=0"
+
+# Control: the counters see this mount. progress.json is not in the
+# listing, so the same kind of read costs one request.
+fake_reset
+cat "$M/users/$(enc "${PLAIN[99]}")/progress.json" >/dev/null
+t_cost "control: reading a progress.json (not in the listing) costs one request" \
+	"GET /v1/users/course-progress/list=1" "total=1"
+
+# ---- editor and shell probes on a cached member cost nothing ---------
+E=${PLAIN[0]}
+d=$M/users/$(enc "$E")
+fake_reset
+t_fails "stat users/E/.user.json.swp fails" stat "$d/.user.json.swp"
+t_fails "stat users/E/4913 fails" stat "$d/4913"
+t_fails "stat users/E/properties.json~ fails" stat "$d/properties.json~"
+t_fails_with ENOENT "ls users/E/nonexistent fails with ENOENT" ls "$d/nonexistent"
+t_fails "test -e users/E/.git is false" test -e "$d/.git"
+t_fails "stat users/E/properties/.Company.swp fails" stat "$d/properties/.Company.swp"
+t_cost "editor and shell probes on a cached member cost 0 requests" "total=0"
+
+# ---- concurrent readers of the same thing share one request ---------
+E=${PLAIN[1]}
+fake_reset
+seq 16 | xargs -P 16 -I{} sh -c 'cat "$1" >"$2.{}"' _ \
+	"$M/users/$(enc "$E")/progress.json" "$T_DIR/par"
+t_cost "16 parallel cat of one cold progress.json cost exactly 1 request" \
+	"GET /v1/users/course-progress/list=1" "total=1"
+bad=0
+for i in $(seq 16); do cmp -s "$T_DIR/par.1" "$T_DIR/par.$i" || bad=1; done
+t_ok "all 16 readers got the same valid JSON" sh -c \
+	'[ "$1" = 0 ] && jq -e "type == \"array\"" "$2" >/dev/null' _ "$bad" "$T_DIR/par.1"
+# Control: parallel readers of distinct members are counted one each
+# (4 fit the progress limit's burst).
+sleep 1.1
+fake_reset
+printf '%s\n' "${PLAIN[@]:2:4}" | enc_lines |
+	xargs -P 4 -I{} cat "$M/users/{}/progress.json" >/dev/null
+t_cost "control: 4 parallel cat of 4 members' progress.json cost 4 requests" \
+	"GET /v1/users/course-progress/list=4" "total=4"
+
+# ---- pacing against the fake's 4/s progress limit --------------------
+# Members are cached (listed above): each read costs one progress request
+# and the time is the pacer's. 20 requests at 4/s after a burst of 4 take
+# at least (20-4)/4 s.
+LOW=$(awk 'BEGIN { print (20 - 4) / 4 }')
+HIGH=$(awk 'BEGIN { print 20 / 4 * 1.15 + 2 }')
+pacing_run() { # DESC XARGS_P MEMBERS...
+	local desc=$1 p=$2 t0 secs fails
+	shift 2
+	sleep 1.1 # the limit's window (server's and client's) is empty
+	fake_reset
+	t0=$EPOCHREALTIME
+	printf '%s\n' "$@" | enc_lines |
+		xargs -P "$p" -I{} sh -c 'cat "$1/{}/progress.json" >"$2/prog.$3.$(echo "{}" | md5sum | cut -c1-8)" || echo "{}" >>"$2/prog.fail"' \
+			_ "$M/users" "$T_DIR" "$p"
+	secs=$(since "$t0")
+	fails=$(cat "$T_DIR/prog.fail" 2>/dev/null)
+	rm -f "$T_DIR/prog.fail"
+	t_is "$fails" "" "$desc: all $# reads succeed"
+	t_cost "$desc: one request per member, no retries" \
+		"GET /v1/users/course-progress/list=$#" "total=$#"
+	t_is "$(fake_429)" 0 "$desc: the fake answered no 429"
+	if float_ok "$secs >= $LOW"; then
+		t_pass "$desc: took ${secs}s >= ${LOW}s (really paced)"
+	else
+		t_fail "$desc: took ${secs}s >= ${LOW}s (really paced)"
+	fi
+	if float_ok "$secs <= $HIGH"; then
+		t_pass "$desc: took ${secs}s <= ${HIGH}s"
+	else
+		t_fail "$desc: took ${secs}s <= ${HIGH}s"
+	fi
+}
+pacing_run "20 progress.json sequentially" 1 "${PLAIN[@]:10:20}"
+pacing_run "20 progress.json with xargs -P 8" 8 "${PLAIN[@]:30:20}"
+bad=
+for f in "$T_DIR"/prog.*; do jq -e 'type == "array"' "$f" >/dev/null 2>&1 || bad+="$f "; done
+t_is "$bad" "" "every paced progress.json is a JSON array"
+
+# ---- a change shows at once: no kernel-cache staleness ---------------
+# A member holding exactly one offer, active: deactivating it moves the
+# member from by-status/active to by-status/inactive.
+E=$(sj 'first(.users[10:][] | select((.offers // []) | length == 1 and .[0].active == true)) | .email')
+O=$(sj --arg e "$E" '.users[] | select(.email == $e) | .offers[0].offerId')
+ue=$(enc "$E")
+f=$M/users/$ue/offers/$(enc "$O")
+ls -A "$M/by-status/active" "$M/by-status/inactive" >/dev/null
+wrong=
+for i in 1 2 3 4 5; do
+	for s in inactive active; do
+		o=$([[ $s == active ]] && echo inactive || echo active)
+		# Warm the kernel's entries for what is about to change.
+		cat "$f" >/dev/null
+		stat "$f" >/dev/null
+		test -L "$M/by-status/$o/$ue" || wrong+="$i/$s: not in by-status/$o before"$'\n'
+		echo "$s" >"$f" || wrong+="$i/$s: the write failed"$'\n'
+		got=$(cat "$f")
+		[[ $got == "$s" ]] || wrong+="$i/$s: cat right after: '$got'"$'\n'
+		got=$(stat -c %s "$f")
+		[[ $got == $((${#s} + 1)) ]] || wrong+="$i/$s: size right after: $got"$'\n'
+		ls -A "$M/by-status/$s" | grep -qxF -- "$ue" ||
+			wrong+="$i/$s: ls by-status/$s right after lacks the member"$'\n'
+		ls -A "$M/by-status/$o" | grep -qxF -- "$ue" &&
+			wrong+="$i/$s: ls by-status/$o right after still shows the member"$'\n'
+		test -L "$M/by-status/$o/$ue" &&
+			wrong+="$i/$s: by-status/$o/E still resolves right after"$'\n'
+		test -L "$M/by-status/$s/$ue" ||
+			wrong+="$i/$s: by-status/$s/E does not resolve right after"$'\n'
+		got=$(fake_user "$E" | jq -r --arg o "$O" '.offers[] | select(.offerId == $o) | .active')
+		[[ $got == $([[ $s == active ]] && echo true || echo false) ]] ||
+			wrong+="$i/$s: the fake says active=$got"$'\n'
+	done
+done
+t_is "$wrong" "" "5x deactivate/activate: the very next cat, stat, ls and lookup show each change"
+
+msfs_unmount
+
+# =====================================================================
+# Mount B: page_size=37: the listing cost follows the page size
+# =====================================================================
+
+msfs_mount page_size=37 cache_ttl=3600 || t_bail "cannot mount (page_size=37)"
+LIST37=$(ceil "$NUSERS" 37)
+fake_reset
+t_ok "cold ls users/ (page_size=37)" ls -A "$M/users"
+t_cost "control: with page_size=37 a cold ls users/ costs exactly $LIST37 list calls" \
+	"GET /v1/users/list=$LIST37" "total=$LIST37"
+t_is "$(wc -l <<<"$T_OUT")" "$NUSERS" "users/ shows all $NUSERS members (page_size=37)"
+msfs_unmount
+
+# =====================================================================
+# Mount C: 8 parallel cold listings share the pages
+# =====================================================================
+
+msfs_mount page_size=100 cache_ttl=3600 || t_bail "cannot mount (C)"
+fake_reset
+seq 8 | xargs -P 8 -I{} sh -c 'ls -A "$1" >"$2.{}"' _ "$M/users" "$T_DIR/ls"
+t_cost "8 parallel cold ls users/ cost exactly $LIST100 list calls (not 8x)" \
+	"GET /v1/users/list=$LIST100" "total=$LIST100"
+bad=
+for i in $(seq 8); do
+	[[ $(wc -l <"$T_DIR/ls.$i") == "$NUSERS" ]] || bad+="ls $i: $(wc -l <"$T_DIR/ls.$i") entries; "
+done
+t_is "$bad" "" "each of the 8 listings shows all $NUSERS members"
+# Control: dropping the cache makes the listing cost its pages again.
+echo / >"$M/.memberspot/refresh"
+fake_reset
+ls -A "$M/users" >/dev/null
+t_cost "control: after .memberspot/refresh, ls users/ costs $LIST100 list calls again" \
+	"GET /v1/users/list=$LIST100"
+msfs_unmount
+
+# =====================================================================
+# Mount D: negative cache and cache expiry
+# =====================================================================
+
+msfs_mount negative_ttl=1 cache_ttl=2 || t_bail "cannot mount (D)"
+NOBODY=nobody@x.example
+fake_reset
+for i in 1 2 3; do
+	t_fails_with ENOENT "cat users/$NOBODY/user.json ($i) fails with ENOENT" \
+		cat "$M/users/$NOBODY/user.json"
+done
+t_cost "3 reads of an unknown member within negative_ttl cost exactly 1 find-by-mail" \
+	"GET /v1/users/find-by-mail=1" "total=1"
+sleep 1.5
+t_fails_with ENOENT "after negative_ttl: cat users/$NOBODY/user.json fails with ENOENT" \
+	cat "$M/users/$NOBODY/user.json"
+t_cost "control: after negative_ttl passed it costs one more find-by-mail" \
+	"GET /v1/users/find-by-mail=2" "total=2"
+
+# Probes on a member not yet cached do cost its lookup (the probe counts
+# above are not blind); once it is cached, they cost nothing.
+E=${PLAIN[60]}
+d=$M/users/$(enc "$E")
+fake_reset
+t_fails "stat users/E/4913 (E not cached) fails" stat "$d/4913"
+t_cost "control: a probe on an uncached member costs its one find-by-mail" \
+	"GET /v1/users/find-by-mail=1" "total=1"
+fake_reset
+stat "$d/.user.json.swp" "$d/4913" "$d/properties.json~" >/dev/null 2>&1
+ls "$d/nonexistent" >/dev/null 2>&1
+test -e "$d/.git"
+t_cost "the probes again, E now cached: 0 requests" "total=0"
+
+# Cache expiry: the same read costs again once cache_ttl has passed.
+t_ok "cat users/E/user.json" cat "$d/user.json"
+t_json_eq "$T_OUT" "$(fake_user "$E")" "users/E/user.json equals the fake's record"
+fake_reset
+cat "$d/user.json" >/dev/null
+t_cost "re-read within cache_ttl=2 costs 0" "total=0"
+sleep 3
+fake_reset
+t_ok "cat users/E/user.json after cache_ttl" cat "$d/user.json"
+t_cost "control: after cache_ttl=2 passed (3 s), the re-read costs a request again" \
+	"GET /v1/users/find-by-mail=1" "total=1"
+msfs_unmount
+
+# =====================================================================
+# Mount E: unpaced progress (progress_rps=0) does earn 429s
+# =====================================================================
+
+msfs_mount progress_rps=0 || t_bail "cannot mount (E)"
+ls -A "$M/users" >/dev/null
+sleep 1.1
+fake_reset
+t0=$EPOCHREALTIME
+printf '%s\n' "${PLAIN[@]:10:20}" | enc_lines |
+	xargs -P 8 -I{} sh -c 'cat "$1/{}/progress.json" >"$2/unp.$(echo "{}" | md5sum | cut -c1-8)" 2>>"$2/unp.err" || echo "{}" >>"$2/unp.fail"' \
+		_ "$M/users" "$T_DIR"
+secs=$(since "$t0")
+n429=$(fake_429)
+t_ok "control: with progress_rps=0 the fake answers 429s (got $n429 in ${secs}s)" \
+	test "$n429" -gt 0
+fails=$(cat "$T_DIR/unp.fail" 2>/dev/null)
+if [[ -z $fails ]]; then
+	t_pass "unpaced: every read still succeeds (Retry-After honoured)"
+else
+	t_fail "unpaced: every read still succeeds (Retry-After honoured)" \
+		"failed: $fails" "errors: $(sort "$T_DIR/unp.err" | uniq -c)"
+fi
+bad=
+for e in "${PLAIN[@]:10:20}"; do
+	h=$(enc "$e" | md5sum | cut -c1-8)
+	[[ -s $T_DIR/unp.$h ]] || continue
+	cmp -s "$T_DIR/unp.$h" "$T_DIR/prog.1.$h" || bad+="$e "
+done
+t_is "$bad" "" "unpaced: the data equals what the paced mount read"
+t_diag "unpaced: $n429 429s, $(jq -r '.by_endpoint["GET /v1/users/course-progress/list"]' <<<"$(fake_stats)") requests, ${secs}s"
+msfs_unmount
+
+# =====================================================================
+# Mount F: general pacing (max_rps=5) against a fake limiting 5/s
+# =====================================================================
+
+lookups() { # MEMBERS... : cold user.json reads, 8 at a time
+	printf '%s\n' "$@" | enc_lines |
+		xargs -P 8 -I{} sh -c 'cat "$1/{}/user.json" >/dev/null || echo "{}" >>"$2/look.fail"' \
+			_ "$M/users" "$T_DIR"
+}
+fake_config '{"global_rps": 5}'
+msfs_mount max_rps=5 || t_bail "cannot mount (F)"
+sleep 1.1
+fake_reset
+t0=$EPOCHREALTIME
+lookups "${PLAIN[@]:70:20}"
+secs=$(since "$t0")
+t_is "$(cat "$T_DIR/look.fail" 2>/dev/null)" "" "max_rps=5: all 20 lookups succeed"
+rm -f "$T_DIR/look.fail"
+t_cost "max_rps=5: 20 cold lookups cost 20 find-by-mail" \
+	"GET /v1/users/find-by-mail=20" "total=20"
+t_is "$(fake_429)" 0 "max_rps=5: the fake (global limit 5/s) answered no 429"
+LOW=$(awk 'BEGIN { print (20 - 5) / 5 }')
+HIGH=$(awk 'BEGIN { print 20 / 5 * 1.15 + 2 }')
+if float_ok "$secs >= $LOW && $secs <= $HIGH"; then
+	t_pass "max_rps=5: 20 lookups with xargs -P 8 took ${secs}s, in [${LOW}, ${HIGH}]"
+else
+	t_fail "max_rps=5: 20 lookups with xargs -P 8 took ${secs}s, in [${LOW}, ${HIGH}]"
+fi
+msfs_unmount
+fake_config '{"global_rps": 0}'
+
+# Control: unpaced (max_rps=0), the same lookups are much faster, so the
+# lower bound above measures the pacer.
+msfs_mount max_rps=0 || t_bail "cannot mount (G)"
+fake_reset
+t0=$EPOCHREALTIME
+lookups "${PLAIN[@]:70:20}"
+secs=$(since "$t0")
+t_cost "control: max_rps=0: 20 cold lookups cost 20 find-by-mail" \
+	"GET /v1/users/find-by-mail=20" "total=20"
+if float_ok "$secs < $LOW"; then
+	t_pass "control: unpaced (max_rps=0), 20 lookups took ${secs}s < ${LOW}s"
+else
+	t_fail "control: unpaced (max_rps=0), 20 lookups took ${secs}s < ${LOW}s"
+fi
+msfs_unmount
+
+t_done

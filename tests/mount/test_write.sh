@@ -1,0 +1,621 @@
+#!/usr/bin/env bash
+# Mount tests of every CHANGE a user can make through the mount (GitHub
+# issue "Changing the school through the mount"; LAYOUT.md "The tree" and
+# "Rules"), with the tools users use: echo, printf, cp, >>, touch, mkdir,
+# rmdir, rm -r, jq + mv.
+#
+# After each change the fake API's log must hold exactly the expected
+# change request(s) with the right body, and the fake's state the change;
+# every cached view (the daemon's and the kernel's) must show it at once.
+# Expected values come from /_fake/state, never from the code under test.
+# shellcheck source=tests/mount/lib.sh disable=SC2016
+source "$(dirname "$0")/lib.sh"
+
+NUSERS=40
+fake_start --users "$NUSERS" --seed 11
+STATE=$(fake_state) || t_bail "cannot read /_fake/state"
+sj() { jq -r "$@" <<<"$STATE"; }
+
+JOURNAL=$T_DIR/journal.jsonl
+msfs_mount cache_ttl=3600 "journal=$JOURNAL" || t_bail "cannot mount"
+M=$MNT
+
+# =====================================================================
+# Helpers
+# =====================================================================
+
+# The endpoints that change the school.
+CHANGE_EPS='["POST /v1/users/grant-user-offer-by-mail",
+	"POST /v1/users/set-offer-state", "POST /v1/users/set-order-state",
+	"POST /v1/users/set-custom-user-properties",
+	"DELETE /v1/users/delete-users", "POST /v1/users/delete-users",
+	"POST /v1/chapters/chapter-access/enable"]'
+
+# Change requests in a fake log (JSON array on stdin), normalized:
+# {"ep": path without method and /v1/, "body": ...}, keys sorted, the
+# list sorted. Normalization: an empty firstname/name in a grant is the
+# same as none (the API defaults them to ""); the properties of one call
+# form a set; DELETE and POST on delete-users are the same request.
+NORMALIZE='[.[] | select(.endpoint as $e | $eps | index($e))
+	| {ep: (.endpoint | sub("^[A-Z]+ /v1/"; "")), body: .body}
+	| if .ep == "users/grant-user-offer-by-mail"
+	  then .body |= with_entries(select(
+		(.key == "firstname" or .key == "name") and .value == "" | not))
+	  else . end
+	| if (.body | type) == "object" and (.body.properties | type) == "array"
+	  then .body.properties |= sort_by(.propertyId) else . end]'
+norm_changes() {
+	jq -S -c --argjson eps "$CHANGE_EPS" "$NORMALIZE" | jq -c 'sort_by(tojson)'
+}
+
+# mark: remember where the fake's request log ends; since/changes: the
+# requests / change requests logged after the mark.
+MARK=0
+mark() { MARK=$(fake_log | jq length); }
+since() { fake_log | jq -c --argjson m "$MARK" '.[$m:]'; }
+changes() { since | norm_changes; }
+
+# t_changes DESC WANT: the change requests since the mark are exactly WANT
+# (a JSON array of {"ep","body"}, in any order).
+t_changes() {
+	local want
+	want=$(norm_want "$2")
+	t_json_eq "$(changes)" "$want" "$1"
+}
+# the same normalization for an expected list
+norm_want() {
+	jq -c '[.[] | {endpoint: ("POST /v1/" + .ep), body}]' <<<"$1" | norm_changes
+}
+
+# t_no_changes DESC: no change request since the mark.
+t_no_changes() { t_json_eq "$(changes)" '[]' "$1"; }
+
+# The fake's record of a member, or "null" when it has none.
+user_of() { fake_state | jq -c --arg e "$1" 'first(.users[] | select(.email == $e)) // null'; }
+
+PROPDEFS=$(sj -c '.properties')
+prop_id() { jq -r --arg n "$1" 'first(.[] | select(.name == $n) | .id)' <<<"$PROPDEFS"; }
+mapfile -t OFFERS < <(sj '.offers[].id')
+
+# check_views EMAIL DESC: every view of the member agrees with the fake's
+# state: user.json, users/ listing, offers/ and orders/ files (read with
+# cat first, so a stale copy shows), properties/NAME, properties.json,
+# by-status/active|inactive and offers/O/members for every offer. One
+# test point; the differences as diagnostics.
+check_views() {
+	local e=$1 desc=$2 st u ue d p="" o rid act want got name pid
+	st=$(fake_state)
+	u=$(jq -c --arg e "$e" 'first(.users[] | select(.email == $e)) // null' <<<"$st")
+	ue=$(enc "$e")
+	d=$M/users/$ue
+	if [[ $u == null ]]; then
+		t_fail "$desc" "the fake has no member $e"
+		return 1
+	fi
+	# state files first: the "cat shows it at once" check
+	while IFS=$'\t' read -r o rid act; do
+		[[ -n $o ]] || continue
+		want=$([[ $act == true ]] && echo active || echo inactive)
+		got=$(cat "$d/offers/$(enc "$o")" 2>&1)
+		[[ $got == "$want" ]] || p+="offers/$o reads '$got', want '$want'"$'\n'
+		[[ -n $rid ]] || continue
+		got=$(cat "$d/orders/$(enc "$rid")" 2>&1)
+		[[ $got == "$want" ]] || p+="orders/$rid reads '$got', want '$want'"$'\n'
+	done < <(jq -r '.offers[]? | [.offerId, .orderId // "", .active] | @tsv' <<<"$u")
+	got=$(jq -S . "$d/user.json" 2>&1)
+	[[ $got == "$(jq -S . <<<"$u")" ]] ||
+		p+="user.json differs from the fake's record: $(printf '%s' "$got" | head -c 300)"$'\n'
+	ls -A "$M/users" | grep -qxF -- "$ue" || p+="users/ does not list $ue"$'\n'
+	want=$(jq -r '.offers[]?.offerId' <<<"$u" | enc_lines | sort)
+	got=$(ls -A "$d/offers" 2>&1 | sort)
+	[[ $got == "$want" ]] || p+="ls offers/: '$(echo $got)', want '$(echo $want)'"$'\n'
+	want=$(jq -r '.offers[]?.orderId // empty' <<<"$u" | enc_lines | sort)
+	got=$(ls -A "$d/orders" 2>&1 | sort)
+	[[ $got == "$want" ]] || p+="ls orders/: '$(echo $got)', want '$(echo $want)'"$'\n'
+	# properties
+	while IFS=$'\t' read -r name pid; do
+		want=$(jq -r --arg i "$pid" '.customProperties[$i] // empty
+			| if type == "string" then . else tojson end' <<<"$u")
+		got=$(cat -- "$d/properties/$(enc "$name")" 2>&1; printf x)
+		got=${got%x}
+		[[ -z $want ]] || want+=$'\n'
+		[[ $got == "$want" ]] ||
+			p+="properties/$name: $(printf '%q' "$got"), want $(printf '%q' "$want")"$'\n'
+	done < <(jq -r '.[] | [.name, .id] | @tsv' <<<"$PROPDEFS")
+	got=$(jq -S -c . "$d/properties.json" 2>&1)
+	want=$(jq -S -c --argjson u "$u" '[.[] | {key: .name,
+		value: (($u.customProperties // {})[.id]
+			| if . == null or type == "string" then . else tojson end)}]
+		| from_entries' <<<"$PROPDEFS")
+	[[ $got == "$want" ]] || p+="properties.json: $got, want $want"$'\n'
+	# member lists
+	act=$(jq -r '.active' <<<"$u")
+	for s in active inactive; do
+		want=0
+		[[ ($s == active && $act == true) || ($s == inactive && $act != true) ]] && want=1
+		got=$(ls -A "$M/by-status/$s" | grep -cxF -- "$ue")
+		[[ $got == "$want" ]] || p+="by-status/$s lists it $got time(s), want $want"$'\n'
+	done
+	for o in "${OFFERS[@]}"; do
+		want=$(jq -r --arg o "$o" '[.offers[]? | select(.offerId == $o)] | if length > 0 then 1 else 0 end' <<<"$u")
+		got=$(ls -A "$M/offers/$(enc "$o")/members" | grep -cxF -- "$ue")
+		[[ $got == "$want" ]] || p+="offers/$o/members lists it $got time(s), want $want"$'\n'
+	done
+	t_is "$p" "" "$desc"
+}
+
+# check_gone EMAIL DESC: the member is gone from every view: ENOENT on its
+# directory and user.json, in no listing.
+check_gone() {
+	local e=$1 desc=$2 ue p="" o s err
+	ue=$(enc "$e")
+	err=$(stat "$M/users/$ue" 2>&1) && p+="stat users/$ue succeeds"$'\n'
+	[[ $err == *"No such file or directory"* ]] || p+="stat users/$ue: $err"$'\n'
+	err=$(cat "$M/users/$ue/user.json" 2>&1) && p+="cat users/$ue/user.json succeeds"$'\n'
+	[[ $err == *"No such file or directory"* ]] || p+="cat user.json: $err"$'\n'
+	ls -A "$M/users" | grep -qxF -- "$ue" && p+="users/ still lists it"$'\n'
+	for s in active inactive; do
+		ls -A "$M/by-status/$s" | grep -qxF -- "$ue" && p+="by-status/$s still lists it"$'\n'
+	done
+	for o in "${OFFERS[@]}"; do
+		ls -A "$M/offers/$(enc "$o")/members" | grep -qxF -- "$ue" &&
+			p+="offers/$o/members still lists it"$'\n'
+	done
+	t_is "$p" "" "$desc"
+}
+
+# Members for the tests, each used by one section only.
+USED='[]'
+pick() {
+	local e
+	e=$(jq -r --argjson used "$USED" "first(.users[]
+		| select(.email as \$e | \$used | index(\$e) | not)
+		| select($1) | .email) // empty" <<<"$STATE")
+	[[ -n $e ]] || t_bail "no member in the fake's data with: $1"
+	USED=$(jq -c --arg e "$e" '. + [$e]' <<<"$USED")
+	PICKED=$e
+}
+
+# Warm every listing, so the checks below see caches updated, not cold.
+ls -A "$M/users" "$M/by-status/active" "$M/by-status/inactive" >/dev/null
+for o in "${OFFERS[@]}"; do ls -A "$M/offers/$(enc "$o")/members" >/dev/null; done
+
+# =====================================================================
+# Grants through offers/O/grant
+# =====================================================================
+
+O=bundle/2026
+sj -e --arg o "$O" 'any(.offers[]; .id == $o)' >/dev/null || O=${OFFERS[0]}
+G=$M/offers/$(enc "$O")/grant
+for e in ada@x.com b1@x.com b2@x.com b3@x.com c1@x.com c2@x.com d1@x.com new@x.com; do
+	[[ $(user_of "$e") == null ]] || t_bail "the fake already has $e"
+done
+
+mark
+t_ok "echo 'ada@x.com,Ada,Lovelace' > offers/$(enc "$O")/grant" \
+	sh -c 'echo "ada@x.com,Ada,Lovelace" > "$1"' _ "$G"
+t_changes "one grant request with email, firstname, name and grantOffer" \
+	"$(jq -nc --arg o "$O" '[{ep: "users/grant-user-offer-by-mail",
+		body: {email: "ada@x.com", firstname: "Ada", name: "Lovelace", grantOffer: $o}}]')"
+t_json_eq "$(user_of ada@x.com | jq -c --arg o "$O" '{firstname, name,
+	grants: [.offers[] | {offerId, active}]}')" \
+	"$(jq -nc --arg o "$O" '{firstname: "Ada", name: "Lovelace", grants: [{offerId: $o, active: true}]}')" \
+	"the fake created ada@x.com, named Ada Lovelace, holding $O (active)"
+check_views ada@x.com "every view shows the new member ada@x.com"
+
+# Several lines, RFC 4180 quoting, an order id in the 4th field.
+mark
+t_ok "printf three CSV lines (quoted fields, doubled quotes, order id) > grant" \
+	sh -c 'printf "%s\n" "b1@x.com,John,\"Doe, Jr.\",ORD-77" \
+		"\"b2@x.com\",\"Anne\",\"O\"\"Neil\"" "b3@x.com" > "$1"' _ "$G"
+t_changes "three grant requests, quoted fields unquoted, order id as orderId" \
+	"$(jq -nc --arg o "$O" '[
+	{ep: "users/grant-user-offer-by-mail", body: {email: "b1@x.com", firstname: "John",
+		name: "Doe, Jr.", grantOffer: $o, orderId: "ORD-77"}},
+	{ep: "users/grant-user-offer-by-mail", body: {email: "b2@x.com", firstname: "Anne",
+		name: "O\"Neil", grantOffer: $o}},
+	{ep: "users/grant-user-offer-by-mail", body: {email: "b3@x.com", grantOffer: $o}}]')"
+t_json_eq "$(for e in b1@x.com b2@x.com b3@x.com; do user_of "$e"; done |
+	jq -sc --arg o "$O" '[.[] | {email, firstname, name,
+		grants: [.offers[]? | {offerId, orderId, active}]
+		| map(if .orderId == "ORD-77" then . else del(.orderId) end)}]')" \
+	"$(jq -nc --arg o "$O" '[
+	{email: "b1@x.com", firstname: "John", name: "Doe, Jr.", grants: [{offerId: $o, orderId: "ORD-77", active: true}]},
+	{email: "b2@x.com", firstname: "Anne", name: "O\"Neil", grants: [{offerId: $o, active: true}]},
+	{email: "b3@x.com", firstname: "", name: "", grants: [{offerId: $o, active: true}]}]')" \
+	"the fake holds the three members with their names and the order id"
+check_views b1@x.com "every view shows b1@x.com (with orders/ORD-77)"
+
+# cp of a CSV file with CRLF line ends (as spreadsheets write it)
+printf 'c1@x.com,Cee,One\r\nc2@x.com,Cee,Two,ORD-C2\r\n' >"$T_DIR/members.csv"
+mark
+t_ok "cp members.csv (CRLF) offers/$(enc "$O")/grant" cp "$T_DIR/members.csv" "$G"
+t_changes "cp: one grant request per line, CR not part of any field" \
+	"$(jq -nc --arg o "$O" '[
+	{ep: "users/grant-user-offer-by-mail", body: {email: "c1@x.com", firstname: "Cee", name: "One", grantOffer: $o}},
+	{ep: "users/grant-user-offer-by-mail", body: {email: "c2@x.com", firstname: "Cee", name: "Two", grantOffer: $o, orderId: "ORD-C2"}}]')"
+t_is "$(user_of c2@x.com | jq -r --arg o "$O" '[.name, (.offers[] | select(.offerId == $o) | .orderId)] | join(" ")')" \
+	"Two ORD-C2" "the fake holds c2@x.com with order ORD-C2"
+
+mark
+t_ok "echo 'd1@x.com,Dee,One' >> offers/$(enc "$O")/grant" \
+	sh -c 'echo "d1@x.com,Dee,One" >> "$1"' _ "$G"
+t_changes "append (>>): one grant request" \
+	"$(jq -nc --arg o "$O" '[{ep: "users/grant-user-offer-by-mail",
+		body: {email: "d1@x.com", firstname: "Dee", name: "One", grantOffer: $o}}]')"
+check_views d1@x.com "every view shows d1@x.com"
+
+# =====================================================================
+# touch users/E/offers/O: a grant to an existing member
+# =====================================================================
+
+# a member holding at least one offer but not all
+pick '(.offers | length) >= 1 and (.offers | length) < 3'
+ET=$PICKED
+OT=$(sj -r --arg e "$ET" '(.users[] | select(.email == $e) | [.offers[].offerId]) as $h
+	| first(.offers[].id | select(. as $o | $h | index($o) | not))')
+before=$(user_of "$ET")
+check_views "$ET" "before touch: every view of $ET agrees with the fake"
+mark
+t_ok "touch users/$(enc "$ET")/offers/$(enc "$OT") (a new grant)" \
+	touch "$M/users/$(enc "$ET")/offers/$(enc "$OT")"
+got=$(changes)
+t_is "$(jq length <<<"$got")" 1 "touch: exactly one change request" || t_diag "$got"
+t_json_eq "$(jq -c '.[0] | {ep, body: (.body | {email, grantOffer, orderId})}' <<<"$got")" \
+	"$(jq -nc --arg e "$ET" --arg o "$OT" '{ep: "users/grant-user-offer-by-mail",
+		body: {email: $e, grantOffer: $o, orderId: null}}')" \
+	"touch: the request grants $OT to $ET, with no made-up order id"
+t_json_eq "$(user_of "$ET" | jq -c '{firstname, name, o: [.offers[] | {offerId, active}]}')" \
+	"$(jq -c --arg o "$OT" '{firstname, name, o: ([.offers[] | {offerId, active}] + [{offerId: $o, active: true}])}' <<<"$before")" \
+	"the fake: $ET holds $OT (active) in addition, names unchanged"
+check_views "$ET" "after touch: every view shows the new grant"
+
+mark
+t_ok "touch of an offer file that exists" touch "$M/users/$(enc "$ET")/offers/$(enc "$OT")"
+t_no_changes "touch of an existing offer file sends nothing"
+
+# =====================================================================
+# mkdir users/NEW: a pending member, created by its first grant
+# =====================================================================
+
+NEW=new@x.com
+mark
+t_ok "mkdir users/$NEW" mkdir "$M/users/$NEW"
+t_no_changes "mkdir sends no change request"
+t_diag "mkdir users/$NEW cost $(since | jq length) API request(s): $(since | jq -c '[.[].endpoint]')"
+t_is "$(since | jq '[.[] | select(.method != "GET")] | length')" 0 \
+	"mkdir sends nothing but lookups"
+t_ok "ls users/ lists the pending member" sh -c 'ls -A "$1/users" | grep -qxF "$2"' _ "$M" "$NEW"
+t_ok "test -d users/$NEW" test -d "$M/users/$NEW"
+t_ok "ls users/$NEW/offers works" ls -A "$M/users/$NEW/offers"
+t_is "$(user_of "$NEW")" null "the fake has no member $NEW yet"
+O2=${OFFERS[0]}
+mark
+t_ok "touch users/$NEW/offers/$(enc "$O2")" touch "$M/users/$NEW/offers/$(enc "$O2")"
+got=$(changes)
+t_json_eq "$(jq -c '[.[] | {ep, body: (.body | {email, grantOffer, orderId})}]' <<<"$got")" \
+	"$(jq -nc --arg e "$NEW" --arg o "$O2" '[{ep: "users/grant-user-offer-by-mail",
+		body: {email: $e, grantOffer: $o, orderId: null}}]')" \
+	"touch in a pending member: exactly one grant request creating it"
+t_is "$(user_of "$NEW" | jq -c --arg o "$O2" '[.offers[] | {offerId, active}]')" \
+	"$(jq -nc --arg o "$O2" '[{offerId: $o, active: true}]')" \
+	"the fake now has $NEW, holding $O2"
+check_views "$NEW" "every view shows $NEW as a real member"
+
+mark
+t_ok "mkdir users/pending2@x.com" mkdir "$M/users/pending2@x.com"
+t_ok "rmdir users/pending2@x.com (still pending)" rmdir "$M/users/pending2@x.com"
+t_no_changes "mkdir + rmdir of a pending member send no change request"
+t_fails "the removed pending member is gone" test -e "$M/users/pending2@x.com"
+
+# =====================================================================
+# Access state: users/E/offers/O and users/E/orders/R
+# =====================================================================
+
+# one active grant, with an order id
+pick '(.offers | length) == 1 and .offers[0].active and (.offers[0].orderId // "") != ""'
+ES=$PICKED
+OS=$(sj --arg e "$ES" '.users[] | select(.email == $e) | .offers[0].offerId')
+F=$M/users/$(enc "$ES")/offers/$(enc "$OS")
+check_views "$ES" "before state changes: every view of $ES agrees with the fake"
+for w in inactive 1 0 true false active INACTIVE Active; do
+	case ${w,,} in
+	active | 1 | true) want=true ;;
+	*) want=false ;;
+	esac
+	errs=$(cat "$M/.memberspot/errors")
+	mark
+	t_ok "echo $w > users/$(enc "$ES")/offers/$(enc "$OS")" sh -c 'echo "$1" > "$2"' _ "$w" "$F"
+	[[ $w != inactive ]] || t_is "$(cat "$M/.memberspot/errors")" "$errs" \
+		"echo $w: a change that succeeded adds nothing to .memberspot/errors"
+	t_changes "echo $w: one set-offer-state with active:$want" \
+		"$(jq -nc --arg e "$ES" --arg o "$OS" --argjson a "$want" \
+			'[{ep: "users/set-offer-state", body: {email: $e, offerId: $o, active: $a}}]')"
+	t_is "$(user_of "$ES" | jq -r --arg o "$OS" '.offers[] | select(.offerId == $o) | .active')" \
+		"$want" "echo $w: the fake's grant is active=$want"
+	check_views "$ES" "echo $w: cat, user.json, by-status and offers/O/members show it at once"
+done
+
+pick '(.offers | length) == 1 and .offers[0].active and (.offers[0].orderId // "") != ""'
+EO=$PICKED
+RO=$(sj --arg e "$EO" '.users[] | select(.email == $e) | .offers[0].orderId')
+F=$M/users/$(enc "$EO")/orders/$(enc "$RO")
+check_views "$EO" "before order changes: every view of $EO agrees with the fake"
+for w in inactive active; do
+	want=$([[ $w == active ]] && echo true || echo false)
+	mark
+	t_ok "echo $w > users/$(enc "$EO")/orders/$(enc "$RO")" sh -c 'echo "$1" > "$2"' _ "$w" "$F"
+	t_changes "orders: one set-order-state with active:$want" \
+		"$(jq -nc --arg e "$EO" --arg r "$RO" --argjson a "$want" \
+			'[{ep: "users/set-order-state", body: {email: $e, orderId: $r, active: $a}}]')"
+	t_is "$(user_of "$EO" | jq -r --arg r "$RO" '.offers[] | select(.orderId == $r) | .active')" \
+		"$want" "orders $w: the fake's grant is active=$want"
+	check_views "$EO" "orders $w: orders/R, offers/O, by-status and members show it at once"
+done
+
+# =====================================================================
+# Properties: properties/NAME
+# =====================================================================
+
+pick '(.offers | length) >= 1'
+EP=$PICKED
+D=$M/users/$(enc "$EP")
+check_views "$EP" "before property changes: every view of $EP agrees with the fake"
+n=0
+while IFS=$'\t' read -r name value; do
+	n=$((n + 1))
+	pid=$(prop_id "$name")
+	[[ -n $pid ]] || t_bail "no property named $name in the fake's data"
+	errs=$(cat "$M/.memberspot/errors")
+	mark
+	t_ok "echo '$value' > users/E/properties/$(enc "$name")" \
+		sh -c 'printf "%s\n" "$1" > "$2"' _ "$value" "$D/properties/$(enc "$name")"
+	t_changes "properties/$(enc "$name"): one call, propertyId $pid, value without the newline" \
+		"$(jq -nc --arg e "$EP" --arg p "$pid" --arg v "$value" \
+			'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: [{propertyId: $p, value: $v}]}}]')"
+	t_is "$(user_of "$EP" | jq -r --arg p "$pid" '.customProperties[$p]')" "$value" \
+		"the fake holds $name = '$value'"
+	[[ $n -ne 1 ]] || t_is "$(cat "$M/.memberspot/errors")" "$errs" \
+		"properties/$(enc "$name"): a change that succeeded adds nothing to .memberspot/errors"
+	check_views "$EP" "properties/$(enc "$name"): cat, properties.json and user.json show it at once"
+done <<'EOF'
+Company	ACME
+Phone number	+49 30 1234567
+Notes/internal	see ticket 12/34 – Müller & Söhne
+Company	ACME Corp
+EOF
+
+# no trailing newline: applied at close
+pid=$(prop_id Company)
+mark
+t_ok "printf 'Zeta GmbH' (no newline) > properties/Company" \
+	sh -c 'printf "Zeta GmbH" > "$1"' _ "$D/properties/Company"
+t_changes "no newline: one call with value 'Zeta GmbH'" \
+	"$(jq -nc --arg e "$EP" --arg p "$pid" \
+		'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: [{propertyId: $p, value: "Zeta GmbH"}]}}]')"
+t_file_is "$D/properties/Company" $'Zeta GmbH\n' "properties/Company reads 'Zeta GmbH' and a newline"
+
+# =====================================================================
+# Properties: properties.json
+# =====================================================================
+
+# jq into a scratch file next to it, then mv over it
+mark
+t_ok "jq '.Company=\"X Ltd\"' properties.json > users/E/props.tmp && mv props.tmp properties.json" \
+	sh -c 'jq ".Company=\"X Ltd\"" "$1/properties.json" > "$1/props.tmp" && mv "$1/props.tmp" "$1/properties.json"' _ "$D"
+t_changes "jq + mv: one call with only Company" \
+	"$(jq -nc --arg e "$EP" --arg p "$pid" \
+		'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: [{propertyId: $p, value: "X Ltd"}]}}]')"
+t_same_lines "$(ls -A "$D")" "$(printf '%s\n' user.json offers orders properties \
+	properties.json progress.json progress chapters login-token)" \
+	"no scratch file (props.tmp) remains in users/E/"
+check_views "$EP" "properties.json via jq + mv: every view shows it"
+
+# two names changed, edited in /tmp and copied back
+kid=$(prop_id Kundennummer)
+jq '.Company = "Y AG" | .Kundennummer = "K-4242"' "$D/properties.json" >"$T_DIR/props.json"
+mark
+t_ok "cp /tmp/props.json users/E/properties.json (two names changed)" cp "$T_DIR/props.json" "$D/properties.json"
+t_changes "cp: one call holding exactly the two changed propertyIds" \
+	"$(jq -nc --arg e "$EP" --arg p "$pid" --arg k "$kid" \
+		'[{ep: "users/set-custom-user-properties", body: {email: $e,
+			properties: [{propertyId: $p, value: "Y AG"}, {propertyId: $k, value: "K-4242"}]}}]')"
+check_views "$EP" "properties.json via cp: every view shows both values"
+
+# saving unchanged content sends nothing
+cp "$D/properties.json" "$T_DIR/same.json"
+mark
+t_ok "cp of unchanged properties.json back" cp "$T_DIR/same.json" "$D/properties.json"
+t_ok "jq . properties.json > users/E/same.tmp && mv same.tmp properties.json" \
+	sh -c 'jq . "$1/properties.json" > "$1/same.tmp" && mv "$1/same.tmp" "$1/properties.json"' _ "$D"
+t_no_changes "an unchanged save sends nothing"
+
+# =====================================================================
+# Chapters
+# =====================================================================
+
+pick '(.offers | length) >= 1'
+EC=$PICKED
+mapfile -t CS < <(sj --arg e "$EC" '(.users[] | select(.email == $e) | [.offers[].offerId]) as $h
+	| [.offers[] | select(.id as $o | $h | index($o)) | .courses[].id] | unique[]')
+C1=${CS[0]}
+C2=${CS[${#CS[@]} - 1]}
+mark
+t_ok "echo '$C1 ch-2' > users/E/chapters" sh -c 'echo "$1 ch-2" > "$2"' _ "$C1" "$M/users/$(enc "$EC")/chapters"
+t_changes "chapters: one enable call with email, courseId, chapterId" \
+	"$(jq -nc --arg e "$EC" --arg c "$C1" \
+		'[{ep: "chapters/chapter-access/enable", body: {email: $e, courseId: $c, chapterId: "ch-2"}}]')"
+mark
+t_ok "printf '$C1 ch-1\\n$C2 ch-3\\n' > users/E/chapters" \
+	sh -c 'printf "%s ch-1\n%s ch-3\n" "$1" "$2" > "$3"' _ "$C1" "$C2" "$M/users/$(enc "$EC")/chapters"
+t_changes "chapters: two lines, two enable calls" \
+	"$(jq -nc --arg e "$EC" --arg c "$C1" --arg d "$C2" '[
+	{ep: "chapters/chapter-access/enable", body: {email: $e, courseId: $c, chapterId: "ch-1"}},
+	{ep: "chapters/chapter-access/enable", body: {email: $e, courseId: $d, chapterId: "ch-3"}}]')"
+t_same_lines "$(fake_state | jq -r --arg e "$EC" '.chapter_access[] | select(.email == $e) | "\(.courseId) \(.chapterId)"')" \
+	"$(printf '%s\n' "$C1 ch-2" "$C1 ch-1" "$C2 ch-3" | sort -u)" \
+	"the fake records the enabled chapters"
+
+# =====================================================================
+# Removing plain files changes nothing
+# =====================================================================
+
+pick '(.offers | length) >= 1 and (.customProperties | length) >= 1'
+ER=$PICKED
+D=$M/users/$(enc "$ER")
+before=$(user_of "$ER")
+ro=$(jq -r '.offers[0].offerId' <<<"$before")
+rp=$(jq -r --argjson defs "$PROPDEFS" '(.customProperties | keys[0]) as $i
+	| first($defs[] | select(.id == $i) | .name)' <<<"$before")
+cat "$D/user.json" "$D/offers/$(enc "$ro")" "$D/properties/$(enc "$rp")" >/dev/null
+mark
+t_ok "rm users/E/user.json" rm "$D/user.json"
+t_ok "rm users/E/offers/$(enc "$ro")" rm "$D/offers/$(enc "$ro")"
+t_ok "rm users/E/properties/$(enc "$rp")" rm "$D/properties/$(enc "$rp")"
+t_no_changes "removing files sends no change request"
+t_json_eq "$(user_of "$ER")" "$before" "the member is unchanged in the fake"
+t_ok "ls users/E/ lists user.json again" sh -c 'ls -A "$1" | grep -qx user.json' _ "$D"
+t_ok "ls users/E/offers/ lists $(enc "$ro") again" sh -c 'ls -A "$1/offers" | grep -qxF "$2"' _ "$D" "$(enc "$ro")"
+t_ok "ls users/E/properties/ lists $(enc "$rp") again" sh -c 'ls -A "$1/properties" | grep -qxF "$2"' _ "$D" "$(enc "$rp")"
+check_views "$ER" "after rm of files: every view still equals the fake's record"
+
+# =====================================================================
+# Deleting members
+# =====================================================================
+
+declare -A BEFORE_DELETE
+pick '(.offers | length) >= 1'
+ED1=$PICKED
+check_views "$ED1" "before rmdir: every view of $ED1 agrees with the fake"
+BEFORE_DELETE[$ED1]=$(user_of "$ED1")
+mark
+t_ok "rmdir users/$(enc "$ED1")" rmdir "$M/users/$(enc "$ED1")"
+t_changes "rmdir: exactly one delete request with {emails: [E]}" \
+	"$(jq -nc --arg e "$ED1" '[{ep: "users/delete-users", body: {emails: [$e]}}]')"
+t_is "$(user_of "$ED1")" null "the fake no longer has $ED1"
+check_gone "$ED1" "after rmdir: ENOENT, and in no listing"
+
+pick '(.offers | length) >= 1 and (.customProperties | length) >= 1'
+ED2=$PICKED
+check_views "$ED2" "before rm -r: every view of $ED2 agrees with the fake"
+BEFORE_DELETE[$ED2]=$(user_of "$ED2")
+mark
+t_ok "rm -r users/$(enc "$ED2")" rm -r "$M/users/$(enc "$ED2")"
+t_changes "rm -r: exactly one delete request with {emails: [E]}" \
+	"$(jq -nc --arg e "$ED2" '[{ep: "users/delete-users", body: {emails: [$e]}}]')"
+n=$(since | jq length)
+t_diag "rm -r users/E cost $n API request(s): $(since | jq -c '[.[].endpoint] | group_by(.) | map({(.[0]): length}) | add')"
+t_ok "rm -r costs few requests ($n <= 6)" test "$n" -le 6
+t_is "$(user_of "$ED2")" null "the fake no longer has $ED2"
+check_gone "$ED2" "after rm -r: ENOENT, and in no listing"
+
+# =====================================================================
+# The journal
+# =====================================================================
+
+ALL_CHANGES=$(fake_log | norm_changes)
+NCHANGES=$(jq length <<<"$ALL_CHANGES")
+t_ok "cat .memberspot/journal" cat "$M/.memberspot/journal"
+J_MNT=$T_OUT
+t_ok "the journal file (-o journal=) exists" test -s "$JOURNAL"
+J_FILE=$(cat "$JOURNAL")
+t_is "$J_MNT" "$J_FILE" ".memberspot/journal and the -o journal file hold the same lines"
+
+bad=$(jq -Rr 'fromjson? // "not JSON: \(.)" | if type == "string" then . else empty end' <<<"$J_FILE")
+t_is "$bad" "" "every journal line is one JSON object"
+bad=$(jq -c 'select(.op != "delete-snapshot")
+	| select((.op | type) != "string" or (.args | type) != "object"
+		or (.outcome | IN("ok", "error") | not) or (.time | type) != "string")' <<<"$J_FILE")
+t_is "$bad" "" "every change line has time, op, args and outcome ok|error"
+t_is "$(jq -c 'select(.op != "delete-snapshot" and .outcome != "ok")' <<<"$J_FILE")" "" \
+	"every change in this script is journalled as ok"
+# one line per change, and its args are what was sent
+t_same_lines "$(jq -c 'select(.op != "delete-snapshot") | .args' <<<"$J_FILE" |
+	jq -S -c '.
+		| with_entries(select((.key == "firstname" or .key == "name") and .value == "" | not))
+		| if (.properties | type) == "array" then .properties |= sort_by(.propertyId) else . end')" \
+	"$(jq -c '.[].body' <<<"$ALL_CHANGES")" \
+	"one journal line per change request the fake received ($NCHANGES), args = the body sent"
+for e in "$ED1" "$ED2"; do
+	idx=$(jq -sc --arg e "$e" '[to_entries[] | select(.value.op == "delete" and .value.args.emails == [$e]) | .key]' <<<"$J_FILE")
+	sidx=$(jq -sc --arg e "$e" '[to_entries[] | select(.value.op == "delete-snapshot" and .value.user.email == $e) | .key]' <<<"$J_FILE")
+	t_ok "journal: one delete line and one snapshot of $e, the snapshot first ($sidx < $idx)" \
+		jq -ne --argjson d "$idx" --argjson s "$sidx" '($d | length) == 1 and ($s | length) == 1 and $s[0] < $d[0]'
+	t_json_eq "$(jq -c --arg e "$e" 'select(.op == "delete-snapshot" and .user.email == $e) | .user' <<<"$J_FILE" | head -n 1)" \
+		"${BEFORE_DELETE[$e]}" "journal: the snapshot of $e is its last record"
+done
+t_is "$(grep -cF -- "$T_KEY" "$JOURNAL")" 0 "the API key is not in the journal file"
+t_is "$(grep -cF -- "$T_KEY" <<<"$J_MNT")" 0 "the API key is not in .memberspot/journal"
+t_is "$(grep -cF -- "$(cat "$KEYFILE")" "$JOURNAL")" 0 "the key file's content is not in the journal"
+
+msfs_unmount
+
+# =====================================================================
+# -o ro: no write reaches the API
+# =====================================================================
+
+msfs_mount ro cache_ttl=3600 "journal=$T_DIR/journal-ro.jsonl" || t_bail "cannot mount -o ro"
+STATE=$(fake_state)
+pick '(.offers | length) >= 1 and (.offers[0].orderId // "") != "" and (.offers | length) < 5'
+EX=$PICKED
+D=$M/users/$(enc "$EX")
+ox=$(jq -r --arg e "$EX" '.users[] | select(.email == $e) | .offers[0].offerId' <<<"$STATE")
+rx=$(jq -r --arg e "$EX" '.users[] | select(.email == $e) | .offers[0].orderId' <<<"$STATE")
+onew=$(jq -r --arg e "$EX" '(.users[] | select(.email == $e) | [.offers[].offerId]) as $h
+	| first(.offers[].id | select(. as $o | $h | index($o) | not))' <<<"$STATE")
+cx=$(jq -r --arg o "$ox" '.offers[] | select(.id == $o) | .courses[0].id' <<<"$STATE")
+before=$(user_of "$EX")
+jq '.Company = "RO"' "$D/properties.json" >"$T_DIR/ro.json"
+fake_reset
+mark
+t_ok "-o ro: cat users/E/user.json works" cat "$D/user.json"
+t_fails_with EROFS "-o ro: echo > offers/O/grant" sh -c 'echo "ro@x.com,R,O" > "$1"' _ "$M/offers/$(enc "$ox")/grant"
+t_fails_with EROFS "-o ro: echo inactive > users/E/offers/O" sh -c 'echo inactive > "$1"' _ "$D/offers/$(enc "$ox")"
+t_fails_with EROFS "-o ro: echo inactive > users/E/orders/R" sh -c 'echo inactive > "$1"' _ "$D/orders/$(enc "$rx")"
+t_fails_with EROFS "-o ro: echo X > users/E/properties/Company" sh -c 'echo X > "$1"' _ "$D/properties/Company"
+t_fails_with EROFS "-o ro: cp f users/E/properties.json" cp "$T_DIR/ro.json" "$D/properties.json"
+t_fails_with EROFS "-o ro: jq > scratch && mv scratch properties.json" \
+	sh -c 'cat "$2" > "$1/ro.tmp" && mv "$1/ro.tmp" "$1/properties.json"' _ "$D" "$T_DIR/ro.json"
+rm -f "$D/ro.tmp"
+t_fails_with EROFS "-o ro: truncate -s 0 users/E/properties/Company" truncate -s 0 "$D/properties/Company"
+t_fails_with EROFS "-o ro: echo 'C ch-1' > users/E/chapters" sh -c 'echo "$1 ch-1" > "$2"' _ "$cx" "$D/chapters"
+t_fails_with EROFS "-o ro: touch users/E/offers/NEW" touch "$D/offers/$(enc "$onew")"
+t_fails_with EROFS "-o ro: mkdir users/NEW" mkdir "$M/users/ro-new@x.com"
+t_fails_with EPERM "-o ro: rmdir users/E" rmdir "$D"
+t_no_changes "-o ro: no change request reached the API"
+t_cost "-o ro: fake_count of every change endpoint is 0" \
+	"POST /v1/users/grant-user-offer-by-mail=0" "POST /v1/users/set-offer-state=0" \
+	"POST /v1/users/set-order-state=0" "POST /v1/users/set-custom-user-properties=0" \
+	"DELETE /v1/users/delete-users=0" "POST /v1/users/delete-users=0" \
+	"POST /v1/chapters/chapter-access/enable=0"
+t_json_eq "$(user_of "$EX")" "$before" "-o ro: the member is unchanged in the fake"
+msfs_unmount
+
+# =====================================================================
+# -o nodelete
+# =====================================================================
+
+msfs_mount nodelete cache_ttl=3600 || t_bail "cannot mount -o nodelete"
+pick '(.offers | length) >= 1'
+EN=$PICKED
+D=$M/users/$(enc "$EN")
+before=$(user_of "$EN")
+mark
+t_fails_with EPERM "-o nodelete: rmdir users/E fails with EPERM" rmdir "$D"
+t_like "$T_ERR" 'Operation not permitted' "-o nodelete: rmdir says 'Operation not permitted'"
+t_fails "-o nodelete: rm -r users/E fails" rm -r "$D"
+t_no_changes "-o nodelete: no change request"
+t_json_eq "$(user_of "$EN")" "$before" "-o nodelete: the member is still there, unchanged"
+t_ok "-o nodelete: ls users/E still works" ls -A "$D"
+t_ok "-o nodelete: cat users/E/user.json still works" cat "$D/user.json"
+o=$(jq -r '.offers[0].offerId' <<<"$before")
+w=$(jq -r 'if .offers[0].active then "inactive" else "active" end' <<<"$before")
+mark
+t_ok "-o nodelete: other changes still work (echo $w > offers/O)" \
+	sh -c 'echo "$1" > "$2"' _ "$w" "$D/offers/$(enc "$o")"
+t_changes "-o nodelete: that change is one set-offer-state" \
+	"$(jq -nc --arg e "$EN" --arg o "$o" --argjson a "$([[ $w == active ]] && echo true || echo false)" \
+		'[{ep: "users/set-offer-state", body: {email: $e, offerId: $o, active: $a}}]')"
+msfs_unmount
+
+t_done
