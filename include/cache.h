@@ -10,7 +10,11 @@
  * - A fetch failing otherwise (-EIO, -ETIMEDOUT, -EHOSTUNREACH, -EAGAIN)
  *   while an expired value is still held returns that stale value instead
  *   (counted as STAT_CACHE_STALE); stale values are kept up to
- *   CACHE_STALE_MAX seconds.
+ *   CACHE_STALE_MAX seconds. After such a failure the key is not fetched
+ *   again for CACHE_STALE_HOLDOFF seconds (stale value served) or
+ *   CACHE_ERROR_HOLDOFF seconds (the same error returned at once), so the
+ *   several steps of one `cat` against a dead API wait out one timeout,
+ *   not one each.
  * - Memory is bounded by ttl, not by a size limit: expired entries are
  *   swept lazily.
  * It does NOT know what keys mean, and never calls the API itself: the
@@ -22,6 +26,8 @@
 #include <cjson/cJSON.h>
 
 #define CACHE_STALE_MAX (24 * 3600)
+#define CACHE_STALE_HOLDOFF 5.0
+#define CACHE_ERROR_HOLDOFF 1.0
 
 struct cache;
 
@@ -41,6 +47,9 @@ typedef int (*cache_fetch_fn)(void *arg, cJSON **out);
 struct cache *cache_new(double ttl_s, double neg_ttl_s);
 void cache_free(struct cache *c);
 
+/* Sets the two holdoffs (seconds; 0 disables). Defaults:
+ * CACHE_STALE_HOLDOFF, CACHE_ERROR_HOLDOFF. */
+void cache_set_holdoff(struct cache *c, double stale_s, double error_s);
 /* Returns 0 with a new reference in *out (release with cval_put), or
  * -errno (from the fetch, or from the negative cache: -ENOENT). */
 int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,

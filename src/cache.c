@@ -64,6 +64,10 @@ struct centry {
 	struct cval *val;      /* NULL while negative or before any fetch */
 	struct flight *flight; /* non-NULL while a fetch is in flight */
 	double expires;	       /* monotonic seconds */
+	double hold_until;     /* after a transient failure: no new fetch
+				* before this; the stale value or err is
+				* the answer meanwhile */
+	int err;               /* that failure, when there is no value */
 	uint32_t hash;
 	uint8_t orphan;	  /* unlinked while fetching; the fetcher frees it */
 	uint8_t negative; /* "missing" until expires */
@@ -78,6 +82,7 @@ struct cache {
 	long count;	 /* linked entries */
 	size_t sweep_at; /* next bucket of the lazy sweep */
 	double ttl, neg_ttl;
+	double stale_holdoff, error_holdoff;
 };
 
 /* ------------------------------------------------------------------ */
@@ -183,7 +188,7 @@ static int is_dead(const struct centry *e, double now)
 	if (e->flight)
 		return 0;
 	if (e->negative || !e->val)
-		return now >= e->expires;
+		return now >= e->expires && now >= e->hold_until;
 	return now >= e->expires + CACHE_STALE_MAX;
 }
 
@@ -285,6 +290,8 @@ struct cache *cache_new(double ttl_s, double neg_ttl_s)
 	c->nbuckets = INITIAL_BUCKETS;
 	c->ttl = ttl_s;
 	c->neg_ttl = neg_ttl_s;
+	c->stale_holdoff = CACHE_STALE_HOLDOFF;
+	c->error_holdoff = CACHE_ERROR_HOLDOFF;
 	return c;
 
 destroy_lock:
@@ -297,6 +304,14 @@ free_cache:
 }
 
 /* No fetch may be in flight: the caller stops the FUSE threads first. */
+void cache_set_holdoff(struct cache *c, double stale_s, double error_s)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stale_holdoff = stale_s;
+	c->error_holdoff = error_s;
+	pthread_mutex_unlock(&c->lock);
+}
+
 void cache_free(struct cache *c)
 {
 	struct centry *e, *next;
@@ -347,6 +362,8 @@ static int settle(struct cache *c, struct centry *e, int rc, cJSON *json,
 		cval_put(e->val);
 		e->val = v;
 		e->negative = 0;
+		e->err = 0;
+		e->hold_until = 0;
 		e->expires = now + c->ttl;
 		*out = cval_get(v);
 		return 0;
@@ -372,8 +389,13 @@ static int settle(struct cache *c, struct centry *e, int rc, cJSON *json,
 			e->val = stale;
 		}
 		stats_add(STAT_CACHE_STALE, 1);
+		e->hold_until = now + c->stale_holdoff;
 		*out = cval_get(e->val);
 		return 0;
+	}
+	if (is_transient(rc)) {
+		e->err = rc;
+		e->hold_until = now + c->error_holdoff;
 	}
 
 failed:
@@ -443,6 +465,18 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 		pthread_mutex_unlock(&c->lock);
 		stats_add(STAT_CACHE_NEG_HIT, 1);
 		return -ENOENT;
+	}
+	if (e && now < e->hold_until && (e->val || e->err)) {
+		/* The API just failed for this key: answer as it did then
+		 * rather than make every step of one `cat` wait out its own
+		 * timeout. */
+		rc = e->val ? 0 : e->err;
+		if (e->val)
+			*out = cval_get(e->val);
+		pthread_mutex_unlock(&c->lock);
+		if (!rc)
+			stats_add(STAT_CACHE_STALE, 1);
+		return rc;
 	}
 	fl = calloc(1, sizeof(*fl));
 	if (!fl) {

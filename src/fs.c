@@ -44,6 +44,8 @@ struct handle {
 	int scratch;   /* content lives in scratch.c under path */
 	int writable;
 	int dirty;     /* content changed since the last apply */
+	int truncated; /* opened with O_TRUNC and not written since */
+	int refused;   /* a write was refused: nothing may be sent */
 	int err;       /* a failed apply not yet reported by flush */
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
@@ -229,7 +231,7 @@ static int apply(struct handle *h)
 {
 	int r;
 
-	if (!h->dirty || h->scratch)
+	if (!h->dirty || h->scratch || h->refused)
 		return 0;
 	if (h->write == VW_CONTROL)
 		r = h->data.len ? edit_lines(school_of(), h->path, &h->tp,
@@ -356,7 +358,10 @@ static int open_node(const char *path, struct tree_path *tp,
 		if (fi->flags & O_TRUNC)
 			r = scratch_truncate(school_scratch(s), path, 0);
 	} else if (fi->flags & O_TRUNC) {
-		h->dirty = 1;
+		/* Not dirty yet: a shell's `echo x > f` flushes the O_TRUNC'd
+		 * descriptor (close after dup2) before writing. An emptying
+		 * with no write at all (`: > f`) is applied on release. */
+		h->truncated = 1;
 	} else if (a->write != VW_CONTROL) {
 		r = view_render(s, &h->tp, &h->data);
 	}
@@ -615,12 +620,17 @@ static int fs_write(const char *path, const char *data, size_t size,
 	if (fi->flags & O_APPEND)
 		off = (off_t)h->data.len;
 	end = (size_t)off + size;
+	pthread_mutex_lock(&h->lock);
+	h->truncated = 0;
 	if (end > view_max_write(h->write)) {
 		errlog_add(path, 0, "write beyond %zu bytes refused",
 			   view_max_write(h->write));
+		/* What was written is incomplete: sending it would be wrong. */
+		h->refused = 1;
+		h->err = -EFBIG;
+		pthread_mutex_unlock(&h->lock);
 		return -EFBIG;
 	}
-	pthread_mutex_lock(&h->lock);
 	if (end > h->data.len)
 		r = buf_resize(&h->data, end);
 	if (!r) {
@@ -650,6 +660,7 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		pthread_mutex_lock(&h->lock);
 		r = buf_resize(&h->data, (size_t)size);
 		h->dirty = 1;
+		h->truncated = 0;
 		pthread_mutex_unlock(&h->lock);
 		return r;
 	}
@@ -701,9 +712,13 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 
 	(void)path;
 	if (h) {
-		/* flush already reported; this only catches a content
-		 * written after the last flush (rare: mmap-less writers). */
+		/* flush has reported what was written; what is left is an
+		 * O_TRUNC open that was never written to, and content written
+		 * after the last flush. Nobody can hear an error here: it
+		 * goes to the error log only. */
 		pthread_mutex_lock(&h->lock);
+		if (h->truncated)
+			h->dirty = 1; /* `: > f`: emptied, never written */
 		apply(h);
 		pthread_mutex_unlock(&h->lock);
 		handle_free(h);

@@ -559,10 +559,13 @@ static int stat_user_node(struct school *s, const char *path,
 		r = attr_render(s, p, a);
 		break;
 	case N_USER_PROP:
-		if (!p->scratch && !propdef(s, p->id[1], &holder, &def)) {
+		/* Only a name that is surely no property is a scratch file:
+		 * when the definitions cannot be had, the error stands. */
+		r = p->scratch ? -ENOENT : propdef(s, p->id[1], &holder, &def);
+		if (!r) {
 			attr_set(a, VIEW_FILE, MODE_RW, VW_VALUE);
 			r = attr_render(s, p, a);
-		} else {
+		} else if (r == -ENOENT) {
 			r = stat_scratch(s, path, a);
 		}
 		break;

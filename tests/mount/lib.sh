@@ -13,6 +13,7 @@
 #   BUILD          build root             (default: $SRC/build)
 #   MSFS_BIN       the daemon             (default: $BUILD/memberspotfs)
 #   MSFS_VALGRIND  1: run the daemon under valgrind
+#   ASAN_OPTIONS, UBSAN_OPTIONS  passed on, with log_path added (below)
 #   MSFS_KEEP_TMP  1: keep $T_DIR (logs, key file) after the script ends
 #
 # The API key is random per script, lives only in a 0600 file ($KEYFILE),
@@ -28,6 +29,12 @@ MSFS_VALGRIND=${MSFS_VALGRIND:-0}
 
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/msfs-test.XXXXXX")
 T_DIR=$(cd "$T_DIR" && pwd -P)
+# Sanitizer reports (ASan, LeakSanitizer, UBSan) go to files
+# $T_DIR/sanitizer.PID rather than to stderr: a daemon started without -f
+# has no stderr after fuse_daemonize, and its leak report comes at exit,
+# after its test point. Each report is scanned once (_t_sanitizer_logs).
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T_DIR/sanitizer
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T_DIR/sanitizer
 MNT=$T_DIR/mnt
 KEYFILE=$T_DIR/api.key
 T_KEY=
@@ -259,8 +266,19 @@ t_bail() {
 	exit 1
 }
 
-# Prints the plan. Returns the number of failures (at most 254).
+# Prints the plan. Returns the number of failures (at most 254). A
+# sanitizer report no test point has looked at yet (a daemon that went on
+# after its point) fails one more point here.
 t_done() {
+	local -a san
+	local findings f
+	mapfile -t san < <(_t_sanitizer_logs)
+	if [[ ${#san[@]} -gt 0 ]] && ! findings=$(_t_log_findings "${san[@]}"); then
+		t_fail "no late sanitizer reports" "$findings"
+		for f in "${san[@]}"; do
+			t_diag_file "$f" 60
+		done
+	fi
 	_T_DONE=1
 	printf '1..%d\n' "$_T_N"
 	[[ $_T_FAILED -le 254 ]] || return 254
@@ -391,6 +409,27 @@ _t_daemon_cmd() {
 	printf '%s\n' "$MSFS_BIN"
 }
 
+# The sanitizer output written since the last call (see ASAN_OPTIONS at
+# the top), one file a line: for each $T_DIR/sanitizer.PID, a copy of its
+# bytes not handed out before. A process keeps appending to its file (a
+# UBSan report at start-up, a leak report at exit), so the offsets already
+# seen are kept in $T_DIR/sanitizer-seen/ (this runs in a subshell).
+_t_sanitizer_logs() {
+	local f base size off seen=$T_DIR/sanitizer-seen
+	mkdir -p "$seen"
+	for f in "$T_DIR"/sanitizer.*; do
+		[[ -f $f ]] || continue
+		base=${f##*/}
+		size=$(stat -c %s -- "$f") || continue
+		off=$(cat -- "$seen/$base" 2>/dev/null || echo 0)
+		[[ $size -gt $off ]] || continue
+		tail -c +"$((off + 1))" -- "$f" | head -c "$((size - off))" \
+			>"$seen/$base.$off"
+		printf '%s\n' "$size" >"$seen/$base"
+		printf '%s\n' "$seen/$base.$off"
+	done
+}
+
 # Findings in a daemon log (sanitizers, valgrind): prints them, returns 1
 # when there is any.
 _t_log_findings() {
@@ -459,7 +498,8 @@ msfs_mount() {
 # Three test points: exit status 0, log clean (sanitizers, valgrind), and
 # the API key absent from the log.
 msfs_unmount() {
-	local i status=0 limit=100 findings
+	local i status=0 limit=100 findings f
+	local -a san
 	[[ $MSFS_VALGRIND != 1 ]] || limit=600
 	if _t_mounted "$MNT"; then
 		for ((i = 0; i < 20; i++)); do
@@ -486,12 +526,14 @@ msfs_unmount() {
 		t_fail "daemon exited with status 0" "exit status: $status"
 		t_diag_file "$MSFS_LOG"
 	fi
-	if findings=$(_t_log_findings "$MSFS_LOG" "$MSFS_VGLOG"); then
+	mapfile -t san < <(_t_sanitizer_logs)
+	if findings=$(_t_log_findings "$MSFS_LOG" "$MSFS_VGLOG" "${san[@]}"); then
 		t_pass "daemon log clean"
 	else
 		t_fail "daemon log clean" "$findings"
-		t_diag_file "$MSFS_LOG" 60
-		t_diag_file "$MSFS_VGLOG" 60
+		for f in "$MSFS_LOG" "$MSFS_VGLOG" "${san[@]}"; do
+			t_diag_file "$f" 60
+		done
 	fi
 	if [[ -n $T_KEY ]] && grep -qF -- "$T_KEY" "$MSFS_LOG" 2>/dev/null; then
 		t_fail "API key not in the daemon log"
@@ -513,7 +555,7 @@ msfs_unmount() {
 # Adds no test point.
 msfs_try() {
 	local limit=20 i t0 pid status=0
-	local -a cmd envs=(-u MEMBERSPOT_API_KEY)
+	local -a cmd san envs=(-u MEMBERSPOT_API_KEY)
 	if [[ ${1:-} == -t ]]; then
 		limit=$2
 		shift 2
@@ -568,7 +610,8 @@ msfs_try() {
 	fi
 	TRY_OUT=$(cat "$out")
 	TRY_ERR=$(cat "$err")
-	TRY_FINDINGS=$(_t_log_findings "$err" "$vglog")
+	mapfile -t san < <(_t_sanitizer_logs)
+	TRY_FINDINGS=$(_t_log_findings "$err" "$vglog" "${san[@]}")
 }
 
 # =====================================================================

@@ -12,7 +12,7 @@
 # close(): shells ignore close() errors. The filesystem applies a value
 # file as soon as a write completes its line, so the error may come from
 # write() or from close(): either counts, one of them must fail.
-# shellcheck source=tests/mount/lib.sh disable=SC2016
+# shellcheck source=tests/mount/lib.sh disable=SC2016,SC2010,SC2012
 source "$(dirname "$0")/lib.sh"
 
 fake_start --users 20 --seed 31
@@ -54,6 +54,20 @@ finally:
 EOF
 pywrite() { python3 "$PYW" "$1"; }
 
+# new_errors: the lines of .memberspot/errors added since $ERR_BEFORE was
+# read (a ring of the newest entries: the oldest may have been dropped).
+new_errors() {
+	python3 -c '
+import sys
+before = sys.argv[1].splitlines()
+after = open(sys.argv[2], encoding="utf-8", errors="replace").read().splitlines()
+for k in range(len(before) + 1):
+    if after[:len(before) - k] == before[k:]:
+        print("\n".join(after[len(before) - k:]))
+        break
+' "$ERR_BEFORE" "$M/.memberspot/errors"
+}
+
 # The member whose files are written: offers with an order id, a Company.
 E=$(sj 'first(.users[] | select((.offers | length) >= 1 and (.offers[0].orderId // "") != ""
 	and .customProperties["p-company"] != null) | .email)')
@@ -77,7 +91,7 @@ case_begin() {
 # was sent at all, else none was accepted; the mount still works.
 case_end() {
 	local desc=$1 re=$2 local=$3 new got
-	new=$(comm -13 <(sort -u <<<"$ERR_BEFORE") <(sort -u "$M/.memberspot/errors"))
+	new=$(new_errors)
 	t_like "$new" "$re" "$desc: .memberspot/errors gives the reason (/$re/)"
 	t_json_eq "$(fake_state | jq -S -c '{users, chapter_access}')" "$S_BEFORE" \
 		"$desc: the fake's state is unchanged"
@@ -135,12 +149,14 @@ st=$(fake_state)
 t_same_lines "$(jq -r --arg o "$GO" '.users[] | select(.email | test("^(good|bad)[0-9]@x.com$"))
 	| "\(.email) \([.offers[].offerId] | join(","))"' <<<"$st")" \
 	"good1@x.com $GO"$'\n'"good2@x.com $GO" "mixed file: the fake has the good members (with the offer), not the bad"
-new=$(comm -13 <(sort -u <<<"$ERR_BEFORE") <(sort -u "$M/.memberspot/errors"))
+new=$(new_errors)
 t_like "$new" 'line 2' "mixed file: .memberspot/errors names line 2"
 t_like "$new" 'line 4' "mixed file: .memberspot/errors names line 4"
-t_is "$(jq -r 'select(.op == "grant" and .outcome == "error" and (.args.text // "" | test("bad[12]@x.com"))) | .args.line' \
-	<"$M/.memberspot/journal" | sort | tr '\n' ' ')" "2 4 " \
-	"mixed file: the journal has the two bad lines, outcome error"
+t_is "$(jq -c 'select(.op == "grant" and .outcome == "error")' <"$M/.memberspot/journal" |
+	grep -o 'bad[12]@x\.com' | sort | tr '\n' ' ')" "bad1@x.com bad2@x.com " \
+	"mixed file: the journal has each bad line once, outcome error"
+t_is "$(jq -r 'select(.op == "grant" and .outcome == "ok") | .args.email' <"$M/.memberspot/journal" |
+	grep -c '^good[12]@x\.com$')" 2 "mixed file: the journal has each good line once, outcome ok"
 t_ok "mixed file: the mount still works" cat "$D/user.json"
 
 # =====================================================================
@@ -150,13 +166,14 @@ t_ok "mixed file: the mount still works" cat "$D/user.json"
 NOSUCH=nosuch-offer-$RANDOM
 case_begin
 t_fails_with ENOENT "touch users/E/offers/$NOSUCH: ENOENT" touch "$D/offers/$NOSUCH"
-case_end "touch of an unknown offer" "$NOSUCH|404|[Nn]ot found|[Oo]ffer" 0
+case_end "touch of an unknown offer" '404|[Nn]ot found|[Uu]nknown|[Nn]o such' 0
+t_diag "touch of an unknown offer sent $(changes | jq length) change request(s)"
 t_fails "users/E/offers/$NOSUCH does not exist afterwards" test -e "$D/offers/$NOSUCH"
 
 case_begin
 t_fails_with ENOENT "users/E/chapters with an unknown course: ENOENT" \
 	pywrite "$D/chapters" <<<"nosuch-course ch-1"
-case_end "chapters line naming an unknown course" 'nosuch-course|404|[Nn]ot found' 0
+case_end "chapters line naming an unknown course" '404|[Nn]ot found|[Uu]nknown|[Nn]o such' 0
 
 case_begin
 t_fails_with EINVAL "users/E/chapters with one field: EINVAL" pywrite "$D/chapters" <<<"onlyonefield"
@@ -209,6 +226,8 @@ case_begin
 t_fails_with EINVAL "two lines to properties/Company: EINVAL" pywrite "$D/properties/Company" <<<$'one\ntwo'
 case_end "two lines in a value file" 'line' 1
 
+# Known failure (reported): after the refused write, close() flushes the
+# O_TRUNC'ed empty content and the property is set to "" on the server.
 case_begin
 t_fails_with EFBIG "70000 bytes to properties/Company: EFBIG (File too large)" \
 	sh -c 'head -c 70000 /dev/zero | tr "\0" a | python3 "$1" "$2"' _ "$PYW" "$D/properties/Company"

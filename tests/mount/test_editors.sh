@@ -11,7 +11,7 @@
 # file (swap, backup, temporary) remains in users/E/ or users/E/properties/.
 # Tools come from scripts/install-deps (vim nano ed tmux perl); a missing
 # one skips its tests.
-# shellcheck source=tests/mount/lib.sh disable=SC2016
+# shellcheck source=tests/mount/lib.sh disable=SC2016,SC2010,SC2012
 source "$(dirname "$0")/lib.sh"
 
 fake_start --users 12 --seed 21
@@ -30,6 +30,7 @@ unset VIMINIT EXINIT MYVIMRC
 # tmux: a private server, killed when the script ends
 TSOCK=msfs-editors-$$
 tmux_kill() { command -v tmux >/dev/null && tmux -L "$TSOCK" kill-server 2>/dev/null; true; }
+# shellcheck disable=SC2154
 trap '_st=$?; tmux_kill; (exit $_st); _t_cleanup' EXIT
 
 # =====================================================================
@@ -75,7 +76,7 @@ scratch_left() {
 CUR=
 after_save() {
 	local desc=$1 new=$2 allowed=${3:-} left
-	t_json_eq "$(changes)" "$(jq -nc --arg e "$E" --arg p "$PID" --arg v "$new" \
+	t_is "$(changes)" "$(jq -S -nc --arg e "$E" --arg p "$PID" --arg v "$new" \
 		'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: [{propertyId: $p, value: $v}]}}]')" \
 		"$desc: exactly one change request, Company only, value '$new'"
 	t_is "$(company)" "$new" "$desc: the fake holds Company = '$new'"
@@ -168,6 +169,13 @@ if have vim; then
 	# Cleared, vim behaves as on a mount anywhere else.
 	VIM=(vim -N -u NONE -i NONE -es -c 'set backupskip=')
 	for f in properties/Company properties.json; do
+		next vimdef
+		mark
+		t_ok "vim -es '+%s/OLD/NEW/' '+wq' $f (all defaults: no backup under /tmp)" \
+			vim -N -u NONE -i NONE -es "+%s/$CUR/$NEW/" '+wq' "$D/$f"
+		after_save "vim -es (defaults) on $f" "$NEW"
+	done
+	for f in properties/Company properties.json; do
 		next vim
 		mark
 		t_ok "vim -es '+%s/OLD/NEW/' '+wq' $f" "${VIM[@]}" "+%s/$CUR/$NEW/" '+wq' "$D/$f"
@@ -184,7 +192,7 @@ if have vim; then
 		t_is "$(cat "$D/$f~" 2>&1)" "$old" "vim 'backup' on $f: $f~ holds the old content"
 		mark
 		t_ok "rm $f~ (the backup, a scratch file)" rm "$D/$f~"
-		t_json_eq "$(changes)" '[]' "rm of the backup sends nothing"
+		t_is "$(changes)" '[]' "rm of the backup sends nothing"
 		t_is "$(scratch_left)" "" "after rm of the backup no scratch file remains"
 	done
 
@@ -299,6 +307,9 @@ if have tmux vim; then
 		vim_tty() {
 			tmux_start vim -N -i NONE -c 'set backupskip=' "$D/$f" || return 1
 			tmux_wait_text "$CUR" || return 1
+			# the swap file lives in the mount while vim runs
+			SWP_SEEN=0
+			[[ ! -e $(dirname "$D/$f")/.$(basename "$f").swp ]] || SWP_SEEN=1
 			tmux_keys -l ":%s/$CUR/$NEW/"
 			tmux_keys Enter
 			tmux_wait_text "$NEW" || return 1
@@ -307,6 +318,7 @@ if have tmux vim; then
 			tmux_wait_end
 		}
 		t_ok "vim (tmux, defaults.vim): :%s/OLD/NEW/ then :wq on $f" vim_tty
+		t_is "$SWP_SEEN" 1 "interactive vim on $f: its swap file existed in the mount while it ran"
 		after_save "interactive vim on $f" "$NEW"
 	done
 fi

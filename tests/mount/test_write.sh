@@ -8,7 +8,7 @@
 # change request(s) with the right body, and the fake's state the change;
 # every cached view (the daemon's and the kernel's) must show it at once.
 # Expected values come from /_fake/state, never from the code under test.
-# shellcheck source=tests/mount/lib.sh disable=SC2016
+# shellcheck source=tests/mount/lib.sh disable=SC2016,SC2010,SC2012
 source "$(dirname "$0")/lib.sh"
 
 NUSERS=40
@@ -58,9 +58,7 @@ changes() { since | norm_changes; }
 # t_changes DESC WANT: the change requests since the mark are exactly WANT
 # (a JSON array of {"ep","body"}, in any order).
 t_changes() {
-	local want
-	want=$(norm_want "$2")
-	t_json_eq "$(changes)" "$want" "$1"
+	t_is "$(changes)" "$(norm_want "$2")" "$1"
 }
 # the same normalization for an expected list
 norm_want() {
@@ -68,7 +66,7 @@ norm_want() {
 }
 
 # t_no_changes DESC: no change request since the mark.
-t_no_changes() { t_json_eq "$(changes)" '[]' "$1"; }
+t_no_changes() { t_is "$(changes)" '[]' "$1"; }
 
 # The fake's record of a member, or "null" when it has none.
 user_of() { fake_state | jq -c --arg e "$1" 'first(.users[] | select(.email == $e)) // null'; }
@@ -80,17 +78,22 @@ mapfile -t OFFERS < <(sj '.offers[].id')
 # check_views EMAIL DESC: every view of the member agrees with the fake's
 # state: user.json, users/ listing, offers/ and orders/ files (read with
 # cat first, so a stale copy shows), properties/NAME, properties.json,
-# by-status/active|inactive and offers/O/members for every offer. One
+# by-status/active|inactive and offers/O/members for every offer, and
+# the sizes stat reports for the member's files. One
 # test point; the differences as diagnostics.
 check_views() {
-	local e=$1 desc=$2 st u ue d p="" o rid act want got name pid
+	t_is "$(views_problems "$1")" "" "$2"
+}
+# views_problems EMAIL: the differences, one per line (none: empty).
+views_problems() {
+	local e=$1 st u ue d p="" o rid act want got name pid f s
 	st=$(fake_state)
 	u=$(jq -c --arg e "$e" 'first(.users[] | select(.email == $e)) // null' <<<"$st")
 	ue=$(enc "$e")
 	d=$M/users/$ue
 	if [[ $u == null ]]; then
-		t_fail "$desc" "the fake has no member $e"
-		return 1
+		printf 'the fake has no member %s\n' "$e"
+		return
 	fi
 	# state files first: the "cat shows it at once" check
 	while IFS=$'\t' read -r o rid act; do
@@ -102,16 +105,22 @@ check_views() {
 		got=$(cat "$d/orders/$(enc "$rid")" 2>&1)
 		[[ $got == "$want" ]] || p+="orders/$rid reads '$got', want '$want'"$'\n'
 	done < <(jq -r '.offers[]? | [.offerId, .orderId // "", .active] | @tsv' <<<"$u")
+	# sizes the kernel reports (its attribute cache) match the content
+	for f in user.json properties.json $(jq -r '.offers[]?.offerId' <<<"$u" | enc_lines | sed 's|^|offers/|'); do
+		got=$(stat -c %s "$d/$f" 2>&1)
+		want=$(wc -c <"$d/$f" 2>&1)
+		[[ $got == "$want" ]] || p+="$f: stat size $got, content $want bytes"$'\n'
+	done
 	got=$(jq -S . "$d/user.json" 2>&1)
 	[[ $got == "$(jq -S . <<<"$u")" ]] ||
 		p+="user.json differs from the fake's record: $(printf '%s' "$got" | head -c 300)"$'\n'
 	ls -A "$M/users" | grep -qxF -- "$ue" || p+="users/ does not list $ue"$'\n'
 	want=$(jq -r '.offers[]?.offerId' <<<"$u" | enc_lines | sort)
 	got=$(ls -A "$d/offers" 2>&1 | sort)
-	[[ $got == "$want" ]] || p+="ls offers/: '$(echo $got)', want '$(echo $want)'"$'\n'
+	[[ $got == "$want" ]] || p+="ls offers/: '$(tr "\n" " " <<<"$got")', want '$(tr "\n" " " <<<"$want")'"$'\n'
 	want=$(jq -r '.offers[]?.orderId // empty' <<<"$u" | enc_lines | sort)
 	got=$(ls -A "$d/orders" 2>&1 | sort)
-	[[ $got == "$want" ]] || p+="ls orders/: '$(echo $got)', want '$(echo $want)'"$'\n'
+	[[ $got == "$want" ]] || p+="ls orders/: '$(tr "\n" " " <<<"$got")', want '$(tr "\n" " " <<<"$want")'"$'\n'
 	# properties
 	while IFS=$'\t' read -r name pid; do
 		want=$(jq -r --arg i "$pid" '.customProperties[$i] // empty
@@ -141,7 +150,7 @@ check_views() {
 		got=$(ls -A "$M/offers/$(enc "$o")/members" | grep -cxF -- "$ue")
 		[[ $got == "$want" ]] || p+="offers/$o/members lists it $got time(s), want $want"$'\n'
 	done
-	t_is "$p" "" "$desc"
+	printf '%s' "$p"
 }
 
 # check_gone EMAIL DESC: the member is gone from every view: ENOENT on its
@@ -357,6 +366,11 @@ done
 # Properties: properties/NAME
 # =====================================================================
 
+# Known failure (reported): a shell's "> file" opens the file, dup2()s it
+# to stdout and closes the first descriptor; that close() is a FUSE flush
+# of the truncated, still empty content, which is sent as value "" before
+# the real value. The contract (one change, exactly once) is kept here.
+
 pick '(.offers | length) >= 1'
 EP=$PICKED
 D=$M/users/$(enc "$EP")
@@ -521,12 +535,13 @@ t_ok "the journal file (-o journal=) exists" test -s "$JOURNAL"
 J_FILE=$(cat "$JOURNAL")
 t_is "$J_MNT" "$J_FILE" ".memberspot/journal and the -o journal file hold the same lines"
 
-bad=$(jq -Rr 'fromjson? // "not JSON: \(.)" | if type == "string" then . else empty end' <<<"$J_FILE")
-t_is "$bad" "" "every journal line is one JSON object"
-bad=$(jq -c 'select(.op != "delete-snapshot")
+badl=$(jq -Rr '. as $l | try (fromjson | if type == "object" then empty else "not an object: \($l)" end)
+	catch "not JSON: \($l)"' <<<"$J_FILE")
+t_is "$badl" "" "every journal line is one JSON object"
+badl=$(jq -c 'select(.op != "delete-snapshot")
 	| select((.op | type) != "string" or (.args | type) != "object"
 		or (.outcome | IN("ok", "error") | not) or (.time | type) != "string")' <<<"$J_FILE")
-t_is "$bad" "" "every change line has time, op, args and outcome ok|error"
+t_is "$badl" "" "every change line has time, op, args and outcome ok|error"
 t_is "$(jq -c 'select(.op != "delete-snapshot" and .outcome != "ok")' <<<"$J_FILE")" "" \
 	"every change in this script is journalled as ok"
 # one line per change, and its args are what was sent
@@ -547,6 +562,18 @@ done
 t_is "$(grep -cF -- "$T_KEY" "$JOURNAL")" 0 "the API key is not in the journal file"
 t_is "$(grep -cF -- "$T_KEY" <<<"$J_MNT")" 0 "the API key is not in .memberspot/journal"
 t_is "$(grep -cF -- "$(cat "$KEYFILE")" "$JOURNAL")" 0 "the key file's content is not in the journal"
+
+# Control: the view checks above can fail. A change made behind the
+# mount's back (straight to the API) is not seen while the cache lives.
+pick '(.offers | length) >= 1'
+EK=$PICKED
+check_views "$EK" "control: every view of $EK agrees with the fake (cached now)"
+act=$(user_of "$EK" | jq '.offers[0].active | not')
+fake_api POST /v1/users/set-offer-state -H 'Content-Type: application/json' \
+	--data-binary "$(user_of "$EK" | jq -c --argjson a "$act" '{email, offerId: .offers[0].offerId, active: $a}')" \
+	>/dev/null || t_bail "cannot change $EK through the fake's API"
+p=$(views_problems "$EK")
+t_like "$p" 'reads' "control: after a change behind the mount's back, the checks see the stale copy"
 
 msfs_unmount
 

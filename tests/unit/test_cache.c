@@ -158,12 +158,13 @@ static void test_single_flight(void)
 
 	/* An error is shared as well: a failing API is waited for once. */
 	c = cache_new(60, 60);
+	cache_set_holdoff(c, 0, 0);
 	s = (struct src){.rc = -ETIMEDOUT, .delay_ms = 100};
 	good = crowd(c, &s, 8, -ETIMEDOUT, vals);
 	ok(good == 8 && calls(&s) == 1,
 	   "8 concurrent gets share one failed fetch (%d ok, %d fetches)", good,
 	   calls(&s));
-	ok(cache_count(c) == 0, "and nothing is kept");
+	ok(cache_count(c) == 0, "and nothing is kept without a holdoff");
 	cache_free(c);
 }
 
@@ -203,6 +204,8 @@ static void test_stale(void)
 	static const int transient[] = {-EIO, -ETIMEDOUT, -EHOSTUNREACH,
 					-EAGAIN};
 	struct cache *c = cache_new(0.1, 0.1);
+
+	cache_set_holdoff(c, 0, 0); /* every get fetches: see test_holdoff */
 	struct src s = {.value = "old"};
 	struct cval *v = NULL, *held;
 	long before;
@@ -420,12 +423,64 @@ static void test_misc(void)
 	cache_free(NULL);
 }
 
+/* After a transient failure the key is not fetched again for a while:
+ * the stale value, or the error, is the answer meanwhile. */
+static void test_holdoff(void)
+{
+	struct cache *c = cache_new(0.05, 60);
+	struct src s = {.value = "old"};
+	struct cval *v = NULL;
+	int rc;
+
+	cache_set_holdoff(c, 0.3, 0.3);
+	rc = cache_get(c, "k", fetch, &s, &v);
+	cval_put(v);
+	sleep_ms(80); /* past the ttl */
+	s.rc = -EIO;
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && v && v->stale && calls(&s) == 2,
+	   "an expired value is served stale when the refetch fails");
+	cval_put(v);
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && v && v->stale && calls(&s) == 2,
+	   "within the holdoff: stale again, no new fetch (%d)", calls(&s));
+	cval_put(v);
+	sleep_ms(350);
+	s.rc = 0;
+	s.value = "new";
+	rc = cache_get(c, "k", fetch, &s, &v);
+	ok(rc == 0 && v && !v->stale && calls(&s) == 3 &&
+		   tap_streq(text(v), "new"),
+	   "after the holdoff: fetched again, fresh");
+	cval_put(v);
+
+	s.rc = -ETIMEDOUT;
+	rc = cache_get(c, "e", fetch, &s, &v);
+	ok(rc == -ETIMEDOUT && calls(&s) == 4, "a failing key with no value");
+	rc = cache_get(c, "e", fetch, &s, &v);
+	ok(rc == -ETIMEDOUT && calls(&s) == 4,
+	   "within the holdoff: the same error at once, no fetch");
+	sleep_ms(350);
+	s.rc = 0;
+	rc = cache_get(c, "e", fetch, &s, &v);
+	ok(rc == 0 && calls(&s) == 5, "after the holdoff: fetched again");
+	cval_put(v);
+	s.rc = -EACCES;
+	cache_drop(c, "e");
+	rc = cache_get(c, "e", fetch, &s, &v);
+	rc = cache_get(c, "e", fetch, &s, &v);
+	ok(rc == -EACCES && calls(&s) == 7,
+	   "non-transient errors are not held (%d)", calls(&s));
+	cache_free(c);
+}
+
 int main(void)
 {
 	test_basic_and_ttl();
 	test_single_flight();
 	test_negative();
 	test_stale();
+	test_holdoff();
 	test_drop_during_fetch();
 	test_refs();
 	test_prefix_and_growth();
