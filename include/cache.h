@@ -69,6 +69,9 @@ void cache_drop_prefix(struct cache *c, const char *prefix);
 /* Number of keys held (tests, status). */
 long cache_count(struct cache *c);
 
+/* A value outside any cache (one reference; json taken), for callers that
+ * derive a value from a cached one. NULL on ENOMEM (json freed). */
+struct cval *cval_wrap(cJSON *json, double fetched, int stale);
 struct cval *cval_get(struct cval *v); /* another reference */
 void cval_put(struct cval *v);         /* NULL is fine */
 

@@ -51,6 +51,9 @@ const cJSON *model_propdef_find(const cJSON *defs, const char *name);
 /* CourseProgressSummary / CourseProgress */
 const char *model_progress_course_id(const cJSON *summary);
 
+/* Grant response: "created" is 1, 0, or -1 when not said. */
+int model_grant_created(const cJSON *resp);
+
 /* Login token response */
 const char *model_token(const cJSON *resp);
 

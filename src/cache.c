@@ -110,6 +110,15 @@ static struct cval *cval_new(cJSON *json, double fetched, int stale)
 	return v;
 }
 
+struct cval *cval_wrap(cJSON *json, double fetched, int stale)
+{
+	struct cval *v = cval_new(json, fetched, stale);
+
+	if (!v)
+		cJSON_Delete(json);
+	return v;
+}
+
 struct cval *cval_get(struct cval *v)
 {
 	__atomic_add_fetch(&v->refs, 1, __ATOMIC_RELAXED);

@@ -64,6 +64,10 @@
 #define HTTP_MAX_BACKOFF_RETRIES 5 /* 5xx and transport failures */
 #define HTTP_DEFAULT_TIMEOUT 30.0
 #define HTTP_PACE_MARGIN 1.03 /* window slack for network jitter */
+/* Fixed slack on top: a request's arrival at the server can lag its
+ * departure by tens of milliseconds on a loaded machine or network, and a
+ * server's sliding window then sees n+1 in one window (429). */
+#define HTTP_PACE_SLACK_S 0.06
 #define HTTP_PACE_MAX_BURST 1000
 
 /* At most n requests in any window of `window` seconds (n = 0: unpaced). */
@@ -178,7 +182,7 @@ static int pacer_init(struct pacer *p, double rps)
 		p->n = (int)floor(rps);
 	else
 		p->n = 1;
-	p->window = (double)p->n / rps * HTTP_PACE_MARGIN;
+	p->window = (double)p->n / rps * HTTP_PACE_MARGIN + HTTP_PACE_SLACK_S;
 	p->sent = calloc((size_t)p->n, sizeof(*p->sent));
 	if (!p->sent)
 		return -ENOMEM;

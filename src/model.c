@@ -248,6 +248,13 @@ const char *model_progress_course_id(const cJSON *summary)
 	return id_field(summary, "courseId");
 }
 
+int model_grant_created(const cJSON *resp)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(resp, "created");
+
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : -1;
+}
+
 const char *model_token(const cJSON *resp)
 {
 	return id_field(resp, "token");

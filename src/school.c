@@ -12,7 +12,12 @@
  *   exam:<id>                GET /v1/exams/<id>/results
  *
  * A list fetch stores each member record it receives under user:<email>,
- * so reading every user.json after a listing costs nothing. A change drops
+ * so reading every user.json after a listing costs nothing.
+ *
+ * Two caches: one for records (up to one entry per member), one for the
+ * views derived from many records (member lists, progress). A change drops
+ * whole families of views by prefix; keeping them in their own small table
+ * makes that cheap however many members are cached. A change drops
  * the keys it affects (the member, every list, the member's progress) and
  * asks the fs layer to forget the kernel's copies of the member's paths and
  * of the symlinks that may have appeared or vanished.
@@ -37,7 +42,8 @@
 struct school {
 	struct school_config cfg;
 	struct http *http;
-	struct cache *cache;
+	struct cache *cache;  /* records: user:, offers, propdefs, exam: ... */
+	struct cache *views;  /* derived views: list:, progress:, cprogress: */
 	struct journal *journal;
 	struct scratch *scratch;
 	school_invalidate_fn invalidate;
@@ -65,6 +71,9 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	s->cache = cache_new(cfg->cache_ttl, cfg->neg_ttl);
 	if (!s->cache)
 		goto fail;
+	s->views = cache_new(cfg->cache_ttl, cfg->neg_ttl);
+	if (!s->views)
+		goto fail_cache;
 	s->scratch = scratch_new();
 	if (!s->scratch)
 		goto fail_cache;
@@ -80,6 +89,7 @@ fail_json:
 	cJSON_Delete(s->exams);
 	scratch_free(s->scratch);
 fail_cache:
+	cache_free(s->views);
 	cache_free(s->cache);
 fail:
 	free(s);
@@ -93,6 +103,7 @@ void school_free(struct school *s)
 	cJSON_Delete(s->pending);
 	cJSON_Delete(s->exams);
 	scratch_free(s->scratch);
+	cache_free(s->views);
 	cache_free(s->cache);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -153,10 +164,16 @@ static char *key_of2(const char *prefix, const char *a, const char *b)
 	return buf_steal(&k);
 }
 
+/* "roster" for the unfiltered list, "list:..." for filtered ones: a
+ * change to one member's grants drops list:* but keeps the roster. */
 static char *list_key(const struct api_user_filter *f)
 {
 	struct buf k = {0};
-	int r = buf_puts(&k, "list:");
+	int r;
+
+	if (!f || (!f->offer_id && !f->course_id && f->active < 0))
+		return strdup("roster");
+	r = buf_puts(&k, "list:");
 
 	if (!r && f && f->offer_id)
 		r = buf_printf(&k, "o%zu:%s", strlen(f->offer_id), f->offer_id);
@@ -172,6 +189,16 @@ static char *list_key(const struct api_user_filter *f)
 	return buf_steal(&k);
 }
 
+/* The cache a key lives in. */
+static struct cache *kc(struct school *s, const char *key)
+{
+	if (!strncmp(key, "list:", 5) || !strcmp(key, "roster") ||
+	    !strncmp(key, "progress:", 9) ||
+	    !strncmp(key, "cprogress:", 10))
+		return s->views;
+	return s->cache;
+}
+
 /* Runs cache_get under a freshly built key. */
 static int get_keyed(struct school *s, char *key, cache_fetch_fn fn,
 		     void *arg, struct cval **out)
@@ -180,7 +207,58 @@ static int get_keyed(struct school *s, char *key, cache_fetch_fn fn,
 
 	if (!key)
 		return -ENOMEM;
-	r = cache_get(s->cache, key, fn, arg, out);
+	r = cache_get(kc(s, key), key, fn, arg, out);
+	free(key);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Member records, packed
+ *
+ * Records are cached as their compact JSON text in one string node: parsed,
+ * a record costs some 3 KiB of cJSON nodes and key copies, as text about
+ * a sixth of that, and a school may have 100,000 members. Readers get a
+ * freshly parsed copy (a few microseconds for a record).
+ * ---------------------------------------------------------------------- */
+
+/* Replaces record by its packed form (record is consumed). */
+static cJSON *pack(cJSON *record)
+{
+	char *text = cJSON_PrintUnformatted(record);
+	cJSON *packed;
+
+	cJSON_Delete(record);
+	if (!text)
+		return NULL;
+	packed = cJSON_CreateString(text);
+	free(text);
+	return packed;
+}
+
+/* A parsed copy of a packed value, as a reference of its own. */
+static int unpack(struct cval *packed, struct cval **out)
+{
+	cJSON *record;
+
+	if (!cJSON_IsString(packed->json)) /* not packed: share it */
+		return (*out = cval_get(packed)) ? 0 : -ENOMEM;
+	record = cJSON_Parse(packed->json->valuestring);
+	if (!record)
+		return -ENOMEM;
+	*out = cval_wrap(record, packed->fetched, packed->stale);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int put_record(struct school *s, const char *email, cJSON *record)
+{
+	char *key = key_of("user:", email);
+	cJSON *packed = pack(record);
+	int r = -ENOMEM;
+
+	if (key && packed)
+		r = cache_put(s->cache, key, packed);
+	else
+		cJSON_Delete(packed);
 	free(key);
 	return r;
 }
@@ -258,7 +336,6 @@ static int fetch_members(void *arg, cJSON **out)
 			break;
 		while ((u = cJSON_DetachItemFromArray(users, 0))) {
 			const char *email = model_user_email(u);
-			char *key;
 
 			if (!email || !*email) {
 				cJSON_Delete(u);
@@ -266,12 +343,8 @@ static int fetch_members(void *arg, cJSON **out)
 			}
 			cJSON_AddItemToArray(emails,
 					     cJSON_CreateString(email));
-			key = key_of("user:", email);
-			if (key)
-				cache_put(s->cache, key, u);
-			else
-				cJSON_Delete(u);
-			free(key);
+			/* put_record copies the key before it frees u. */
+			put_record(s, email, u);
 		}
 		cJSON_Delete(users);
 		/* A server repeating its cursor would loop forever. */
@@ -310,26 +383,40 @@ struct user_fetch {
 static int fetch_user(void *arg, cJSON **out)
 {
 	struct user_fetch *uf = arg;
+	cJSON *record = NULL;
+	int r = api_find_by_mail(uf->s->http, uf->email, &record);
 
-	return api_find_by_mail(uf->s->http, uf->email, out);
+	if (r)
+		return r;
+	*out = pack(record);
+	return *out ? 0 : -ENOMEM;
 }
 
 int school_user(struct school *s, const char *email, struct cval **out)
 {
 	struct user_fetch uf = {s, email};
+	struct cval *packed;
+	int r = get_keyed(s, key_of("user:", email), fetch_user, &uf, &packed);
 
-	return get_keyed(s, key_of("user:", email), fetch_user, &uf, out);
+	if (r)
+		return r;
+	r = unpack(packed, out);
+	cval_put(packed);
+	return r;
 }
 
 struct cval *school_user_cached(struct school *s, const char *email)
 {
 	char *key = key_of("user:", email);
-	struct cval *v;
+	struct cval *packed, *v = NULL;
 
 	if (!key)
 		return NULL;
-	v = cache_peek(s->cache, key);
+	packed = cache_peek(s->cache, key);
 	free(key);
+	if (packed && unpack(packed, &v))
+		v = NULL;
+	cval_put(packed);
 	return v;
 }
 
@@ -379,7 +466,7 @@ struct cval *school_progress_cached(struct school *s, const char *email,
 
 	if (!key)
 		return NULL;
-	v = cache_peek(s->cache, key);
+	v = cache_peek(kc(s, key), key);
 	free(key);
 	return v;
 }
@@ -624,31 +711,39 @@ static void forget_member_links(struct school *s, const char *email,
 	cval_put(offers);
 }
 
-/* After any change to a member: its record, every member list, its
- * progress, and the kernel's view of all of them. */
-static void member_changed(struct school *s, const char *email)
+/* Which member lists a change can affect. */
+enum change_scope {
+	SCOPE_MEMBER,  /* the member's grants or state: filtered lists only */
+	SCOPE_ROSTER,  /* members came or went: every list, users/ too */
+};
+
+/* After any change to a member: its record, the member lists that may
+ * have changed, its progress, and the kernel's view of all of them. The
+ * full roster (users/) is dropped only when members came or went: at
+ * 100,000 members re-paging it costs a thousand requests. */
+static void member_changed(struct school *s, const char *email,
+			   enum change_scope scope)
 {
 	char *key = key_of("user:", email);
 	char *pkey = key_of("progress:", email);
-	char *ckey = key_of("cprogress:", "");
 	char *path = tree_user_path(email, "");
 
 	if (key)
 		cache_drop(s->cache, key);
 	if (pkey)
-		cache_drop(s->cache, pkey);
-	cache_drop_prefix(s->cache, "list:");
+		cache_drop(s->views, pkey);
+	cache_drop_prefix(s->views, "list:");
+	if (scope == SCOPE_ROSTER)
+		cache_drop(s->views, "roster");
 	/* Course progress keys embed the email after a length prefix;
-	 * dropping them all is cheap and always correct. */
-	if (ckey)
-		cache_drop_prefix(s->cache, ckey);
+	 * dropping them all is cheap in the small views table. */
+	cache_drop_prefix(s->views, "cprogress:");
 	kernel_forget(s, path);
 	kernel_forget(s, "/by-status/active");
 	kernel_forget(s, "/by-status/inactive");
 	forget_member_links(s, email, NULL);
 	free(key);
 	free(pkey);
-	free(ckey);
 	free(path);
 }
 
@@ -696,7 +791,10 @@ int school_grant(struct school *s, const char *email, const char *first,
 	journal_change(s->journal, "grant", args, r, resp);
 	if (!r) {
 		school_pending_remove(s, email);
-		member_changed(s, email);
+		/* A grant to an existing member leaves the roster as it is. */
+		member_changed(s, email, model_grant_created(resp) == 0
+						 ? SCOPE_MEMBER
+						 : SCOPE_ROSTER);
 	}
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
@@ -720,7 +818,7 @@ static int set_state(struct school *s, const char *op, const char *email,
 		r = api_set_order_state(s->http, email, id, active, &resp);
 	journal_change(s->journal, op, args, r, resp);
 	if (!r)
-		member_changed(s, email);
+		member_changed(s, email, SCOPE_MEMBER);
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
 	return r;
@@ -757,15 +855,12 @@ int school_set_properties(struct school *s, const char *email,
 	if (!r) {
 		const char *got = model_user_email(resp);
 
-		member_changed(s, email);
+		member_changed(s, email, SCOPE_MEMBER);
 		/* The answer is the updated member: keep it, saving the next
 		 * read a lookup. Only when it is recognisably that member. */
 		if (got && !strcmp(got, email)) {
-			char *key = key_of("user:", email);
-
-			if (key && !cache_put(s->cache, key, resp))
-				resp = NULL;
-			free(key);
+			put_record(s, email, resp);
+			resp = NULL;
 		}
 	}
 	cJSON_Delete(args);
@@ -787,7 +882,7 @@ int school_enable_chapter(struct school *s, const char *email,
 	r = api_enable_chapter(s->http, email, course, chapter, &resp);
 	journal_change(s->journal, "enable-chapter", args, r, resp);
 	if (!r)
-		member_changed(s, email);
+		member_changed(s, email, SCOPE_MEMBER);
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
 	return r;
@@ -824,7 +919,7 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			char *dir = tree_user_path(emails[i], "");
 
 			forget_member_links(s, emails[i], NULL);
-			member_changed(s, emails[i]);
+			member_changed(s, emails[i], SCOPE_ROSTER);
 			if (key)
 				cache_put_missing(s->cache, key);
 			if (dir)
@@ -850,14 +945,14 @@ static void drop_older(struct school *s, const char *key, double min_age)
 	struct cval *v;
 
 	if (min_age > 0) {
-		v = cache_peek(s->cache, key);
+		v = cache_peek(kc(s, key), key);
 		if (v && cache_now() - v->fetched < min_age) {
 			cval_put(v);
 			return;
 		}
 		cval_put(v);
 	}
-	cache_drop(s->cache, key);
+	cache_drop(kc(s, key), key);
 }
 
 int school_refresh(struct school *s, const char *path)
@@ -873,6 +968,7 @@ int school_forget(struct school *s, const char *path, double min_age)
 
 	if (!strcmp(path, "/") || !*path) {
 		cache_drop_prefix(s->cache, "");
+		cache_drop_prefix(s->views, "");
 		return 0;
 	}
 	r = tree_parse(path, &tp);
@@ -889,7 +985,7 @@ int school_forget(struct school *s, const char *path, double min_age)
 	case N_COURSES:
 	case N_COURSE:
 		cache_drop(s->cache, "offers");
-		cache_drop_prefix(s->cache, "list:");
+		cache_drop_prefix(s->views, "list:");
 		break;
 	case N_OFFER_MEMBERS:
 	case N_OFFER_MEMBER:
@@ -898,8 +994,11 @@ int school_forget(struct school *s, const char *path, double min_age)
 	case N_BY_STATUS:
 	case N_STATUS_DIR:
 	case N_STATUS_MEMBER:
+		cache_drop_prefix(s->views, "list:");
+		break;
 	case N_USERS:
-		cache_drop_prefix(s->cache, "list:");
+		cache_drop(s->views, "roster");
+		cache_drop_prefix(s->cache, "user:");
 		break;
 	case N_EXAMS:
 		cache_drop_prefix(s->cache, "exam:");
@@ -929,7 +1028,7 @@ int school_forget(struct school *s, const char *path, double min_age)
 		if (key)
 			drop_older(s, key, min_age);
 		if (!min_age)
-			cache_drop_prefix(s->cache, "cprogress:");
+			cache_drop_prefix(s->views, "cprogress:");
 		break;
 	}
 	free(key);

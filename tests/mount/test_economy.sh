@@ -83,12 +83,12 @@ t_cost "control: reading a progress.json (not in the listing) costs one request"
 E=${PLAIN[0]}
 d=$M/users/$(enc "$E")
 fake_reset
-t_fails "stat users/E/.user.json.swp fails" stat "$d/.user.json.swp"
-t_fails "stat users/E/4913 fails" stat "$d/4913"
-t_fails "stat users/E/properties.json~ fails" stat "$d/properties.json~"
+t_fails_with ENOENT "stat users/E/.user.json.swp fails with ENOENT" stat "$d/.user.json.swp"
+t_fails_with ENOENT "stat users/E/4913 fails with ENOENT" stat "$d/4913"
+t_fails_with ENOENT "stat users/E/properties.json~ fails with ENOENT" stat "$d/properties.json~"
 t_fails_with ENOENT "ls users/E/nonexistent fails with ENOENT" ls "$d/nonexistent"
 t_fails "test -e users/E/.git is false" test -e "$d/.git"
-t_fails "stat users/E/properties/.Company.swp fails" stat "$d/properties/.Company.swp"
+t_fails_with ENOENT "stat users/E/properties/.Company.swp fails with ENOENT" stat "$d/properties/.Company.swp"
 t_cost "editor and shell probes on a cached member cost 0 requests" "total=0"
 
 # ---- concurrent readers of the same thing share one request ---------
@@ -171,9 +171,13 @@ for i in 1 2 3 4 5; do
 		[[ $got == "$s" ]] || wrong+="$i/$s: cat right after: '$got'"$'\n'
 		got=$(stat -c %s "$f")
 		[[ $got == $((${#s} + 1)) ]] || wrong+="$i/$s: size right after: $got"$'\n'
-		ls -A "$M/by-status/$s" | grep -qxF -- "$ue" ||
+		# (whole listings first: under pipefail, ls | grep -q fails
+		# whenever grep stops reading early)
+		got=$(ls -A "$M/by-status/$s") || wrong+="$i/$s: ls by-status/$s failed"$'\n'
+		grep -qxF -- "$ue" <<<"$got" ||
 			wrong+="$i/$s: ls by-status/$s right after lacks the member"$'\n'
-		ls -A "$M/by-status/$o" | grep -qxF -- "$ue" &&
+		got=$(ls -A "$M/by-status/$o") || wrong+="$i/$s: ls by-status/$o failed"$'\n'
+		grep -qxF -- "$ue" <<<"$got" &&
 			wrong+="$i/$s: ls by-status/$o right after still shows the member"$'\n'
 		test -L "$M/by-status/$o/$ue" &&
 			wrong+="$i/$s: by-status/$o/E still resolves right after"$'\n'
@@ -185,6 +189,13 @@ for i in 1 2 3 4 5; do
 	done
 done
 t_is "$wrong" "" "5x deactivate/activate: the very next cat, stat, ls and lookup show each change"
+# Control: the same checks do see staleness. A change made behind the
+# mount's back (straight to the API) is not shown within the TTL.
+fake_api POST /v1/users/set-offer-state -H 'Content-Type: application/json' \
+	--data-binary "$(jq -nc --arg e "$E" --arg o "$O" '{email: $e, offerId: $o, active: false}')" >/dev/null
+t_is "$(cat "$f")" active "control: a change made outside the mount is not seen within the TTL"
+got=$(ls -A "$M/by-status/inactive")
+t_fails "control: ... nor in ls by-status/inactive/" grep -qxF -- "$ue" <<<"$got"
 
 msfs_unmount
 
@@ -247,7 +258,7 @@ t_cost "control: after negative_ttl passed it costs one more find-by-mail" \
 E=${PLAIN[60]}
 d=$M/users/$(enc "$E")
 fake_reset
-t_fails "stat users/E/4913 (E not cached) fails" stat "$d/4913"
+t_fails_with ENOENT "stat users/E/4913 (E not cached) fails with ENOENT" stat "$d/4913"
 t_cost "control: a probe on an uncached member costs its one find-by-mail" \
 	"GET /v1/users/find-by-mail=1" "total=1"
 fake_reset
