@@ -20,6 +20,7 @@ enum stat_id {
 	STAT_HTTP_ERRORS,     /* final failures: 4xx/5xx/transport */
 	STAT_TRANSPORT_ERRORS,
 	STAT_PACING_WAITS,    /* times the client slept for its own pacing */
+	STAT_API_DOWN_FAST,   /* calls failed at once: the API was just down */
 	STAT__N
 };
 

@@ -68,6 +68,7 @@
  * departure by tens of milliseconds on a loaded machine or network, and a
  * server's sliding window then sees n+1 in one window (429). */
 #define HTTP_PACE_SLACK_S 0.06
+#define HTTP_DOWN_HOLDOFF 2.0 /* seconds of failing fast after a dead API */
 #define HTTP_PACE_MAX_BURST 1000
 
 /* At most n requests in any window of `window` seconds (n = 0: unpaced). */
@@ -95,6 +96,10 @@ struct http {
 
 	pthread_mutex_t pace_lock;
 	struct pacer pacer[HTTP_CLASS__N];
+	/* Guarded by pace_lock: after the API timed out or could not be
+	 * reached, calls until down_until fail at once with down_err. */
+	double down_until;
+	int down_err;
 };
 
 /* What one attempt collected through the curl callbacks. */
@@ -481,9 +486,9 @@ static int attempt_once(struct http *h, const char *url, const char *method,
 /* Public interface                                                    */
 /* ------------------------------------------------------------------ */
 
-int http_request(struct http *h, const char *method, const char *path,
-		 const char *json_body, enum http_class cls, int idempotent,
-		 int endpoint, struct http_response *resp)
+static int request(struct http *h, const char *method, const char *path,
+		   const char *json_body, enum http_class cls, int idempotent,
+		   int endpoint, struct http_response *resp)
 {
 	struct attempt a = {0};
 	int backoffs = 0, rc;
@@ -558,6 +563,43 @@ answer:
 	resp->retry_after = a.retry_after > 0 ? a.retry_after : 0;
 	buf_free(&url);
 	return 0;
+}
+
+/*
+ * A dead API costs one timeout, not one per caller: when a call ends
+ * because the API did not answer in time or could not be reached, calls
+ * made in the next HTTP_DOWN_HOLDOFF seconds fail at once with the same
+ * error, without sending. The kernel queues lookups in one directory behind
+ * each other (libfuse 3.14 cannot ask for parallel lookups), so without
+ * this, N readers of users/ against a hung API would wait N timeouts.
+ * Any HTTP answer ends the holdoff.
+ */
+int http_request(struct http *h, const char *method, const char *path,
+		 const char *json_body, enum http_class cls, int idempotent,
+		 int endpoint, struct http_response *resp)
+{
+	double now = now_mono();
+	int rc;
+
+	pthread_mutex_lock(&h->pace_lock);
+	rc = now < h->down_until ? h->down_err : 0;
+	pthread_mutex_unlock(&h->pace_lock);
+	if (rc) {
+		memset(resp, 0, sizeof(*resp));
+		stats_add(STAT_API_DOWN_FAST, 1);
+		return rc;
+	}
+	rc = request(h, method, path, json_body, cls, idempotent, endpoint,
+		     resp);
+	pthread_mutex_lock(&h->pace_lock);
+	if (rc == -ETIMEDOUT || rc == -EHOSTUNREACH) {
+		h->down_until = now_mono() + HTTP_DOWN_HOLDOFF;
+		h->down_err = rc;
+	} else if (rc == 0) {
+		h->down_until = 0;
+	}
+	pthread_mutex_unlock(&h->pace_lock);
+	return rc;
 }
 
 void http_response_free(struct http_response *resp)

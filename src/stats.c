@@ -28,6 +28,7 @@ static const char *const stat_names[STAT__N] = {
 	[STAT_HTTP_ERRORS] = "http_errors",
 	[STAT_TRANSPORT_ERRORS] = "transport_errors",
 	[STAT_PACING_WAITS] = "pacing_waits",
+	[STAT_API_DOWN_FAST] = "failed_fast_api_down",
 };
 
 void stats_add(enum stat_id id, long n)
