@@ -63,6 +63,7 @@ static void check_getters(const cJSON *v, const cJSON *root)
 	check_id(model_propdef_id(v));
 	(void)model_propdef_name(v);
 	check_id(model_progress_course_id(v));
+	check_bool(model_grant_created(v));
 	check_id(model_token(v));
 
 	/* The tree as a list of definitions, looked up by this node's key

@@ -98,10 +98,10 @@ seq 16 | xargs -P 16 -I{} sh -c 'cat "$1" >"$2.{}"' _ \
 	"$M/users/$(enc "$E")/progress.json" "$T_DIR/par"
 t_cost "16 parallel cat of one cold progress.json cost exactly 1 request" \
 	"GET /v1/users/course-progress/list=1" "total=1"
-bad=0
-for i in $(seq 16); do cmp -s "$T_DIR/par.1" "$T_DIR/par.$i" || bad=1; done
+odd=0
+for i in $(seq 16); do cmp -s "$T_DIR/par.1" "$T_DIR/par.$i" || odd=1; done
 t_ok "all 16 readers got the same valid JSON" sh -c \
-	'[ "$1" = 0 ] && jq -e "type == \"array\"" "$2" >/dev/null' _ "$bad" "$T_DIR/par.1"
+	'[ "$1" = 0 ] && jq -e "type == \"array\"" "$2" >/dev/null' _ "$odd" "$T_DIR/par.1"
 # Control: parallel readers of distinct members are counted one each
 # (4 fit the progress limit's burst).
 sleep 1.1
@@ -124,8 +124,8 @@ pacing_run() { # DESC XARGS_P MEMBERS...
 	fake_reset
 	t0=$EPOCHREALTIME
 	printf '%s\n' "$@" | enc_lines |
-		xargs -P "$p" -I{} sh -c 'cat "$1/{}/progress.json" >"$2/prog.$3.$(echo "{}" | md5sum | cut -c1-8)" || echo "{}" >>"$2/prog.fail"' \
-			_ "$M/users" "$T_DIR" "$p"
+		xargs -P "$p" -I{} sh -c 'cat "$1/$4/progress.json" >"$2/prog.$3.$4" || echo "$4" >>"$2/prog.fail"' \
+			_ "$M/users" "$T_DIR" "$p" {}
 	secs=$(since "$t0")
 	fails=$(cat "$T_DIR/prog.fail" 2>/dev/null)
 	rm -f "$T_DIR/prog.fail"
@@ -146,9 +146,13 @@ pacing_run() { # DESC XARGS_P MEMBERS...
 }
 pacing_run "20 progress.json sequentially" 1 "${PLAIN[@]:10:20}"
 pacing_run "20 progress.json with xargs -P 8" 8 "${PLAIN[@]:30:20}"
-bad=
-for f in "$T_DIR"/prog.*; do jq -e 'type == "array"' "$f" >/dev/null 2>&1 || bad+="$f "; done
-t_is "$bad" "" "every paced progress.json is a JSON array"
+odd=
+for f in "$T_DIR"/prog.*; do jq -e 'type == "array"' "$f" >/dev/null 2>&1 || odd+="$f "; done
+t_is "$odd" "" "every paced progress.json is a JSON array"
+e=${PLAIN[10]}
+t_json_eq "$(cat "$T_DIR/prog.1.$(enc "$e")")" \
+	"$(fake_api GET "/v1/users/course-progress/list/$(urlenc "$e")")" \
+	"a paced progress.json equals the fake's course-progress list"
 
 # ---- a change shows at once: no kernel-cache staleness ---------------
 # A member holding exactly one offer, active: deactivating it moves the
@@ -221,11 +225,11 @@ fake_reset
 seq 8 | xargs -P 8 -I{} sh -c 'ls -A "$1" >"$2.{}"' _ "$M/users" "$T_DIR/ls"
 t_cost "8 parallel cold ls users/ cost exactly $LIST100 list calls (not 8x)" \
 	"GET /v1/users/list=$LIST100" "total=$LIST100"
-bad=
+odd=
 for i in $(seq 8); do
-	[[ $(wc -l <"$T_DIR/ls.$i") == "$NUSERS" ]] || bad+="ls $i: $(wc -l <"$T_DIR/ls.$i") entries; "
+	[[ $(wc -l <"$T_DIR/ls.$i") == "$NUSERS" ]] || odd+="ls $i: $(wc -l <"$T_DIR/ls.$i") entries; "
 done
-t_is "$bad" "" "each of the 8 listings shows all $NUSERS members"
+t_is "$odd" "" "each of the 8 listings shows all $NUSERS members"
 # Control: dropping the cache makes the listing cost its pages again.
 echo / >"$M/.memberspot/refresh"
 fake_reset
@@ -290,8 +294,8 @@ sleep 1.1
 fake_reset
 t0=$EPOCHREALTIME
 printf '%s\n' "${PLAIN[@]:10:20}" | enc_lines |
-	xargs -P 8 -I{} sh -c 'cat "$1/{}/progress.json" >"$2/unp.$(echo "{}" | md5sum | cut -c1-8)" 2>>"$2/unp.err" || echo "{}" >>"$2/unp.fail"' \
-		_ "$M/users" "$T_DIR"
+	xargs -P 8 -I{} sh -c 'cat "$1/$3/progress.json" >"$2/unp.$3" 2>>"$2/unp.err" || echo "$3" >>"$2/unp.fail"' \
+		_ "$M/users" "$T_DIR" {}
 secs=$(since "$t0")
 n429=$(fake_429)
 t_ok "control: with progress_rps=0 the fake answers 429s (got $n429 in ${secs}s)" \
@@ -303,13 +307,14 @@ else
 	t_fail "unpaced: every read still succeeds (Retry-After honoured)" \
 		"failed: $fails" "errors: $(sort "$T_DIR/unp.err" | uniq -c)"
 fi
-bad=
+odd=
 for e in "${PLAIN[@]:10:20}"; do
-	h=$(enc "$e" | md5sum | cut -c1-8)
-	[[ -s $T_DIR/unp.$h ]] || continue
-	cmp -s "$T_DIR/unp.$h" "$T_DIR/prog.1.$h" || bad+="$e "
+	h=$(enc "$e")
+	[[ -s $T_DIR/prog.1.$h ]] || odd+="$e (no paced copy) "
+	[[ -s $T_DIR/unp.$h ]] || odd+="$e (no unpaced copy) "
+	cmp -s "$T_DIR/unp.$h" "$T_DIR/prog.1.$h" || odd+="$e "
 done
-t_is "$bad" "" "unpaced: the data equals what the paced mount read"
+t_is "$odd" "" "unpaced: the data equals what the paced mount read"
 t_diag "unpaced: $n429 429s, $(jq -r '.by_endpoint["GET /v1/users/course-progress/list"]' <<<"$(fake_stats)") requests, ${secs}s"
 msfs_unmount
 
@@ -319,8 +324,8 @@ msfs_unmount
 
 lookups() { # MEMBERS... : cold user.json reads, 8 at a time
 	printf '%s\n' "$@" | enc_lines |
-		xargs -P 8 -I{} sh -c 'cat "$1/{}/user.json" >/dev/null || echo "{}" >>"$2/look.fail"' \
-			_ "$M/users" "$T_DIR"
+		xargs -P 8 -I{} sh -c 'cat "$1/$3/user.json" >/dev/null || echo "$3" >>"$2/look.fail"' \
+			_ "$M/users" "$T_DIR" {}
 }
 fake_config '{"global_rps": 5}'
 msfs_mount max_rps=5 || t_bail "cannot mount (F)"
