@@ -115,7 +115,8 @@ static int diff_one(const cJSON *defs, const cJSON *current,
 		if (!strcmp(dup->string, it->string))
 			return refuse(why, whylen, "name '%.60s' given twice",
 				      it->string);
-		dup_id = model_propdef_id(model_propdef_find(defs, dup->string));
+		dup_id =
+			model_propdef_id(model_propdef_find(defs, dup->string));
 		if (id && dup_id && !strcmp(id, dup_id))
 			return refuse(why, whylen,
 				      "'%.60s' and '%.60s' are the same "

@@ -71,9 +71,9 @@ static void check_split(const char *line, size_t len, char sep)
 struct walk {
 	const char *text;
 	size_t len;
-	size_t next;      /* offset where the next line must start */
+	size_t next; /* offset where the next line must start */
 	int lineno;
-	int stop_at;      /* the line whose callback returns non-zero */
+	int stop_at; /* the line whose callback returns non-zero */
 };
 
 static int on_line(void *arg, int lineno, const char *line, size_t len)

@@ -39,7 +39,7 @@ static const char current_json[] =
 
 static cJSON *defs, *current;
 
-static const char *const states[] = {"active", "1",	"true", "on",
+static const char *const states[] = {"active",	 "1", "true",  "on",
 				     "inactive", "0", "false", "off"};
 
 static void check_value(const char *data, size_t size)
@@ -103,8 +103,7 @@ static int is_defined_id(const char *id)
 {
 	const cJSON *d;
 
-	cJSON_ArrayForEach(d, defs)
-	{
+	cJSON_ArrayForEach(d, defs) {
 		const char *did = model_propdef_id(d);
 
 		if (did && !strcmp(did, id))
@@ -128,8 +127,7 @@ static void check_props(const char *data, size_t size, const cJSON *cur)
 		return;
 	}
 	CHECK(cJSON_IsArray(changes));
-	cJSON_ArrayForEach(c, changes)
-	{
+	cJSON_ArrayForEach(c, changes) {
 		id = cJSON_GetObjectItemCaseSensitive(c, "propertyId");
 		value = cJSON_GetObjectItemCaseSensitive(c, "value");
 		CHECK(cJSON_IsString(id));

@@ -67,11 +67,22 @@ static void check_getters(const cJSON *v, const cJSON *root)
 	check_id(model_token(v));
 
 	/* The tree as a list of definitions, looked up by this node's key
-	 * (or string): whatever is found is an element of it. */
+	 * (or string): what is found is an element of it, called so or
+	 * with that id. */
 	if (v->string || cJSON_IsString(v)) {
-		a = model_propdef_find(root, v->string ? v->string
-						       : v->valuestring);
-		CHECK(a == NULL || cJSON_IsArray(root) || cJSON_IsObject(root));
+		const char *name = v->string ? v->string : v->valuestring;
+		const cJSON *e;
+
+		a = model_propdef_find(root, name);
+		if (a) {
+			for (e = root->child; e && e != a; e = e->next)
+				;
+			CHECK(e == a);
+			CHECK((model_propdef_name(a) &&
+			       !strcmp(model_propdef_name(a), name)) ||
+			      (model_propdef_id(a) &&
+			       !strcmp(model_propdef_id(a), name)));
+		}
 	}
 
 	text = model_scalar_text(v);
@@ -174,8 +185,8 @@ static void check_users_page(cJSON *body, int page_len)
 	CHECK(rc == 0 || rc == -EIO);
 	if (rc) {
 		CHECK(users == NULL && next == NULL);
-		CHECK(!was_array && !(cJSON_IsObject(body) &&
-				      cJSON_IsArray(arr)));
+		CHECK(!was_array &&
+		      !(cJSON_IsObject(body) && cJSON_IsArray(arr)));
 		return;
 	}
 	CHECK(was_array || (cJSON_IsObject(body) && cJSON_IsArray(arr)));

@@ -13,6 +13,8 @@
 #   BUILD          build root             (default: $SRC/build)
 #   MSFS_BIN       the daemon             (default: $BUILD/memberspotfs)
 #   MSFS_VALGRIND  1: run the daemon under valgrind
+#   MSFS_ASAN      1: the daemon is built with ASan+UBSan (set by
+#                  scripts/test): its RSS and speed are not the real ones
 #   ASAN_OPTIONS, UBSAN_OPTIONS  passed on, with log_path added (below)
 #   MSFS_KEEP_TMP  1: keep $T_DIR (logs, key file) after the script ends
 #
@@ -26,6 +28,7 @@ SRC=${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 MSFS_BIN=${MSFS_BIN:-$BUILD/memberspotfs}
 MSFS_VALGRIND=${MSFS_VALGRIND:-0}
+MSFS_ASAN=${MSFS_ASAN:-0}
 
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/msfs-test.XXXXXX")
 T_DIR=$(cd "$T_DIR" && pwd -P)
@@ -402,7 +405,8 @@ _t_mounted() {
 # report goes to the file named by $1.
 _t_daemon_cmd() {
 	if [[ $MSFS_VALGRIND == 1 ]]; then
-		printf '%s\n' valgrind --quiet --leak-check=full \
+		# not --quiet: _t_log_findings reads its summary lines
+		printf '%s\n' valgrind --leak-check=full \
 			--errors-for-leak-kinds=definite --error-exitcode=99 \
 			--log-file="$1"
 	fi

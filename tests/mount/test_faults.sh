@@ -123,7 +123,8 @@ eventually() {
 		status=0
 		"$@" >"$T_DIR/ev.out" 2>"$T_DIR/ev.err" || status=$?
 		EV_SECS=$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
-		[[ $status -ne 0 ]] && awk -v s="$EV_SECS" -v m="$limit" 'BEGIN { exit !(s < m) }' || break
+		[[ $status -ne 0 ]] || break
+		awk -v s="$EV_SECS" -v m="$limit" 'BEGIN { exit !(s < m) }' || break
 		sleep 0.2
 	done
 	T_OUT=$(cat "$T_DIR/ev.out")
@@ -225,7 +226,7 @@ t_is "$badeno" "" "error_rate 0.3: failed grants report EIO"
 # reads /_fake/, which faults never touch.)
 cat "$MNT/properties.json" >/dev/null
 fake_config '{"error_rate": 0.3}'
-bad="" nfail=0
+probs="" nfail=0
 for ((i = 61; i < 81; i++)); do
 	e=$(u "$i")
 	old=$(fake_user "$e" | jq -r '.customProperties["p-company"] // ""')
@@ -234,15 +235,15 @@ for ((i = 61; i < 81; i++)); do
 	bash -c 'echo "$1" > "$2"' _ "$v" "$MNT/users/$(enc "$e")/properties/Company" 2>/dev/null || status=$?
 	now=$(fake_user "$e" | jq -r '.customProperties["p-company"] // ""')
 	if [[ $status -eq 0 ]]; then
-		[[ $now == "$v" ]] || bad+="$e: echo succeeded, server has '$now'"$'\n'
+		[[ $now == "$v" ]] || probs+="$e: echo succeeded, server has '$now'"$'\n'
 	else
 		nfail=$((nfail + 1))
-		[[ $now == "$old" ]] || bad+="$e: echo failed, server has '$now' (was '$old')"$'\n'
+		[[ $now == "$old" ]] || probs+="$e: echo failed, server has '$now' (was '$old')"$'\n'
 	fi
 done
 fake_config '{"error_rate": 0}'
 t_diag "error_rate 0.3: $nfail of 20 property writes failed"
-t_is "$bad" "" "error_rate 0.3: each echo > properties/Company: its exit status matches the server"
+t_is "$probs" "" "error_rate 0.3: each echo > properties/Company: its exit status matches the server"
 
 # A multi-line grant file: lines that failed are reported by close(),
 # each line's outcome is in the journal, and the journal tells the truth.
@@ -253,18 +254,18 @@ res=$(wr "$G" "$lines")
 fake_config '{"error_rate": 0}'
 st=$(fake_state)
 jr=$(cat "$MNT/.memberspot/journal")
-bad=""
+probs=""
 while IFS= read -r e; do
 	[[ -n $e ]] || continue
 	out=$(jq -r --arg e "$e" 'select(.op == "grant" and .args.email == $e) | .outcome' <<<"$jr" | tail -n 1)
 	has=$(jq -r --arg e "$e" 'any(.users[]; .email == $e)' <<<"$st")
 	case $out in
-	ok) [[ $has == true ]] || bad+="$e: journal ok, not on the server"$'\n' ;;
-	error) [[ $has == false ]] || bad+="$e: journal error, but on the server"$'\n' ;;
-	*) bad+="$e: no journal line"$'\n' ;;
+	ok) [[ $has == true ]] || probs+="$e: journal ok, not on the server"$'\n' ;;
+	error) [[ $has == false ]] || probs+="$e: journal error, but on the server"$'\n' ;;
+	*) probs+="$e: no journal line"$'\n' ;;
 	esac
 done <<<"$lines"
-t_is "$bad" "" "error_rate 0.3: a 20-line grant file: each line's journal outcome matches the server"
+t_is "$probs" "" "error_rate 0.3: a 20-line grant file: each line's journal outcome matches the server"
 nerr=$(jq -r 'select(.op == "grant" and (.args.email | startswith("fault-m")) and .outcome == "error") | .args.email' <<<"$jr" | wc -l)
 if [[ $nerr -gt 0 ]]; then
 	t_is "$res" "close EIO" "error_rate 0.3: the 20-line grant file with $nerr failed line(s): close() fails with EIO"
@@ -302,7 +303,7 @@ secs=$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
 n429=$(fake_stats | jq -r '.by_status["429"] // 0')
 fake_config '{"global_rps": 0}'
 t_ok "429 storm: the fake answered 429s ($n429; the storm happened)" test "$n429" -gt 0
-good=0 bad="" wrong=""
+good=0 probs="" wrong=""
 for ((i = 0; i < 12; i++)); do
 	e=$(u $((81 + i)))
 	if [[ $(cat "$T_DIR/storm.$i.rc") == 0 ]]; then
@@ -310,7 +311,7 @@ for ((i = 0; i < 12; i++)); do
 		[[ $(jq -S -c . "$T_DIR/storm.$i.out" 2>&1) == "$(member_json "$e")" ]] || wrong+="$e "
 	else
 		eno=$(errno_of "$(cat "$T_DIR/storm.$i.err")")
-		[[ $eno == EAGAIN || $eno == ETIMEDOUT ]] || bad+="$e: $eno"$'\n'
+		[[ $eno == EAGAIN || $eno == ETIMEDOUT ]] || probs+="$e: $eno"$'\n'
 	fi
 done
 if [[ $(cat "$T_DIR/storm.ls.rc") == 0 ]]; then
@@ -318,11 +319,11 @@ if [[ $(cat "$T_DIR/storm.ls.rc") == 0 ]]; then
 	t_same_lines "$(cat "$T_DIR/storm.ls.out")" "$want" "429 storm: ls offers/O/members lists the right members"
 else
 	eno=$(errno_of "$(cat "$T_DIR/storm.ls.err")")
-	[[ $eno == EAGAIN || $eno == ETIMEDOUT ]] || bad+="ls members: $eno"$'\n'
+	[[ $eno == EAGAIN || $eno == ETIMEDOUT ]] || probs+="ls members: $eno"$'\n'
 	t_pass "429 storm: ls offers/O/members failed with $eno"
 fi
 t_diag "429 storm: $good of 12 reads succeeded in ${secs}s"
-t_is "$bad" "" "429 storm: failures are only EAGAIN or ETIMEDOUT"
+t_is "$probs" "" "429 storm: failures are only EAGAIN or ETIMEDOUT"
 t_is "$wrong" "" "429 storm: every read that succeeded shows the server's record"
 slowest=$(sort -n "$T_DIR"/storm.*.secs | tail -n 1)
 t_ok "429 storm: every cat returned within timeout + slack (slowest ${slowest}s)" \
@@ -330,14 +331,45 @@ t_ok "429 storm: every cat returned within timeout + slack (slowest ${slowest}s)
 n=$(status_count http_429)
 t_ok "429 storm: .memberspot/status counts the 429s ($n)" test "$n" -gt 0
 # the storm is over: the same reads work (nothing negative-cached)
-bad=""
+probs=""
 for ((i = 0; i < 12; i++)); do
 	e=$(u $((81 + i)))
 	got=$(cat "$MNT/users/$(enc "$e")/user.json" 2>&1 | jq -S -c . 2>&1)
-	[[ $got == "$(member_json "$e")" ]] || bad+="$e: $(head -c 200 <<<"$got")"$'\n'
+	[[ $got == "$(member_json "$e")" ]] || probs+="$e: $(head -c 200 <<<"$got")"$'\n'
 done
-t_is "$bad" "" "after the 429 storm: every member reads right"
+t_is "$probs" "" "after the 429 storm: every member reads right"
 t_alive "after the 429 storm"
+
+# =====================================================================
+# 3a. A slow API (1 s a request, under the timeout), readers in parallel
+# =====================================================================
+
+# Each cat needs one request of 1 s; eight at once must not queue behind
+# each other (the kernel serializes lookups in one directory unless the
+# filesystem allows parallel ones), so each returns well within the
+# timeout and every one succeeds.
+remount cache_ttl=600 max_rps=0
+fake_config '{"latency_ms": 1000}'
+pids=()
+for ((i = 0; i < 8; i++)); do
+	(
+		t0=$EPOCHREALTIME
+		st=0
+		cat "$MNT/users/$(enc "$(u $((141 + i)))")/user.json" >/dev/null 2>&1 || st=$?
+		printf '%s %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')" \
+			"$st" >"$T_DIR/slow.$i"
+	) &
+	pids+=($!)
+done
+wait "${pids[@]}"
+fake_config '{"latency_ms": 0}'
+got=$(cat "$T_DIR"/slow.[0-9])
+slowest=$(sort -n <<<"$got" | tail -n 1 | cut -d' ' -f1)
+t_diag "1 s latency, 8 parallel cats: $(cut -d' ' -f1 <<<"$got" | sort -n | tr '\n' ' ')"
+t_is "$(cut -d' ' -f2 <<<"$got" | sort -u)" 0 "1 s latency: 8 parallel cats of uncached members all succeed"
+t_ok "1 s latency: each returned within timeout + slack (slowest ${slowest}s)" \
+	awk -v s="$slowest" -v m="$MAXSECS" 'BEGIN { exit !(s <= m) }'
+t_alive "after the slow API"
 
 # =====================================================================
 # 3. A latency spike beyond the timeout
@@ -349,6 +381,27 @@ A=$(u 101)
 cat "$MNT/users/$(enc "$A")/user.json" "$MNT/properties.json" >/dev/null
 ls "$MNT/offers" >/dev/null
 fake_config "{\"hang_ms\": $((TIMEOUT * 1000 + 5000))}"
+
+# First, before any timeout was seen (after one the client fails fast for
+# a moment): four lookups in users/ at once each return within the
+# timeout; they do not queue behind each other.
+pids=()
+for ((i = 0; i < 4; i++)); do
+	(
+		t0=$EPOCHREALTIME
+		cat "$MNT/users/$(enc "$(u $((105 + i)))")/user.json" >/dev/null 2>"$T_DIR/par.$i.err"
+		printf '%s %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')" \
+			"$(errno_of "$(cat "$T_DIR/par.$i.err")")" >"$T_DIR/par.$i"
+	) &
+	pids+=($!)
+done
+wait "${pids[@]}"
+got=$(cat "$T_DIR"/par.[0-9])
+slowest=$(sort -n <<<"$got" | tail -n 1 | cut -d' ' -f1)
+t_ok "hang: 4 parallel cats of uncached members each return in time (slowest ${slowest}s)" \
+	awk -v s="$slowest" -v m="$MAXSECS" 'BEGIN { exit !(s <= m) }'
+t_is "$(cut -d' ' -f2 <<<"$got" | sort -u)" ETIMEDOUT "hang: each of them fails with ETIMEDOUT"
+
 
 timed cat "$MNT/users/$(enc "$(u 102)")/user.json"
 t_within "hang: cat of an uncached user.json returns in time"
@@ -377,25 +430,6 @@ t_is "$T_ERRNO" ETIMEDOUT "hang: echo EMAIL > offers/O/grant fails with ETIMEDOU
 
 t_ok "hang: .memberspot/errors names the timeout" \
 	grep -qiE 'tim(ed|e)[ -]?out' "$MNT/.memberspot/errors"
-# Operations that wait for the API do not queue behind each other: four
-# lookups in users/ at once each return within the timeout too.
-pids=()
-for ((i = 0; i < 4; i++)); do
-	(
-		t0=$EPOCHREALTIME
-		cat "$MNT/users/$(enc "$(u $((105 + i)))")/user.json" >/dev/null 2>"$T_DIR/par.$i.err"
-		printf '%s %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')" \
-			"$(errno_of "$(cat "$T_DIR/par.$i.err")")" >"$T_DIR/par.$i"
-	) &
-	pids+=($!)
-done
-wait "${pids[@]}"
-got=$(cat "$T_DIR"/par.[0-9])
-slowest=$(sort -n <<<"$got" | tail -n 1 | cut -d' ' -f1)
-t_ok "hang: 4 parallel cats of uncached members each return in time (slowest ${slowest}s)" \
-	awk -v s="$slowest" -v m="$MAXSECS" 'BEGIN { exit !(s <= m) }'
-t_is "$(cut -d' ' -f2 <<<"$got" | sort -u)" ETIMEDOUT "hang: each of them fails with ETIMEDOUT"
-
 fake_config '{"hang_ms": 0}'
 t_alive "after the latency spike"
 # recovers by itself
@@ -410,28 +444,28 @@ t_json_eq "$T_OUT" "$(member_json "$e")" "after the spike: it shows the server's
 
 remount cache_ttl=600
 fake_config '{"drop_rate": 1.0}'
-bad=""
+probs=""
 for ((i = 111; i < 116; i++)); do
 	timed cat "$MNT/users/$(enc "$(u "$i")")/user.json"
-	[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || bad+="$(u "$i"): status $T_STATUS $T_ERRNO"$'\n'
-	awk -v s="$T_SECS" -v m="$MAXSECS" 'BEGIN { exit !(s <= m) }' || bad+="$(u "$i"): took ${T_SECS}s"$'\n'
+	[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || probs+="$(u "$i"): status $T_STATUS $T_ERRNO"$'\n'
+	awk -v s="$T_SECS" -v m="$MAXSECS" 'BEGIN { exit !(s <= m) }' || probs+="$(u "$i"): took ${T_SECS}s"$'\n'
 done
 timed ls "$MNT/users"
-[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || bad+="ls users: status $T_STATUS $T_ERRNO"$'\n'
-t_is "$bad" "" "drop_rate 1.0: reads fail with EIO (Input/output error), in time"
+[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || probs+="ls users: status $T_STATUS $T_ERRNO"$'\n'
+t_is "$probs" "" "drop_rate 1.0: reads fail with EIO (Input/output error), in time"
 t_ok "drop_rate 1.0: .memberspot/errors has the failures" \
 	grep -qF -- "find-by-mail" "$MNT/.memberspot/errors"
 t_alive "during drop_rate 1.0"
 fake_config '{"drop_rate": 0}'
 t_eventually "drop_rate back to 0: a member that failed reads again" "$RECOVER" \
 	cat "$MNT/users/$(enc "$(u 111)")/user.json"
-bad=""
+probs=""
 for ((i = 111; i < 116; i++)); do
 	e=$(u "$i")
 	got=$(cat "$MNT/users/$(enc "$e")/user.json" 2>&1 | jq -S -c . 2>&1)
-	[[ $got == "$(member_json "$e")" ]] || bad+="$e: $(head -c 200 <<<"$got")"$'\n'
+	[[ $got == "$(member_json "$e")" ]] || probs+="$e: $(head -c 200 <<<"$got")"$'\n'
 done
-t_is "$bad" "" "drop_rate back to 0: the same reads succeed with the server's records"
+t_is "$probs" "" "drop_rate back to 0: the same reads succeed with the server's records"
 t_eventually "drop_rate back to 0: ls users/ works" "$RECOVER" ls "$MNT/users"
 t_same_lines "$T_OUT" "$(fake_state | jq -r '.users[].email' | enc_lines)" \
 	"drop_rate back to 0: ls users/ lists every member"
@@ -443,18 +477,18 @@ t_alive "after drop_rate"
 
 remount cache_ttl=600
 fake_config '{"malformed_rate": 1.0}'
-bad=""
+probs=""
 for ((i = 121; i < 126; i++)); do
 	timed cat "$MNT/users/$(enc "$(u "$i")")/user.json"
-	[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || bad+="$(u "$i"): status $T_STATUS $T_ERRNO"$'\n'
+	[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || probs+="$(u "$i"): status $T_STATUS $T_ERRNO"$'\n'
 done
 for f in properties.json "offers/$(enc "$O")/offer.json" "exams/exam-1/results.json"; do
 	timed cat "$MNT/$f"
-	[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || bad+="$f: status $T_STATUS $T_ERRNO"$'\n'
+	[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || probs+="$f: status $T_STATUS $T_ERRNO"$'\n'
 done
 timed ls "$MNT/by-status/active"
-[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || bad+="ls by-status/active: status $T_STATUS $T_ERRNO"$'\n'
-t_is "$bad" "" "malformed_rate 1.0: every read fails with EIO"
+[[ $T_STATUS -ne 0 && $T_ERRNO == EIO ]] || probs+="ls by-status/active: status $T_STATUS $T_ERRNO"$'\n'
+t_is "$probs" "" "malformed_rate 1.0: every read fails with EIO"
 t_ok "malformed_rate 1.0: .memberspot/errors says 'malformed'" \
 	grep -qi malformed "$MNT/.memberspot/errors"
 t_alive "during malformed_rate 1.0"

@@ -70,7 +70,7 @@ t_like "$T_OUT" memberspotfs "users/../README is the README"
 # the encoder writes; a lone '%' neither).
 first=$(printf '%%%02X' "'${E:0:1}")${E:1}
 fake_reset
-bad="" n=0
+probs="" n=0
 for name in '%2E%2E' '%2E.' '%2E' '..%2F..' '..%2F..%2Fv1%2Foffers' '.%2F' '%2e%2e' \
 	'%2E%2E%2F%2E%2E%2Fv1%2Foffers' '%2F' '%2F..' 'x%2fy@example.com' "$first" \
 	'100%-kurs' '%zz@example.com' '%00@example.com' '%2Ehidden%2E' "$(enc "$E")%" \
@@ -79,18 +79,18 @@ for name in '%2E%2E' '%2E.' '%2E' '..%2F..' '..%2F..%2Fv1%2Foffers' '.%2F' '%2e%
 		"exams/$name/results.json" "courses/$name/members" "$D_REL/offers/$name" \
 		"$D_REL/progress/$name.json"; do
 		n=$((n + 1))
-		err=$(stat "$M/$p" 2>&1 >/dev/null) && bad+="$p: exists"$'\n'
-		[[ $err == *"No such file or directory"* ]] || bad+="$p: $err"$'\n'
+		err=$(stat "$M/$p" 2>&1 >/dev/null) && probs+="$p: exists"$'\n'
+		[[ $err == *"No such file or directory"* ]] || probs+="$p: $err"$'\n'
 	done
 done
-t_is "$bad" "" "$n dot-segment, encoded-slash and non-canonical names (e.g. $first for $E): each stat is ENOENT"
+t_is "$probs" "" "$n dot-segment, encoded-slash and non-canonical names (e.g. $first for $E): each stat is ENOENT"
 t_is "$(requests | grep -v '^GET /v1/users/find-by-mail/' | grep -v '^GET /v1/exams/' |
 	grep -v '^GET /v1/users/list?pageLength=[0-9]*&courseId=')" "" \
 	"those lookups asked no endpoint but find-by-mail, exams results and the courseId listing"
 # Some of them are identifiers after decoding (e.g. "%2E%2E%2F%2E%2E%2Fv1%2Foffers"
 # is "../../v1/offers", "%2F" is "/"): those may be looked up, each as one
 # exactly-encoded path segment or query value.
-bad=$(requests | python3 -c '
+probs=$(requests | python3 -c '
 import sys, urllib.parse
 def exact(x):
     i = urllib.parse.unquote(x)
@@ -112,7 +112,7 @@ for line in sys.stdin:
     if not ok:
         print(path)
 ')
-t_is "$bad" "" "every lookup that reached the API has its identifier as one exactly-encoded segment or query value"
+t_is "$probs" "" "every lookup that reached the API has its identifier as one exactly-encoded segment or query value"
 t_is "$(requests | grep -c 'find-by-mail/\.\.\?\(/\|$\)')" 0 "no request path has a '.' or '..' segment"
 
 # =====================================================================
@@ -134,12 +134,12 @@ declare -a HOSTILE_EMAILS=(
 	'a;b@x.com'
 	'ü@ß.de'
 )
-bad=""
+probs=""
 for e in "${HOSTILE_EMAILS[@]}"; do
 	err=$(cat "$M/users/$(enc "$e")/user.json" 2>&1 >/dev/null)
-	[[ $err == *"No such file or directory"* ]] || bad+="$(printf '%q' "$e"): $err"$'\n'
+	[[ $err == *"No such file or directory"* ]] || probs+="$(printf '%q' "$e"): $err"$'\n'
 done
-t_is "$bad" "" "${#HOSTILE_EMAILS[@]} hostile emails: cat users/E/user.json is ENOENT (a 404 from find-by-mail)"
+t_is "$probs" "" "${#HOSTILE_EMAILS[@]} hostile emails: cat users/E/user.json is ENOENT (a 404 from find-by-mail)"
 want=$(for e in "${HOSTILE_EMAILS[@]}"; do printf 'GET /v1/users/find-by-mail/%s\n' "$(seg "$e")"; done | sort -u)
 t_is "$(requests | sort -u)" "$want" \
 	"each hostile email was asked as one percent-encoded find-by-mail segment, nothing else"
@@ -187,7 +187,7 @@ t_json_eq "$(fake_user "$E")" "$before" "the member is unchanged"
 # =====================================================================
 
 # Orders ids come from whoever granted: make awkward ones through the API.
-W=weird-ids@hostile.example.com
+W="weird-ids@hostile.example.com"
 declare -a ODD_IDS=('..' '.' 'a/b' '../../etc/passwd' $'ctl\x01id' $'new\nline' '%2F' '%' ' spaced ' '.hidden' 'x%2E%2E')
 OFFER_IDS=()
 mapfile -t OFFER_IDS < <(sj '.offers[].id')
@@ -248,22 +248,23 @@ want=$(fake_user "$W" | jq -j '.offers[].orderId + "\u0000"' |
 	while IFS= read -r -d '' rid; do enc "$rid"; printf '\0'; done |
 	python3 -c 'import sys; print(sorted(x for x in sys.stdin.read().split("\0") if x))')
 t_is "$got" "$want" "users/W/orders/ lists the awkward order ids, encoded (%2E., %2E, a%2Fb, ...)"
-bad=""
+probs=""
 while IFS= read -r w; do
 	while IFS= read -r -d '' rid; do
 		f=$M/users/$(enc "$w")/orders/$(enc "$rid")
 		v=$(cat -- "$f" 2>&1)
-		[[ $v == active ]] || bad+="$(printf '%q' "$rid"): $v"$'\n'
+		[[ $v == active ]] || probs+="$(printf '%q' "$rid"): $v"$'\n'
 	done < <(fake_user "$w" | jq -j '.offers[].orderId + "\u0000"')
 done <<<"$WHO"
-t_is "$bad" "" "each awkward order id's file reads its state"
+t_is "$probs" "" "each awkward order id's file reads its state"
+# shellcheck disable=SC2010 # what ls shows is the point
 t_is "$(ls -A "$M/users/$(enc "$W")/orders" | grep -c $'[\x01-\x1f\x7f]')" \
 	"$(printf '%s\n' "${ODD_IDS[@]}" | head -n ${#OFFER_IDS[@]} | grep -c $'[\x01-\x1f\x7f]')" \
 	"control characters in ids are passed through in names, not dropped (the names stay distinct)"
 
 # An identifier longer than any name can be: not shown as a name that
 # cannot be looked up (it shows in user.json).
-L=long-id@hostile.example.com
+L="long-id@hostile.example.com"
 fake_api POST /v1/users/grant-user-offer-by-mail -H 'Content-Type: application/json' \
 	--data-binary "$(jq -nc --arg e "$L" --arg o "$O" --arg r "$(printf 'L%.0s' {1..300})" \
 		'{email: $e, grantOffer: $o, orderId: $r}')" >/dev/null

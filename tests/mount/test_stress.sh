@@ -216,7 +216,7 @@ t_ok "the workers did something: at least 20 grants and 5 deletions succeeded" \
 FINAL=$(fake_state)
 cat "$L"/delete.[0-9] 2>/dev/null | awk -F'\t' '$2 == 0 { print $1 }' | sort -u >"$L/deleted"
 cat "$L"/grant.[0-9] | awk -F'\t' '$3 == 0 { print $1 "\t" $2 }' >"$L/granted"
-bad=$(jq -r --rawfile g "$L/granted" --rawfile d "$L/deleted" '
+probs=$(jq -r --rawfile g "$L/granted" --rawfile d "$L/deleted" '
 	($d | split("\n") | map(select(. != "")) | map({(.): true}) | add // {}) as $del
 	| (.users | map({(.email): .}) | add) as $u
 	| $g | split("\n")[] | select(. != "") | split("\t") | . as [$e, $o]
@@ -224,55 +224,55 @@ bad=$(jq -r --rawfile g "$L/granted" --rawfile d "$L/deleted" '
 	  elif $u[$e] == null then "\($e): grant succeeded, not on the server"
 	  elif any($u[$e].offers[]; .offerId == $o and .active) | not then "\($e): no active \($o)"
 	  else empty end' <<<"$FINAL")
-t_is "$(head -n 20 <<<"$bad")" "" "every grant that succeeded is on the server (unless deleted later)"
-bad=$(jq -r --rawfile d "$L/deleted" '
+t_is "$(head -n 20 <<<"$probs")" "" "every grant that succeeded is on the server (unless deleted later)"
+probs=$(jq -r --rawfile d "$L/deleted" '
 	(.users | map({(.email): true}) | add) as $u
 	| $d | split("\n")[] | select(. != "") | select($u[.]) | "\(.): deleted, still on the server"' <<<"$FINAL")
-t_is "$(head -n 20 <<<"$bad")" "" "every deletion that succeeded is gone from the server"
+t_is "$(head -n 20 <<<"$probs")" "" "every deletion that succeeded is gone from the server"
 t_is "$(fake_log | jq -r '.[] | select(.endpoint | test("delete-users")) | .body.emails[]' | sort | uniq -d | head -n 10)" "" \
 	"no member was sent to delete-users twice"
 t_is "$(fake_log | jq -r '.[] | select(.endpoint | test("delete-users")) | .body.emails[]' | sort -u)" \
 	"$(cat "$L/deleted")" "delete-users was sent exactly the members whose deletion succeeded"
-bad=""
+probs=""
 while IFS= read -r e; do
 	[[ -n $e ]] || continue
-	err=$(stat "$M/users/$(enc "$e")" 2>&1) && bad+="$e: still in the mount"$'\n'
+	err=$(stat "$M/users/$(enc "$e")" 2>&1) && probs+="$e: still in the mount"$'\n'
 done <"$L/deleted"
-t_is "$(head -n 20 <<<"$bad")" "" "every deleted member is gone from the mount"
+t_is "$(head -n 20 <<<"$probs")" "" "every deleted member is gone from the mount"
 
 # last successful property write per member (one writer per member)
 last=$(cat "$L"/prop.[0-9] | awk -F'\t' '$3 == 0 { v[$1] = $2 } END { for (e in v) print e "\t" v[e] }')
-bad=""
+probs=""
 while IFS=$'\t' read -r e v; do
 	[[ -n $e ]] || continue
 	got=$(jq -r --arg e "$e" '.users[] | select(.email == $e) | .customProperties["p-company"] // ""' <<<"$FINAL")
-	[[ $got == "$v" ]] || bad+="$e: server '$got', last written '$v'"$'\n'
+	[[ $got == "$v" ]] || probs+="$e: server '$got', last written '$v'"$'\n'
 	got=$(cat "$M/users/$(enc "$e")/properties/Company" 2>&1)
-	[[ $got == "$v" ]] || bad+="$e: the mount shows '$got', last written '$v'"$'\n'
+	[[ $got == "$v" ]] || probs+="$e: the mount shows '$got', last written '$v'"$'\n'
 done <<<"$last"
-t_is "$(head -n 20 <<<"$bad")" "" \
+t_is "$(head -n 20 <<<"$probs")" "" \
 	"each edited member's Company is its last successful write, on the server and in the mount ($(wc -l <<<"$last") members)"
 
 last=$(cat "$L"/flip.[0-9] | awk -F'\t' '$4 == 0 { v[$1 "\t" $2] = $3 } END { for (k in v) print k "\t" v[k] }')
-bad=""
+probs=""
 while IFS=$'\t' read -r e o v; do
 	[[ -n $e ]] || continue
 	got=$(jq -r --arg e "$e" --arg o "$o" '.users[] | select(.email == $e) | .offers[] | select(.offerId == $o)
 		| if .active then "active" else "inactive" end' <<<"$FINAL")
-	[[ $got == "$v" ]] || bad+="$e $o: server '$got', last written '$v'"$'\n'
+	[[ $got == "$v" ]] || probs+="$e $o: server '$got', last written '$v'"$'\n'
 	got=$(cat "$M/users/$(enc "$e")/offers/$(enc "$o")" 2>&1)
-	[[ $got == "$v" ]] || bad+="$e $o: the mount shows '$got', last written '$v'"$'\n'
+	[[ $got == "$v" ]] || probs+="$e $o: the mount shows '$got', last written '$v'"$'\n'
 done <<<"$last"
-t_is "$(head -n 20 <<<"$bad")" "" \
+t_is "$(head -n 20 <<<"$probs")" "" \
 	"each flipped grant's state is its last successful write, on the server and in the mount ($(wc -l <<<"$last") grants)"
 
 # the members nobody changed are unchanged
 printf '%s\n' "$STATE" >"$L/state.before"
 printf '%s\n' "$FINAL" >"$L/state.after"
-bad=$(jq -r -n --slurpfile a "$L/state.before" --slurpfile b "$L/state.after" --args '
+probs=$(jq -r -n --slurpfile a "$L/state.before" --slurpfile b "$L/state.after" --args '
 	($b[0].users | map({(.email): .}) | add) as $u
 	| $a[0].users[] | select(.email as $e | $ARGS.positional | index($e)) | select(. != $u[.email]) | .email' \
 	"${STABLE[@]}" 2>&1)
-t_is "$bad" "" "the readers' members are unchanged on the server"
+t_is "$probs" "" "the readers' members are unchanged on the server"
 msfs_unmount
 t_done
