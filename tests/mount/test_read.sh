@@ -27,6 +27,17 @@ mapfile -t SAMPLE < <(sj '
 	| unique[]')
 ALL_EMAILS=$(sj '.users[].email' | enc_lines)
 
+# Prints "E -> TARGET" for each name in $2 (one per line) whose symlink in
+# directory $1 does not point to $3E.
+bad_links() {
+	local dir=$1 names=$2 prefix=$3 e link
+	while IFS= read -r e; do
+		[[ -n $e ]] || continue
+		link=$(readlink "$dir/$e")
+		[[ $link == "$prefix$e" ]] || printf '%s -> %s\n' "$e" "$link"
+	done <<<"$names"
+}
+
 # =====================================================================
 # Lookups before anything was listed
 # =====================================================================
@@ -96,12 +107,7 @@ for o in "${OFFERS[@]}"; do
 	want=$(sj --arg o "$o" '.users[] | select(any(.offers[]?; .offerId == $o)) | .email' | enc_lines)
 	t_same_lines "$(ls -A "$d/members")" "$want" \
 		"offers/$(enc "$o")/members/ lists the members holding it"
-	wrong=
-	while IFS= read -r e; do
-		[[ -n $e ]] || continue
-		link=$(readlink "$d/members/$e")
-		[[ $link == "../../../users/$e" ]] || wrong+="$e -> $link"$'\n'
-	done <<<"$want"
+	wrong=$(bad_links "$d/members" "$want" ../../../users/)
 	t_is "$wrong" "" "offers/$(enc "$o")/members/E -> ../../../users/E for every member"
 done
 
@@ -142,12 +148,7 @@ for c in "${COURSES[@]}"; do
 		| .email' | enc_lines)
 	t_same_lines "$(ls -A "$d/members")" "$want" \
 		"courses/$(enc "$c")/members/ lists the members of offers containing it"
-	wrong=
-	while IFS= read -r e; do
-		[[ -n $e ]] || continue
-		link=$(readlink "$d/members/$e")
-		[[ $link == "../../../users/$e" ]] || wrong+="$e -> $link"$'\n'
-	done <<<"$want"
+	wrong=$(bad_links "$d/members" "$want" ../../../users/)
 	t_is "$wrong" "" "courses/$(enc "$c")/members/E -> ../../../users/E for every member"
 done
 
@@ -160,12 +161,7 @@ for s in active inactive; do
 	want=$(sj --arg s "$s" '.users[] | select(.active == ($s == "active")) | .email' | enc_lines)
 	got=$(ls -A "$M/by-status/$s")
 	t_same_lines "$got" "$want" "by-status/$s/ lists the fake's $s members ($(wc -l <<<"$want"))"
-	wrong=
-	while IFS= read -r e; do
-		[[ -n $e ]] || continue
-		link=$(readlink "$M/by-status/$s/$e")
-		[[ $link == "../../users/$e" ]] || wrong+="$e -> $link"$'\n'
-	done <<<"$got"
+	wrong=$(bad_links "$M/by-status/$s" "$got" ../../users/)
 	t_is "$wrong" "" "by-status/$s/E -> ../../users/E for every member"
 done
 t_is "$( (ls -A "$M/by-status/active"; ls -A "$M/by-status/inactive") | sort | uniq -d)" "" \
