@@ -406,8 +406,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* Lookups in users/ each may wait for the API: let the kernel send
-	 * them in parallel. (libfuse 3.14 does not pass this flag on; newer
-	 * ones do, and every handler here is thread-safe.) */
+	 * them in parallel. Every handler here is thread-safe. (libfuse 3.14
+	 * does not pass this flag on; fuseio.c grants it in the INIT reply.) */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 

@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "fs.h"
+#include "fuseio.h"
 #include <fuse_lowlevel.h>
 
 #include "api.h"
@@ -387,6 +388,11 @@ int main(int argc, char *argv[])
 		fail("cannot mount on %s", cmd.mountpoint);
 		goto out_fuse;
 	}
+	/* Lookups in one directory in parallel (see fuseio.h); without it
+	 * the mount still works, one lookup per directory at a time. */
+	if (fuseio_install(fuse))
+		fprintf(stderr, "memberspotfs: warning: lookups in one "
+			"directory will run one at a time\n");
 	if (fuse_daemonize(cmd.foreground))
 		goto out_unmount;
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)))
