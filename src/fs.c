@@ -47,6 +47,8 @@ struct handle {
 	int truncated; /* opened with O_TRUNC and not written since */
 	int refused;   /* a write was refused: nothing may be sent */
 	int err;       /* a failed apply not yet reported by flush */
+	int resync;    /* control files: a failed write() cut a line; skip
+			* to the next newline (that tail is not a line) */
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
 };
@@ -297,9 +299,23 @@ static int write_control(struct handle *h, const char *data, size_t size)
 {
 	struct edit_lines before = h->lines;
 	const char *nl;
-	size_t n;
-	int r = buf_append(&h->data, data, size);
+	size_t n, skip = 0;
+	int r;
 
+	if (h->resync) {
+		/* The head of this line went with a failed write(): its tail
+		 * must not run as a line of its own. */
+		nl = memchr(data, '\n', size);
+		if (!nl)
+			return -EINVAL;
+		skip = (size_t)(nl - data) + 1;
+		h->resync = 0;
+		errlog_add(h->path, 0, "the rest of a line cut by a failed "
+			   "write was skipped");
+		if (skip == size)
+			return -EINVAL;
+	}
+	r = buf_append(&h->data, data + skip, size - skip);
 	if (r)
 		return r;
 	h->dirty = 1;
@@ -310,6 +326,8 @@ static int write_control(struct handle *h, const char *data, size_t size)
 		errlog_add(h->path, 0, "line longer than %d bytes refused",
 			   CONTROL_LINE_MAX);
 		buf_resize(&h->data, 0);
+		h->dirty = 0;
+		h->resync = 1;
 		return -EINVAL;
 	}
 	n = (size_t)(nl - h->data.data) + 1;
@@ -325,8 +343,16 @@ static int write_control(struct handle *h, const char *data, size_t size)
 	if (!h->err)
 		h->err = r;
 	/* close() reports it again: not every writer looks at write(). */
-	if (h->lines.done - before.done == h->lines.failed - before.failed)
+	if (h->lines.done - before.done == h->lines.failed - before.failed) {
+		/* This write() fails as a whole, so none of its bytes may run
+		 * later: the unfinished line after its last newline is its
+		 * own (what came before held no newline) and goes too; the
+		 * writer's next bytes would finish it, so they are skipped. */
+		h->resync = h->data.len > 0;
+		buf_resize(&h->data, 0);
+		h->dirty = 0;
 		return r;
+	}
 	return (int)size;
 }
 

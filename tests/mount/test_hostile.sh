@@ -362,6 +362,34 @@ t_is "$res" "write EINVAL" "a write() whose only complete line is refused fails 
 t_is "$(fake_user fragment@hostile.example.com >/dev/null 2>&1 && echo granted || echo absent)" absent \
 	"the unfinished line of that failed write() was not run at close()"
 
+# A writer that goes on after a failed write(): the bytes that finish the
+# cut line are its tail, not a line of their own, even when they look like
+# one (here a whole address); the lines after them run.
+res=$(python3 - "$M/offers/$(enc "$O")/grant" <<-'EOF'
+	import errno, os, sys
+	fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+	out = []
+	for chunk in (b"a,b,c,d,e\nx", b"tail@hostile.example.com\nresync@hostile.example.com\n"):
+	    try:
+	        os.write(fd, chunk)
+	        out.append("ok")
+	    except OSError as e:
+	        out.append(errno.errorcode[e.errno])
+	try:
+	    os.close(fd)
+	    out.append("close ok")
+	except OSError as e:
+	    out.append("close " + errno.errorcode[e.errno])
+	print(" ".join(out))
+	EOF
+)
+t_is "$res" "EINVAL ok close EINVAL" \
+	"after a failed write(): the next write() succeeds, close() reports the failure"
+t_is "$(fake_user tail@hostile.example.com >/dev/null 2>&1 && echo granted || echo absent)" absent \
+	"the tail of a line cut by a failed write() is not run as a line (xtail@...)"
+t_is "$(fake_user resync@hostile.example.com >/dev/null 2>&1 && echo granted || echo absent)" granted \
+	"the line after that tail is run"
+
 # =====================================================================
 # A million-line grant file of lines the local parser refuses
 # =====================================================================
@@ -406,8 +434,12 @@ else
 	t_is "$(head -n 1 <<<"$out")" "close EINVAL" "a million refused lines: close() fails with EINVAL"
 	t_ok "a million refused lines: written within 60 s (${secs}s)" \
 		awk -v s="$secs" 'BEGIN { exit !(s < 60) }'
-	t_ok "a million refused lines: the daemon's peak RSS grew by less than 50 MB ($(((hwm - rss0) / 1024)) MB)" \
-		test $((hwm - rss0)) -lt $((50 * 1024))
+	if [[ $MSFS_ASAN == 1 ]]; then
+		t_skip "a million refused lines: memory" "ASan's quarantine holds freed memory"
+	else
+		t_ok "a million refused lines: the daemon's peak RSS grew by less than 50 MB ($(((hwm - rss0) / 1024)) MB)" \
+			test $((hwm - rss0)) -lt $((50 * 1024))
+	fi
 	t_cost "a million refused lines: no grant request" "POST /v1/users/grant-user-offer-by-mail=0"
 	t_ok "the mount is alive after a million lines" cat "$M/README"
 	t_ok ".memberspot/errors is bounded (< 10 MB)" \
