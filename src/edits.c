@@ -2,17 +2,19 @@
  * edits.c - what writing, creating and removing does to the school.
  *
  * Every write arrives here as the complete new content of a file, when the
- * file is closed. The content is checked first (one line, no control
+ * file is closed. The content is checked first (UTF-8, one line, no control
  * characters, a known state word, valid JSON, known property names); only
  * input that passes reaches school.c and so the API. Rejected input is
  * -EINVAL with the reason in errlog, and nothing is sent.
  *
- * Control files (grant, chapters, refresh) run line by line. Lines are
- * independent: a bad line is reported and the others still run. Grants and
- * chapters run on a small pool of threads (school_config.workers) that take
- * lines from a shared cursor, so a large file needs no per-line memory and
- * the requests overlap within the client's pacing. close() reports the
- * errno of the first failed line.
+ * Control files (grant, chapters, refresh) run line by line. Each line is
+ * checked as UTF-8 before it is split, and each field for control
+ * characters, since fields go into JSON bodies. Lines are independent: a
+ * bad line is reported and the others still run. Grants and chapters run
+ * on a small pool of threads (school_config.workers) that take lines from
+ * a shared cursor, so a large file needs no per-line memory and the
+ * requests overlap within the client's pacing. close() reports the errno
+ * of the first failed line.
  */
 #include "views.h"
 
@@ -55,6 +57,29 @@ static int parse_state(const char *path, const char *data, size_t len,
 
 	if (r == -EINVAL)
 		errlog_add(path, 0, "%s", why);
+	return r;
+}
+
+/*
+ * Identifiers from new file names (mkdir users/E, touch users/E/offers/O)
+ * go into request bodies too, so they must be UTF-8. Names of things that
+ * exist came from the server and are left alone: its ids may hold control
+ * characters. A new member's email may not.
+ */
+static int check_new_ids(const struct tree_path *p)
+{
+	char why[INPUT_WHY_MAX];
+	int i, r = 0;
+
+	for (i = 0; i < 2 && !r; i++)
+		if (p->id[i])
+			r = input_utf8(p->id[i], strlen(p->id[i]), why,
+				       sizeof(why));
+	if (!r && p->node == N_USER)
+		r = input_field("email", p->id[0], false, why, sizeof(why));
+	if (r)
+		errlog_add(p->node == N_USER ? "mkdir" : "create", 0,
+			   "%s: name refused: %s", p->id[0], why);
 	return r;
 }
 
@@ -285,13 +310,32 @@ static int opt_field(const struct csv_fields *f, int i, const char **out)
 	return 0;
 }
 
+/* The email may not hold a tab (it never does); names and order ids
+ * follow value files, where a tab may stand. */
+static int grant_fields(const struct csv_fields *f, char *why, size_t whylen)
+{
+	static const char *const what[] = {"email", "first name", "last name",
+					   "order id"};
+	int i, r = 0;
+
+	for (i = 0; i < f->n && i < 4 && !r; i++)
+		r = input_field(what[i], f->f[i], i > 0, why, whylen);
+	return r;
+}
+
 static int grant_line(struct line_run *run, int lineno, char *line,
 		      size_t len)
 {
 	struct csv_fields f = {0};
 	const char *why = NULL, *first, *last, *order;
-	int r = csv_split(line, len, ',', &f, &why);
+	char reason[INPUT_WHY_MAX];
+	int r = input_utf8(line, len, reason, sizeof(reason));
 
+	if (r) {
+		reject_line(run, lineno, "grant", line, reason);
+		return r;
+	}
+	r = csv_split(line, len, ',', &f, &why);
 	if (r) {
 		if (r == -EINVAL)
 			reject_line(run, lineno, "grant", line, why);
@@ -303,6 +347,11 @@ static int grant_line(struct line_run *run, int lineno, char *line,
 				      "EMAIL[,FIRSTNAME[,LASTNAME[,ORDER_ID]]]"
 				    : "missing email");
 		r = -EINVAL;
+		goto out;
+	}
+	r = grant_fields(&f, reason, sizeof(reason));
+	if (r) {
+		reject_line(run, lineno, "grant", line, reason);
 		goto out;
 	}
 	opt_field(&f, 1, &first);
@@ -322,8 +371,14 @@ static int chapter_line(struct line_run *run, int lineno, char *line,
 {
 	struct csv_fields f = {0};
 	const char *why = NULL;
-	int r = csv_split(line, len, ' ', &f, &why);
+	char reason[INPUT_WHY_MAX];
+	int r = input_utf8(line, len, reason, sizeof(reason));
 
+	if (r) {
+		reject_line(run, lineno, "enable-chapter", line, reason);
+		return r;
+	}
+	r = csv_split(line, len, ' ', &f, &why);
 	if (r) {
 		if (r == -EINVAL)
 			reject_line(run, lineno, "enable-chapter", line, why);
@@ -332,6 +387,12 @@ static int chapter_line(struct line_run *run, int lineno, char *line,
 	if (f.n != 2 || !*f.f[0] || !*f.f[1]) {
 		reject_line(run, lineno, "enable-chapter", line,
 			    "expected: COURSE_ID CHAPTER_ID");
+		r = -EINVAL;
+		goto out;
+	}
+	if (input_field("course id", f.f[0], false, reason, sizeof(reason)) ||
+	    input_field("chapter id", f.f[1], false, reason, sizeof(reason))) {
+		reject_line(run, lineno, "enable-chapter", line, reason);
 		r = -EINVAL;
 		goto out;
 	}
@@ -347,9 +408,15 @@ out:
 static int refresh_line(struct line_run *run, int lineno, char *line,
 			size_t len)
 {
-	char *path = trim(line);
-	int r;
+	char why[INPUT_WHY_MAX];
+	char *path;
+	int r = input_utf8(line, len, why, sizeof(why));
 
+	if (r) {
+		errlog_add(run->path, 0, "line %d: %s", lineno, why);
+		return r;
+	}
+	path = trim(line);
 	if (*path != '/') {
 		errlog_add(run->path, 0,
 			   "line %d: a path starting with '/' expected "
@@ -437,6 +504,9 @@ int edit_create(struct school *s, const struct tree_path *p)
 		return -EPERM;
 	if (school_config(s)->readonly)
 		return -EROFS;
+	r = check_new_ids(p);
+	if (r)
+		return r;
 	/* Names are only known for members that exist already; a pending
 	 * member is created without them. */
 	if (!school_user(s, p->id[0], &u)) {
@@ -464,6 +534,9 @@ int edit_mkdir(struct school *s, const struct tree_path *p)
 		return -EPERM;
 	if (school_config(s)->readonly)
 		return -EROFS;
+	r = check_new_ids(p);
+	if (r)
+		return r;
 	r = school_user(s, p->id[0], &u);
 	cval_put(u);
 	if (!r)

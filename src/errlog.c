@@ -6,10 +6,13 @@
  * went wrong (memory included) is exactly when the log must still work.
  * Over-long paths and messages are cut. Control characters are replaced by
  * spaces when recording, so every entry renders as exactly one line and a
- * server message cannot forge extra entries. One mutex guards the ring;
+ * server message cannot forge extra entries; bytes that are not UTF-8 (a
+ * Latin-1 name quoted in a reason, a message cut inside a character)
+ * become '?', so the log stays text. One mutex guards the ring;
  * formatting of the caller's message happens before taking it.
  */
 #include "errlog.h"
+#include "input.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -32,9 +35,18 @@ static struct errlog_entry errlog_ring[ERRLOG_KEEP];
 static size_t errlog_next;  /* slot the next entry goes to */
 static size_t errlog_count; /* entries held, <= ERRLOG_KEEP */
 
-/* Control characters (including DEL) become spaces: one entry, one line. */
+/* Control characters (including DEL) become spaces: one entry, one line.
+ * Bytes that are not UTF-8 become '?'. */
 static void errlog_sanitize(char *s)
 {
+	size_t n = strlen(s), i = 0;
+
+	for (;;) {
+		i += input_utf8_span(s + i, n - i);
+		if (i == n)
+			break;
+		s[i++] = '?';
+	}
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 

@@ -6,6 +6,13 @@
  * a state is one of a few words; properties.json must parse completely
  * (nothing after the object) and name only defined properties. Binary junk
  * fails on its first control byte or NUL.
+ *
+ * All text must be UTF-8, since every value ends up in a JSON request
+ * body. The check follows Unicode's table of well-formed byte sequences
+ * directly: the lead byte fixes the length and the allowed range of the
+ * second byte (which is where overlongs, surrogates and code points past
+ * U+10FFFF show), later bytes are plain continuations. Latin-1 text fails
+ * on its first accented letter, and the reason says so.
  */
 #include "input.h"
 
@@ -34,9 +41,99 @@ static int refuse(char *why, size_t whylen, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* ------------------------------------------------------------------------
+ * UTF-8
+ * ---------------------------------------------------------------------- */
+
+/* Length of the well-formed sequence at s[0..n) (n >= 1), 0 when there is
+ * none or it is NUL. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return s[0] ? 1 : 0;
+	/* 80..C1: a continuation, or the lead of an overlong ASCII;
+	 * F5..FF: past U+10FFFF or never used. */
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (s[0] == 0xe0)
+		lo = 0xa0; /* overlong below U+0800 */
+	else if (s[0] == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (s[0] == 0xf0)
+		lo = 0x90; /* overlong below U+10000 */
+	else if (s[0] == 0xf4)
+		hi = 0x8f; /* past U+10FFFF */
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+size_t input_utf8_span(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		k = utf8_seq(u + i, n - i);
+		if (!k)
+			break;
+		i += k;
+	}
+	return i;
+}
+
+bool input_utf8_valid(const char *s, size_t n)
+{
+	return input_utf8_span(s, n) == n;
+}
+
+int input_utf8(const char *data, size_t len, char *why, size_t whylen)
+{
+	size_t at = input_utf8_span(data, len);
+	unsigned char c;
+
+	if (at == len)
+		return 0;
+	c = (unsigned char)data[at];
+	if (!c)
+		return refuse(why, whylen,
+			      "NUL byte at byte %zu: text expected", at);
+	return refuse(why, whylen,
+		      "not UTF-8 at byte %zu (0x%02x): save the text as "
+		      "UTF-8 (Latin-1 or binary?)",
+		      at, c);
+}
+
+/* ------------------------------------------------------------------------
+ * Values, states, fields
+ * ---------------------------------------------------------------------- */
+
+int input_field(const char *what, const char *s, bool tab_ok, char *why,
+		size_t whylen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; u[i]; i++)
+		if ((u[i] < 0x20 && !(tab_ok && u[i] == '\t')) || u[i] == 0x7f)
+			return refuse(why, whylen,
+				      "control character 0x%02x in the %s",
+				      u[i], what);
+	return 0;
+}
+
 int input_value(const char *data, size_t len, char **out, char *why,
 		size_t whylen)
 {
+	int r;
+
 	size_t i;
 
 	if (len && data[len - 1] == '\n')
@@ -55,6 +152,9 @@ int input_value(const char *data, size_t len, char **out, char *why,
 				      "(binary data?)",
 				      c, i);
 	}
+	r = input_utf8(data, len, why, whylen);
+	if (r)
+		return r;
 	*out = strndup(data, len);
 	return *out ? 0 : -ENOMEM;
 }
@@ -90,6 +190,10 @@ int input_state(const char *data, size_t len, bool *active, char *why,
 	free(text);
 	return r;
 }
+
+/* ------------------------------------------------------------------------
+ * properties.json
+ * ---------------------------------------------------------------------- */
 
 static int is_scalar(const cJSON *v)
 {
@@ -157,6 +261,9 @@ int input_props_diff(const cJSON *defs, const cJSON *current,
 
 	if (memchr(data, '\0', len))
 		return refuse(why, whylen, "contains NUL bytes: not JSON");
+	r = input_utf8(data, len, why, whylen);
+	if (r)
+		return r;
 	doc = cJSON_ParseWithLengthOpts(data, len, &end, 0);
 	if (!doc)
 		return refuse(why, whylen, "not valid JSON");

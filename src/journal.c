@@ -15,6 +15,13 @@
  * is O(1) however full it is. A single line longer than JOURNAL_KEEP is
  * kept in the file only.
  *
+ * cJSON prints string bytes as it finds them and does not check UTF-8, so
+ * a server response or a refused line quoted in args could make a line
+ * that is not JSON. The printed line is repaired instead: each byte that
+ * is not part of well-formed UTF-8 becomes U+FFFD. cJSON writes all of its
+ * own syntax in ASCII, so such bytes can only sit inside strings, where a
+ * U+FFFD is valid.
+ *
  * The caller's args and response are linked into the line as cJSON
  * references, not copied, and never modified. One mutex orders the lines,
  * so the file and the memory copy agree. A failed write is reported to
@@ -33,6 +40,7 @@
 #include <unistd.h>
 
 #include "errlog.h"
+#include "input.h"
 #include "journal.h"
 
 struct jline {
@@ -232,11 +240,33 @@ static int add_ref(cJSON *o, const char *name, const cJSON *item)
 								      : -ENOMEM;
 }
 
+/* Copies in[0..len) to out with every byte that is not UTF-8 replaced by
+ * U+FFFD (3 bytes). out NULL: only measures. Returns the output length. */
+static size_t utf8_repair(const char *in, size_t len, char *out)
+{
+	static const char fffd[] = "\xef\xbf\xbd";
+	size_t i = 0, o = 0, k;
+
+	for (;;) {
+		k = input_utf8_span(in + i, len - i);
+		if (out)
+			memcpy(out + o, in + i, k);
+		i += k;
+		o += k;
+		if (i == len)
+			return o;
+		if (out)
+			memcpy(out + o, fffd, 3);
+		i++;
+		o += 3;
+	}
+}
+
 /* Prints, writes and keeps the line, then frees it. */
 static void emit(struct journal *j, cJSON *line)
 {
 	struct jline *l;
-	size_t len;
+	size_t len, n;
 	char *text;
 	int rc = 0;
 
@@ -245,14 +275,15 @@ static void emit(struct journal *j, cJSON *line)
 	if (!text)
 		goto nomem;
 	len = strlen(text);
+	n = utf8_repair(text, len, NULL);
 	/* The line with its '\n', in the form the memory copy keeps, so the
 	 * file gets it in one write. */
-	l = malloc(sizeof(*l) + len + 1);
+	l = malloc(sizeof(*l) + n + 1);
 	if (!l)
 		goto free_text;
-	memcpy(l->text, text, len);
-	l->text[len] = '\n';
-	l->len = len + 1;
+	utf8_repair(text, len, l->text);
+	l->text[n] = '\n';
+	l->len = n + 1;
 	cJSON_free(text);
 
 	pthread_mutex_lock(&j->lock);

@@ -2,18 +2,22 @@
  * fuzz_input.c: the checks of what users write (input.h) on arbitrary
  * bytes: the input is taken as a value file, a state file and a
  * properties.json, the last against a fixed list of definitions and with
- * and without current values. Properties:
+ * and without current values, and to the UTF-8 check. Properties:
+ *  - the UTF-8 span agrees with a decoder written differently (by code
+ *    point value rather than by byte ranges): the span is valid and the
+ *    byte after it starts no valid sequence;
  *  - every function returns 0 or -EINVAL (nothing here may run out of
  *    memory), with a reason when it refuses;
  *  - an accepted value is the input less one trailing newline (and a CR
- *    before it), with no control character but tab;
+ *    before it), with no control character but tab, and is UTF-8;
  *  - an accepted state is one of the documented words;
- *  - an accepted properties.json yields changes whose propertyId is a
- *    defined id, each at most once, whose value is a scalar differing
- *    from the current one.
+ *  - an accepted properties.json is UTF-8 and yields changes whose
+ *    propertyId is a defined id, each at most once, whose value is a
+ *    scalar differing from the current one.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <strings.h>
 
 #include "fuzz.h"
@@ -42,6 +46,70 @@ static cJSON *defs, *current;
 static const char *const states[] = {"active",	 "1", "true",  "on",
 				     "inactive", "0", "false", "off"};
 
+/* The reference: decode the code point, then judge its value. Length of
+ * the valid sequence at s[0..n) (n >= 1), 0 for none or NUL. */
+static size_t ref_seq(const unsigned char *s, size_t n)
+{
+	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] < 0x80)
+		return s[0] ? 1 : 0;
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+static int ref_valid(const char *data, size_t size)
+{
+	const unsigned char *u = (const unsigned char *)data;
+	size_t i = 0, k;
+
+	while (i < size) {
+		k = ref_seq(u + i, size - i);
+		if (!k)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+static void check_utf8(const char *data, size_t size)
+{
+	char why[INPUT_WHY_MAX] = "";
+	size_t span = input_utf8_span(data, size);
+	int rc = input_utf8(data, size, why, sizeof(why));
+
+	CHECK(span <= size);
+	CHECK(ref_valid(data, span));
+	if (span < size)
+		CHECK(ref_seq((const unsigned char *)data + span,
+			      size - span) == 0);
+	CHECK(input_utf8_valid(data, size) == (span == size));
+	CHECK(rc == (span == size ? 0 : -EINVAL));
+	CHECK(rc == 0 || why[0] != '\0');
+}
+
 static void check_value(const char *data, size_t size)
 {
 	char why[INPUT_WHY_MAX] = "", *out = NULL;
@@ -63,6 +131,7 @@ static void check_value(const char *data, size_t size)
 	for (i = 0; i < len; i++)
 		CHECK((unsigned char)out[i] >= 0x20 || out[i] == '\t');
 	CHECK((unsigned char)out[len ? len - 1 : 0] != 0x7f);
+	CHECK(ref_valid(out, len));
 	free(out);
 }
 
@@ -127,6 +196,7 @@ static void check_props(const char *data, size_t size, const cJSON *cur)
 		return;
 	}
 	CHECK(cJSON_IsArray(changes));
+	CHECK(ref_valid(data, size));
 	cJSON_ArrayForEach(c, changes) {
 		id = cJSON_GetObjectItemCaseSensitive(c, "propertyId");
 		value = cJSON_GetObjectItemCaseSensitive(c, "value");
@@ -154,6 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		current = cJSON_Parse(current_json);
 		CHECK(defs != NULL && current != NULL);
 	}
+	check_utf8(text, size);
 	check_value(text, size);
 	check_state(text, size);
 	check_props(text, size, current);

@@ -14,6 +14,115 @@ static const char defs_json[] =
 	"{\"id\":\"p-note\",\"name\":\"Notes/internal\"},"
 	"{\"name\":\"No id\"}]";
 
+/* Byte strings with explicit lengths (NUL may be inside). */
+struct bytes {
+	const char *s;
+	size_t n;
+	const char *what;
+};
+#define B(lit, what) {lit, sizeof(lit) - 1, what}
+
+static void test_utf8(void)
+{
+	static const struct bytes good[] = {
+		B("", "empty"),
+		B("plain ASCII\t\r\n\x01\x7f", "ASCII, controls included"),
+		B("\xc2\x80", "U+0080, the first two-byte"),
+		B("J\xc3\xbcrgen M\xc3\xbcller", "Latin letters in UTF-8"),
+		B("\xdf\xbf", "U+07FF"),
+		B("\xe0\xa0\x80", "U+0800, the first three-byte"),
+		B("\xe2\x82\xac", "the euro sign"),
+		B("\xed\x9f\xbf", "U+D7FF, below the surrogates"),
+		B("\xee\x80\x80", "U+E000, above the surrogates"),
+		B("\xef\xbf\xbd", "U+FFFD"),
+		B("\xef\xbf\xbf", "U+FFFF (a noncharacter, but well-formed)"),
+		B("\xf0\x90\x80\x80", "U+10000, the first four-byte"),
+		B("\xf0\x9f\x98\x80", "an emoji"),
+		B("\xf4\x8f\xbf\xbf", "U+10FFFF, the last"),
+	};
+	static const struct bytes bad[] = {
+		B("\0", "NUL"),
+		B("a\0b", "NUL inside"),
+		B("M\xfcller", "Latin-1"),
+		B("\x80", "a lone continuation byte"),
+		B("\xbf", "another lone continuation byte"),
+		B("\xc3", "a lead byte at the end"),
+		B("\xc3x", "a lead byte without its continuation"),
+		B("\xe2\x82", "a three-byte sequence cut short"),
+		B("\xf0\x9f\x98", "a four-byte sequence cut short"),
+		B("\xc0\xaf", "overlong '/' (C0)"),
+		B("\xc1\xbf", "overlong (C1)"),
+		B("\xc0\x80", "overlong NUL"),
+		B("\xe0\x80\xaf", "overlong three-byte '/'"),
+		B("\xe0\x9f\xbf", "overlong U+07FF"),
+		B("\xf0\x80\x80\xaf", "overlong four-byte '/'"),
+		B("\xf0\x8f\xbf\xbf", "overlong U+FFFF"),
+		B("\xed\xa0\x80", "U+D800, a high surrogate"),
+		B("\xed\xbf\xbf", "U+DFFF, a low surrogate"),
+		B("\xed\xa0\xbd\xed\xb8\x80", "a surrogate pair (CESU-8)"),
+		B("\xf4\x90\x80\x80", "U+110000, past the last"),
+		B("\xf5\x80\x80\x80", "lead byte F5"),
+		B("\xf8\x88\x80\x80\x80", "a five-byte form"),
+		B("\xfe", "FE"),
+		B("\xff", "FF"),
+		B("\xe2\x28\xa1", "a bad second byte"),
+		B("\xe2\x82\x28", "a bad third byte"),
+		B("\xf0\x9f\x98\x28", "a bad fourth byte"),
+	};
+	char why[INPUT_WHY_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(input_utf8_valid(good[i].s, good[i].n) &&
+			   input_utf8(good[i].s, good[i].n, why, sizeof(why)) ==
+				   0,
+		   "UTF-8: %s passes", good[i].what);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!input_utf8_valid(bad[i].s, bad[i].n) &&
+			   input_utf8(bad[i].s, bad[i].n, why, sizeof(why)) ==
+				   -EINVAL,
+		   "UTF-8: %s is refused", bad[i].what);
+
+	ok(input_utf8_span("ab\xc3\xbc\xfcx", 6) == 4,
+	   "the span ends at the first bad byte");
+	ok(input_utf8_span("ab\xe2\x82", 4) == 2,
+	   "a sequence cut short is not part of the span");
+	ok(input_utf8("M\xfcller", 7, why, sizeof(why)) == -EINVAL &&
+		   strstr(why, "byte 1") && strstr(why, "0xfc") &&
+		   strstr(why, "UTF-8"),
+	   "the reason names the offset and the byte (%s)", why);
+	ok(input_utf8("a\0", 2, why, sizeof(why)) == -EINVAL &&
+		   strstr(why, "NUL"),
+	   "NUL has its own reason (%s)", why);
+}
+
+static void test_field(void)
+{
+	char why[INPUT_WHY_MAX];
+
+	ok(input_field("email", "a@b.cd", false, why, sizeof(why)) == 0,
+	   "an ordinary email passes");
+	ok(input_field("email", "j\xc3\xbcrgen@b.cd", false, why,
+		       sizeof(why)) == 0,
+	   "UTF-8 letters pass");
+	ok(input_field("email", "a\x01@b.cd", false, why, sizeof(why)) ==
+			   -EINVAL &&
+		   strstr(why, "0x01") && strstr(why, "email"),
+	   "a control character is refused and named (%s)", why);
+	ok(input_field("email", "a\r@b.cd", false, why, sizeof(why)) == -EINVAL,
+	   "CR is refused");
+	ok(input_field("email", "a\x7f@b.cd", false, why, sizeof(why)) ==
+		   -EINVAL,
+	   "DEL is refused");
+	ok(input_field("email", "a\t@b.cd", false, why, sizeof(why)) == -EINVAL,
+	   "tab is refused where tab_ok is false");
+	ok(input_field("first name", "a\tb", true, why, sizeof(why)) == 0,
+	   "tab passes where tab_ok is true");
+	ok(input_field("first name", "a\x1b!", true, why, sizeof(why)) ==
+		   -EINVAL,
+	   "other controls are refused with tab_ok");
+}
+
 static void test_value(void)
 {
 	char why[INPUT_WHY_MAX] = "";
@@ -48,6 +157,16 @@ static void test_value(void)
 		   !strcmp(out, "Jürgen ☃"),
 	   "UTF-8 text passes unchanged");
 	free(out);
+	out = NULL;
+	ok(input_value("M\xfcller & S\xf6hne\n", 15, &out, why, sizeof(why)) ==
+			   -EINVAL &&
+		   !out,
+	   "Latin-1 text is refused");
+	ok(strstr(why, "UTF-8") != NULL, "the reason says UTF-8 (%s)", why);
+	ok(input_value("\xed\xa0\x80\n", 4, &out, why, sizeof(why)) == -EINVAL,
+	   "an encoded surrogate is refused");
+	ok(input_value("\xc3\n", 2, &out, why, sizeof(why)) == -EINVAL,
+	   "a character cut short by the newline is refused");
 }
 
 static void test_state(void)
@@ -63,6 +182,7 @@ static void test_state(void)
 		{"  on  \n", 0, true},	   {"off\n", 0, false},
 		{"maybe\n", -EINVAL, 0},   {"", -EINVAL, 0},
 		{"active\nx\n", -EINVAL, 0}, {"activ", -EINVAL, 0},
+		{"active\xa0\n", -EINVAL, 0},
 	};
 	char why[INPUT_WHY_MAX];
 	size_t i;
@@ -154,10 +274,21 @@ static void test_props(void)
 		   strstr(why, "No id"),
 	   "a definition without an id cannot be set (%s)", why);
 	ok(diff(cur, "", &ch, why) == -EINVAL, "empty content is refused");
+	ok(diff(cur, "{\"Company\": \"M\xfcller\"}\n", &ch, why) == -EINVAL &&
+		   !ch && strstr(why, "UTF-8"),
+	   "a Latin-1 value is refused before parsing (%s)", why);
+	ok(diff(cur, "{\"Comp\xe4ny\": 1}", &ch, why) == -EINVAL && !ch,
+	   "a Latin-1 name is refused");
+	ok(diff(cur, "{\"Company\": \"M\xc3\xbcller\"}\n", &ch, why) == 0 &&
+		   cJSON_GetArraySize(ch) == 1,
+	   "the same value in UTF-8 is sent");
+	cJSON_Delete(ch);
 }
 
 int main(void)
 {
+	test_utf8();
+	test_field();
 	test_value();
 	test_state();
 	test_props();

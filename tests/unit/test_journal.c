@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "input.h"
 #include "journal.h"
 #include "tap.h"
 
@@ -360,9 +361,47 @@ static void test_default_path(void)
 	free(p);
 }
 
+/* A refused Latin-1 line quoted in args, and a server response with a
+ * stray byte: the line written is still UTF-8 JSON, each bad byte shown
+ * as U+FFFD, the good text around it unchanged. */
+static void test_not_utf8(void)
+{
+	struct journal *j;
+	struct buf b = {0};
+	cJSON *args, *resp, *o;
+	int err;
+
+	j = journal_open(NULL, &err);
+	if (!ok(j != NULL, "memory-only journal"))
+		return;
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "text",
+				"M\xfcller,J\xfcrgen \xe2\x82\xac");
+	resp = cJSON_CreateObject();
+	cJSON_AddStringToObject(resp, "message", "bad \xc0\xaf \xed\xa0\x80");
+	journal_change(j, "grant", args, -EINVAL, resp);
+	journal_render(j, &b);
+	ok(b.len && input_utf8_valid(b.data, b.len),
+	   "the line is UTF-8 though its strings were not");
+	o = only_line(j);
+	ok(o && tap_streq(str(cJSON_GetObjectItem(o, "args"), "text"),
+			  "M\xef\xbf\xbdller,J\xef\xbf\xbdrgen \xe2\x82\xac"),
+	   "each bad byte became U+FFFD; valid UTF-8 (the euro sign) stayed");
+	ok(o && tap_streq(str(cJSON_GetObjectItem(o, "response"), "message"),
+			  "bad \xef\xbf\xbd\xef\xbf\xbd "
+			  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"),
+	   "overlongs and surrogates too, byte by byte");
+	cJSON_Delete(o);
+	buf_free(&b);
+	journal_close(j);
+	cJSON_Delete(args);
+	cJSON_Delete(resp);
+}
+
 int main(void)
 {
 	test_lines();
+	test_not_utf8();
 	test_memory_bound();
 	test_file();
 	test_default_path();
