@@ -9,7 +9,10 @@
  * model.h. Returns 0 or -errno:
  *   400 -> EINVAL, 401/403 -> EACCES, 404 -> ENOENT, 409 -> EEXIST,
  *   429 (retries exhausted) -> EAGAIN, 5xx -> EIO, unparsable 2xx body -> EIO,
- *   deadline -> ETIMEDOUT, unreachable -> EHOSTUNREACH.
+ *   deadline -> ETIMEDOUT, unreachable -> EHOSTUNREACH, TLS failure
+ *   (certificate not verified, handshake failed; http.h) -> EPROTO.
+ * An identifier that is "." or ".." is never put in a URL (it would be a
+ * dot segment): such a call fails with ENOENT and sends nothing.
  * On success *out (where present) is a new cJSON owned by the caller.
  * Thread-safe as http.c is.
  */
@@ -19,6 +22,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+struct buf;
 struct http;
 
 enum api_endpoint {
@@ -52,7 +56,10 @@ struct api_user_filter {
 	int active;            /* -1: any, 0: inactive, 1: active */
 };
 
-int api_auth(struct http *h);
+/* The key check. why (may be NULL) gets the readable reason of a failure,
+ * as logged: the server's message or the transport's ("the TLS
+ * certificate could not be verified: ..."). */
+int api_auth(struct http *h, struct buf *why);
 int api_list_offers(struct http *h, cJSON **out);
 /* One page of #2. *users is a cJSON array (never NULL on success);
  * *next is the cursor for the following page or NULL at the end. */

@@ -9,8 +9,11 @@
  *   - other 5xx and transport failures are retried only when the request
  *     is idempotent, or (for any request) when the connection could not
  *     be made at all, so the server provably never saw it;
- *   - TLS verification stays on unless config.insecure.
+ *   - TLS verification stays on unless config.insecure; a TLS failure
+ *     (certificate not verified, handshake refused) is permanent: it is
+ *     never retried and comes back as its own errno, EPROTO.
  * It does not interpret bodies or map statuses to errno: that is api.c.
+ * Transport failures (curl codes) become errno here, in curl_errno only.
  * The key is sent as the X-API-KEY header and never logged or printed.
  * Thread-safe: many threads may call http_request at once.
  */
@@ -36,11 +39,18 @@ struct http_config {
 	int insecure;             /* skip TLS verification */
 };
 
+#define HTTP_ERROR_MAX 320
+
 struct http_response {
 	long status;        /* final HTTP status */
 	char *body;         /* NUL-terminated, may be "" */
 	size_t len;
 	double retry_after; /* seconds from Retry-After, or 0 */
+	/* When http_request failed in transport: a readable reason, one line
+	 * ("the TLS certificate could not be verified: SSL certificate
+	 * problem: self-signed certificate"), or "" when there is none beyond
+	 * the errno. Never holds the key. */
+	char error[HTTP_ERROR_MAX];
 };
 
 struct http;
@@ -58,7 +68,11 @@ void http_free(struct http *h);
  * free with http_response_free), -ETIMEDOUT when the deadline passed,
  * -EAGAIN when an earlier 429/503 of this class asked for a wait that
  * reaches past the deadline (nothing was sent), -EHOSTUNREACH when the API
- * could not be reached, -EIO on any other transport failure, -ENOMEM.
+ * could not be reached, -EPROTO when TLS failed (the server's certificate
+ * could not be verified, or no TLS session could be set up: EPROTO, not
+ * EIO, because retrying cannot help and the user must act, and not EACCES,
+ * which means a rejected key), -EIO on any other transport failure,
+ * -ENOMEM. On a transport failure resp->error says why.
  */
 int http_request(struct http *h, const char *method, const char *path,
 		 const char *json_body, enum http_class cls, int idempotent,

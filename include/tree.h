@@ -4,14 +4,29 @@
  *
  * Names: an identifier becomes a file name with '%' written "%25", '/'
  * written "%2F" and a leading '.' written "%2E"; nothing else changes.
- * Decoding is the exact inverse and refuses any name that is not the
- * encoding of something (so every identifier has exactly one name and
- * "..", "." or an embedded '/' can never be produced by decoding).
+ * Decoding is the exact inverse: decode(encode(id)) == id for every
+ * non-empty identifier ("." and ".." included: they are "%2E" and "%2E."),
+ * and any name that is not the encoding of something is refused, so every
+ * identifier has exactly one name. Decoding never yields "": a raw leading
+ * '.', an embedded '/' or a name "." or ".." can never be produced from a
+ * path, but a decoded identifier may well be "." or "..", or hold '/':
+ * whoever puts identifiers into URLs must escape them (api.c refuses "."
+ * and ".." there; http_escape encodes '/').
+ *
+ * Names longer than TREE_NAME_MAX: the kernel cannot address them, so an
+ * identifier whose encoded name (with any fixed suffix, such as ".json"
+ * in progress/) is longer has no name in the mount. Listings leave it out
+ * (views.c, which notes it in .memberspot/errors); the record it came
+ * from (user.json, offer.json, properties.json) still shows it, and
+ * tree_parse refuses longer components with -ENAMETOOLONG.
  */
 #ifndef MSFS_TREE_H
 #define MSFS_TREE_H
 
 #include <stddef.h>
+
+/* NAME_MAX of every Linux filesystem: the longest name a listing shows. */
+#define TREE_NAME_MAX 255
 
 enum node {
 	N_ROOT,
@@ -86,9 +101,12 @@ void tree_path_free(struct tree_path *p);
 
 /* Encoded file name of an identifier (malloc'd), NULL on ENOMEM. */
 char *tree_encode(const char *id);
-/* Decodes a file name. Returns 0 with *out malloc'd, -EINVAL when name is
- * not the encoding of any identifier, -ENOMEM. */
+/* Decodes a file name. Returns 0 with *out malloc'd (never ""), -EINVAL
+ * when name is not the encoding of any identifier, -ENOMEM. */
 int tree_decode(const char *name, char **out);
+/* 1 when id, encoded and followed by suffix (may be NULL), is a name the
+ * kernel can look up (at most TREE_NAME_MAX bytes); 0 otherwise. */
+int tree_name_fits(const char *id, const char *suffix);
 
 /* 1 for directories, 0 for files and symlinks. */
 int tree_node_is_dir(enum node n);

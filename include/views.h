@@ -52,7 +52,9 @@ int view_stat(struct school *s, const char *path, const struct tree_path *p,
 	      struct view_attr *a);
 
 typedef int (*view_fill_fn)(void *arg, const char *name, enum view_type t);
-/* Lists a directory (without "." and ".."). 0 or -errno. */
+/* Lists a directory (without "." and ".."). Every name listed can be
+ * looked up again: an identifier whose name would be longer than
+ * TREE_NAME_MAX is left out, and noted once in errlog. 0 or -errno. */
 int view_list(struct school *s, const char *path, const struct tree_path *p,
 	      view_fill_fn fill, void *arg);
 

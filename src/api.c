@@ -135,48 +135,59 @@ static int nest_message(const cJSON *err, struct buf *msg)
 	return 0;
 }
 
-/* The readable reason of a failed answer; errlog strips control chars. */
-static void log_status(const char *where, const struct http_response *r)
+/* The readable reason of a failed answer (errlog strips control chars).
+ * Appended to msg. */
+static void status_reason(const struct http_response *r, struct buf *msg)
 {
-	struct buf msg = {0};
+	size_t start = msg->len;
 	cJSON *err;
 
 	err = cJSON_ParseWithLength(r->body, r->len);
 	if (cJSON_IsObject(err))
-		nest_message(err, &msg);
+		nest_message(err, msg);
 	cJSON_Delete(err);
-	if (!msg.len && r->len)
-		buf_append(&msg, r->body,
+	if (msg->len == start && r->len)
+		buf_append(msg, r->body,
 			   r->len < API_RAW_MSG_MAX ? r->len : API_RAW_MSG_MAX);
-	errlog_add(where, r->status, "%s",
-		   msg.len ? msg.data : "(empty response)");
-	buf_free(&msg);
+	if (msg->len == start)
+		buf_puts(msg, "(empty response)");
 }
 
-static void log_transport(const char *where, int rc, double elapsed)
+/* Why a request got no answer, appended to msg; r->error is http.c's
+ * reason (curl's detail), when it has one. */
+static void transport_reason(int rc, double elapsed,
+			     const struct http_response *r, struct buf *msg)
 {
 	switch (rc) {
 	case -ETIMEDOUT:
-		errlog_add(where, 0, "timed out after %.1f s", elapsed);
+		buf_printf(msg, "timed out after %.1f s", elapsed);
 		break;
 	case -EHOSTUNREACH:
-		errlog_add(where, 0, "API unreachable");
+		buf_puts(msg, "API unreachable");
+		if (r->error[0])
+			buf_printf(msg, " (%s)", r->error);
 		break;
 	case -EAGAIN:
-		errlog_add(where, 0,
-			   "not sent: the API asked to wait (Retry-After) "
-			   "longer than the time left");
+		buf_puts(msg, "not sent: the API asked to wait (Retry-After) "
+			      "longer than the time left");
 		break;
 	case -ENOMEM:
-		errlog_add(where, 0, "out of memory");
+		buf_puts(msg, "out of memory");
+		break;
+	case -EPROTO:
+		/* http.c says whether the certificate or the handshake
+		 * failed. */
+		buf_puts(msg, r->error[0] ? r->error : "TLS failed");
 		break;
 	case -EIO:
-		errlog_add(where, 0,
-			   "transport error (connection lost, TLS failure or "
-			   "oversized answer)");
+		if (r->error[0])
+			buf_printf(msg, "transport error: %s", r->error);
+		else
+			buf_puts(msg, "transport error (connection lost or "
+				      "oversized answer)");
 		break;
 	default:
-		errlog_add(where, 0, "%s", strerror(-rc));
+		buf_puts(msg, strerror(-rc));
 		break;
 	}
 }
@@ -184,24 +195,26 @@ static void log_transport(const char *where, int rc, double elapsed)
 /*
  * The single judge of an API outcome: `rc` and `r` are what http_request
  * gave. 2xx with out != NULL parses the body into *out (an empty body
- * becomes {}). Returns 0 or -errno; every failure is counted and logged.
+ * becomes {}). Returns 0 or -errno; every failure is counted and logged,
+ * and its reason also appended to why (may be NULL).
  */
 static int finish(const char *where, int rc, double elapsed,
-		  const struct http_response *r, cJSON **out)
+		  const struct http_response *r, cJSON **out, struct buf *why)
 {
+	struct buf msg = {0};
 	const char *end = NULL;
+	long status = 0;
 	cJSON *j;
 
 	if (rc) {
-		stats_add(STAT_HTTP_ERRORS, 1);
-		log_transport(where, rc, elapsed);
-		return rc;
+		transport_reason(rc, elapsed, r, &msg);
+		goto failed;
 	}
-	rc = api_status_errno(r->status);
+	status = r->status;
+	rc = api_status_errno(status);
 	if (rc) {
-		stats_add(STAT_HTTP_ERRORS, 1);
-		log_status(where, r);
-		return rc;
+		status_reason(r, &msg);
+		goto failed;
 	}
 	if (!out)
 		return 0;
@@ -212,17 +225,28 @@ static int finish(const char *where, int rc, double elapsed,
 	j = cJSON_ParseWithLengthOpts(r->body, r->len, &end, 0);
 	if (!j || !end || !is_blank(end, r->body + r->len)) {
 		cJSON_Delete(j);
-		stats_add(STAT_HTTP_ERRORS, 1);
-		errlog_add(where, r->status, "malformed response body");
-		return -EIO;
+		rc = -EIO;
+		buf_puts(&msg, "malformed response body");
+		goto failed;
 	}
 	*out = j;
 	return 0;
+
+failed:
+	stats_add(STAT_HTTP_ERRORS, 1);
+	/* A message lost to ENOMEM still leaves a line. */
+	errlog_add(where, status, "%s", msg.len ? msg.data : strerror(-rc));
+	if (why && msg.len)
+		buf_puts(why, msg.data);
+	buf_free(&msg);
+	return rc;
 }
 
-/* Sends one request and judges it. Returns 0 or -errno. */
-static int api_call(struct http *h, const char *method, enum api_endpoint ep,
-		    const char *path, const cJSON *body, cJSON **out)
+/* Sends one request and judges it; why as finish(). Returns 0 or
+ * -errno. */
+static int api_call_why(struct http *h, const char *method,
+			enum api_endpoint ep, const char *path,
+			const cJSON *body, cJSON **out, struct buf *why)
 {
 	struct http_response r = {0};
 	struct buf where = {0};
@@ -249,12 +273,18 @@ static int api_call(struct http *h, const char *method, enum api_endpoint ep,
 	t0 = now_mono();
 	rc = http_request(h, method, path, json, cls,
 			  strcmp(method, "GET") == 0, ep, &r);
-	rc = finish(where.data, rc, now_mono() - t0, &r, out);
+	rc = finish(where.data, rc, now_mono() - t0, &r, out, why);
 	http_response_free(&r);
 	free(json);
 out_where:
 	buf_free(&where);
 	return rc;
+}
+
+static int api_call(struct http *h, const char *method, enum api_endpoint ep,
+		    const char *path, const cJSON *body, cJSON **out)
+{
+	return api_call_why(h, method, ep, path, body, out, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,8 +308,25 @@ static int put_escaped(struct buf *b, const char *s)
 	return rc;
 }
 
-/* Expands each "{}" in tmpl with the next argument, URL-encoded.
- * Returns 0 or -errno (see put_escaped). */
+/*
+ * Appends an identifier (email, offer, course, exam id) as put_escaped,
+ * but refuses "." and ".." with -ENOENT, before anything is sent. Names
+ * in the mount can stand for them ("%2E", "%2E.": the server may send such
+ * ids, tree.h), yet as a path segment they are dot segments, which servers
+ * and proxies resolve even percent-encoded (RFC 3986 5.2.4, WHATWG URL),
+ * so the request would reach another endpoint; and no lookup by such an
+ * id can find anything. Query values get the same rule: one rule for
+ * every identifier is easier to trust than one per position.
+ */
+static int put_id(struct buf *b, const char *s)
+{
+	if (s && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
+		return -ENOENT;
+	return put_escaped(b, s);
+}
+
+/* Expands each "{}" in tmpl with the next argument, an identifier,
+ * URL-encoded. Returns 0 or -errno (see put_id). */
 static int build_path(struct buf *b, const char *tmpl, ...)
 {
 	const char *p, *mark;
@@ -295,7 +342,7 @@ static int build_path(struct buf *b, const char *tmpl, ...)
 		}
 		rc = buf_append(b, p, (size_t)(mark - p));
 		if (!rc)
-			rc = put_escaped(b, va_arg(ap, const char *));
+			rc = put_id(b, va_arg(ap, const char *));
 	}
 	va_end(ap);
 	return rc;
@@ -327,9 +374,9 @@ static int get_path(struct http *h, enum api_endpoint ep, cJSON **out,
 /* Endpoints                                                           */
 /* ------------------------------------------------------------------ */
 
-int api_auth(struct http *h)
+int api_auth(struct http *h, struct buf *why)
 {
-	return api_call(h, "GET", API_AUTH, "/api-auth", NULL, NULL);
+	return api_call_why(h, "GET", API_AUTH, "/api-auth", NULL, NULL, why);
 }
 
 /* #1 */
@@ -360,11 +407,11 @@ int api_list_users_page(struct http *h, const struct api_user_filter *f,
 	if (!rc && f && f->offer_id)
 		rc = buf_puts(&path, "&offerId=");
 	if (!rc && f && f->offer_id)
-		rc = put_escaped(&path, f->offer_id);
+		rc = put_id(&path, f->offer_id);
 	if (!rc && f && f->course_id)
 		rc = buf_puts(&path, "&courseId=");
 	if (!rc && f && f->course_id)
-		rc = put_escaped(&path, f->course_id);
+		rc = put_id(&path, f->course_id);
 	if (!rc && f && f->active >= 0)
 		rc = buf_puts(&path,
 			      f->active ? "&active=true" : "&active=false");

@@ -32,7 +32,8 @@
  * caller (api.c maps it). Other 5xx and transport failures are retried
  * with exponential backoff, a bounded number of times, only when the
  * request is idempotent or provably never reached the server (could not
- * resolve or connect).
+ * resolve or connect). TLS failures are never retried: a certificate that
+ * could not be verified will not verify a second later.
  *
  * The key lives only in the header list given to curl; verbose output and
  * debug callbacks are never enabled, so it cannot reach a log.
@@ -48,6 +49,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -108,6 +110,8 @@ struct attempt {
 	int too_big;
 	int nomem;
 	double retry_after; /* seconds, < 0 when absent */
+	/* curl's detail of a failure (CURLOPT_ERRORBUFFER) */
+	char curl_error[CURL_ERROR_SIZE];
 };
 
 /* ------------------------------------------------------------------ */
@@ -390,6 +394,8 @@ static CURLcode setup(struct http *h, CURL *c, const char *url,
 	SETOPT(c, CURLOPT_WRITEDATA, a);
 	SETOPT(c, CURLOPT_HEADERFUNCTION, on_header);
 	SETOPT(c, CURLOPT_HEADERDATA, a);
+	a->curl_error[0] = '\0';
+	SETOPT(c, CURLOPT_ERRORBUFFER, a->curl_error);
 
 	if (strcmp(method, "GET") == 0) {
 		SETOPT(c, CURLOPT_HTTPGET, 1L);
@@ -421,8 +427,45 @@ static int never_sent(CURLcode e)
 	       e == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
+/* The server's certificate (or its status) could not be verified. */
+static int tls_cert_failed(CURLcode e)
+{
+	switch (e) {
+	case CURLE_PEER_FAILED_VERIFICATION: /* also CURLE_SSL_CACERT */
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* No TLS session: verification failed or the handshake did. Permanent. */
+static int tls_failed(CURLcode e)
+{
+	switch (e) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_USE_SSL_FAILED:
+		return 1;
+	default:
+		return tls_cert_failed(e);
+	}
+}
+
+/* The one mapping of curl failures to errno (see http_request). */
 static int curl_errno(CURLcode e)
 {
+	if (tls_failed(e))
+		return -EPROTO;
 	switch (e) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return -ETIMEDOUT;
@@ -435,6 +478,28 @@ static int curl_errno(CURLcode e)
 	default:
 		return -EIO;
 	}
+}
+
+/* resp->error for a failed attempt: what kind of TLS failure it was, then
+ * curl's own detail (or its generic text for the code). One line. */
+static void describe(char *out, size_t n, CURLcode e, const char *detail)
+{
+	const char *what = "";
+	char *p;
+
+	if (tls_cert_failed(e))
+		what = "the TLS certificate could not be verified: ";
+	else if (tls_failed(e))
+		what = "the TLS handshake failed: ";
+	if (!detail || !*detail)
+		detail = curl_easy_strerror(e);
+	snprintf(out, n, "%s%s", what, detail);
+	for (p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	/* curl's messages end in a newline at times. */
+	while (p > out && p[-1] == ' ')
+		*--p = '\0';
 }
 
 /*
@@ -520,7 +585,10 @@ static int request(struct http *h, const char *method, const char *path,
 			if (cerr == CURLE_OK)
 				break; /* ours, not the network's */
 			stats_add(STAT_TRANSPORT_ERRORS, 1);
-			if ((!idempotent && !never_sent(cerr)) ||
+			describe(resp->error, sizeof(resp->error), cerr,
+				 a.curl_error);
+			if (tls_failed(cerr) ||
+			    (!idempotent && !never_sent(cerr)) ||
 			    backoffs >= HTTP_MAX_BACKOFF_RETRIES)
 				break;
 			wait = backoff(&backoffs) * jitter();
@@ -557,6 +625,7 @@ static int request(struct http *h, const char *method, const char *path,
 	return rc;
 
 answer:
+	resp->error[0] = '\0'; /* an earlier attempt's failure is no reason */
 	resp->status = status;
 	resp->len = a.body.len;
 	resp->body = buf_steal(&a.body);

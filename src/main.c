@@ -25,6 +25,7 @@
 #include <fuse_lowlevel.h>
 
 #include "api.h"
+#include "buf.h"
 #include "http.h"
 #include "journal.h"
 #include "school.h"
@@ -245,17 +246,19 @@ static int check_options(const struct options *o)
 	return 0;
 }
 
-/* Asks the API to accept the key, so a bad key or an unreachable API is
- * reported now rather than as EIO on the first ls. */
+/* Asks the API to accept the key, so a bad key, an unreachable API or an
+ * unverifiable certificate is reported now rather than as EIO on the
+ * first ls. */
 static int check_api(struct http *h, const struct options *o)
 {
+	struct buf why = {0};
 	char secs[32];
-	int r = api_auth(h);
+	int r = api_auth(h, &why);
 
 	snprintf(secs, sizeof(secs), "%g", o->timeout);
 	switch (r) {
 	case 0:
-		return 0;
+		break;
 	case -EACCES:
 		fail("the API at %s rejected the key", o->api_url);
 		break;
@@ -266,11 +269,19 @@ static int check_api(struct http *h, const struct options *o)
 		fail("the API at %s did not answer within %s s", o->api_url,
 		     secs);
 		break;
+	case -EPROTO:
+		/* Not the key's fault: the connection was never made. */
+		fail("cannot connect securely to the API at %s: %s (if you "
+		     "trust this server, -o insecure skips certificate "
+		     "verification)",
+		     o->api_url, why.len ? why.data : "TLS failed");
+		break;
 	default:
 		fail("the API at %s failed the key check: %s", o->api_url,
 		     strerror(-r));
 	}
-	return -1;
+	buf_free(&why);
+	return r ? -1 : 0;
 }
 
 int main(int argc, char *argv[])

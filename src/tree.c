@@ -7,10 +7,15 @@
  * users/E/properties/, the ".json" suffix in progress/). Every component
  * that stands for an identifier goes through tree_decode, which refuses
  * anything that is not the canonical encoding of some identifier; so a
- * lookup can never alias two names onto one member, and no identifier
- * taken from a path can be ".", ".." or contain '/'. That matters beyond
- * the mount: identifiers end up in API URLs, where ".." would be a dot
- * segment.
+ * lookup can never alias two names onto one member.
+ *
+ * The encoding is a bijection between non-empty identifiers and the names
+ * it produces, so every name a listing shows can be looked up again: the
+ * server may send an order id "." or "..", listed as "%2E" and "%2E.",
+ * and those names decode back to them. That makes "." and ".." possible
+ * identifiers, like ids holding '/'; keeping them out of URLs (where they
+ * would be dot segments) is the job of the code that builds URLs (api.c),
+ * not of the names.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,9 +24,6 @@
 
 #include "tree.h"
 
-/* NAME_MAX of every Linux filesystem; the kernel refuses longer names
- * itself, but tree_parse is also fed paths that never went through it. */
-#define TREE_NAME_MAX 255
 /* /users/E/properties/NAME is the deepest path. */
 #define TREE_DEPTH_MAX 4
 
@@ -29,14 +31,23 @@
 /* Names                                                               */
 /* ------------------------------------------------------------------ */
 
-char *tree_encode(const char *id)
+/* Length of the encoding of id. */
+static size_t encoded_len(const char *id)
 {
 	size_t n = 0;
 	const char *s;
-	char *out, *o;
 
 	for (s = id; *s; s++)
 		n += (*s == '%' || *s == '/' || (s == id && *s == '.')) ? 3 : 1;
+	return n;
+}
+
+char *tree_encode(const char *id)
+{
+	size_t n = encoded_len(id);
+	const char *s;
+	char *out, *o;
+
 	out = malloc(n + 1);
 	if (!out)
 		return NULL;
@@ -63,7 +74,9 @@ char *tree_encode(const char *id)
  * Only the three escapes the encoder writes are accepted, in the case it
  * writes them, and "%2E" only where it writes it (first). A raw leading
  * '.' is never produced by the encoder, so it is refused too: that is what
- * keeps "." and ".." (and vim's ".name.swp") from being taken for ids.
+ * keeps the path components "." and ".." (and vim's ".name.swp") from
+ * being taken for ids, while their encodings "%2E" and "%2E." are the ids
+ * "." and "..".
  */
 int tree_decode(const char *name, char **out)
 {
@@ -97,16 +110,19 @@ int tree_decode(const char *name, char **out)
 		i += 2;
 	}
 	*o = '\0';
-	/* "%2E" and "%2E." are canonical encodings of "." and "..", which
-	 * are never identifiers (see the top of the file). */
-	if (strcmp(res, ".") == 0 || strcmp(res, "..") == 0)
-		goto invalid;
 	*out = res;
 	return 0;
 
 invalid:
 	free(res);
 	return -EINVAL;
+}
+
+int tree_name_fits(const char *id, const char *suffix)
+{
+	size_t n = encoded_len(id) + (suffix ? strlen(suffix) : 0);
+
+	return n <= TREE_NAME_MAX;
 }
 
 char *tree_user_path(const char *email, const char *suffix)

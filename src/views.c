@@ -9,10 +9,18 @@
  *
  * Modes tell users what they can do: read-only views are 0400, editable
  * files 0600, write-only control files 0200, directories 0700.
+ *
+ * Listings show only names that can be looked up again: every identifier
+ * goes through fill_encoded, which leaves out one whose name would be
+ * longer than TREE_NAME_MAX (the kernel refuses such names before we see
+ * them) and says so in .memberspot/errors, once per directory and id
+ * while it is remembered (a repeated `ls` must not flush the log).
  */
 #include "views.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,13 +64,71 @@ static int put_json(struct buf *out, const cJSON *json)
 	return json_pretty(json, out);
 }
 
-static int fill_encoded(view_fill_fn fill, void *arg, const char *id,
-			const char *suffix, enum view_type t)
+/* Directory/id pairs already reported as too long (FNV-1a hashes, a
+ * ring): a collision or an overwritten slot only repeats or skips a log
+ * line, so exactness is not needed. */
+#define UNLISTED_KEEP 64
+static pthread_mutex_t unlisted_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t unlisted[UNLISTED_KEEP];
+static size_t unlisted_next;
+
+static uint64_t fnv1a(uint64_t h, const char *s)
 {
-	char *name = tree_encode(id);
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* 1 the first time (while remembered) this id goes unlisted in dir. */
+static int unlisted_first(const char *dir, const char *id)
+{
+	uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ULL, dir) ^ 0xff, id);
+	size_t i;
+	int first = 1;
+
+	pthread_mutex_lock(&unlisted_lock);
+	for (i = 0; i < UNLISTED_KEEP; i++)
+		if (unlisted[i] == h)
+			first = 0;
+	if (first) {
+		unlisted[unlisted_next] = h;
+		unlisted_next = (unlisted_next + 1) % UNLISTED_KEEP;
+	}
+	pthread_mutex_unlock(&unlisted_lock);
+	return first;
+}
+
+/*
+ * Lists identifier id (plus suffix) in directory dir. An id whose name
+ * would be longer than TREE_NAME_MAX is left out: the kernel cannot look
+ * such a name up, and a listed name that cannot be opened breaks `ls -l`,
+ * find and rsync. The record it comes from still shows it.
+ */
+static int fill_encoded(view_fill_fn fill, void *arg, const char *dir,
+			const char *id, const char *suffix, enum view_type t)
+{
 	struct buf b = {0};
+	size_t cut;
+	char *name;
 	int r;
 
+	if (!tree_name_fits(id, suffix)) {
+		/* The start of the id, not cut inside a UTF-8 character. */
+		cut = strlen(id) < 40 ? strlen(id) : 40;
+		while (cut && ((unsigned char)id[cut] & 0xc0) == 0x80)
+			cut--;
+		if (!unlisted_first(dir, id))
+			return 0;
+		errlog_add(dir, 0,
+			   "not listed: an id of %zu bytes (\"%.*s...\") whose "
+			   "file name would be longer than %d bytes; the "
+			   "record still shows it",
+			   strlen(id), (int)cut, id, TREE_NAME_MAX);
+		return 0;
+	}
+	name = tree_encode(id);
 	if (!name)
 		return -ENOMEM;
 	r = buf_puts(&b, name);
@@ -702,7 +768,8 @@ int view_stat(struct school *s, const char *path, const struct tree_path *p,
  * Listings
  * ---------------------------------------------------------------------- */
 
-static int list_emails(const cJSON *emails, view_fill_fn fill, void *arg)
+static int list_emails(const cJSON *emails, const char *dir,
+		       view_fill_fn fill, void *arg)
 {
 	const cJSON *e;
 	int r;
@@ -711,7 +778,7 @@ static int list_emails(const cJSON *emails, view_fill_fn fill, void *arg)
 	{
 		if (!cJSON_IsString(e))
 			continue;
-		r = fill_encoded(fill, arg, e->valuestring, NULL,
+		r = fill_encoded(fill, arg, dir, e->valuestring, NULL,
 				 VIEW_LINK);
 		if (r)
 			return r;
@@ -720,19 +787,20 @@ static int list_emails(const cJSON *emails, view_fill_fn fill, void *arg)
 }
 
 static int list_members(struct school *s, const struct api_user_filter *f,
-			view_fill_fn fill, void *arg)
+			const char *dir, view_fill_fn fill, void *arg)
 {
 	struct cval *list;
 	int r = school_members(s, f, &list);
 
 	if (r)
 		return r;
-	r = list_emails(list->json, fill, arg);
+	r = list_emails(list->json, dir, fill, arg);
 	cval_put(list);
 	return r;
 }
 
-static int list_users(struct school *s, view_fill_fn fill, void *arg)
+static int list_users(struct school *s, const char *dir, view_fill_fn fill,
+		      void *arg)
 {
 	struct api_user_filter all = {NULL, NULL, -1};
 	struct cval *list;
@@ -745,16 +813,17 @@ static int list_users(struct school *s, view_fill_fn fill, void *arg)
 	{
 		if (!cJSON_IsString(e))
 			continue;
-		r = fill_encoded(fill, arg, e->valuestring, NULL, VIEW_DIR);
+		r = fill_encoded(fill, arg, dir, e->valuestring, NULL,
+				 VIEW_DIR);
 		if (r)
 			goto out;
 	}
 	pending = school_pending_list(s);
 	cJSON_ArrayForEach(e, pending)
 	{
-		r = fill_encoded(fill, arg, e->string ? e->string
-						      : e->valuestring,
-				 NULL, VIEW_DIR);
+		r = fill_encoded(fill, arg, dir,
+				 e->string ? e->string : e->valuestring, NULL,
+				 VIEW_DIR);
 		if (r)
 			break;
 	}
@@ -764,7 +833,8 @@ out:
 	return r;
 }
 
-static int list_offers(struct school *s, view_fill_fn fill, void *arg)
+static int list_offers(struct school *s, const char *dir, view_fill_fn fill,
+		       void *arg)
 {
 	struct cval *offers;
 	const cJSON *o;
@@ -776,7 +846,8 @@ static int list_offers(struct school *s, view_fill_fn fill, void *arg)
 	{
 		if (!model_offer_id(o))
 			continue;
-		r = fill_encoded(fill, arg, model_offer_id(o), NULL, VIEW_DIR);
+		r = fill_encoded(fill, arg, dir, model_offer_id(o), NULL,
+				 VIEW_DIR);
 		if (r)
 			break;
 	}
@@ -784,7 +855,8 @@ static int list_offers(struct school *s, view_fill_fn fill, void *arg)
 	return r;
 }
 
-static int list_courses(struct school *s, view_fill_fn fill, void *arg)
+static int list_courses(struct school *s, const char *dir, view_fill_fn fill,
+			void *arg)
 {
 	struct cval *offers;
 	const cJSON *o, *c;
@@ -804,7 +876,7 @@ static int list_courses(struct school *s, view_fill_fn fill, void *arg)
 			if (!id || cJSON_GetObjectItemCaseSensitive(seen, id))
 				continue;
 			cJSON_AddTrueToObject(seen, id);
-			r = fill_encoded(fill, arg, id, NULL, VIEW_DIR);
+			r = fill_encoded(fill, arg, dir, id, NULL, VIEW_DIR);
 			if (r)
 				goto out;
 		}
@@ -838,13 +910,15 @@ static int list_scratch(struct school *s, const char *path,
 struct course_fill {
 	view_fill_fn fill;
 	void *arg;
+	const char *dir;
 };
 
 static int fill_course_json(void *arg, const char *course)
 {
 	struct course_fill *cf = arg;
 
-	return fill_encoded(cf->fill, cf->arg, course, ".json", VIEW_FILE);
+	return fill_encoded(cf->fill, cf->arg, cf->dir, course, ".json",
+			    VIEW_FILE);
 }
 
 static int list_user_dir(struct school *s, const char *path,
@@ -894,7 +968,7 @@ static int list_user_dir(struct school *s, const char *path,
 
 			if (!id)
 				continue;
-			r = fill_encoded(fill, arg, id, NULL, VIEW_FILE);
+			r = fill_encoded(fill, arg, path, id, NULL, VIEW_FILE);
 			if (r)
 				goto out;
 		}
@@ -907,15 +981,15 @@ static int list_user_dir(struct school *s, const char *path,
 		{
 			if (!model_propdef_name(d))
 				continue;
-			r = fill_encoded(fill, arg, model_propdef_name(d),
-					 NULL, VIEW_FILE);
+			r = fill_encoded(fill, arg, path,
+					 model_propdef_name(d), NULL, VIEW_FILE);
 			if (r)
 				goto out;
 		}
 		r = list_scratch(s, path, fill, arg);
 		break;
 	case N_USER_PROGRESS: {
-		struct course_fill cf = {fill, arg};
+		struct course_fill cf = {fill, arg, path};
 
 		r = each_member_course(s, u->json, fill_course_json, &cf);
 		break;
@@ -964,18 +1038,18 @@ int view_list(struct school *s, const char *path, const struct tree_path *p,
 		r = fill(arg, "active", VIEW_DIR);
 		return r ? r : fill(arg, "inactive", VIEW_DIR);
 	case N_OFFERS:
-		return list_offers(s, fill, arg);
+		return list_offers(s, path, fill, arg);
 	case N_COURSES:
-		return list_courses(s, fill, arg);
+		return list_courses(s, path, fill, arg);
 	case N_USERS:
-		return list_users(s, fill, arg);
+		return list_users(s, path, fill, arg);
 	case N_EXAMS:
 		exams = school_known_exams(s);
 		r = 0;
 		cJSON_ArrayForEach(e, exams)
 		{
-			r = fill_encoded(fill, arg, e->valuestring, NULL,
-					 VIEW_DIR);
+			r = fill_encoded(fill, arg, path, e->valuestring,
+					 NULL, VIEW_DIR);
 			if (r)
 				break;
 		}
@@ -998,16 +1072,16 @@ int view_list(struct school *s, const char *path, const struct tree_path *p,
 		if (r)
 			return r;
 		f.offer_id = p->id[0];
-		return list_members(s, &f, fill, arg);
+		return list_members(s, &f, path, fill, arg);
 	case N_COURSE:
 		r = view_stat(s, path, p, &a);
 		return r ? r : fill(arg, "members", VIEW_DIR);
 	case N_COURSE_MEMBERS:
 		f.course_id = p->id[0];
-		return list_members(s, &f, fill, arg);
+		return list_members(s, &f, path, fill, arg);
 	case N_STATUS_DIR:
 		f.active = !strcmp(p->id[0], "active");
-		return list_members(s, &f, fill, arg);
+		return list_members(s, &f, path, fill, arg);
 	case N_EXAM:
 		r = view_stat(s, path, p, &a);
 		if (r)

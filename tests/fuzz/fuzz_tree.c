@@ -6,13 +6,15 @@
  * as an identifier. Properties (tree.h):
  *  - a path parses to a node whose canonical path, rebuilt from the node
  *    and its identifiers, is the path itself (one object, one path);
- *  - no identifier it yields is "", "." or "..", and a name taken as it
- *    is (by-status, scratch names) has no '/'; a decoded identifier has
- *    a '/' exactly where its name has "%2F" (identifiers may hold any
- *    character, API.md; api.c escapes them in URLs);
+ *  - no identifier it yields is "", and a name taken as it is
+ *    (by-status, scratch names) has no '/'; a decoded identifier has a
+ *    '/' exactly where its name has "%2F" (identifiers may hold any
+ *    character, "." and ".." included, API.md; api.c keeps them out of
+ *    URLs or escapes them);
  *  - encode(decode(name)) == name whenever decode succeeds, and
- *    decode(encode(id)) == id for every identifier ("", "." and ".." are
- *    not identifiers: decoding their encodings must fail);
+ *    decode(encode(id)) == id for every identifier, so every name a
+ *    listing shows can be looked up again ("" is no identifier: decoding
+ *    its encoding must fail);
  *  - a path built from encoded identifiers parses back to them.
  */
 #include <errno.h>
@@ -114,7 +116,7 @@ static char *render(enum node node, char *const part[2])
 
 static int is_identifier(const char *id)
 {
-	return *id && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+	return *id != '\0';
 }
 
 static void check_parse(const char *path)
@@ -187,15 +189,18 @@ static void check_name(const char *name)
 	free(enc);
 }
 
-/* Paths built from identifiers parse back to them. Nodes with a raw
- * slot are left out: a raw name may be one of the fixed names. A
- * properties/ name that is no identifier is a scratch name, kept raw. */
+/* Paths built from identifiers parse back to them, exactly when each
+ * name fits (tree_name_fits says the same). Nodes with a raw slot are
+ * left out: a raw name may be one of the fixed names. Every identifier's
+ * name decodes, so a properties/ name built here is never a scratch
+ * name. */
 static void check_build(enum node node, const char *id0, const char *id1)
 {
 	const char *ids[2] = {id0, id1};
 	char *part[2] = {NULL, NULL}, *path;
 	struct tree_path p, probe = {.node = node};
-	int i, k = n_ids(node), refused = 0, scratch = 0, rc;
+	int i, k = n_ids(node), refused = 0, rc;
+	const char *suffix;
 	size_t len;
 
 	for (i = 0; i < k; i++)
@@ -204,15 +209,11 @@ static void check_build(enum node node, const char *id0, const char *id1)
 	for (i = 0; i < k; i++) {
 		part[i] = tree_encode(ids[i]);
 		CHECK(part[i] != NULL);
-		len = strlen(part[i]);
-		if (node == N_USER_PROGRESS_COURSE && i == 1)
-			len += strlen(".json");
-		if (len > 255)
-			refused = 1;
-		if (node == N_USER_PROP && i == 1 && *ids[i] &&
-		    !is_identifier(ids[i]))
-			scratch = 1;
-		else if (!is_identifier(ids[i]))
+		suffix = node == N_USER_PROGRESS_COURSE && i == 1 ? ".json"
+								  : NULL;
+		len = strlen(part[i]) + (suffix ? strlen(suffix) : 0);
+		CHECK(tree_name_fits(ids[i], suffix) == (len <= 255));
+		if (len > 255 || !is_identifier(ids[i]))
 			refused = 1;
 	}
 	path = render(node, part);
@@ -222,10 +223,9 @@ static void check_build(enum node node, const char *id0, const char *id1)
 	} else {
 		CHECK(rc == 0);
 		CHECK(p.node == node);
-		CHECK(p.scratch == scratch);
+		CHECK(p.scratch == 0);
 		for (i = 0; i < k; i++)
-			CHECK(strcmp(p.id[i], scratch && i == 1 ? part[i]
-								: ids[i]) == 0);
+			CHECK(strcmp(p.id[i], ids[i]) == 0);
 		tree_path_free(&p);
 	}
 	free(path);

@@ -257,6 +257,15 @@ while IFS= read -r w; do
 	done < <(fake_user "$w" | jq -j '.offers[].orderId + "\u0000"')
 done <<<"$WHO"
 t_is "$probs" "" "each awkward order id's file reads its state"
+# "." and ".." go in request bodies (JSON), never in URLs: writable too.
+W_DOT=$(fake_user "$W" | jq -r '[.offers[].orderId] | map(select(. == "." or . == "..")) | .[0] // empty')
+if [[ -n $W_DOT ]]; then
+	t_ok "echo inactive > users/W/orders/$(enc "$W_DOT")" \
+		sh -c 'echo inactive > "$1"' _ "$M/users/$(enc "$W")/orders/$(enc "$W_DOT")"
+	t_is "$(fake_user "$W" | jq -r --arg r "$W_DOT" '.offers[] | select(.orderId == $r) | .active')" false \
+		"the order $W_DOT is inactive at the API"
+	t_is "$(cat "$M/users/$(enc "$W")/orders/$(enc "$W_DOT")")" inactive "and reads inactive"
+fi
 # shellcheck disable=SC2010 # what ls shows is the point
 t_is "$(ls -A "$M/users/$(enc "$W")/orders" | grep -c $'[\x01-\x1f\x7f]')" \
 	"$(printf '%s\n' "${ODD_IDS[@]}" | head -n ${#OFFER_IDS[@]} | grep -c $'[\x01-\x1f\x7f]')" \
@@ -270,6 +279,11 @@ fake_api POST /v1/users/grant-user-offer-by-mail -H 'Content-Type: application/j
 		'{email: $e, grantOffer: $o, orderId: $r}')" >/dev/null
 t_ok "users/L/user.json with a 300-character order id reads" cat "$M/users/$(enc "$L")/user.json"
 t_is "$(walk "$M/users/$(enc "$L")")" "" "users/L/: every listed name (orders/ included) can be looked up"
+unlisted() { grep -c "/users/$(enc "$L")/orders 0 not listed: an id of 300 bytes" "$M/.memberspot/errors"; }
+t_is "$(unlisted)" 1 ".memberspot/errors says users/L/orders/ left out the 300-byte id"
+ls -A "$M/users/$(enc "$L")/orders" >/dev/null
+t_is "$(unlisted)" 1 "listing it again adds no second line"
+t_is "$(ls -A "$M/users/$(enc "$L")/offers" | wc -l)" 1 "users/L/offers/ still lists the offer of that grant"
 
 # =====================================================================
 # Huge writes

@@ -55,14 +55,21 @@ static void test_encoding(void)
 	round_trip("日本語", "日本語");
 	round_trip("%%//..", "%25%25%2F%2F..");
 	round_trip("tab\there", "tab\there");
+	/* "." and ".." are identifiers a server can send (order ids): their
+	 * names must lead back to them. */
+	round_trip(".", "%2E");
+	round_trip("..", "%2E.");
+	round_trip("./", "%2E%2F");
+	round_trip("%2E", "%252E");
+	round_trip(".%", "%2E%25");
 
 	refused("");
 	refused(".");
 	refused("..");
 	refused(".hidden");
 	refused(".Company.swp");
-	refused("%2E");	 /* would be "." */
-	refused("%2E."); /* would be ".." */
+	refused("%2E%2E"); /* ".." is "%2E." */
+	refused(".%2E");
 	refused("%2f");	 /* lower case is not what the encoder writes */
 	refused("a%2e");
 	refused("%2e");
@@ -74,6 +81,88 @@ static void test_encoding(void)
 	refused("a%2Eb"); /* %2E only in front */
 	refused("%25%2E");
 	refused("%%25");
+}
+
+/*
+ * Every string of up to 5 characters over the alphabet the encoding cares
+ * about: decode(encode(id)) == id for each identifier, and each name that
+ * decodes is the encoding of what it decodes to (so the encoder's names
+ * are exactly the names lookups accept).
+ */
+static void test_round_trip_all(void)
+{
+	static const char alpha[] = "./%2EF5a";
+	const size_t k = sizeof(alpha) - 1;
+	size_t len, i, idx, total, tried = 0, decoded = 0, bad = 0;
+	char s[8], *enc, *dec;
+	int rc;
+
+	for (len = 1; len <= 5; len++) {
+		for (total = 1, i = 0; i < len; i++)
+			total *= k;
+		for (idx = 0; idx < total; idx++) {
+			size_t v = idx;
+
+			for (i = 0; i < len; i++, v /= k)
+				s[i] = alpha[v % k];
+			s[len] = '\0';
+			tried++;
+			enc = tree_encode(s);
+			rc = enc ? tree_decode(enc, &dec) : -ENOMEM;
+			if (rc || strcmp(dec, s)) {
+				if (bad++ < 5)
+					diag("id \"%s\" -> \"%s\" does not "
+					     "decode back",
+					     s, enc ? enc : "(null)");
+			}
+			if (!rc)
+				free(dec);
+			free(enc);
+			if (strchr(s, '/'))
+				continue;
+			if (tree_decode(s, &dec))
+				continue;
+			decoded++;
+			enc = tree_encode(dec);
+			if (!enc || strcmp(enc, s)) {
+				if (bad++ < 5)
+					diag("name \"%s\" decodes to \"%s\", "
+					     "which encodes to \"%s\"",
+					     s, dec, enc ? enc : "(null)");
+			}
+			free(enc);
+			free(dec);
+		}
+	}
+	ok(bad == 0 && decoded > 0,
+	   "%zu strings: every id round-trips; %zu names decode and each is "
+	   "the encoding of its id",
+	   tried, decoded);
+}
+
+static void test_name_fits(void)
+{
+	char id[300];
+
+	memset(id, 'a', sizeof(id));
+	id[255] = '\0';
+	ok(tree_name_fits(id, NULL), "a 255-byte name fits");
+	ok(!tree_name_fits(id, ".json"), "... not with \".json\" after it");
+	id[250] = '\0';
+	ok(tree_name_fits(id, ".json"), "250 bytes and \".json\" fit");
+	id[250] = 'a';
+	id[0] = '.';
+	id[253] = '\0';
+	ok(tree_name_fits(id, NULL), "a leading '.' counts 3 bytes: 255");
+	id[253] = 'a';
+	id[254] = '\0';
+	ok(!tree_name_fits(id, NULL), "... 256 does not fit");
+	memset(id, '%', 86);
+	id[85] = '\0';
+	ok(tree_name_fits(id, NULL), "85 '%%' are 255 bytes encoded: fits");
+	id[85] = '%';
+	id[86] = '\0';
+	ok(!tree_name_fits(id, NULL), "86 '%%' are 258 bytes encoded: no name");
 }
 
 struct want {
@@ -113,6 +202,15 @@ static const struct want wants[] = {
 	{"/users/a@b.c/offers/o1", 0, N_USER_OFFER, "a@b.c", "o1", 0},
 	{"/users/a@b.c/orders", 0, N_USER_ORDERS, "a@b.c", NULL, 0},
 	{"/users/a@b.c/orders/r1", 0, N_USER_ORDER, "a@b.c", "r1", 0},
+	/* Listed names of the ids "." and ".." look them up again. */
+	{"/users/a@b.c/orders/%2E", 0, N_USER_ORDER, "a@b.c", ".", 0},
+	{"/users/a@b.c/orders/%2E.", 0, N_USER_ORDER, "a@b.c", "..", 0},
+	{"/users/a@b.c/offers/%2E.", 0, N_USER_OFFER, "a@b.c", "..", 0},
+	{"/users/a@b.c/progress/%2E.json", 0, N_USER_PROGRESS_COURSE, "a@b.c",
+	 ".", 0},
+	{"/users/%2E./user.json", 0, N_USER_JSON, "..", NULL, 0},
+	{"/offers/%2E/members/%2E.", 0, N_OFFER_MEMBER, ".", "..", 0},
+	{"/users/a@b.c/properties/%2E", 0, N_USER_PROP, "a@b.c", ".", 0},
 	{"/users/a@b.c/properties", 0, N_USER_PROPS, "a@b.c", NULL, 0},
 	{"/users/a@b.c/properties/Company", 0, N_USER_PROP, "a@b.c", "Company",
 	 0},
@@ -160,12 +258,13 @@ static const struct want wants[] = {
 	{"/offers/o1/other", -ENOENT, 0, NULL, NULL, 0},
 	{"/offers/o1/name/x", -ENOENT, 0, NULL, NULL, 0},
 	{"/offers/o1/members/a/b", -ENOENT, 0, NULL, NULL, 0},
-	{"/offers/o1/members/%2E.", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/o1/members/%2E%2E", -ENOENT, 0, NULL, NULL, 0},
 	{"/courses/c1/other", -ENOENT, 0, NULL, NULL, 0},
 	{"/by-status/maybe", -ENOENT, 0, NULL, NULL, 0},
 	{"/by-status/active/a/b", -ENOENT, 0, NULL, NULL, 0},
 	{"/users/.swp", -ENOENT, 0, NULL, NULL, 0},
-	{"/users/%2E", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/%2E%2E", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/orders/%2E%2E", -ENOENT, 0, NULL, NULL, 0},
 	{"/users/a@b.c/offers/%41", -ENOENT, 0, NULL, NULL, 0},
 	{"/users/a@b.c/orders/.r", -ENOENT, 0, NULL, NULL, 0},
 	{"/users/a@b.c/progress/c1", -ENOENT, 0, NULL, NULL, 0},
@@ -286,6 +385,8 @@ static void test_user_path(void)
 int main(void)
 {
 	test_encoding();
+	test_round_trip_all();
+	test_name_fits();
 	test_parse();
 	test_long_names();
 	test_is_dir();
