@@ -45,8 +45,14 @@ const char *model_course_id(const cJSON *course);
 const char *model_propdef_id(const cJSON *def);
 const char *model_propdef_name(const cJSON *def);
 /* The definition called `name` in an array of definitions; failing that,
- * the one whose id is `name`. NULL when neither. */
+ * the one whose id is `name`. NULL when neither. Definitions without an
+ * id are passed over: a member's value is stored under the id and set by
+ * it, so such a property can be neither shown nor set, and the mount
+ * lists it nowhere (properties/, properties.json). */
 const cJSON *model_propdef_find(const cJSON *defs, const char *name);
+/* 1 when a definition called `name` has no id: the reason to give when
+ * model_propdef_find does not find `name`. */
+int model_propdef_idless(const cJSON *defs, const char *name);
 
 /* CourseProgressSummary / CourseProgress */
 const char *model_progress_course_id(const cJSON *summary);

@@ -6,8 +6,10 @@
  * change affects. Reads return cval references (release with cval_put).
  * Changes call the API, write the journal, drop every affected cache entry
  * and tell the kernel side (through the invalidate callback) which mount
- * paths to forget. All functions return 0 or -errno; bad input found here
- * is -EINVAL with the reason in errlog. Thread-safe.
+ * paths to forget. A fetch that began before a change never undoes it:
+ * what it brings back is not cached over the change (see fence.h). All
+ * functions return 0 or -errno; bad input found here is -EINVAL with the
+ * reason in errlog. Thread-safe.
  */
 #ifndef MSFS_SCHOOL_H
 #define MSFS_SCHOOL_H
@@ -51,7 +53,9 @@ struct cache *school_cache(struct school *s);
 int school_offers(struct school *s, struct cval **out);      /* array */
 int school_propdefs(struct school *s, struct cval **out);    /* array */
 /* Member emails matching f (array of strings), every page fetched; the
- * members' records are cached on the way. */
+ * members' records are cached on the way, except those of members changed
+ * through the mount while the pages came in (a page may predate the
+ * change); members deleted meanwhile are left out of the list too. */
 int school_members(struct school *s, const struct api_user_filter *f,
 		   struct cval **out);
 /* A member's record: cached (from a list page or an earlier lookup) or
@@ -77,7 +81,8 @@ int school_find_offer(struct school *s, const char *offer_id,
 		      struct cval **holder, const cJSON **offer);
 /* 1 when some offer names this course. */
 int school_course_known(struct school *s, const char *course_id);
-/* Property definition by name or id: *def points into *holder. */
+/* Property definition by name or id: *def points into *holder. One
+ * without an id is not found (model_propdef_find): -ENOENT. */
 int school_find_propdef(struct school *s, const char *name,
 			struct cval **holder, const cJSON **def);
 

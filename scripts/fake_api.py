@@ -26,7 +26,9 @@ Design
 * Pipeline for an API request (never for /_fake/): down (close, no answer) ->
   sleep latency_ms + hang_ms -> route (unknown: 404) -> API key (401) ->
   rate limits (429) -> random faults (error_rate, malformed_rate, drop_rate)
-  -> JSON body (400) -> handler.  Injected faults pre-empt the handler, so a
+  -> JSON body (400) -> handler -> for GET /v1/users/list, sleep
+  list_reply_ms (the page is a snapshot of the state when the handler ran,
+  delivered late: a change made meanwhile reaches the client first).  Injected faults pre-empt the handler, so a
   faulted request never changes state; tests can rely on that.  The
   rate-limit windows count only requests they let through, so after a 429 a
   client that waits Retry-After seconds does get through.
@@ -83,7 +85,7 @@ DEFAULT_CONFIG = {
     "latency_ms": 0, "error_rate": 0.0, "error_status": 500,
     "progress_rps": 4, "global_rps": 0, "malformed_rate": 0.0,
     "drop_rate": 0.0, "down": False, "hang_ms": 0, "list_shape": "users",
-    "retry_after": 1,
+    "retry_after": 1, "list_reply_ms": 0,
 }
 
 # --------------------------------------------------------------------------
@@ -1029,8 +1031,11 @@ class Handler(BaseHTTPRequestHandler):
             body = parse_json(raw) if route.takes_body else None
         except ApiError as e:
             return error_response(e.status, e.message)
-        return call_locked(st, route.handler, args,
+        resp = call_locked(st, route.handler, args,
                            parse_qs(split.query, keep_blank_values=True), body)
+        if cfg["list_reply_ms"] and route.name == "GET /v1/users/list":
+            time.sleep(cfg["list_reply_ms"] / 1000)     # outside the lock
+        return resp
 
     def _fault(self, fault, cfg):
         st = self.server.state

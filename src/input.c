@@ -233,7 +233,12 @@ static int diff_one(const cJSON *defs, const cJSON *current,
 			      "boolean or null",
 			      it->string);
 	/* A definition without an id cannot be set (properties.json does
-	 * not show it either). */
+	 * not show it either, and model_propdef_find passes over it). */
+	if (!def && model_propdef_idless(defs, it->string))
+		return refuse(why, whylen,
+			      "property '%.60s' has no id in the school's "
+			      "definitions: it cannot be set",
+			      it->string);
 	if (!def || !id)
 		return refuse(why, whylen, "no property named '%.60s'",
 			      it->string);

@@ -230,7 +230,7 @@ const cJSON *model_propdef_find(const cJSON *defs, const char *name)
 	{
 		const char *n = model_propdef_name(d);
 
-		if (n && !strcmp(n, name))
+		if (n && !strcmp(n, name) && model_propdef_id(d))
 			return d;
 	}
 	cJSON_ArrayForEach(d, defs)
@@ -241,6 +241,20 @@ const cJSON *model_propdef_find(const cJSON *defs, const char *name)
 			return d;
 	}
 	return NULL;
+}
+
+int model_propdef_idless(const cJSON *defs, const char *name)
+{
+	const cJSON *d;
+
+	cJSON_ArrayForEach(d, defs)
+	{
+		const char *n = model_propdef_name(d);
+
+		if (n && !strcmp(n, name) && !model_propdef_id(d))
+			return 1;
+	}
+	return 0;
 }
 
 const char *model_progress_course_id(const cJSON *summary)

@@ -14,6 +14,16 @@
  * A list fetch stores each member record it receives under user:<email>,
  * so reading every user.json after a listing costs nothing.
  *
+ * Those stores race the changes: a page may be answered before a member is
+ * deleted (or changed) and reach us after, and its record would bring the
+ * member back (or the old values) for cache_ttl. A dropped cache key only
+ * protects the fetch of that key (the cache orphans it), not the records a
+ * list stores on the side. So each change marks the member's email in a
+ * fence (fence.h) before it drops anything, and a list fetch stores its
+ * records through the fence with the ticket it took when it began: a
+ * record of a member changed since is not stored, and a member deleted
+ * since is left out of the list as well.
+ *
  * Two caches: one for records (up to one entry per member), one for the
  * views derived from many records (member lists, progress). A change drops
  * whole families of views by prefix; keeping them in their own small table
@@ -34,6 +44,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "errlog.h"
+#include "fence.h"
 #include "journal.h"
 #include "model.h"
 #include "scratch.h"
@@ -44,6 +55,7 @@ struct school {
 	struct http *http;
 	struct cache *cache;  /* records: user:, offers, propdefs, exam: ... */
 	struct cache *views;  /* derived views: list:, progress:, cprogress: */
+	struct fence *fence;  /* changed members (emails) vs. running lists */
 	struct journal *journal;
 	struct scratch *scratch;
 	school_invalidate_fn invalidate;
@@ -74,6 +86,9 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	s->views = cache_new(cfg->cache_ttl, cfg->neg_ttl);
 	if (!s->views)
 		goto fail_cache;
+	s->fence = fence_new();
+	if (!s->fence)
+		goto fail_cache;
 	s->scratch = scratch_new();
 	if (!s->scratch)
 		goto fail_cache;
@@ -89,6 +104,7 @@ fail_json:
 	cJSON_Delete(s->exams);
 	scratch_free(s->scratch);
 fail_cache:
+	fence_free(s->fence);
 	cache_free(s->views);
 	cache_free(s->cache);
 fail:
@@ -103,6 +119,7 @@ void school_free(struct school *s)
 	cJSON_Delete(s->pending);
 	cJSON_Delete(s->exams);
 	scratch_free(s->scratch);
+	fence_free(s->fence);
 	cache_free(s->views);
 	cache_free(s->cache);
 	pthread_mutex_destroy(&s->lock);
@@ -313,12 +330,58 @@ struct list_fetch {
 	const struct api_user_filter *f;
 };
 
+/* A packed record on its way into the cache (fence_put's callback). */
+struct record_put {
+	struct cache *cache;
+	char *key;
+	cJSON *packed; /* taken by the put */
+};
+
+static void record_put(void *arg)
+{
+	struct record_put *rp = arg;
+
+	cache_put(rp->cache, rp->key, rp->packed);
+	rp->packed = NULL;
+}
+
+/*
+ * Stores a record a list fetch received (u is consumed), unless its member
+ * was changed since the fetch began (ticket t). Returns 1 when the member
+ * belongs in the list: it does unless it was deleted since.
+ */
+static int list_record(struct school *s, const struct fence_ticket *t,
+		       const char *email, cJSON *u)
+{
+	struct record_put rp = {s->cache, key_of("user:", email), NULL};
+	enum fence_news news;
+
+	if (!rp.key) {
+		/* Not cached only costs a fetch. */
+		news = fence_news(s->fence, t, email);
+		cJSON_Delete(u);
+		return news != FENCE_GONE;
+	}
+	/* email points into u, which pack frees: use the key's copy. */
+	email = rp.key + strlen("user:");
+	/* Packing is the slow part: not under the fence's lock. */
+	rp.packed = pack(u);
+	if (rp.packed)
+		news = fence_put(s->fence, t, email, record_put, &rp);
+	else
+		news = fence_news(s->fence, t, email);
+	cJSON_Delete(rp.packed);
+	free(rp.key);
+	return news != FENCE_GONE;
+}
+
 /* Pages through #2. Each record goes to the cache as user:<email>; the
  * list itself keeps only the emails. */
 static int fetch_members(void *arg, cJSON **out)
 {
 	struct list_fetch *lf = arg;
 	struct school *s = lf->s;
+	struct fence_ticket ticket;
 	cJSON *emails = cJSON_CreateArray();
 	char *cursor = NULL;
 	int pages = 0;
@@ -326,8 +389,9 @@ static int fetch_members(void *arg, cJSON **out)
 
 	if (!emails)
 		return -ENOMEM;
+	fence_begin(s->fence, &ticket);
 	do {
-		cJSON *users = NULL, *u;
+		cJSON *users = NULL, *u, *item;
 		char *next = NULL;
 
 		r = api_list_users_page(s->http, lf->f, cursor,
@@ -341,10 +405,12 @@ static int fetch_members(void *arg, cJSON **out)
 				cJSON_Delete(u);
 				continue;
 			}
-			cJSON_AddItemToArray(emails,
-					     cJSON_CreateString(email));
-			/* put_record copies the key before it frees u. */
-			put_record(s, email, u);
+			/* email points into u, which list_record takes. */
+			item = cJSON_CreateString(email);
+			if (list_record(s, &ticket, email, u))
+				cJSON_AddItemToArray(emails, item);
+			else
+				cJSON_Delete(item);
 		}
 		cJSON_Delete(users);
 		/* A server repeating its cursor would loop forever. */
@@ -358,6 +424,7 @@ static int fetch_members(void *arg, cJSON **out)
 		cursor = next;
 		pages++;
 	} while (cursor);
+	fence_end(s->fence, &ticket);
 	free(cursor);
 	if (r) {
 		cJSON_Delete(emails);
@@ -720,14 +787,17 @@ enum change_scope {
 /* After any change to a member: its record, the member lists that may
  * have changed, its progress, and the kernel's view of all of them. The
  * full roster (users/) is dropped only when members came or went: at
- * 100,000 members re-paging it costs a thousand requests. */
+ * 100,000 members re-paging it costs a thousand requests. news says
+ * whether the member is gone (FENCE_GONE) or changed; list fetches still
+ * running learn it before anything is dropped. */
 static void member_changed(struct school *s, const char *email,
-			   enum change_scope scope)
+			   enum change_scope scope, enum fence_news news)
 {
 	char *key = key_of("user:", email);
 	char *pkey = key_of("progress:", email);
 	char *path = tree_user_path(email, "");
 
+	fence_mark(s->fence, email, news);
 	if (key)
 		cache_drop(s->cache, key);
 	if (pkey)
@@ -792,9 +862,10 @@ int school_grant(struct school *s, const char *email, const char *first,
 	if (!r) {
 		school_pending_remove(s, email);
 		/* A grant to an existing member leaves the roster as it is. */
-		member_changed(s, email, model_grant_created(resp) == 0
-						 ? SCOPE_MEMBER
-						 : SCOPE_ROSTER);
+		member_changed(s, email,
+			       model_grant_created(resp) == 0 ? SCOPE_MEMBER
+							      : SCOPE_ROSTER,
+			       FENCE_CHANGED);
 	}
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
@@ -818,7 +889,7 @@ static int set_state(struct school *s, const char *op, const char *email,
 		r = api_set_order_state(s->http, email, id, active, &resp);
 	journal_change(s->journal, op, args, r, resp);
 	if (!r)
-		member_changed(s, email, SCOPE_MEMBER);
+		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
 	return r;
@@ -855,7 +926,7 @@ int school_set_properties(struct school *s, const char *email,
 	if (!r) {
 		const char *got = model_user_email(resp);
 
-		member_changed(s, email, SCOPE_MEMBER);
+		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
 		/* The answer is the updated member: keep it, saving the next
 		 * read a lookup. Only when it is recognisably that member. */
 		if (got && !strcmp(got, email)) {
@@ -882,7 +953,7 @@ int school_enable_chapter(struct school *s, const char *email,
 	r = api_enable_chapter(s->http, email, course, chapter, &resp);
 	journal_change(s->journal, "enable-chapter", args, r, resp);
 	if (!r)
-		member_changed(s, email, SCOPE_MEMBER);
+		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
 	return r;
@@ -919,7 +990,7 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			char *dir = tree_user_path(emails[i], "");
 
 			forget_member_links(s, emails[i], NULL);
-			member_changed(s, emails[i], SCOPE_ROSTER);
+			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
 			if (key)
 				cache_put_missing(s->cache, key);
 			if (dir)

@@ -979,7 +979,8 @@ static int list_user_dir(struct school *s, const char *path,
 			break;
 		cJSON_ArrayForEach(d, defs->json)
 		{
-			if (!model_propdef_name(d))
+			/* without an id it can be neither read nor set */
+			if (!model_propdef_name(d) || !model_propdef_id(d))
 				continue;
 			r = fill_encoded(fill, arg, path,
 					 model_propdef_name(d), NULL, VIEW_FILE);

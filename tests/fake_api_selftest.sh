@@ -527,7 +527,7 @@ ctl GET /_fake/config
 expect 200 "config: every switch with its default" \
     '. == {"latency_ms":0,"error_rate":0,"error_status":500,"progress_rps":4,"global_rps":0,
            "malformed_rate":0,"drop_rate":0,"down":false,"hang_ms":0,"list_shape":"users",
-           "retry_after":1}'
+           "retry_after":1,"list_reply_ms":0}'
 ctl POST /_fake/config '{"error_rate":2,"bogus":1,"down":"yes"}'
 expect 400 "invalid config -> 400 message array" '(.message|length) == 3'
 ctl GET /_fake/config
@@ -595,6 +595,21 @@ URL="$BASE/v1/users/course-progress/c-excel/$(enc anna+test@example.com)"
 BURST=$(multi '%{http_code}' "$URL" "$URL" "$URL" "$URL" "$URL" "$URL" "$URL" "$URL")
 check "progress_rps=0: unlimited ($BURST)" test "$BURST" = "200 200 200 200 200 200 200 200 "
 ctl POST /_fake/config '{"progress_rps":4}'
+req GET "/v1/users/list?pageLength=1"
+FIRST=$(jq -r '.users[0].email' "$WORK/body")
+ctl POST /_fake/config '{"list_reply_ms":800}'
+curl -sS -H @"$WORK/keyhdr" -o "$WORK/slowlist" "$BASE/v1/users/list?pageLength=1" &
+SLOW=$!
+sleep 0.3
+req POST /v1/users/set-custom-user-properties \
+    "$(jq -cn --arg e "$FIRST" '{email: $e, properties: [{propertyId: "p-note", value: "set meanwhile"}]}')"
+check "list_reply_ms=800: a change sent while a list answer is delayed goes through" test "$ST" = 200
+check "... and the list answer still in flight is not there yet" kill -0 "$SLOW"
+wait "$SLOW"
+SEEN=$(jq --arg e "$FIRST" '.users[0].email == $e and .users[0].customProperties["p-note"] != "set meanwhile"' \
+    "$WORK/slowlist")
+check "... then arrives as the state was when it was asked (no change made meanwhile)" test "$SEEN" = true
+ctl POST /_fake/config '{"list_reply_ms":0}'
 
 # ---- HTTP details -------------------------------------------------------------------
 

@@ -645,4 +645,49 @@ t_changes "-o nodelete: that change is one set-offer-state" \
 		'[{ep: "users/set-offer-state", body: {email: $e, offerId: $o, active: $a}}]')"
 msfs_unmount
 
+# =====================================================================
+# A listing on its way during changes
+# =====================================================================
+# A member listing asked before a change and answered after it carries
+# the members as they were. Storing those records must not undo the
+# change for cache_ttl: bring the deleted member back, or put the old
+# property value back in its file. The fake's list_reply_ms makes a list
+# answer a snapshot taken when it is asked, delivered 3 s later, so the
+# changes land in between (the first checks prove they did). The listing
+# is offers/O/members: the kernel holds users/ locked while it is read,
+# so an rmdir in it waits for a users/ listing to end.
+
+msfs_mount cache_ttl=3600 || t_bail "cannot mount for the listing race"
+pick '(.offers | length) >= 1'
+EL=$PICKED
+OL=$(sj --arg e "$EL" '.users[] | select(.email == $e) | .offers[0].offerId')
+pick "any(.offers[]; .offerId == $(jq -cn --arg o "$OL" '$o'))"
+EV=$PICKED
+fake_config '{"list_reply_ms":3000}'
+mark
+ls -A "$M/offers/$(enc "$OL")/members" >"$T_DIR/slow-ls" 2>&1 &
+LS_PID=$!
+sleep 1
+t_ok "rmdir users/$(enc "$EL") while offers/$(enc "$OL")/members is being listed" \
+	rmdir "$M/users/$(enc "$EL")"
+t_ok "echo Raced > users/$(enc "$EV")/properties/Company meanwhile" \
+	sh -c 'echo Raced > "$1"' _ "$M/users/$(enc "$EV")/properties/Company"
+t_ok "the listing was still on its way after both changes" kill -0 "$LS_PID"
+t_ok "the listing ends" wait "$LS_PID"
+fake_config '{"list_reply_ms":0}'
+t_is "$(since | jq -r '[.[] | select(.endpoint | IN("GET /v1/users/list", "DELETE /v1/users/delete-users",
+	"POST /v1/users/set-custom-user-properties"))] | sort_by(.t) | map(.endpoint | sub(" .*/"; " ")) | join(",")')" \
+	"GET list,DELETE delete-users,POST set-custom-user-properties" \
+	"the list was asked before the changes were made"
+t_is "$(grep -cxF -- "$(enc "$EL")" "$T_DIR/slow-ls")" 0 \
+	"the listing that raced the deletion does not show the deleted member"
+t_is "$(grep -cxF -- "$(enc "$EV")" "$T_DIR/slow-ls")" 1 "... but shows the changed one"
+# before check_gone: its listings fetch every record afresh
+t_is "$(cat "$M/users/$(enc "$EV")/properties/Company" 2>&1)" "Raced" \
+	"after the listing: properties/Company shows the value written, not the listed one"
+t_is "$(jq -r .Company "$M/users/$(enc "$EV")/properties.json" 2>&1)" "Raced" \
+	"after the listing: properties.json shows it too"
+check_gone "$EL" "after the listing: the deleted member is ENOENT and in no listing"
+msfs_unmount
+
 t_done

@@ -271,7 +271,7 @@ static void test_props(void)
 			   -EINVAL && !ch && strstr(why, "same property"),
 	   "a property given by its name and by its id is refused (%s)", why);
 	ok(diff(cur, "{\"No id\":\"x\"}", &ch, why) == -EINVAL && !ch &&
-		   strstr(why, "No id"),
+		   strstr(why, "'No id' has no id"),
 	   "a definition without an id cannot be set (%s)", why);
 	ok(diff(cur, "", &ch, why) == -EINVAL, "empty content is refused");
 	ok(diff(cur, "{\"Company\": \"M\xfcller\"}\n", &ch, why) == -EINVAL &&

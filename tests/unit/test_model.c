@@ -184,6 +184,35 @@ static int scalar_is(const char *json, const char *want)
 	return r;
 }
 
+static void test_propdef_find(void)
+{
+	cJSON *defs = parse("[{\"id\":\"p-a\",\"name\":\"A\"},"
+			    "{\"name\":\"No id\"},"
+			    "{\"id\":\"\",\"name\":\"Empty id\"},"
+			    "{\"name\":\"Twice\"},"
+			    "{\"id\":\"p-twice\",\"name\":\"Twice\"},"
+			    "{\"id\":\"p-b\"}]");
+
+	ok(tap_streq(model_propdef_id(model_propdef_find(defs, "A")), "p-a"),
+	   "propdef by name");
+	ok(tap_streq(model_propdef_id(model_propdef_find(defs, "p-b")),
+		     "p-b"),
+	   "propdef by id, even without a name");
+	ok(model_propdef_find(defs, "No id") == NULL,
+	   "a definition without an id is not found by its name");
+	ok(model_propdef_idless(defs, "No id") &&
+		   !model_propdef_idless(defs, "A") &&
+		   !model_propdef_idless(defs, "Nope"),
+	   "model_propdef_idless says why");
+	ok(model_propdef_find(defs, "Empty id") == NULL &&
+		   model_propdef_idless(defs, "Empty id"),
+	   "an empty id is no id either");
+	ok(tap_streq(model_propdef_id(model_propdef_find(defs, "Twice")),
+		     "p-twice"),
+	   "an id-less namesake does not hide the definition with an id");
+	cJSON_Delete(defs);
+}
+
 static void test_scalar(void)
 {
 	ok(scalar_is("\"a,b\\n\"", "a,b\n"), "string verbatim");
@@ -270,6 +299,7 @@ int main(void)
 {
 	test_users_page();
 	test_getters();
+	test_propdef_find();
 	test_scalar();
 	test_exam_csv();
 	return done_testing();
