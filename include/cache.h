@@ -7,7 +7,8 @@
  * - One fetch per key at a time: concurrent cache_get callers of a missing
  *   or expired key wait for the first caller's fetch (single flight).
  * - A fetch answering -ENOENT is remembered as missing for neg_ttl seconds.
- * - A fetch failing otherwise (-EIO, -ETIMEDOUT, -EHOSTUNREACH, -EAGAIN)
+ * - A fetch failing otherwise (-EIO, -ETIMEDOUT, -EHOSTUNREACH, -EAGAIN,
+ *   -EPROTO: the TLS session failed)
  *   while an expired value is still held returns that stale value instead
  *   (counted as STAT_CACHE_STALE); stale values are kept up to
  *   CACHE_STALE_MAX seconds. After such a failure the key is not fetched

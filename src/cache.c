@@ -347,7 +347,7 @@ void cache_free(struct cache *c)
 static int is_transient(int err)
 {
 	return err == -EIO || err == -ETIMEDOUT || err == -EHOSTUNREACH ||
-	       err == -EAGAIN;
+	       err == -EAGAIN || err == -EPROTO;
 }
 
 /*
