@@ -49,7 +49,9 @@ int input_state(const char *data, size_t len, bool *active, char *why,
 /*
  * properties.json: data must be UTF-8 and one JSON object
  * {"NAME": scalar, ...}; each NAME a property name (or id) in defs, given
- * once; values strings, numbers, booleans or null. *changes (caller frees)
+ * once; values strings, numbers, booleans or null; no control character
+ * in names or strings but \n, \r and \t (JSON may carry line breaks that
+ * value files cannot), and no \u0000. *changes (caller frees)
  * becomes the array of {"propertyId","value"} for names whose value differs
  * from current (the member's customProperties object, keyed by id; NULL
  * means none set). Names left out are left alone. An empty array means

@@ -201,6 +201,40 @@ static int is_scalar(const cJSON *v)
 	       cJSON_IsNull(v);
 }
 
+/* A JSON text escapes U+0000 as \u0000; cJSON would end the string
+ * there and drop the rest unseen. A backslash escapes one only when an
+ * odd run of backslashes leads up to the u (backslashes occur in JSON
+ * only inside strings). */
+static bool has_escaped_nul(const char *data, size_t len)
+{
+	size_t i, run;
+
+	for (i = 0; i + 6 <= len; i++) {
+		if (data[i] != '\\' || data[i + 1] != 'u' ||
+		    memcmp(data + i + 2, "0000", 4))
+			continue;
+		for (run = 0; run < i && data[i - 1 - run] == '\\'; run++)
+			;
+		if (run % 2 == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Line breaks and tabs may be written in JSON strings (\n, \t); other
+ * control characters are refused, as in value files. */
+static int check_text(const char *what, const char *s, char *why,
+		      size_t whylen)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') ||
+		    *p == 0x7f)
+			return refuse(why, whylen,
+				      "control character 0x%02x in %s", *p,
+				      what);
+	return 0;
+}
+
 /* Checks one name/value pair of properties.json and appends it to
  * changes when its value differs. */
 static int diff_one(const cJSON *defs, const cJSON *current,
@@ -232,6 +266,10 @@ static int diff_one(const cJSON *defs, const cJSON *current,
 			      "value of '%.60s' must be a string, number, "
 			      "boolean or null",
 			      it->string);
+	if (check_text("a property name", it->string, why, whylen) ||
+	    (cJSON_IsString(it) &&
+	     check_text("a value", it->valuestring, why, whylen)))
+		return -EINVAL;
 	/* A definition without an id cannot be set (properties.json does
 	 * not show it either, and model_propdef_find passes over it). */
 	if (!def && model_propdef_idless(defs, it->string))
@@ -269,6 +307,8 @@ int input_props_diff(const cJSON *defs, const cJSON *current,
 	r = input_utf8(data, len, why, whylen);
 	if (r)
 		return r;
+	if (has_escaped_nul(data, len))
+		return refuse(why, whylen, "\\u0000 (NUL) in a string");
 	doc = cJSON_ParseWithLengthOpts(data, len, &end, 0);
 	if (!doc)
 		return refuse(why, whylen, "not valid JSON");

@@ -228,6 +228,22 @@ static void test_props(void)
 	   "an unchanged object sends nothing");
 	cJSON_Delete(ch);
 
+	ok(diff(cur, "{\"Company\":\"A\\u0000B\"}", &ch, why) == -EINVAL &&
+		   strstr(why, "u0000"),
+	   "\\u0000 in a string is refused, not cut short (%s)", why);
+	ok(diff(cur, "{\"Company\":\"A\\u0001B\"}", &ch, why) == -EINVAL &&
+		   strstr(why, "control character 0x01"),
+	   "an escaped control character is refused (%s)", why);
+	ok(diff(cur, "{\"Company\":\"A\\\\u0000B\"}", &ch, why) == 0 &&
+		   cJSON_GetArraySize(ch) == 1,
+	   "an escaped backslash before u0000 is text, not NUL");
+	cJSON_Delete(ch);
+	ok(diff(cur, "{\"Company\":\"line 1\\nline 2\\tend\"}", &ch,
+		why) == 0 &&
+		   cJSON_GetArraySize(ch) == 1,
+	   "line breaks and tabs may be written in JSON strings");
+	cJSON_Delete(ch);
+
 	ok(diff(cur,
 		"{\"Company\":\"New\",\"Phone number\":\"123\","
 		"\"Notes/internal\":null}",
