@@ -323,24 +323,35 @@ static int grant_fields(const struct csv_fields *f, char *why, size_t whylen)
 	return r;
 }
 
-static int grant_line(struct line_run *run, int lineno, char *line,
-		      size_t len)
+/* A control-file line as fields: UTF-8, then split at sep. A refusal is
+ * logged and journalled as op; f is the caller's to free on success. */
+static int split_line(struct line_run *run, int lineno, const char *op,
+		      char *line, size_t len, char sep, struct csv_fields *f)
 {
-	struct csv_fields f = {0};
-	const char *why = NULL, *first, *last, *order;
+	const char *why = NULL;
 	char reason[INPUT_WHY_MAX];
 	int r = input_utf8(line, len, reason, sizeof(reason));
 
 	if (r) {
-		reject_line(run, lineno, "grant", line, reason);
+		reject_line(run, lineno, op, line, reason);
 		return r;
 	}
-	r = csv_split(line, len, ',', &f, &why);
-	if (r) {
-		if (r == -EINVAL)
-			reject_line(run, lineno, "grant", line, why);
+	r = csv_split(line, len, sep, f, &why);
+	if (r == -EINVAL)
+		reject_line(run, lineno, op, line, why);
+	return r;
+}
+
+static int grant_line(struct line_run *run, int lineno, char *line,
+		      size_t len)
+{
+	struct csv_fields f = {0};
+	const char *first, *last, *order;
+	char reason[INPUT_WHY_MAX];
+	int r = split_line(run, lineno, "grant", line, len, ',', &f);
+
+	if (r)
 		return r;
-	}
 	if (f.n < 1 || f.n > 4 || !*f.f[0]) {
 		reject_line(run, lineno, "grant", line,
 			    f.n > 4 ? "too many fields: "
@@ -370,20 +381,11 @@ static int chapter_line(struct line_run *run, int lineno, char *line,
 			size_t len)
 {
 	struct csv_fields f = {0};
-	const char *why = NULL;
 	char reason[INPUT_WHY_MAX];
-	int r = input_utf8(line, len, reason, sizeof(reason));
+	int r = split_line(run, lineno, "enable-chapter", line, len, ' ', &f);
 
-	if (r) {
-		reject_line(run, lineno, "enable-chapter", line, reason);
+	if (r)
 		return r;
-	}
-	r = csv_split(line, len, ' ', &f, &why);
-	if (r) {
-		if (r == -EINVAL)
-			reject_line(run, lineno, "enable-chapter", line, why);
-		return r;
-	}
 	if (f.n != 2 || !*f.f[0] || !*f.f[1]) {
 		reject_line(run, lineno, "enable-chapter", line,
 			    "expected: COURSE_ID CHAPTER_ID");
