@@ -21,6 +21,8 @@ enum stat_id {
 	STAT_TRANSPORT_ERRORS,
 	STAT_PACING_WAITS,    /* times the client slept for its own pacing */
 	STAT_API_DOWN_FAST,   /* calls failed at once: the API was just down */
+	STAT_LINES_DONE,      /* control-file lines run (grant, chapters, ...) */
+	STAT_LINES_FAILED,    /* ... of which refused or failed */
 	STAT__N
 };
 

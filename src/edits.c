@@ -31,6 +31,7 @@
 #include "journal.h"
 #include "model.h"
 #include "school.h"
+#include "stats.h"
 
 #define MAX_WORKERS 32
 
@@ -224,6 +225,11 @@ static int next_line(struct line_run *run, char **line, size_t *len,
 
 static void line_result(struct line_run *run, int lineno, int err)
 {
+	/* Counted as they finish, so `watch cat .memberspot/status` shows a
+	 * long grant file's progress. */
+	stats_add(STAT_LINES_DONE, 1);
+	if (err)
+		stats_add(STAT_LINES_FAILED, 1);
 	pthread_mutex_lock(&run->lock);
 	run->done++;
 	if (err) {

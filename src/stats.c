@@ -29,6 +29,8 @@ static const char *const stat_names[STAT__N] = {
 	[STAT_TRANSPORT_ERRORS] = "transport_errors",
 	[STAT_PACING_WAITS] = "pacing_waits",
 	[STAT_API_DOWN_FAST] = "failed_fast_api_down",
+	[STAT_LINES_DONE] = "control_lines_done",
+	[STAT_LINES_FAILED] = "control_lines_failed",
 };
 
 void stats_add(enum stat_id id, long n)

@@ -213,6 +213,8 @@ t_json_eq "$(user_of ada@x.com | jq -c --arg o "$O" '{firstname, name,
 check_views ada@x.com "every view shows the new member ada@x.com"
 
 # Several lines, RFC 4180 quoting, an order id in the 4th field.
+lines_done() { awk -F': ' '$1 == "control_lines_done" { print $2 }' "$M/.memberspot/status"; }
+done0=$(lines_done)
 mark
 t_ok "printf three CSV lines (quoted fields, doubled quotes, order id) > grant" \
 	sh -c 'printf "%s\n" "b1@x.com,John,\"Doe, Jr.\",ORD-77" \
@@ -234,6 +236,7 @@ t_json_eq "$(for e in b1@x.com b2@x.com b3@x.com; do user_of "$e"; done |
 	{email: "b3@x.com", firstname: "", name: "", grants: [{offerId: $o, active: true}]}]')" \
 	"the fake holds the three members with their names and the order id"
 check_views b1@x.com "every view shows b1@x.com (with orders/ORD-77)"
+t_is "$(($(lines_done) - done0))" 3 ".memberspot/status counts the three lines as done (control_lines_done)"
 
 # cp of a CSV file with CRLF line ends (as spreadsheets write it)
 printf 'c1@x.com,Cee,One\r\nc2@x.com,Cee,Two,ORD-C2\r\n' >"$T_DIR/members.csv"
