@@ -289,6 +289,50 @@ t_done() {
 }
 
 # =====================================================================
+# Writing as a program does
+# =====================================================================
+
+# write_once PATH < DATA: open(O_WRONLY|O_TRUNC), one write() of all of
+# stdin, close(). Prints "ok", or "open|write|close ENAME" for the first
+# call that failed (a shell's redirection would hide close() errors);
+# exit status 0 only when all succeeded.
+write_once() {
+	python3 -c '
+import errno, os, sys
+data = sys.stdin.buffer.read()
+name = lambda e: errno.errorcode.get(e.errno, e.errno)
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+except OSError as e:
+    print("open", name(e)); sys.exit(1)
+failed = None
+try:
+    os.write(fd, data)
+except OSError as e:
+    failed = "write %s" % name(e)
+try:
+    os.close(fd)
+except OSError as e:
+    failed = failed or "close %s" % name(e)
+print(failed or "ok")
+sys.exit(1 if failed else 0)
+' "$1"
+}
+
+# journal_bad_line FILE [FROM]: the first line (from line FROM on) of a
+# journal that is not UTF-8 JSON, described; nothing when all are.
+journal_bad_line() {
+	tail -n +"${2:-1}" "$1" | python3 -c '
+import json, sys
+for i, line in enumerate(sys.stdin.buffer):
+    try:
+        json.loads(line.decode("utf-8"))
+    except Exception as e:
+        print("journal line %d: %s" % (i + 1, e)); break
+'
+}
+
+# =====================================================================
 # Names
 # =====================================================================
 
@@ -355,6 +399,20 @@ fake_count() {
 }
 
 fake_total() { fake_stats | jq -r '.total // 0'; }
+
+# The endpoints that change the school, as the fake names them.
+CHANGE_EPS='["POST /v1/users/grant-user-offer-by-mail",
+	"POST /v1/users/set-offer-state", "POST /v1/users/set-order-state",
+	"POST /v1/users/set-custom-user-properties",
+	"DELETE /v1/users/delete-users", "POST /v1/users/delete-users",
+	"POST /v1/chapters/chapter-access/enable"]'
+
+# fake_changes_since N: the change requests (any status) the fake logged
+# after its first N log entries: [{"endpoint","status","body"}].
+fake_changes_since() {
+	fake_log | jq -c --argjson m "$1" --argjson eps "$CHANGE_EPS" '[.[$m:][]
+		| select(.endpoint as $e | $eps | index($e)) | {endpoint, status, body}]'
+}
 
 # fake_config '{"latency_ms":20}': updates the fake's switches.
 fake_config() {

@@ -26,18 +26,10 @@ M=$MNT
 # Helpers
 # =====================================================================
 
-CHANGE_EPS='["POST /v1/users/grant-user-offer-by-mail",
-	"POST /v1/users/set-offer-state", "POST /v1/users/set-order-state",
-	"POST /v1/users/set-custom-user-properties",
-	"DELETE /v1/users/delete-users", "POST /v1/users/delete-users",
-	"POST /v1/chapters/chapter-access/enable"]'
 MARK=0
 mark() { MARK=$(fake_log | jq length); }
 # change requests since the mark (any status): [{"endpoint","status","body"}]
-changes() {
-	fake_log | jq -c --argjson m "$MARK" --argjson eps "$CHANGE_EPS" '[.[$m:][]
-		| select(.endpoint as $e | $eps | index($e)) | {endpoint, status, body}]'
-}
+changes() { fake_changes_since "$MARK"; }
 
 # pywrite FILE: writes stdin to FILE (O_WRONLY|O_TRUNC), every write and
 # the close checked; an error is a Python traceback naming the errno.

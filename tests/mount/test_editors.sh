@@ -37,18 +37,12 @@ trap '_st=$?; tmux_kill; (exit $_st); _t_cleanup' EXIT
 # Helpers
 # =====================================================================
 
-CHANGE_EPS='["POST /v1/users/grant-user-offer-by-mail",
-	"POST /v1/users/set-offer-state", "POST /v1/users/set-order-state",
-	"POST /v1/users/set-custom-user-properties",
-	"DELETE /v1/users/delete-users", "POST /v1/users/delete-users",
-	"POST /v1/chapters/chapter-access/enable"]'
 MARK=0
 mark() { MARK=$(fake_log | jq length); }
 # change requests since the mark: [{"ep","body"}]
 changes() {
-	fake_log | jq -S -c --argjson m "$MARK" --argjson eps "$CHANGE_EPS" '[.[$m:][]
-		| select(.endpoint as $e | $eps | index($e))
-		| {ep: (.endpoint | sub("^[A-Z]+ /v1/"; "")), body}]'
+	fake_changes_since "$MARK" |
+		jq -S -c '[.[] | {ep: (.endpoint | sub("^[A-Z]+ /v1/"; "")), body}]'
 }
 
 # the member: one with offers and a Company value

@@ -39,30 +39,8 @@ FAULTS_OFF='{"error_rate":0,"error_status":500,"malformed_rate":0,"drop_rate":0,
 # Helpers
 # ---------------------------------------------------------------------
 
-# wr PATH TEXT: open(O_WRONLY|O_TRUNC), write TEXT, close. Prints
-# "ok", or "write ENAME" / "close ENAME" for the first call that failed;
-# exit status 0 only when both succeeded.
-wr() {
-	python3 - "$1" "$2" <<-'EOF'
-	import errno, os, sys
-	try:
-	    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
-	except OSError as e:
-	    print("open", errno.errorcode.get(e.errno, e.errno)); sys.exit(1)
-	failed = None
-	try:
-	    os.write(fd, sys.argv[2].encode())
-	except OSError as e:
-	    failed = ("write", e.errno)
-	try:
-	    os.close(fd)
-	except OSError as e:
-	    failed = failed or ("close", e.errno)
-	if failed:
-	    print(failed[0], errno.errorcode.get(failed[1], failed[1])); sys.exit(1)
-	print("ok")
-	EOF
-}
+# wr PATH TEXT: write_once (lib.sh) of TEXT.
+wr() { printf '%s' "$2" | write_once "$1"; }
 
 # errno_of TEXT: the errno name whose strerror text is in TEXT (stderr of
 # a coreutils tool), or "?" followed by the text.

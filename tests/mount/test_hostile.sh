@@ -25,25 +25,7 @@ D_REL=users/$(enc "$E")
 
 # wr PATH FILE: open(O_WRONLY|O_TRUNC), write FILE's bytes in one write(),
 # close. Prints "ok" or "write ENAME" / "close ENAME" (first failure).
-wr() {
-	python3 - "$1" "$2" <<-'EOF'
-	import errno, os, sys
-	data = open(sys.argv[2], "rb").read()
-	fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
-	failed = None
-	try:
-	    os.write(fd, data)
-	except OSError as e:
-	    failed = ("write", e.errno)
-	try:
-	    os.close(fd)
-	except OSError as e:
-	    failed = failed or ("close", e.errno)
-	if failed:
-	    print(failed[0], errno.errorcode.get(failed[1], failed[1])); sys.exit(1)
-	print("ok")
-	EOF
-}
+wr() { write_once "$1" <"$2"; }
 
 # The requests logged since the last fake_reset, as "METHOD PATH" lines.
 requests() { fake_log | jq -r '.[] | "\(.method) \(.path)"'; }
@@ -332,14 +314,7 @@ t_cost "binary writes to value files and properties.json sent nothing" \
 	"POST /v1/users/set-custom-user-properties=0" "POST /v1/users/set-offer-state=0"
 t_is "$(fake_log | jq -c '[.[] | select(.method == "POST" and .body == null)]')" "[]" \
 	"no request carried a body that is not JSON (e.g. invalid UTF-8)"
-t_is "$(tail -n +$((JOURNAL_BEFORE + 1)) "$M/.memberspot/journal" | python3 -c '
-import json, sys
-for i, line in enumerate(sys.stdin.buffer):
-    try:
-        json.loads(line.decode("utf-8"))
-    except Exception as e:
-        print("journal line %d: %s" % (i + 1, e)); break
-')" "" "the journal stays valid JSON lines (UTF-8) after binary writes"
+t_is "$(journal_bad_line "$M/.memberspot/journal" $((JOURNAL_BEFORE + 1)))" "" "the journal stays valid JSON lines (UTF-8) after binary writes"
 
 # Latin-1 text (no control characters, but not UTF-8): JSON cannot carry
 # it, so it is refused here, not sent as a broken body.
@@ -359,14 +334,7 @@ done
 t_is "$(fake_state | jq -S -c '.users')" "$state_before" "the Latin-1 writes changed no member"
 t_is "$(fake_log | jq -r '[.[] | select(.method == "POST")] | length')" 0 \
 	"the Latin-1 writes sent no request (invalid UTF-8 is refused before the API)"
-t_is "$(tail -n +$((JOURNAL_BEFORE + 1)) "$M/.memberspot/journal" | python3 -c '
-import json, sys
-for i, line in enumerate(sys.stdin.buffer):
-    try:
-        json.loads(line.decode("utf-8"))
-    except Exception as e:
-        print("journal line %d: %s" % (i + 1, e)); break
-')" "" "the journal stays valid JSON lines (UTF-8) after Latin-1 writes"
+t_is "$(journal_bad_line "$M/.memberspot/journal" $((JOURNAL_BEFORE + 1)))" "" "the journal stays valid JSON lines (UTF-8) after Latin-1 writes"
 
 # A write() that fails has written nothing: its unfinished last line must
 # not run at close().

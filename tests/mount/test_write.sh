@@ -24,13 +24,6 @@ M=$MNT
 # Helpers
 # =====================================================================
 
-# The endpoints that change the school.
-CHANGE_EPS='["POST /v1/users/grant-user-offer-by-mail",
-	"POST /v1/users/set-offer-state", "POST /v1/users/set-order-state",
-	"POST /v1/users/set-custom-user-properties",
-	"DELETE /v1/users/delete-users", "POST /v1/users/delete-users",
-	"POST /v1/chapters/chapter-access/enable"]'
-
 # Change requests in a fake log (JSON array on stdin), normalized:
 # {"ep": path without method and /v1/, "body": ...}, keys sorted, the
 # list sorted. Normalization: an empty firstname/name in a grant is the
