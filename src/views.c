@@ -799,36 +799,61 @@ static int list_members(struct school *s, const struct api_user_filter *f,
 	return r;
 }
 
+/* Adds the strings of list to the object set (as keys). */
+static void add_keys(cJSON *set, cJSON *list)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, list)
+		if (cJSON_IsString(e) &&
+		    !cJSON_GetObjectItemCaseSensitive(set, e->valuestring))
+			cJSON_AddTrueToObject(set, e->valuestring);
+	cJSON_Delete(list);
+}
+
+/*
+ * The members, then the pending ones the list does not hold. Pending
+ * members are read before the list is fetched as well as after: one whose
+ * first grant lands while the list is fetched would otherwise be in
+ * neither (the list from before, the pending set from after).
+ */
 static int list_users(struct school *s, const char *dir, view_fill_fn fill,
 		      void *arg)
 {
 	struct api_user_filter all = {NULL, NULL, -1};
 	struct cval *list;
-	cJSON *pending, *e;
-	int r = school_members(s, &all, &list);
+	cJSON *pending = cJSON_CreateObject(), *e;
+	int r;
 
-	if (r)
+	if (!pending)
+		return -ENOMEM;
+	add_keys(pending, school_pending_list(s));
+	r = school_members(s, &all, &list);
+	if (r) {
+		cJSON_Delete(pending);
 		return r;
+	}
+	add_keys(pending, school_pending_list(s));
 	cJSON_ArrayForEach(e, list->json)
 	{
 		if (!cJSON_IsString(e))
 			continue;
+		if (pending->child)
+			cJSON_DeleteItemFromObjectCaseSensitive(pending,
+								e->valuestring);
 		r = fill_encoded(fill, arg, dir, e->valuestring, NULL,
 				 VIEW_DIR);
 		if (r)
 			goto out;
 	}
-	pending = school_pending_list(s);
 	cJSON_ArrayForEach(e, pending)
 	{
-		r = fill_encoded(fill, arg, dir,
-				 e->string ? e->string : e->valuestring, NULL,
-				 VIEW_DIR);
+		r = fill_encoded(fill, arg, dir, e->string, NULL, VIEW_DIR);
 		if (r)
 			break;
 	}
-	cJSON_Delete(pending);
 out:
+	cJSON_Delete(pending);
 	cval_put(list);
 	return r;
 }

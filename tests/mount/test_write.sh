@@ -684,6 +684,29 @@ t_is "$(cat "$M/users/$(enc "$EV")/properties/Company" 2>&1)" "Raced" \
 t_is "$(jq -r .Company "$M/users/$(enc "$EV")/properties.json" 2>&1)" "Raced" \
 	"after the listing: properties.json shows it too"
 check_gone "$EL" "after the listing: the deleted member is ENOENT and in no listing"
+
+# A pending member (mkdir) whose first grant lands while users/ is being
+# listed: the list answer is from before the grant, the pending set from
+# after it; the listing must still show the member (once).
+PR=pending-race@x.com
+t_ok "mkdir users/$PR (pending)" mkdir "$M/users/$PR"
+fake_config '{"list_reply_ms":3000}'
+echo /users > "$M/.memberspot/refresh"
+mark
+ls -A "$M/users" >"$T_DIR/slow-users" 2>&1 &
+LS_PID=$!
+sleep 1
+t_ok "touch users/$PR/offers/$(enc "$OL") (its first grant) while users/ is being listed" \
+	touch "$M/users/$PR/offers/$(enc "$OL")"
+t_ok "the users/ listing was still on its way after the grant" kill -0 "$LS_PID"
+t_ok "the users/ listing ends" wait "$LS_PID"
+fake_config '{"list_reply_ms":0}'
+t_is "$(since | jq -r '[.[] | select(.endpoint | IN("GET /v1/users/list", "POST /v1/users/grant-user-offer-by-mail"))]
+	| sort_by(.t) | map(.endpoint | sub(" .*/"; " ")) | join(",")')" \
+	"GET list,POST grant-user-offer-by-mail" "the list was asked before the grant was made"
+t_is "$(grep -cxF -- "$PR" "$T_DIR/slow-users")" 1 \
+	"the listing that raced the grant shows the member once (pending before, created after)"
+t_is "$(ls -A "$M/users" | grep -cxF -- "$PR")" 1 "a later listing shows it once"
 msfs_unmount
 
 t_done
