@@ -60,13 +60,13 @@ reader() {
 			st=0
 			out=$(cat "$M/users/$(enc "$e")/user.json" 2>&1) || st=$?
 			[[ $st -ne 0 ]] || jq -e --arg e "$e" '.email == $e' <<<"$out" >/dev/null || st=99
-			log "$f" cat-user "$e" "$st"
+			log "$f" cat-user "$e" "$st" "$([[ $st == 0 ]] || head -c 300 <<<"$out" | tr '\n\t' '  ')"
 			;;
 		1)
 			st=0
 			out=$(cat "$M/users/$(enc "$e")/properties.json" 2>&1) || st=$?
 			[[ $st -ne 0 ]] || jq -e 'type == "object"' <<<"$out" >/dev/null || st=99
-			log "$f" cat-props "$e" "$st"
+			log "$f" cat-props "$e" "$st" "$([[ $st == 0 ]] || head -c 300 <<<"$out" | tr '\n\t' '  ')"
 			;;
 		2)
 			st=0
