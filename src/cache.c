@@ -42,6 +42,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "strhash.h"
 #include "stats.h"
 
 #define INITIAL_BUCKETS 64
@@ -139,17 +140,6 @@ void cval_put(struct cval *v)
 /* ------------------------------------------------------------------ */
 /* Table (all called with c->lock held)                                */
 /* ------------------------------------------------------------------ */
-
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
 
 static struct centry **slot_of(struct cache *c, const char *key, uint32_t h)
 {
@@ -439,7 +429,7 @@ static void flight_put(struct flight *fl)
 int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 	      struct cval **out)
 {
-	uint32_t h = fnv1a(key);
+	uint32_t h = strhash(key);
 	struct flight *fl;
 	struct centry *e, **pp;
 	cJSON *json = NULL;
@@ -544,7 +534,7 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 
 struct cval *cache_peek(struct cache *c, const char *key)
 {
-	uint32_t h = fnv1a(key);
+	uint32_t h = strhash(key);
 	struct cval *v = NULL;
 	struct centry *e;
 
@@ -564,7 +554,7 @@ struct cval *cache_peek(struct cache *c, const char *key)
  * orphaned, since what it returns predates the caller's news. */
 static struct centry *claim(struct cache *c, const char *key, double now)
 {
-	uint32_t h = fnv1a(key);
+	uint32_t h = strhash(key);
 	struct centry **pp = slot_of(c, key, h);
 
 	if (*pp && (*pp)->flight)
@@ -625,7 +615,7 @@ void cache_put_missing(struct cache *c, const char *key)
 
 void cache_drop(struct cache *c, const char *key)
 {
-	uint32_t h = fnv1a(key);
+	uint32_t h = strhash(key);
 	struct centry **pp;
 
 	pthread_mutex_lock(&c->lock);

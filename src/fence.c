@@ -21,6 +21,7 @@
  * mutex is taken before the put's own locks (the cache's), never after.
  */
 #include "fence.h"
+#include "strhash.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -51,17 +52,6 @@ struct fence {
 /* ------------------------------------------------------------------ */
 /* Table (all called with f->lock held)                                */
 /* ------------------------------------------------------------------ */
-
-static uint32_t fnv1a(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
 
 static struct mark *find(struct fence *f, const char *key, uint32_t h)
 {
@@ -140,7 +130,7 @@ static void clear(struct fence *f)
 static enum fence_news news_of(struct fence *f, const struct fence_ticket *t,
 			       const char *key)
 {
-	struct mark *m = find(f, key, fnv1a(key));
+	struct mark *m = find(f, key, strhash(key));
 
 	if (m && m->gen > t->gen)
 		return (enum fence_news)m->news;
@@ -225,7 +215,7 @@ void fence_end(struct fence *f, struct fence_ticket *t)
 
 void fence_mark(struct fence *f, const char *key, enum fence_news news)
 {
-	uint32_t h = fnv1a(key);
+	uint32_t h = strhash(key);
 	struct mark *m, **head;
 	size_t len;
 
