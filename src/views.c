@@ -17,6 +17,7 @@
  * while it is remembered (a repeated `ls` must not flush the log).
  */
 #include "views.h"
+#include "strhash.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -64,7 +65,7 @@ static int put_json(struct buf *out, const cJSON *json)
 	return json_pretty(json, out);
 }
 
-/* Directory/id pairs already reported as too long (FNV-1a hashes, a
+/* Directory/id pairs already reported as too long (their hashes, a
  * ring): a collision or an overwritten slot only repeats or skips a log
  * line, so exactness is not needed. */
 #define UNLISTED_KEEP 64
@@ -72,19 +73,10 @@ static pthread_mutex_t unlisted_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t unlisted[UNLISTED_KEEP];
 static size_t unlisted_next;
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* 1 the first time (while remembered) this id goes unlisted in dir. */
 static int unlisted_first(const char *dir, const char *id)
 {
-	uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ULL, dir) ^ 0xff, id);
+	uint64_t h = (uint64_t)strhash(dir) << 32 | strhash(id);
 	size_t i;
 	int first = 1;
 
@@ -115,12 +107,12 @@ static int fill_encoded(view_fill_fn fill, void *arg, const char *dir,
 	int r;
 
 	if (!tree_name_fits(id, suffix)) {
+		if (!unlisted_first(dir, id))
+			return 0;
 		/* The start of the id, not cut inside a UTF-8 character. */
 		cut = strlen(id) < 40 ? strlen(id) : 40;
 		while (cut && ((unsigned char)id[cut] & 0xc0) == 0x80)
 			cut--;
-		if (!unlisted_first(dir, id))
-			return 0;
 		errlog_add(dir, 0,
 			   "not listed: an id of %zu bytes (\"%.*s...\") whose "
 			   "file name would be longer than %d bytes; the "
