@@ -551,16 +551,18 @@ struct cval *cache_peek(struct cache *c, const char *key)
 /* ------------------------------------------------------------------ */
 
 /* The entry for key, ready to be overwritten: a fetch in flight for it is
- * orphaned, since what it returns predates the caller's news. */
+ * orphaned, since what it returns predates the caller's news, and a new
+ * entry takes its place. (After the unlink *pp is the next entry of the
+ * chain, another key's: it must not be returned.) */
 static struct centry *claim(struct cache *c, const char *key, double now)
 {
 	uint32_t h = strhash(key);
 	struct centry **pp = slot_of(c, key, h);
 
-	if (*pp && (*pp)->flight)
-		unlink_entry(c, pp);
-	if (*pp)
+	if (*pp && !(*pp)->flight)
 		return *pp;
+	if (*pp)
+		unlink_entry(c, pp);
 	return insert(c, key, h, now);
 }
 

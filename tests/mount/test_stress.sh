@@ -236,7 +236,14 @@ t_is "$(fake_log | jq -r '.[] | select(.endpoint | test("delete-users")) | .body
 probs=""
 while IFS= read -r e; do
 	[[ -n $e ]] || continue
-	err=$(stat "$M/users/$(enc "$e")" 2>&1) && probs+="$e: still in the mount"$'\n'
+	if stat "$M/users/$(enc "$e")" >/dev/null 2>&1; then
+		probs+="$e: still in the mount"$'\n'
+		# what the mount and the server said about it, for the report
+		t_diag "$e: user.json: $(head -c 300 "$M/users/$(enc "$e")/user.json" 2>&1 | tr '\n' ' ')"
+		t_diag "$e: requests: $(fake_log | jq -c --arg e "${e%@*}" '[.[] | select(tostring | contains($e))
+			| {t, e: .endpoint, s: .status}]' | head -c 2000)"
+		t_diag "$e: worker logs: $(grep -h -F "$e" "$L"/grant.* "$L"/delete.* | tr '\n\t' '; ')"
+	fi
 done <"$L/deleted"
 t_is "$(head -n 20 <<<"$probs")" "" "every deleted member is gone from the mount"
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "strhash.h"
 #include "stats.h"
 #include "tap.h"
 
@@ -335,6 +336,64 @@ static void test_drop_during_fetch(void)
 	cache_free(c);
 }
 
+/* A put or put_missing during a fetch orphans the fetching entry; the
+ * entry chained after it in the same bucket keeps its own key and value.
+ * (claim() once returned that neighbour after unlinking the orphan, so a
+ * put for one member overwrote another's record: the stress test's
+ * "wrong user.json" and "deleted member still there".) */
+static void test_put_during_fetch_keeps_neighbour(void)
+{
+	const char *how[2] = {"put", "put_missing"};
+	struct cache *c = cache_new(60, 60);
+	struct src s = {.value = "fetched"};
+	struct src s2 = {.value = "refetched"};
+	void *args[3] = {c, &s, NULL}, *res;
+	struct cval *v = NULL;
+	char nb[32];
+	unsigned i;
+	int k, rc;
+	pthread_t t;
+
+	/* A key sharing "k"'s bucket in any table of up to 65,536 buckets. */
+	for (i = 0;; i++) {
+		snprintf(nb, sizeof(nb), "n%u", i);
+		if ((strhash(nb) & 0xffff) == (strhash("k") & 0xffff))
+			break;
+	}
+	for (k = 0; k < 2; k++) {
+		cache_drop_prefix(c, "");
+		cache_put(c, nb, cJSON_CreateString("neighbour"));
+		/* "k" is inserted at the head of the chain, before nb. */
+		start_gated(&t, args, &s);
+		if (k == 0)
+			cache_put(c, "k", cJSON_CreateString("put"));
+		else
+			cache_put_missing(c, "k");
+		open_gate(&s);
+		pthread_join(t, &res);
+		cval_put(args[2]);
+		s2.calls = 0;
+		rc = cache_get(c, nb, fetch, &s2, &v);
+		ok(rc == 0 && calls(&s2) == 0 && tap_streq(text(v), "neighbour"),
+		   "%s of a key being fetched leaves the key chained after it "
+		   "alone (rc %d, got \"%s\")", how[k], rc, text(v));
+		cval_put(v);
+		v = NULL;
+		rc = cache_get(c, "k", fetch, &s2, &v);
+		if (k == 0)
+			ok(rc == 0 && calls(&s2) == 0 && tap_streq(text(v), "put"),
+			   "and the put key holds the put value");
+		else
+			ok(rc == -ENOENT && calls(&s2) == 0,
+			   "and the key put missing is missing (rc %d)", rc);
+		cval_put(v);
+		v = NULL;
+		ok(cache_count(c) == 2, "two keys held after the %s (%ld)",
+		   how[k], cache_count(c));
+	}
+	cache_free(c);
+}
+
 static void test_refs(void)
 {
 	struct cache *c = cache_new(60, 60);
@@ -482,6 +541,7 @@ int main(void)
 	test_stale();
 	test_holdoff();
 	test_drop_during_fetch();
+	test_put_during_fetch_keeps_neighbour();
 	test_refs();
 	test_prefix_and_growth();
 	test_misc();
