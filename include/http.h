@@ -40,6 +40,9 @@ struct http_config {
 };
 
 #define HTTP_ERROR_MAX 320
+/* How resp->error begins when the server's certificate failed
+ * verification (the one TLS failure -o insecure can get past). */
+#define HTTP_TLS_CERT_REASON "the TLS certificate could not be verified: "
 
 struct http_response {
 	long status;        /* final HTTP status */

@@ -488,7 +488,7 @@ static void describe(char *out, size_t n, CURLcode e, const char *detail)
 	char *p;
 
 	if (tls_cert_failed(e))
-		what = "the TLS certificate could not be verified: ";
+		what = HTTP_TLS_CERT_REASON;
 	else if (tls_failed(e))
 		what = "the TLS handshake failed: ";
 	if (!detail || !*detail)

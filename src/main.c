@@ -270,11 +270,15 @@ static int check_api(struct http *h, const struct options *o)
 		     secs);
 		break;
 	case -EPROTO:
-		/* Not the key's fault: the connection was never made. */
-		fail("cannot connect securely to the API at %s: %s (if you "
-		     "trust this server, -o insecure skips certificate "
-		     "verification)",
-		     o->api_url, why.len ? why.data : "TLS failed");
+		/* Not the key's fault: the connection was never made. The
+		 * hint only where skipping verification would get past it. */
+		fail("cannot connect securely to the API at %s: %s%s",
+		     o->api_url, why.len ? why.data : "TLS failed",
+		     why.len && !strncmp(why.data, HTTP_TLS_CERT_REASON,
+					 strlen(HTTP_TLS_CERT_REASON))
+			     ? " (if you trust this server, -o insecure skips "
+			       "certificate verification)"
+			     : "");
 		break;
 	default:
 		fail("the API at %s failed the key check: %s", o->api_url,

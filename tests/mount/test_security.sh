@@ -105,6 +105,16 @@ t_like "$TRY_ERR" '[Cc]ertificate|TLS|SSL' \
 t_is "$(grep -ciE 'reject|invalid|key check' <<<"$TRY_ERR")" 0 \
 	"self-signed certificate: the line does not blame the key"
 t_cost "self-signed certificate: no request got through to the API" "total=0"
+t_like "$TRY_ERR" '-o insecure' "self-signed certificate: the line names -o insecure as the way past it"
+
+# A handshake that fails for another reason (https:// to a plain HTTP
+# server): about TLS, but no -o insecure hint, which could not help.
+msfs_try -t 30 -f -o "api_url=https${FAKE_URL#http},api_key_file=$KEYFILE,timeout=5" "$MNT"
+t_is "$TRY_MOUNTED" 0 "https:// to a plain HTTP server: nothing mounted"
+t_like "$TRY_ERR" 'TLS|SSL' "https:// to a plain HTTP server: the line says TLS failed" ||
+	t_diag "stderr: $TRY_ERR"
+t_is "$(grep -c 'insecure' <<<"$TRY_ERR")" 0 \
+	"https:// to a plain HTTP server: no -o insecure hint (it would not help)"
 
 # localhost, the name in the certificate, changes nothing: still untrusted
 msfs_try -t 30 -f -o "api_url=https://localhost:${HTTPS_URL##*:},api_key_file=$KEYFILE,timeout=5" "$MNT"
