@@ -826,7 +826,16 @@ class Response:
 
 
 def dumps(payload):
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    """JSON as UTF-8. Text that is not Unicode shows the way real servers
+    send it: a lone surrogate U+DC80..U+DCFF (what a \\udcfc escape in a
+    request body becomes) goes out as the raw byte 0x80..0xFF, as a server
+    storing Latin-1 bytes would; any other lone surrogate goes out as a
+    \\uXXXX escape, as JavaScript's JSON.stringify writes it."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode("ascii")
 
 
 def json_response(status, payload, headers=None):

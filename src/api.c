@@ -23,6 +23,7 @@
 #include "http.h"
 #include "model.h"
 #include "stats.h"
+#include "textfix.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -195,15 +196,18 @@ static void transport_reason(int rc, double elapsed,
 /*
  * The single judge of an API outcome: `rc` and `r` are what http_request
  * gave. 2xx with out != NULL parses the body into *out (an empty body
- * becomes {}). Returns 0 or -errno; every failure is counted and logged,
- * and its reason also appended to why (may be NULL).
+ * becomes {}); text JSON cannot carry is read as U+FFFD (textfix.h) and
+ * noted in the error log. Returns 0 or -errno; every failure is counted
+ * and logged, and its reason also appended to why (may be NULL).
  */
 static int finish(const char *where, int rc, double elapsed,
 		  const struct http_response *r, cJSON **out, struct buf *why)
 {
 	struct buf msg = {0};
-	const char *end = NULL;
-	long status = 0;
+	const char *end = NULL, *body;
+	char *fixed = NULL;
+	size_t fixed_len = 0, body_len;
+	long status = 0, fixes;
 	cJSON *j;
 
 	if (rc) {
@@ -222,13 +226,30 @@ static int finish(const char *where, int rc, double elapsed,
 		*out = cJSON_CreateObject();
 		return *out ? 0 : -ENOMEM;
 	}
-	j = cJSON_ParseWithLengthOpts(r->body, r->len, &end, 0);
-	if (!j || !end || !is_blank(end, r->body + r->len)) {
+	/* One member's bad name must not cost the whole list: what JSON
+	 * cannot carry is read as U+FFFD, and said so. */
+	fixes = textfix_json(r->body, r->len, &fixed, &fixed_len);
+	if (fixes < 0) {
+		rc = -ENOMEM;
+		goto failed;
+	}
+	body = fixed ? fixed : r->body;
+	body_len = fixed ? fixed_len : r->len;
+	j = cJSON_ParseWithLengthOpts(body, body_len, &end, 0);
+	if (!j || !end || !is_blank(end, body + body_len)) {
 		cJSON_Delete(j);
+		free(fixed);
 		rc = -EIO;
 		buf_puts(&msg, "malformed response body");
 		goto failed;
 	}
+	free(fixed);
+	if (fixes)
+		errlog_add(where, status,
+			   "the response held %ld character%s that JSON cannot "
+			   "carry (bytes that are not UTF-8, lone UTF-16 "
+			   "surrogates): read as U+FFFD",
+			   fixes, fixes == 1 ? "" : "s");
 	*out = j;
 	return 0;
 

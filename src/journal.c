@@ -42,6 +42,7 @@
 #include "errlog.h"
 #include "input.h"
 #include "journal.h"
+#include "textfix.h"
 
 struct jline {
 	struct jline *next;
@@ -240,28 +241,6 @@ static int add_ref(cJSON *o, const char *name, const cJSON *item)
 								      : -ENOMEM;
 }
 
-/* Copies in[0..len) to out with every byte that is not UTF-8 replaced by
- * U+FFFD (3 bytes). out NULL: only measures. Returns the output length. */
-static size_t utf8_repair(const char *in, size_t len, char *out)
-{
-	static const char fffd[] = "\xef\xbf\xbd";
-	size_t i = 0, o = 0, k;
-
-	for (;;) {
-		k = input_utf8_span(in + i, len - i);
-		if (out)
-			memcpy(out + o, in + i, k);
-		i += k;
-		o += k;
-		if (i == len)
-			return o;
-		if (out)
-			memcpy(out + o, fffd, 3);
-		i++;
-		o += 3;
-	}
-}
-
 /* Prints, writes and keeps the line, then frees it. */
 static void emit(struct journal *j, cJSON *line)
 {
@@ -275,13 +254,13 @@ static void emit(struct journal *j, cJSON *line)
 	if (!text)
 		goto nomem;
 	len = strlen(text);
-	n = utf8_repair(text, len, NULL);
+	n = textfix_utf8(text, len, NULL);
 	/* The line with its '\n', in the form the memory copy keeps, so the
 	 * file gets it in one write. */
 	l = malloc(sizeof(*l) + n + 1);
 	if (!l)
 		goto free_text;
-	utf8_repair(text, len, l->text);
+	textfix_utf8(text, len, l->text);
 	l->text[n] = '\n';
 	l->len = n + 1;
 	cJSON_free(text);

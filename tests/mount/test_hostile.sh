@@ -268,6 +268,38 @@ t_is "$(unlisted)" 1 "listing it again adds no second line"
 t_is "$(ls -A "$M/users/$(enc "$L")/offers" | wc -l)" 1 "users/L/offers/ still lists the offer of that grant"
 
 # =====================================================================
+# Server text that JSON cannot carry
+# =====================================================================
+
+# A server that stores Latin-1 sends the raw byte; JavaScript's
+# JSON.stringify sends a lone surrogate as an escape, and cJSON refuses
+# the whole document over one. Either is read as U+FFFD, so one member's
+# name does not cost the listing of all of them. (The fake sends
+# \udcfc as the byte 0xfc and \ud800 as the escape.)
+B1="latin1-name@hostile.example.com" B2="lone-surrogate@hostile.example.com"
+for eb in "$B1:M\\udcfcller" "$B2:Ann \\ud800"; do
+	fake_api POST /v1/users/grant-user-offer-by-mail -H 'Content-Type: application/json' \
+		--data-binary "{\"email\": \"${eb%%:*}\", \"firstname\": \"${eb#*:}\", \"grantOffer\": \"$O\"}" \
+		>/dev/null || t_diag "could not grant ${eb%%:*}"
+done
+t_ok "control: the fake sends member B1's name as a raw 0xfc byte" \
+	sh -c 'curl -sS "$1/_fake/user?email=$2" | LC_ALL=C grep -q "M$(printf "\374")ller"' _ "$FAKE_URL" "$B1"
+echo / >"$M/.memberspot/refresh"
+: >"$T_DIR/ls.err"
+ls -A "$M/users" >"$T_OUT" 2>"$T_DIR/ls.err"
+t_is "$(grep -cxF -e "$(enc "$B1")" -e "$(enc "$B2")" "$T_OUT")" 2 \
+	"ls users/ lists both members (and the rest: $(wc -l <"$T_OUT") names)" || t_diag_file "$T_DIR/ls.err"
+for b in "$B1" "$B2"; do
+	cat "$M/users/$(enc "$b")/user.json" >"$T_OUT" 2>"$T_DIR/cat.err"
+	t_ok "$b: user.json is UTF-8 (iconv accepts it)" iconv -f UTF-8 -t UTF-8 "$T_OUT" -o /dev/null
+done
+t_is "$(jq -r .firstname "$M/users/$(enc "$B1")/user.json")" $'M\uFFFDller' \
+	"the raw byte reads as U+FFFD in user.json"
+t_is "$(jq -r .firstname "$M/users/$(enc "$B2")/user.json")" $'Ann \uFFFD' \
+	"the lone surrogate reads as U+FFFD in user.json"
+t_like "$(cat "$M/.memberspot/errors")" 'read as U\+FFFD' ".memberspot/errors says what was replaced"
+
+# =====================================================================
 # Huge writes
 # =====================================================================
 
