@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "scratch.h"
+#include "strhash.h"
 
 #define NBUCKETS 1024
 /* Far beyond what editors leave behind; the bound is for runaway scripts. */
@@ -52,14 +53,7 @@ struct scratch {
 
 static struct sfile **bucket_of(struct scratch *s, const char *path)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	const char *p;
-
-	for (p = path; *p; p++) {
-		h ^= (unsigned char)*p;
-		h *= 16777619u;
-	}
-	return &s->buckets[h % NBUCKETS];
+	return &s->buckets[strhash(path) % NBUCKETS];
 }
 
 /* The link pointing at path's file, or at the NULL ending its chain. */
