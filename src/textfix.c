@@ -18,22 +18,26 @@
 static const char fffd_utf8[] = "\xef\xbf\xbd";
 static const char fffd_escape[] = "\\uFFFD";
 
+/* Appends s[0..n) to out at *o; out NULL only counts. */
+static void put(char *out, size_t *o, const char *s, size_t n)
+{
+	if (out)
+		memcpy(out + *o, s, n);
+	*o += n;
+}
+
 size_t textfix_utf8(const char *in, size_t len, char *out)
 {
 	size_t i = 0, o = 0, k;
 
 	for (;;) {
 		k = input_utf8_span(in + i, len - i);
-		if (out)
-			memcpy(out + o, in + i, k);
+		put(out, &o, in + i, k);
 		i += k;
-		o += k;
 		if (i == len)
 			return o;
-		if (out)
-			memcpy(out + o, fffd_utf8, 3);
+		put(out, &o, fffd_utf8, 3);
 		i++;
-		o += 3;
 	}
 }
 
@@ -80,15 +84,11 @@ static long fix(const char *in, size_t len, char *out, size_t *olen)
 		size_t stop = bs ? (size_t)(bs - in) : len;
 
 		k = input_utf8_span(in + i, stop - i);
-		if (out)
-			memcpy(out + o, in + i, k);
+		put(out, &o, in + i, k);
 		i += k;
-		o += k;
 		if (i < stop) { /* a bad byte */
-			if (out)
-				memcpy(out + o, fffd_utf8, 3);
+			put(out, &o, fffd_utf8, 3);
 			i++;
-			o += 3;
 			fixes++;
 			continue;
 		}
@@ -98,34 +98,25 @@ static long fix(const char *in, size_t len, char *out, size_t *olen)
 		u = escape_unit(in + i, len - i);
 		if (u >= 0xd800 && u <= 0xdbff) {
 			next = escape_unit(in + i + 6, len - i - 6);
-			if (next >= 0xdc00 && next <= 0xdfff) {
-				if (out)
-					memcpy(out + o, in + i, 12);
+			if (next >= 0xdc00 && next <= 0xdfff) { /* a pair */
+				put(out, &o, in + i, 12);
 				i += 12;
-				o += 12;
 				continue;
 			}
 		}
 		if (u >= 0xd800 && u <= 0xdfff) {
-			if (out)
-				memcpy(out + o, fffd_escape, 6);
+			put(out, &o, fffd_escape, 6);
 			i += 6;
-			o += 6;
 			fixes++;
 			continue;
 		}
-		/* Any other escape: the backslash and what it escapes, which
-		 * the next round judges as text if it is not ASCII. */
-		if (out)
-			out[o] = '\\';
-		i++;
-		o++;
-		if (i < len && (unsigned char)in[i] < 0x80 && in[i]) {
-			if (out)
-				out[o] = in[i];
-			i++;
-			o++;
-		}
+		/* Any other escape: the backslash and what it escapes, unless
+		 * that is not ASCII: the next round judges it as text then. */
+		k = i + 1 < len && (unsigned char)in[i + 1] < 0x80 && in[i + 1]
+			    ? 2
+			    : 1;
+		put(out, &o, in + i, k);
+		i += k;
 	}
 	*olen = o;
 	return fixes;
