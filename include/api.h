@@ -66,6 +66,9 @@ int api_list_offers(struct http *h, cJSON **out);
 int api_list_users_page(struct http *h, const struct api_user_filter *f,
 			const char *cursor, int page_len, cJSON **users,
 			char **next);
+/* The page length a list request asks for: wanted, or less once the API
+ * refused a larger one. */
+int api_page_len(int wanted);
 int api_find_by_mail(struct http *h, const char *email, cJSON **out);
 /* first/last/order may be NULL (omitted from the body). */
 int api_grant(struct http *h, const char *email, const char *first,
@@ -75,7 +78,8 @@ int api_set_offer_state(struct http *h, const char *email,
 			const char *offer_id, bool active, cJSON **out);
 int api_set_order_state(struct http *h, const char *email,
 			const char *order_id, bool active, cJSON **out);
-/* props: array of {"propertyId","value"}; not consumed. */
+/* props: array of {"propertyId","value"}; not consumed. Sent with the
+ * item key the API takes ("propertyId" or "id", learned on a 400). */
 int api_set_properties(struct http *h, const char *email,
 		       const cJSON *props, cJSON **out);
 int api_delete_users(struct http *h, const char *const *emails, int n,

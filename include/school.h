@@ -61,6 +61,16 @@ int school_members(struct school *s, const struct api_user_filter *f,
 /* A member's record: cached (from a list page or an earlier lookup) or
  * fetched by email. -ENOENT when unknown (remembered for neg_ttl). */
 int school_user(struct school *s, const char *email, struct cval **out);
+/* The member's grants (array of grants, read with model_grant_*): those
+ * the record carries, or, when it carries none (the evidence dialect),
+ * those derived from the per-offer member lists (school.c, "Derived
+ * grants": one walk of every offer's lists serves every member for
+ * cache_ttl), plus what changes through the mount made known. user may
+ * be NULL (a pending member: none). A new reference in *out. */
+int school_grants(struct school *s, const char *email, const cJSON *user,
+		  struct cval **out);
+/* 1 when user's grants are derived (the record carries none). */
+int school_grants_derived(struct school *s, const cJSON *user);
 /* The member record only when already cached; never fetches. */
 struct cval *school_user_cached(struct school *s, const char *email);
 int school_progress(struct school *s, const char *email, struct cval **out);

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -154,6 +155,28 @@ static void status_reason(const struct http_response *r, struct buf *msg)
 		buf_puts(msg, "(empty response)");
 }
 
+/* A change's 2xx answer that is not JSON, as a JSON string of its first
+ * API_RAW_MSG_MAX bytes (already well-formed UTF-8: textfix_json ran). */
+static cJSON *text_answer(const char *body, size_t len)
+{
+	size_t n = len < API_RAW_MSG_MAX ? len : API_RAW_MSG_MAX;
+	char *text;
+	cJSON *j;
+
+	/* not inside a UTF-8 sequence */
+	while (n < len && n && ((unsigned char)body[n] & 0xc0) == 0x80)
+		n--;
+	text = strndup(body, n);
+	if (!text)
+		return NULL;
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' ||
+		     text[n - 1] == ' '))
+		text[--n] = '\0';
+	j = cJSON_CreateString(text);
+	free(text);
+	return j;
+}
+
 /* Why a request got no answer, appended to msg; r->error is http.c's
  * reason (curl's detail), when it has one. */
 static void transport_reason(int rc, double elapsed,
@@ -197,11 +220,14 @@ static void transport_reason(int rc, double elapsed,
  * The single judge of an API outcome: `rc` and `r` are what http_request
  * gave. 2xx with out != NULL parses the body into *out (an empty body
  * becomes {}); text JSON cannot carry is read as U+FFFD (textfix.h) and
- * noted in the error log. Returns 0 or -errno; every failure is counted
+ * noted in the error log. With text_ok (changes), a 2xx body that is not
+ * JSON at all (delete-users answers "ok", API.md "Evidence") is success
+ * too: *out is then a JSON string of its start, for the journal. Returns 0 or -errno; every failure is counted
  * and logged, and its reason also appended to why (may be NULL).
  */
 static int finish(const char *where, int rc, double elapsed,
-		  const struct http_response *r, cJSON **out, struct buf *why)
+		  const struct http_response *r, bool text_ok, cJSON **out,
+		  struct buf *why)
 {
 	struct buf msg = {0};
 	const char *end = NULL, *body;
@@ -236,6 +262,15 @@ static int finish(const char *where, int rc, double elapsed,
 	body = fixed ? fixed : r->body;
 	body_len = fixed ? fixed_len : r->len;
 	j = cJSON_ParseWithLengthOpts(body, body_len, &end, 0);
+	if ((!j || !end || !is_blank(end, body + body_len)) && text_ok) {
+		cJSON_Delete(j);
+		j = text_answer(body, body_len);
+		free(fixed);
+		if (!j)
+			return -ENOMEM;
+		*out = j;
+		return 0;
+	}
 	if (!j || !end || !is_blank(end, body + body_len)) {
 		cJSON_Delete(j);
 		free(fixed);
@@ -294,7 +329,8 @@ static int api_call_why(struct http *h, const char *method,
 	t0 = now_mono();
 	rc = http_request(h, method, path, json, cls,
 			  strcmp(method, "GET") == 0, ep, &r);
-	rc = finish(where.data, rc, now_mono() - t0, &r, out, why);
+	rc = finish(where.data, rc, now_mono() - t0, &r,
+		    strcmp(method, "GET") != 0, out, why);
 	http_response_free(&r);
 	free(json);
 out_where:
@@ -406,20 +442,22 @@ int api_list_offers(struct http *h, cJSON **out)
 	return api_call(h, "GET", API_OFFERS, "/v1/offers", NULL, out);
 }
 
-/* #2. The shape is judged by model_users_page; a cursor that does not
- * advance is the paging loop's to catch (school.c). */
-int api_list_users_page(struct http *h, const struct api_user_filter *f,
-			const char *cursor, int page_len, cJSON **users,
-			char **next)
+/* The largest pageLength the API took: lowered (halved, down to
+ * PAGE_LEN_FLOOR) when a 400 names pageLength, and kept for the rest of
+ * the process. */
+#define PAGE_LEN_FLOOR 10
+static _Atomic int page_len_cap = 1000;
+
+/* One request for one page: the path, the call, the shape. why gets the
+ * reason of a failure. */
+static int list_page_once(struct http *h, const struct api_user_filter *f,
+			  const char *cursor, int page_len, cJSON **users,
+			  char **next, struct buf *why)
 {
 	struct buf path = {0}, where = {0};
 	cJSON *body = NULL;
 	int rc;
 
-	*users = NULL;
-	*next = NULL;
-	if (page_len < 1)
-		return -EINVAL;
 	rc = buf_printf(&path, "/v1/users/list?pageLength=%d", page_len);
 	if (!rc && cursor)
 		rc = buf_puts(&path, "&lastLoadedId=");
@@ -439,7 +477,8 @@ int api_list_users_page(struct http *h, const struct api_user_filter *f,
 	if (rc)
 		goto out_path;
 
-	rc = api_call(h, "GET", API_USERS_LIST, path.data, NULL, &body);
+	rc = api_call_why(h, "GET", API_USERS_LIST, path.data, NULL, &body,
+			  why);
 	if (rc)
 		goto out_path;
 	rc = model_users_page(body, page_len, users, next);
@@ -454,6 +493,50 @@ int api_list_users_page(struct http *h, const struct api_user_filter *f,
 out_path:
 	buf_free(&path);
 	return rc;
+}
+
+/* #2. The shape is judged by model_users_page; a cursor that does not
+ * advance is the paging loop's to catch (school.c). A 400 that names
+ * pageLength halves it (API.md: its maximum is unknown) and tries again;
+ * the smaller size is kept, and said once in errlog. */
+int api_list_users_page(struct http *h, const struct api_user_filter *f,
+			const char *cursor, int page_len, cJSON **users,
+			char **next)
+{
+	int len, rc;
+
+	*users = NULL;
+	*next = NULL;
+	if (page_len < 1)
+		return -EINVAL;
+	for (;;) {
+		struct buf why = {0};
+		int cap = page_len_cap, lower;
+
+		len = page_len < cap ? page_len : cap;
+		rc = list_page_once(h, f, cursor, len, users, next, &why);
+		lower = len / 2 < PAGE_LEN_FLOOR ? PAGE_LEN_FLOOR : len / 2;
+		if (rc != -EINVAL || !why.data ||
+		    !model_page_length_refused(why.data) || lower >= len) {
+			buf_free(&why);
+			return rc;
+		}
+		buf_free(&why);
+		/* Only one thread lowers it per step, and says so. */
+		if (atomic_compare_exchange_strong(&page_len_cap, &cap,
+						   lower))
+			errlog_add("GET /v1/users/list", 400,
+				   "the API refused pageLength=%d: using %d "
+				   "from now on",
+				   len, lower);
+	}
+}
+
+int api_page_len(int wanted)
+{
+	int cap = page_len_cap;
+
+	return wanted < cap ? wanted : cap;
 }
 
 /* #3 */
@@ -530,31 +613,91 @@ int api_set_order_state(struct http *h, const char *email, const char *order_id,
 			 email, "orderId", order_id, active, out);
 }
 
-/* #7 */
+/* The item key of set-custom-user-properties that the API took last
+ * (API.md: "propertyId" by one client, "id" by the n8n node): 0
+ * "propertyId", 1 "id". */
+static _Atomic int propkey_is_id;
+
+/* props with each item's key spelled `key`. */
+static cJSON *props_spelled(const cJSON *props, const char *key)
+{
+	cJSON *copy = cJSON_CreateArray();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, props)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(
+			it, MODEL_PROPKEY_DEFAULT);
+		const cJSON *kv;
+		cJSON *item = cJSON_CreateObject();
+
+		if (!copy || !item || !cJSON_AddItemToArray(copy, item)) {
+			cJSON_Delete(item);
+			cJSON_Delete(copy);
+			return NULL;
+		}
+		cJSON_ArrayForEach(kv, it)
+		{
+			cJSON *v = cJSON_Duplicate(kv, 1);
+
+			if (!v || !cJSON_AddItemToObject(
+					  item, kv == id ? key : kv->string,
+					  v)) {
+				cJSON_Delete(v);
+				cJSON_Delete(copy);
+				return NULL;
+			}
+		}
+	}
+	return copy;
+}
+
+static int set_properties_as(struct http *h, const char *email,
+			     const cJSON *props, const char *key,
+			     cJSON **out, struct buf *why)
+{
+	cJSON *body = cJSON_CreateObject(), *items = props_spelled(props, key);
+	int rc = body && items ? add_str(body, "email", email) : -ENOMEM;
+
+	if (!rc && !cJSON_AddItemToObject(body, "properties", items))
+		rc = -ENOMEM;
+	else if (!rc)
+		items = NULL;
+	if (!rc)
+		rc = api_call_why(h, "POST", API_SET_PROPERTIES,
+				  "/v1/users/set-custom-user-properties",
+				  body, out, why);
+	cJSON_Delete(items);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/* #7. Items come as {"propertyId", "value"}; they are sent with the item
+ * key the API took last. A 400 that says the key is wrong is tried once
+ * with the other spelling, which is then kept (and said once). */
 int api_set_properties(struct http *h, const char *email, const cJSON *props,
 		       cJSON **out)
 {
-	cJSON *body, *copy;
+	struct buf why = {0};
+	int is_id = propkey_is_id;
+	const char *key = is_id ? "id" : MODEL_PROPKEY_DEFAULT;
 	int rc;
 
 	if (!email || !props)
 		return -EINVAL;
-	body = cJSON_CreateObject();
-	if (!body)
-		return -ENOMEM;
-	rc = add_str(body, "email", email);
-	if (!rc) {
-		copy = cJSON_Duplicate(props, 1);
-		if (!copy || !cJSON_AddItemToObject(body, "properties", copy)) {
-			cJSON_Delete(copy);
-			rc = -ENOMEM;
-		}
+	rc = set_properties_as(h, email, props, key, out, &why);
+	if (rc == -EINVAL && why.data && model_propkey_refused(why.data, key)) {
+		key = model_propkey_other(key);
+		rc = set_properties_as(h, email, props, key, out, NULL);
+		if (!rc && atomic_compare_exchange_strong(&propkey_is_id,
+							  &is_id, !is_id))
+			errlog_add("POST /v1/users/set-custom-user-properties",
+				   200,
+				   "the API takes property items as {\"%s\", "
+				   "\"value\"}: using that from now on",
+				   key);
 	}
-	if (!rc)
-		rc = api_call(h, "POST", API_SET_PROPERTIES,
-			      "/v1/users/set-custom-user-properties", body,
-			      out);
-	cJSON_Delete(body);
+	buf_free(&why);
 	return rc;
 }
 

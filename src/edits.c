@@ -151,7 +151,7 @@ static int set_properties_json(struct school *s, const char *path,
 {
 	char why[INPUT_WHY_MAX];
 	struct cval *u = NULL, *defs = NULL;
-	cJSON *changes = NULL;
+	cJSON *changes = NULL, *current = NULL;
 	int r;
 
 	r = school_propdefs(s, &defs);
@@ -160,13 +160,19 @@ static int set_properties_json(struct school *s, const char *path,
 	r = school_user(s, email, &u);
 	if (r)
 		goto out;
-	r = input_props_diff(defs->json, model_user_props(u->json), data, len,
-			     &changes, why, sizeof(why));
+	current = model_user_props_by_id(u->json, defs->json);
+	if (!current) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = input_props_diff(defs->json, current, data, len, &changes, why,
+			     sizeof(why));
 	if (r == -EINVAL)
 		errlog_add(path, 0, "%s", why);
 	if (!r && cJSON_GetArraySize(changes) > 0)
 		r = school_set_properties(s, email, changes);
 out:
+	cJSON_Delete(current);
 	cJSON_Delete(changes);
 	cval_put(u);
 	cval_put(defs);

@@ -94,16 +94,72 @@ static int cursor_from_last(const cJSON *users, int page_len, char **next)
 	return *next ? 0 : -ENOMEM;
 }
 
+/* The user array of an envelope, and which key held it. */
+static cJSON *page_array(const cJSON *body, const char **key)
+{
+	static const char *const keys[] = {"users", "data"};
+	size_t i;
+
+	if (!cJSON_IsObject(body))
+		return NULL;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		cJSON *a = cJSON_GetObjectItemCaseSensitive(body, keys[i]);
+
+		if (cJSON_IsArray(a)) {
+			if (key)
+				*key = keys[i];
+			return a;
+		}
+	}
+	return NULL;
+}
+
+static const cJSON *page_cursor(const cJSON *body, const char **key)
+{
+	static const char *const keys[] = {"nextPage", "next_page"};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const cJSON *c = field(body, keys[i]);
+
+		if (c) {
+			if (key)
+				*key = keys[i];
+			return c;
+		}
+	}
+	return NULL;
+}
+
+const char *model_users_page_reading(const cJSON *body)
+{
+	const char *key = NULL;
+
+	if (cJSON_IsArray(body))
+		return "bare array";
+	return page_array(body, &key) ? key : NULL;
+}
+
+const char *model_cursor_reading(const cJSON *body)
+{
+	const char *key = NULL;
+
+	if (cJSON_IsObject(body) && page_cursor(body, &key))
+		return key;
+	return "last uid";
+}
+
 /*
- * Accepts {"users":[..],"nextPage":..}, the cursor spelled "next_page", and
- * a bare array. In an envelope, a null, empty or non-string cursor ends the
- * list; an envelope with no cursor key at all falls back to the bare-array
- * rule, which at worst costs one extra request for an empty page.
+ * Accepts {"users"|"data": [..], "nextPage"|"next_page": ..} and a bare
+ * array. In an envelope, a null, empty or non-string cursor ends the list;
+ * an envelope with no cursor key at all falls back to the bare-array rule,
+ * which at worst costs one extra request for an empty page.
  * Returns 0, -EIO on another shape, -ENOMEM.
  */
 int model_users_page(cJSON *body, int page_len, cJSON **users, char **next)
 {
-	cJSON *arr, *cur;
+	cJSON *arr;
+	const cJSON *cur;
 	int rc;
 
 	*users = NULL;
@@ -126,13 +182,11 @@ int model_users_page(cJSON *body, int page_len, cJSON **users, char **next)
 		return 0;
 	}
 
-	arr = cJSON_GetObjectItemCaseSensitive(body, "users");
-	if (!cJSON_IsObject(body) || !cJSON_IsArray(arr))
+	arr = page_array(body, NULL);
+	if (!arr)
 		return -EIO;
 
-	cur = cJSON_GetObjectItemCaseSensitive(body, "nextPage");
-	if (!cur)
-		cur = cJSON_GetObjectItemCaseSensitive(body, "next_page");
+	cur = page_cursor(body, NULL);
 	if (!cur) {
 		rc = cursor_from_last(arr, page_len, next);
 	} else if (cJSON_IsString(cur) && cur->valuestring[0]) {
@@ -145,6 +199,36 @@ int model_users_page(cJSON *body, int page_len, cJSON **users, char **next)
 		return rc;
 	*users = cJSON_DetachItemViaPointer(body, arr);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Property definitions                                                */
+/* ------------------------------------------------------------------ */
+
+static const char *const propdefs_keys[] = {"properties", "data"};
+
+const cJSON *model_propdefs(const cJSON *body)
+{
+	size_t i;
+
+	if (cJSON_IsArray(body))
+		return body;
+	for (i = 0; i < sizeof(propdefs_keys) / sizeof(propdefs_keys[0]); i++)
+		if (array_field(body, propdefs_keys[i]))
+			return array_field(body, propdefs_keys[i]);
+	return NULL;
+}
+
+const char *model_propdefs_reading(const cJSON *body)
+{
+	size_t i;
+
+	if (cJSON_IsArray(body))
+		return "bare array";
+	for (i = 0; i < sizeof(propdefs_keys) / sizeof(propdefs_keys[0]); i++)
+		if (array_field(body, propdefs_keys[i]))
+			return propdefs_keys[i];
+	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -171,9 +255,127 @@ const cJSON *model_user_offers(const cJSON *user)
 	return array_field(user, "offers");
 }
 
-const cJSON *model_user_props(const cJSON *user)
+const char *model_user_offers_reading(const cJSON *user)
 {
-	return object_field(user, "customProperties");
+	return model_user_offers(user) ? "offers" : NULL;
+}
+
+/* The first of keys that obj has with a value accepted by ok(). */
+static const cJSON *first_of(const cJSON *obj, const char *const *keys,
+			     size_t n, int (*ok)(const cJSON *),
+			     const char **which)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const cJSON *v = field(obj, keys[i]);
+
+		if (v && ok(v)) {
+			if (which)
+				*which = keys[i];
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static int is_time(const cJSON *v)
+{
+	return cJSON_IsString(v) || cJSON_IsNumber(v);
+}
+
+static int is_object(const cJSON *v)
+{
+	return cJSON_IsObject(v);
+}
+
+static const char *const created_keys[] = {"createdAt", "created"};
+static const char *const props_keys[] = {"customProperties",
+					 "customUserProperties"};
+#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+
+const cJSON *model_user_created(const cJSON *user)
+{
+	return first_of(user, created_keys, NKEYS(created_keys), is_time,
+			NULL);
+}
+
+const char *model_user_created_reading(const cJSON *user)
+{
+	const char *which = NULL;
+
+	first_of(user, created_keys, NKEYS(created_keys), is_time, &which);
+	return which;
+}
+
+const cJSON *model_user_progress(const cJSON *user)
+{
+	return array_field(user, "progress");
+}
+
+static const cJSON *user_props(const cJSON *user, const char **which)
+{
+	return first_of(user, props_keys, NKEYS(props_keys), is_object, which);
+}
+
+const char *model_user_props_reading(const cJSON *user)
+{
+	const char *which = NULL;
+
+	user_props(user, &which);
+	return which;
+}
+
+const cJSON *model_user_prop(const cJSON *user, const cJSON *def)
+{
+	const cJSON *props = user_props(user, NULL);
+	const char *id = model_propdef_id(def);
+	const char *name = model_propdef_name(def);
+	const cJSON *v = NULL;
+
+	if (!props)
+		return NULL;
+	if (id)
+		v = field(props, id);
+	if (!v && name && *name)
+		v = field(props, name);
+	return v;
+}
+
+cJSON *model_user_props_by_id(const cJSON *user, const cJSON *defs)
+{
+	const cJSON *props = user_props(user, NULL);
+	const cJSON *kv;
+	cJSON *out = cJSON_CreateObject();
+
+	if (!out)
+		return NULL;
+	cJSON_ArrayForEach(kv, props)
+	{
+		const char *key = kv->string;
+		const cJSON *def;
+		cJSON *copy;
+
+		if (!key)
+			continue;
+		/* A key that is a definition's id stays; one that is only a
+		 * definition's name becomes that definition's id. */
+		def = model_propdef_find(defs, key);
+		if (def && strcmp(model_propdef_id(def), key) != 0 &&
+		    field(props, model_propdef_id(def)))
+			continue; /* the id key holds it too: it wins */
+		if (def)
+			key = model_propdef_id(def);
+		if (field(out, key))
+			continue;
+		copy = cJSON_Duplicate(kv, 1);
+		if (!copy || !cJSON_AddItemToObject(out, key, copy)) {
+			cJSON_Delete(copy);
+			cJSON_Delete(out);
+			return NULL;
+		}
+	}
+	return out;
 }
 
 const char *model_grant_offer_id(const cJSON *grant)
@@ -191,6 +393,39 @@ int model_grant_active(const cJSON *grant)
 	return bool_field(grant, "active");
 }
 
+cJSON *model_grant_new(const char *offer, const char *order, int active)
+{
+	cJSON *g = cJSON_CreateObject();
+
+	if (!g)
+		return NULL;
+	if ((offer && !cJSON_AddStringToObject(g, "offerId", offer)) ||
+	    (order && !cJSON_AddStringToObject(g, "orderId", order)) ||
+	    model_grant_set_active(g, active)) {
+		cJSON_Delete(g);
+		return NULL;
+	}
+	return g;
+}
+
+int model_grant_set_active(cJSON *grant, int active)
+{
+	cJSON *b = cJSON_CreateBool(active);
+
+	if (!b)
+		return -ENOMEM;
+	if (cJSON_GetObjectItemCaseSensitive(grant, "active"))
+		return cJSON_ReplaceItemInObjectCaseSensitive(grant, "active",
+							      b)
+			       ? 0
+			       : (cJSON_Delete(b), -ENOMEM);
+	if (!cJSON_AddItemToObject(grant, "active", b)) {
+		cJSON_Delete(b);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 const char *model_offer_id(const cJSON *offer)
 {
 	return id_field(offer, "id");
@@ -201,14 +436,37 @@ const char *model_offer_name(const cJSON *offer)
 	return text_field(offer, "name");
 }
 
+static const char *const courses_keys[] = {"courses", "hasCourseIds"};
+
+static int is_array(const cJSON *v)
+{
+	return cJSON_IsArray(v);
+}
+
 const cJSON *model_offer_courses(const cJSON *offer)
 {
-	return array_field(offer, "courses");
+	return first_of(offer, courses_keys, NKEYS(courses_keys), is_array,
+			NULL);
+}
+
+const char *model_offer_courses_reading(const cJSON *offer)
+{
+	const char *which = NULL;
+
+	first_of(offer, courses_keys, NKEYS(courses_keys), is_array, &which);
+	return which;
 }
 
 const char *model_course_id(const cJSON *course)
 {
+	if (cJSON_IsString(course))
+		return course->valuestring[0] ? course->valuestring : NULL;
 	return id_field(course, "id");
+}
+
+const char *model_course_name(const cJSON *course)
+{
+	return text_field(course, "name");
 }
 
 const char *model_propdef_id(const cJSON *def)
@@ -272,6 +530,57 @@ int model_grant_created(const cJSON *resp)
 const char *model_token(const cJSON *resp)
 {
 	return id_field(resp, "token");
+}
+
+const char *model_token_login_url(const cJSON *resp)
+{
+	return id_field(resp, "loginUrl");
+}
+
+/* ------------------------------------------------------------------ */
+/* Request-side spellings                                              */
+/* ------------------------------------------------------------------ */
+
+const char *model_propkey_other(const char *key)
+{
+	return strcmp(key, "id") == 0 ? "propertyId" : "id";
+}
+
+/* 1 when `key` stands in msg as a word (not inside "propertyId" when
+ * looking for "id") directly followed by `tail`. */
+static int word_then(const char *msg, const char *key, const char *tail)
+{
+	size_t kl = strlen(key);
+	const char *p;
+
+	for (p = strstr(msg, key); p; p = strstr(p + 1, key)) {
+		char before = p == msg ? ' ' : p[-1];
+
+		if ((before == ' ' || before == '.' || before == '"' ||
+		     before == '\'') &&
+		    strncmp(p + kl, tail, strlen(tail)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int model_propkey_refused(const char *msg, const char *sent)
+{
+	const char *other = model_propkey_other(sent);
+
+	if (!msg)
+		return 0;
+	/* NestJS whitelist: the key we sent is not allowed; class-validator:
+	 * the key it wants is missing. */
+	return word_then(msg, sent, " should not exist") ||
+	       word_then(msg, other, " must be") ||
+	       word_then(msg, other, " should not be empty") ||
+	       word_then(msg, other, " is required");
+}
+
+int model_page_length_refused(const char *msg)
+{
+	return msg && strstr(msg, "pageLength") != NULL;
 }
 
 /* ------------------------------------------------------------------ */

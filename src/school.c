@@ -10,6 +10,8 @@
  *   progress:<email>         GET .../course-progress/list/<email>
  *   cprogress:<n>:<email><course>  GET .../course-progress/<course>/<email>
  *   exam:<id>                GET /v1/exams/<id>/results
+ *   held, held:<email>       a member's grants derived from the per-offer
+ *                            lists, when records carry none (below)
  *
  * A list fetch stores each member record it receives under user:<email>,
  * so reading every user.json after a listing costs nothing.
@@ -61,9 +63,10 @@ struct school {
 	school_invalidate_fn invalidate;
 	void *invalidate_arg;
 
-	pthread_mutex_t lock; /* guards pending and exams */
+	pthread_mutex_t lock; /* guards pending, exams and held_walks */
 	cJSON *pending;       /* object: email -> true */
 	cJSON *exams;         /* object: exam id -> true */
+	double held_walks;    /* derived grants: walks begun (a counter) */
 };
 
 /* ------------------------------------------------------------------------
@@ -210,6 +213,7 @@ static char *list_key(const struct api_user_filter *f)
 static struct cache *kc(struct school *s, const char *key)
 {
 	if (!strncmp(key, "list:", 5) || !strcmp(key, "roster") ||
+	    !strncmp(key, "held", 4) ||
 	    !strncmp(key, "progress:", 9) ||
 	    !strncmp(key, "cprogress:", 10))
 		return s->views;
@@ -304,11 +308,24 @@ int school_offers(struct school *s, struct cval **out)
 	return r;
 }
 
+/* The definitions as a bare array, whichever wrapper the API used
+ * (model_propdefs); another shape is kept as it came, and refused below. */
 static int fetch_propdefs(void *arg, cJSON **out)
 {
 	struct school *s = arg;
+	cJSON *body = NULL, *defs;
+	int r = api_property_defs(s->http, &body);
 
-	return api_property_defs(s->http, out);
+	if (r)
+		return r;
+	defs = (cJSON *)model_propdefs(body);
+	if (defs && defs != body) {
+		defs = cJSON_DetachItemViaPointer(body, defs);
+		cJSON_Delete(body);
+		body = defs;
+	}
+	*out = body;
+	return 0;
 }
 
 int school_propdefs(struct school *s, struct cval **out)
@@ -679,6 +696,267 @@ int school_find_propdef(struct school *s, const char *name,
 }
 
 /* ------------------------------------------------------------------------
+ * Derived grants
+ *
+ * When member records carry no "offers" (API.md, "Evidence"), a member's
+ * grants are known only from the per-offer member lists. One walk reads,
+ * for every offer O, the list of its members (offerId=O: the same cached
+ * list as offers/O/members/) and of those whose access to it is inactive
+ * (offerId=O&active=false), and stores each member's grants under
+ * "held:<email>" as {"walk": N, "grants": [...]}. The walk itself is
+ * cached as "held", {"walk": N, "started": T}: a member with no entry of
+ * walk N holds no offer. So the first look at any member's offers costs
+ * the pages of those two lists per offer, and every other member's costs
+ * nothing for cache_ttl. The walk counts as expired cache_ttl after it
+ * *started*, so no member entry it wrote can have expired while it is
+ * trusted. A change made through the mount updates the member's entry in
+ * place; a change racing a walk makes the walk count as expired at once
+ * (its entry for that member was refused by the fence).
+ * ---------------------------------------------------------------------- */
+
+static double held_walk_of(const cJSON *v, const char *field)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(v, field);
+
+	return cJSON_IsNumber(n) ? n->valuedouble : -1;
+}
+
+/* A copy of the member's entry of walk `walk`, or a new empty one. */
+static cJSON *held_entry(struct school *s, const char *key, double walk)
+{
+	struct cval *cur = cache_peek(s->views, key);
+	cJSON *e = NULL;
+
+	if (cur && held_walk_of(cur->json, "walk") == walk)
+		e = cJSON_Duplicate(cur->json, 1);
+	cval_put(cur);
+	if (e)
+		return e;
+	e = cJSON_CreateObject();
+	if (e && (!cJSON_AddNumberToObject(e, "walk", walk) ||
+		  !cJSON_AddArrayToObject(e, "grants"))) {
+		cJSON_Delete(e);
+		e = NULL;
+	}
+	return e;
+}
+
+/* The grant of offer (or, offer NULL, of order) in an entry; one is added
+ * when none is there. NULL on ENOMEM. */
+static cJSON *held_grant(cJSON *entry, const char *offer, const char *order)
+{
+	cJSON *grants = cJSON_GetObjectItemCaseSensitive(entry, "grants");
+	cJSON *g;
+
+	cJSON_ArrayForEach(g, grants)
+	{
+		const char *id = offer ? model_grant_offer_id(g)
+				       : model_grant_order_id(g);
+
+		if (id && !strcmp(id, offer ? offer : order))
+			return g;
+	}
+	g = model_grant_new(offer, order, 1);
+	if (g && !cJSON_AddItemToArray(grants, g)) {
+		cJSON_Delete(g);
+		g = NULL;
+	}
+	return g;
+}
+
+struct held_put {
+	struct cache *cache;
+	const char *key;
+	cJSON *entry; /* taken by the put */
+};
+
+static void held_put(void *arg)
+{
+	struct held_put *hp = arg;
+
+	cache_put(hp->cache, hp->key, hp->entry);
+	hp->entry = NULL;
+}
+
+/* The walk notes that email holds offer (active or not). Returns the
+ * fence's news: anything but FENCE_NONE means the entry was not stored. */
+static enum fence_news held_note(struct school *s,
+				 const struct fence_ticket *t, double walk,
+				 const char *email, const char *offer,
+				 int active)
+{
+	struct held_put hp = {s->views, key_of("held:", email), NULL};
+	enum fence_news news = FENCE_CHANGED;
+	cJSON *g;
+
+	if (!hp.key)
+		return news;
+	hp.entry = held_entry(s, hp.key, walk);
+	g = hp.entry ? held_grant(hp.entry, offer, NULL) : NULL;
+	if (g && !model_grant_set_active(g, active))
+		news = fence_put(s->fence, t, email, held_put, &hp);
+	cJSON_Delete(hp.entry);
+	free((char *)hp.key);
+	return news;
+}
+
+/* Notes every member of one offer's list (active: the state to note). */
+static int held_note_list(struct school *s, const struct fence_ticket *t,
+			  double walk, const char *offer, int inactive,
+			  int *dirty)
+{
+	struct api_user_filter f = {offer, NULL, inactive ? 0 : -1};
+	struct cval *list;
+	const cJSON *e;
+	int r = school_members(s, &f, &list);
+
+	if (r)
+		return r;
+	cJSON_ArrayForEach(e, list->json)
+	{
+		if (cJSON_IsString(e) &&
+		    held_note(s, t, walk, e->valuestring, offer, !inactive))
+			*dirty = 1;
+	}
+	cval_put(list);
+	return 0;
+}
+
+static int fetch_held(void *arg, cJSON **out)
+{
+	struct school *s = arg;
+	struct fence_ticket t;
+	struct cval *offers;
+	const cJSON *o;
+	double started = cache_now(), walk;
+	int r, dirty = 0;
+
+	r = school_offers(s, &offers);
+	if (r)
+		return r;
+	pthread_mutex_lock(&s->lock);
+	walk = ++s->held_walks;
+	pthread_mutex_unlock(&s->lock);
+	fence_begin(s->fence, &t);
+	cJSON_ArrayForEach(o, offers->json)
+	{
+		const char *oid = model_offer_id(o);
+
+		if (!oid)
+			continue;
+		/* All holders first (active), then the inactive ones. */
+		r = held_note_list(s, &t, walk, oid, 0, &dirty);
+		if (!r)
+			r = held_note_list(s, &t, walk, oid, 1, &dirty);
+		if (r)
+			break;
+	}
+	fence_end(s->fence, &t);
+	cval_put(offers);
+	if (r)
+		return r;
+	*out = cJSON_CreateObject();
+	if (!*out || !cJSON_AddNumberToObject(*out, "walk", walk) ||
+	    !cJSON_AddNumberToObject(*out, "started",
+				     dirty ? -s->cfg.cache_ttl - 1 : started)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The current walk's number (walking when there is none). */
+static int held_walk(struct school *s, double *walk)
+{
+	struct cval *m;
+	int tries, r = 0;
+
+	for (tries = 0; tries < 2; tries++) {
+		r = cache_get(s->views, "held", fetch_held, s, &m);
+		if (r)
+			return r;
+		*walk = held_walk_of(m->json, "walk");
+		if (cache_now() - held_walk_of(m->json, "started") <
+		    s->cfg.cache_ttl) {
+			cval_put(m);
+			return 0;
+		}
+		cval_put(m);
+		cache_drop(s->views, "held");
+	}
+	return 0; /* a walk raced by changes twice: use what it found */
+}
+
+int school_grants(struct school *s, const char *email, const cJSON *user,
+		  struct cval **out)
+{
+	const cJSON *grants = model_user_offers(user);
+	struct cval *e = NULL;
+	cJSON *copy = NULL;
+	double walk;
+	char *key;
+	int r;
+
+	if (grants || !user) {
+		copy = grants ? cJSON_Duplicate(grants, 1) : cJSON_CreateArray();
+		goto wrap;
+	}
+	r = held_walk(s, &walk);
+	if (r)
+		return r;
+	key = key_of("held:", email);
+	if (!key)
+		return -ENOMEM;
+	e = cache_peek(s->views, key);
+	free(key);
+	if (e && held_walk_of(e->json, "walk") == walk)
+		copy = cJSON_Duplicate(
+			cJSON_GetObjectItemCaseSensitive(e->json, "grants"), 1);
+	else
+		copy = cJSON_CreateArray();
+	cval_put(e);
+wrap:
+	if (!copy)
+		return -ENOMEM;
+	*out = cval_wrap(copy, cache_now(), 0);
+	return *out ? 0 : -ENOMEM;
+}
+
+int school_grants_derived(struct school *s, const cJSON *user)
+{
+	(void)s;
+	return user && !model_user_offers(user);
+}
+
+/* A change made through the mount, applied to the member's derived
+ * grants (when a walk is held; without one the next walk sees it): the
+ * grant of offer, or of order when offer is NULL, gets state active. */
+static void held_change(struct school *s, const char *email,
+			const char *offer, const char *order, int active)
+{
+	struct cval *m = cache_peek(s->views, "held");
+	char *key;
+	cJSON *entry, *g;
+
+	if (!m)
+		return;
+	key = key_of("held:", email);
+	entry = key ? held_entry(s, key, held_walk_of(m->json, "walk")) : NULL;
+	cval_put(m);
+	g = entry ? held_grant(entry, offer, order) : NULL;
+	if (g && offer && order && !cJSON_GetObjectItemCaseSensitive(
+					   g, "orderId"))
+		cJSON_AddStringToObject(g, "orderId", order);
+	if (g && !model_grant_set_active(g, active)) {
+		cache_put(s->views, key, entry);
+		entry = NULL;
+	}
+	cJSON_Delete(entry);
+	free(key);
+}
+
+/* ------------------------------------------------------------------------
  * Pending members
  * ---------------------------------------------------------------------- */
 
@@ -866,6 +1144,7 @@ int school_grant(struct school *s, const char *email, const char *first,
 			       model_grant_created(resp) == 0 ? SCOPE_MEMBER
 							      : SCOPE_ROSTER,
 			       FENCE_CHANGED);
+		held_change(s, email, offer, order, 1);
 	}
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
@@ -888,8 +1167,13 @@ static int set_state(struct school *s, const char *op, const char *email,
 	else
 		r = api_set_order_state(s->http, email, id, active, &resp);
 	journal_change(s->journal, op, args, r, resp);
-	if (!r)
+	if (!r) {
 		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
+		if (!strcmp(op, "set-offer-state"))
+			held_change(s, email, id, NULL, active);
+		else
+			held_change(s, email, NULL, id, active);
+	}
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
 	return r;
@@ -987,12 +1271,16 @@ int school_delete(struct school *s, const char *const *emails, int n)
 	if (!r) {
 		for (i = 0; i < n; i++) {
 			char *key = key_of("user:", emails[i]);
+			char *held = key_of("held:", emails[i]);
 			char *dir = tree_user_path(emails[i], "");
 
 			forget_member_links(s, emails[i], NULL);
 			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
 			if (key)
 				cache_put_missing(s->cache, key);
+			if (held)
+				cache_drop(s->views, held);
+			free(held);
 			if (dir)
 				scratch_drop_dir(s->scratch, dir);
 			school_pending_remove(s, emails[i]);
@@ -1057,6 +1345,7 @@ int school_forget(struct school *s, const char *path, double min_age)
 	case N_COURSE:
 		cache_drop(s->cache, "offers");
 		cache_drop_prefix(s->views, "list:");
+		cache_drop(s->views, "held");
 		break;
 	case N_OFFER_MEMBERS:
 	case N_OFFER_MEMBER:
@@ -1066,6 +1355,7 @@ int school_forget(struct school *s, const char *path, double min_age)
 	case N_STATUS_DIR:
 	case N_STATUS_MEMBER:
 		cache_drop_prefix(s->views, "list:");
+		cache_drop(s->views, "held");
 		break;
 	case N_USERS:
 		cache_drop(s->views, "roster");
@@ -1098,8 +1388,12 @@ int school_forget(struct school *s, const char *path, double min_age)
 		key = key_of("progress:", tp.id[0]);
 		if (key)
 			drop_older(s, key, min_age);
-		if (!min_age)
+		if (!min_age) {
 			cache_drop_prefix(s->views, "cprogress:");
+			/* Derived grants come from every offer's list: a
+			 * refresh of the member walks them again. */
+			cache_drop(s->views, "held");
+		}
 		break;
 	}
 	free(key);

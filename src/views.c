@@ -146,41 +146,63 @@ static int member(struct school *s, const char *email, struct cval **u)
 	return r;
 }
 
-/* The grant of offer/order `id` in a member record, or NULL. */
-static const cJSON *find_grant(const cJSON *user, const char *id, int order)
+/*
+ * The state of the member's grant of offer/order `id`: 1 active, 0
+ * inactive, -ENOENT when the member holds none, or -errno. The grants
+ * are the record's or, when it carries none, derived (school_grants).
+ * With derived grants an order not known to the mount is 2: orders are
+ * known only from changes made through it, so any order id may be
+ * written (API.md, "Evidence").
+ */
+static int grant_state(struct school *s, const char *email,
+		       const cJSON *user, const char *id, int order)
 {
+	struct cval *grants;
 	const cJSON *g;
+	int r = school_grants(s, email, user, &grants);
 
-	cJSON_ArrayForEach(g, model_user_offers(user))
+	if (r)
+		return r;
+	r = order && school_grants_derived(s, user) ? 2 : -ENOENT;
+	cJSON_ArrayForEach(g, grants->json)
 	{
 		const char *gid = order ? model_grant_order_id(g)
 					: model_grant_offer_id(g);
 
-		if (gid && !strcmp(gid, id))
-			return g;
+		if (gid && !strcmp(gid, id)) {
+			r = model_grant_active(g) != 0;
+			break;
+		}
 	}
-	return NULL;
+	cval_put(grants);
+	return r;
 }
 
-/* Calls fn for each course id of the member's offers (duplicates
- * skipped). */
-static int each_member_course(struct school *s, const cJSON *user,
+/* Calls fn for each course of the member: those of the member's offers,
+ * then those its record's progress names (duplicates skipped). */
+static int each_member_course(struct school *s, const char *email,
+			      const cJSON *user,
 			      int (*fn)(void *arg, const char *course),
 			      void *arg)
 {
-	struct cval *offers;
+	struct cval *offers, *grants;
 	const cJSON *g, *o, *c;
 	cJSON *seen;
 	int r = school_offers(s, &offers);
 
 	if (r)
 		return r;
+	r = school_grants(s, email, user, &grants);
+	if (r) {
+		cval_put(offers);
+		return r;
+	}
 	seen = cJSON_CreateObject();
 	if (!seen) {
-		cval_put(offers);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto out_grants;
 	}
-	cJSON_ArrayForEach(g, model_user_offers(user))
+	cJSON_ArrayForEach(g, grants->json)
 	{
 		const char *oid = model_grant_offer_id(g);
 
@@ -204,8 +226,21 @@ static int each_member_course(struct school *s, const cJSON *user,
 			}
 		}
 	}
+	cJSON_ArrayForEach(c, model_user_progress(user))
+	{
+		const char *cid = model_progress_course_id(c);
+
+		if (!cid || cJSON_GetObjectItemCaseSensitive(seen, cid))
+			continue;
+		cJSON_AddTrueToObject(seen, cid);
+		r = fn(arg, cid);
+		if (r)
+			goto out;
+	}
 out:
 	cJSON_Delete(seen);
+out_grants:
+	cval_put(grants);
 	cval_put(offers);
 	return r;
 }
@@ -226,11 +261,11 @@ static int match_course(void *arg, const char *course)
 	return 0;
 }
 
-static int member_has_course(struct school *s, const cJSON *user,
-			     const char *course)
+static int member_has_course(struct school *s, const char *email,
+			     const cJSON *user, const char *course)
 {
 	struct course_match m = {course, 0};
-	int r = each_member_course(s, user, match_course, &m);
+	int r = each_member_course(s, email, user, match_course, &m);
 
 	return r < 0 ? r : m.found;
 }
@@ -291,7 +326,7 @@ static int render_user_file(struct school *s, const struct tree_path *p,
 			    struct buf *out)
 {
 	struct cval *u;
-	const cJSON *g, *props, *v;
+	const cJSON *v;
 	struct cval *defs;
 	int r = school_user(s, p->id[0], &u);
 
@@ -303,13 +338,13 @@ static int render_user_file(struct school *s, const struct tree_path *p,
 		break;
 	case N_USER_OFFER:
 	case N_USER_ORDER:
-		g = find_grant(u->json, p->id[1], p->node == N_USER_ORDER);
-		if (!g)
-			r = -ENOENT;
-		else
-			r = buf_puts(out, model_grant_active(g) == 0
-						  ? "inactive\n"
-						  : "active\n");
+		r = grant_state(s, p->id[0], u->json, p->id[1],
+				p->node == N_USER_ORDER);
+		/* 2: an order this mount knows nothing of reads empty */
+		if (r == 0 || r == 1)
+			r = buf_puts(out, r ? "active\n" : "inactive\n");
+		else if (r == 2)
+			r = 0;
 		break;
 	case N_USER_PROP: {
 		const cJSON *def;
@@ -318,9 +353,7 @@ static int render_user_file(struct school *s, const struct tree_path *p,
 		r = propdef(s, p->id[1], &defs, &def);
 		if (r)
 			break;
-		props = model_user_props(u->json);
-		v = cJSON_GetObjectItemCaseSensitive(props,
-						     model_propdef_id(def));
+		v = model_user_prop(u->json, def);
 		if (v && !cJSON_IsNull(v)) {
 			text = model_scalar_text(v);
 			if (!text)
@@ -346,7 +379,6 @@ static int render_user_file(struct school *s, const struct tree_path *p,
 			cJSON_Delete(obj);
 			break;
 		}
-		props = model_user_props(u->json);
 		cJSON_ArrayForEach(d, defs->json)
 		{
 			const char *id = model_propdef_id(d);
@@ -354,7 +386,7 @@ static int render_user_file(struct school *s, const struct tree_path *p,
 
 			if (!id || !name)
 				continue;
-			v = cJSON_GetObjectItemCaseSensitive(props, id);
+			v = model_user_prop(u->json, d);
 			cJSON_AddItemToObject(obj, name,
 					      v ? cJSON_Duplicate(v, 1)
 						: cJSON_CreateNull());
@@ -552,9 +584,9 @@ static int stat_member_link(struct school *s, const struct tree_path *p)
 	if (r)
 		return r;
 	if (p->node == N_OFFER_MEMBER)
-		in = find_grant(u->json, p->id[0], 0) != NULL;
+		in = grant_state(s, p->id[1], u->json, p->id[0], 0) >= 0;
 	else if (p->node == N_COURSE_MEMBER)
-		in = member_has_course(s, u->json, p->id[0]) > 0;
+		in = member_has_course(s, p->id[1], u->json, p->id[0]) > 0;
 	else
 		in = (model_user_active(u->json) == 1) == (f.active == 1);
 	cval_put(u);
@@ -634,7 +666,8 @@ static int stat_user_node(struct school *s, const char *path,
 	case N_USER_PROGRESS_JSON:
 	case N_USER_PROGRESS_COURSE:
 		if (p->node == N_USER_PROGRESS_COURSE) {
-			r = member_has_course(s, u->json, p->id[1]);
+			r = member_has_course(s, p->id[0], u->json,
+					      p->id[1]);
 			if (r <= 0) {
 				r = r ? r : -ENOENT;
 				break;
@@ -949,7 +982,7 @@ static int list_user_dir(struct school *s, const char *path,
 	static const enum view_type fixed_type[] = {
 		VIEW_FILE, VIEW_DIR, VIEW_DIR, VIEW_DIR, VIEW_FILE,
 		VIEW_FILE, VIEW_DIR, VIEW_FILE, VIEW_FILE};
-	struct cval *u = NULL, *defs = NULL;
+	struct cval *u = NULL, *defs = NULL, *grants = NULL;
 	const cJSON *g, *d;
 	int r = member(s, p->id[0], &u);
 	size_t i;
@@ -977,7 +1010,10 @@ static int list_user_dir(struct school *s, const char *path,
 		break;
 	case N_USER_OFFERS:
 	case N_USER_ORDERS:
-		cJSON_ArrayForEach(g, model_user_offers(u->json))
+		r = school_grants(s, p->id[0], u->json, &grants);
+		if (r)
+			break;
+		cJSON_ArrayForEach(g, grants->json)
 		{
 			const char *id = p->node == N_USER_ORDERS
 						 ? model_grant_order_id(g)
@@ -1009,13 +1045,15 @@ static int list_user_dir(struct school *s, const char *path,
 	case N_USER_PROGRESS: {
 		struct course_fill cf = {fill, arg, path};
 
-		r = each_member_course(s, u->json, fill_course_json, &cf);
+		r = each_member_course(s, p->id[0], u->json, fill_course_json,
+				       &cf);
 		break;
 	}
 	default:
 		r = -ENOTDIR;
 	}
 out:
+	cval_put(grants);
 	cval_put(defs);
 	cval_put(u);
 	return r;

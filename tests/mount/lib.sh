@@ -79,7 +79,8 @@ t_pass() {
 t_fail() {
 	_T_N=$((_T_N + 1))
 	_T_FAILED=$((_T_FAILED + 1))
-	printf 'not ok %d - %s\n' "$_T_N" "$1"
+	printf 'not ok %d - %s%s\n' "$_T_N" "$1" \
+		"${MSFS_DIALECT:+ [dialect $MSFS_DIALECT]}"
 	shift
 	[[ $# -eq 0 ]] || t_diag "$@"
 }
@@ -362,8 +363,10 @@ _t_curl() {
 	curl -sS --fail-with-body --max-time 20 "$@"
 }
 
-# fake_start [fake_api.py args...]: starts the fake with a fresh random key.
-# Bails out when it does not come up within 10 s.
+# fake_start [fake_api.py args...]: starts the fake with a fresh random key,
+# speaking the response dialect MSFS_DIALECT ("guessed", the default, or
+# "evidence": API.md, "Evidence and dialects"; an explicit --dialect in the
+# arguments wins). Bails out when it does not come up within 10 s.
 fake_start() {
 	local portfile=$T_DIR/fake.port i
 	T_KEY=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -372,7 +375,8 @@ fake_start() {
 	(umask 077 && printf 'X-API-KEY: %s\n' "$T_KEY" >"$T_DIR/api.header")
 	rm -f "$portfile"
 	FAKE_API_KEY=$T_KEY python3 "$SRC/scripts/fake_api.py" --port 0 \
-		--port-file "$portfile" --quiet "$@" \
+		--port-file "$portfile" --quiet \
+		${MSFS_DIALECT:+--dialect "$MSFS_DIALECT"} "$@" \
 		</dev/null >"$T_DIR/fake.log" 2>&1 &
 	FAKE_PID=$!
 	for ((i = 0; i < 100; i++)); do

@@ -122,14 +122,15 @@ static void test_getters(void)
 	ok(tap_streq(model_grant_offer_id(g), "bundle/2026"), "grant offer id");
 	ok(tap_streq(model_grant_order_id(g), "ord-1"), "grant order id");
 	ok(model_grant_active(g) == 0, "grant inactive");
-	ok(cJSON_IsObject(model_user_props(u)), "user props");
+	ok(tap_streq(model_user_props_reading(u), "customProperties"),
+	   "user props");
 
 	ok(model_user_uid(bad) == NULL, "numeric uid is NULL");
 	ok(model_user_email(bad) == NULL,
 	   "null email is NULL, and lookup is case-sensitive");
 	ok(model_user_active(bad) == -1, "string active is unknown");
 	ok(model_user_offers(bad) == NULL, "offers object is NULL");
-	ok(model_user_props(bad) == NULL, "props array is NULL");
+	ok(model_user_props_reading(bad) == NULL, "props array is not props");
 	ok(model_user_uid(empty) == NULL && model_user_email(empty) == NULL,
 	   "empty identifiers are treated as missing");
 	ok(model_grant_active(empty) == -1, "missing active is unknown");
@@ -295,6 +296,216 @@ static void test_exam_csv(void)
 	ok(model_exam_csv(NULL, &csv) == -EIO, "NULL is -EIO");
 }
 
+/* ---- Dialects (API.md "Evidence and dialects") ---- */
+
+static void test_dialect_pages(void)
+{
+	char first[64], cur[64];
+	int n, rc;
+	cJSON *b;
+
+	rc = page("{\"data\":[{\"uid\":\"u1\"},{\"uid\":\"u2\"}],"
+		  "\"nextPage\":\"u2\"}",
+		  2, &n, first, cur);
+	ok(rc == 0 && n == 2 && tap_streq(first, "u1") && tap_streq(cur, "u2"),
+	   "data/nextPage envelope");
+	rc = page("{\"data\":[{\"uid\":\"u1\"}],\"next_page\":null}", 1, &n,
+		  first, cur);
+	ok(rc == 0 && n == 1 && tap_streq(cur, ""), "data/next_page null ends");
+	rc = page("{\"data\":[{\"uid\":\"u1\"},{\"uid\":\"u2\"}]}", 2, &n,
+		  first, cur);
+	ok(rc == 0 && n == 2 && tap_streq(cur, "u2"),
+	   "data without a cursor key: the last uid continues a full page");
+	rc = page("{\"items\":[{\"uid\":\"u1\"}],\"nextPage\":null}", 1, &n,
+		  first, cur);
+	ok(rc == -EIO, "an unknown envelope is -EIO");
+	rc = page("{\"data\":{\"uid\":\"u1\"}}", 1, &n, first, cur);
+	ok(rc == -EIO, "data that is no array is -EIO");
+
+	b = parse("{\"data\":[],\"next_page\":\"x\"}");
+	ok(tap_streq(model_users_page_reading(b), "data") &&
+		   tap_streq(model_cursor_reading(b), "next_page"),
+	   "readings: data, next_page");
+	cJSON_Delete(b);
+	b = parse("{\"users\":[],\"nextPage\":null}");
+	ok(tap_streq(model_users_page_reading(b), "users") &&
+		   tap_streq(model_cursor_reading(b), "nextPage"),
+	   "readings: users, nextPage");
+	cJSON_Delete(b);
+	b = parse("[]");
+	ok(tap_streq(model_users_page_reading(b), "bare array") &&
+		   tap_streq(model_cursor_reading(b), "last uid"),
+	   "readings: bare array, last uid");
+	cJSON_Delete(b);
+	b = parse("{\"items\":[]}");
+	ok(model_users_page_reading(b) == NULL, "reading of items: none");
+	cJSON_Delete(b);
+}
+
+static const char defs_json[] =
+	"[{\"id\":\"p-co\",\"name\":\"Company\"},"
+	"{\"id\":\"p-ph\",\"name\":\"Phone\"}]";
+
+static void test_dialect_users(void)
+{
+	cJSON *defs = parse(defs_json);
+	/* a page in "data" whose records use the guessed customProperties */
+	cJSON *mixed = parse("{\"data\":[{\"uid\":\"u1\",\"email\":\"a@x\","
+			     "\"customProperties\":{\"p-co\":\"ACME\"},"
+			     "\"createdAt\":\"2024\"}],\"nextPage\":null}");
+	cJSON *ev = parse("{\"uid\":\"u2\",\"email\":\"b@x\",\"created\":"
+			  "1700000000,\"customUserProperties\":{\"Company\":"
+			  "\"Evi\",\"p-ph\":\"123\",\"Other\":1},\"progress\":"
+			  "[{\"courseId\":\"c1\",\"activePosts\":1,"
+			  "\"completedPosts\":2}],\"schoolId\":\"s\"}");
+	cJSON *both = parse("{\"customUserProperties\":{\"Company\":\"name\","
+			    "\"p-co\":\"id\"}}");
+	cJSON *users = NULL, *by_id;
+	char *next = NULL;
+	const cJSON *u, *co = cJSON_GetArrayItem(defs, 0),
+			*ph = cJSON_GetArrayItem(defs, 1);
+
+	ok(model_users_page(mixed, 10, &users, &next) == 0 && !next,
+	   "mixed: data page parses");
+	u = users ? users->child : NULL;
+	ok(tap_streq(model_user_email(u), "a@x"), "mixed: email");
+	ok(tap_streq(model_user_props_reading(u), "customProperties"),
+	   "mixed: customProperties reading");
+	ok(tap_streq(cJSON_GetStringValue(model_user_prop(u, co)), "ACME"),
+	   "mixed: value by id");
+	ok(model_user_prop(u, ph) == NULL, "mixed: unset value is NULL");
+	ok(tap_streq(model_user_created_reading(u), "createdAt"),
+	   "mixed: createdAt");
+	ok(model_user_offers(u) == NULL &&
+		   model_user_offers_reading(u) == NULL,
+	   "no offers array: grants to be derived");
+
+	ok(tap_streq(model_user_props_reading(ev), "customUserProperties"),
+	   "evidence: customUserProperties");
+	ok(tap_streq(cJSON_GetStringValue(model_user_prop(ev, co)), "Evi"),
+	   "evidence: a value keyed by name");
+	ok(tap_streq(cJSON_GetStringValue(model_user_prop(ev, ph)), "123"),
+	   "evidence: a value keyed by id");
+	ok(tap_streq(model_user_created_reading(ev), "created") &&
+		   cJSON_IsNumber(model_user_created(ev)),
+	   "evidence: created as a number");
+	ok(cJSON_GetArraySize(model_user_progress(ev)) == 1 &&
+		   tap_streq(model_progress_course_id(
+				     model_user_progress(ev)->child),
+			     "c1"),
+	   "evidence: progress[] course ids");
+	by_id = model_user_props_by_id(ev, defs);
+	ok(by_id &&
+		   tap_streq(cJSON_GetStringValue(cJSON_GetObjectItem(
+				     by_id, "p-co")),
+			     "Evi") &&
+		   tap_streq(cJSON_GetStringValue(cJSON_GetObjectItem(
+				     by_id, "p-ph")),
+			     "123") &&
+		   cJSON_IsNumber(cJSON_GetObjectItem(by_id, "Other")) &&
+		   !cJSON_GetObjectItem(by_id, "Company"),
+	   "props_by_id: names become ids, unknown keys kept");
+	cJSON_Delete(by_id);
+	ok(tap_streq(cJSON_GetStringValue(model_user_prop(both, co)), "id"),
+	   "a value under both the id and the name: the id wins");
+	by_id = model_user_props_by_id(both, defs);
+	ok(by_id && cJSON_GetArraySize(by_id) == 1 &&
+		   tap_streq(cJSON_GetStringValue(cJSON_GetObjectItem(
+				     by_id, "p-co")),
+			     "id"),
+	   "props_by_id: the id wins over the name");
+	cJSON_Delete(by_id);
+
+	cJSON_Delete(users);
+	cJSON_Delete(mixed);
+	cJSON_Delete(ev);
+	cJSON_Delete(both);
+	cJSON_Delete(defs);
+}
+
+static void test_dialect_catalogue(void)
+{
+	cJSON *guessed = parse("{\"id\":\"o1\",\"courses\":[{\"id\":\"c1\","
+			       "\"name\":\"One\"}]}");
+	cJSON *ev = parse("{\"id\":\"o2\",\"hasCourseIds\":[\"c2\",\"\",3]}");
+	cJSON *wrapped = parse("{\"properties\":[{\"id\":\"p\",\"name\":"
+			       "\"P\",\"schoolId\":\"s\"}]}");
+	cJSON *bare = parse("[{\"id\":\"p\"}]");
+	cJSON *odd = parse("{\"props\":[]}");
+	cJSON *tok = parse("{\"token\":\"t\",\"loginUrl\":\"https://x/l\"}");
+	const cJSON *c;
+
+	ok(tap_streq(model_offer_courses_reading(guessed), "courses") &&
+		   tap_streq(model_course_id(model_offer_courses(guessed)
+						     ->child),
+			     "c1") &&
+		   tap_streq(model_course_name(
+				     model_offer_courses(guessed)->child),
+			     "One"),
+	   "offer courses: [{id,name}]");
+	c = model_offer_courses(ev);
+	ok(tap_streq(model_offer_courses_reading(ev), "hasCourseIds") &&
+		   tap_streq(model_course_id(c->child), "c2") &&
+		   model_course_name(c->child) == NULL,
+	   "offer courses: hasCourseIds, no name");
+	ok(model_course_id(cJSON_GetArrayItem(c, 1)) == NULL &&
+		   model_course_id(cJSON_GetArrayItem(c, 2)) == NULL,
+	   "hasCourseIds: empty and non-string ids are skipped");
+	ok(model_propdefs(wrapped) &&
+		   tap_streq(model_propdefs_reading(wrapped), "properties") &&
+		   tap_streq(model_propdef_name(model_propdefs(wrapped)->child),
+			     "P"),
+	   "propdefs wrapped in properties");
+	ok(model_propdefs(bare) == bare &&
+		   tap_streq(model_propdefs_reading(bare), "bare array"),
+	   "propdefs as a bare array");
+	ok(model_propdefs(odd) == NULL && model_propdefs_reading(odd) == NULL,
+	   "propdefs of another shape: none");
+	ok(tap_streq(model_token(tok), "t") &&
+		   tap_streq(model_token_login_url(tok), "https://x/l"),
+	   "login token with loginUrl");
+	cJSON_Delete(guessed);
+	cJSON_Delete(ev);
+	cJSON_Delete(wrapped);
+	cJSON_Delete(bare);
+	cJSON_Delete(odd);
+	cJSON_Delete(tok);
+}
+
+static void test_dialect_requests(void)
+{
+	cJSON *g = model_grant_new("o1", NULL, 1);
+
+	ok(tap_streq(model_propkey_other("propertyId"), "id") &&
+		   tap_streq(model_propkey_other("id"), "propertyId"),
+	   "property item key: the two spellings");
+	ok(model_propkey_refused("properties.0.property propertyId should "
+				 "not exist; properties.0.id must be a string",
+				 "propertyId"),
+	   "whitelist refusal of propertyId");
+	ok(model_propkey_refused("properties.0.propertyId must be a string",
+				 "id"),
+	   "class-validator asks for propertyId");
+	ok(!model_propkey_refused("unknown propertyId p-x", "propertyId"),
+	   "an unknown property is no key refusal");
+	ok(!model_propkey_refused("properties.0.value must be a string",
+				  "propertyId"),
+	   "a bad value is no key refusal");
+	ok(!model_propkey_refused("properties.0.propertyId must be a string",
+				  "propertyId"),
+	   "'id' inside 'propertyId' is not the key id");
+	ok(model_page_length_refused("pageLength must not be greater than 50")
+		   && !model_page_length_refused("email must be an email"),
+	   "pageLength refusals");
+	ok(g && tap_streq(model_grant_offer_id(g), "o1") &&
+		   model_grant_order_id(g) == NULL &&
+		   model_grant_active(g) == 1 &&
+		   model_grant_set_active(g, 0) == 0 &&
+		   model_grant_active(g) == 0,
+	   "a derived grant reads back through the getters");
+	cJSON_Delete(g);
+}
+
 int main(void)
 {
 	test_users_page();
@@ -302,5 +513,9 @@ int main(void)
 	test_propdef_find();
 	test_scalar();
 	test_exam_csv();
+	test_dialect_pages();
+	test_dialect_users();
+	test_dialect_catalogue();
+	test_dialect_requests();
 	return done_testing();
 }
