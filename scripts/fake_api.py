@@ -45,6 +45,55 @@ Design
 * Stopping: SIGTERM/SIGINT set an event the main thread waits on; it then
   shuts the server down (serve_forever runs in its own thread) and removes
   the port file, so a stale one never misleads the next run.
+
+Dialects (--dialect, config switch "dialect")
+---------------------------------------------
+The state always has the "guessed" shapes of shared/API.md (users with
+``offers``, ``customProperties`` by property id, ``createdAt``; offers with
+``courses``), and the control endpoints (/_fake/state, /_fake/user) always
+show it that way: tests use them as ground truth.  The dialect only changes
+how API answers are rendered and which request bodies are accepted.
+
+* ``guessed`` (default): the shapes of shared/API.md's tables.
+* ``evidence``: the shapes of its "Evidence and dialects" section:
+  - User (find-by-mail, list pages, set-custom-user-properties answer):
+    {uid, email, firstname, name, active, created, customUserProperties
+    (keyed by property NAME), progress: [{courseId, activePosts: n,
+    completedPosts: n}] (one per course of the user's offers), other fields
+    as stored}; no offers.  Only the users of a page are rendered.
+  - users/list: {"data": [User], "nextPage": uid or null}; pageLength above
+    50 is a 400 with message ["pageLength must not be greater than 50"];
+    with offerId, active=... tests that offer's grant, not the member's flag.
+  - offers: a bare array of {id, name, hasCourseIds: [course id], price,
+    currency}; no courses.
+  - property definitions: {"properties": [{id, name, schoolId, type}]}.
+  - set-custom-user-properties items are {id, value}; an item carrying
+    propertyId is refused as NestJS's whitelist does ("properties.0.property
+    propertyId should not exist", "properties.0.id must be a string").
+  - delete-users: 200, text/plain "ok".
+  - set-offer-state / set-order-state: "active" optional; absent (or null)
+    removes the matching grants from the member: 200 {email, offerId|orderId}.
+  - login-token: {token, loginUrl}.
+  - grant, course progress, exam results, chapter access, api-auth: as
+    guessed.
+* list_shape (--list-shape, config) other than "users" overrides the
+  dialect's envelope: next_page {users, next_page}, array (bare array),
+  items {items, nextPage} (an envelope no client knows).
+
+Saved answers (--serve-dir DIR)
+-------------------------------
+Instead of answering from state, the fake answers from the files the
+mount's --probe-save option writes: every DIR/*.json is one object
+{"endpoint": "GET /v1/offers", "status": 200, "content_type": "...",
+"body": <JSON>} or with "text": "..." instead of "body" (content_type
+optional: JSON or text/plain by default; other keys ignored).  endpoint
+is a route's stats name (the path without its placeholders, e.g.
+"GET /v1/exams/results"), at most one file per endpoint.  A request routed
+to an endpoint with a file gets that status and body, whatever its path
+arguments, query or body; an endpoint without one: 404; an unknown path:
+404.  The key (401), rate limits, faults, statistics and the log work as
+usual; --users and --dialect are ignored.  A file that cannot be read,
+parsed or understood: one line on stderr, exit 2 at start.
 """
 
 import argparse
@@ -69,11 +118,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_KEY = "demo-key"
 MAX_PAGE_LENGTH = 100
+EVIDENCE_MAX_PAGE_LENGTH = 50
 DEFAULT_PAGE_LENGTH = 10
 LOG_LIMIT = 100_000
 MAX_BODY = 64 * 1024 * 1024
-LIST_SHAPES = ("users", "next_page", "array")
+LIST_SHAPES = ("users", "next_page", "array", "items")
+DIALECTS = ("guessed", "evidence")
 JSON_TYPE = "application/json; charset=utf-8"
+TEXT_TYPE = "text/plain; charset=utf-8"
+SCHOOL_ID = "school-1"
+LOGIN_URL = "https://school.example.com/login?token="
 MALFORMED_BODIES = ((b'{"users": [trunc', JSON_TYPE),
                     (b"<html>oops</html>", "text/html; charset=utf-8"))
 DROP_PREFIX = b'{"users":[{"uid":"u-000001'
@@ -85,7 +139,7 @@ DEFAULT_CONFIG = {
     "latency_ms": 0, "error_rate": 0.0, "error_status": 500,
     "progress_rps": 4, "global_rps": 0, "malformed_rate": 0.0,
     "drop_rate": 0.0, "down": False, "hang_ms": 0, "list_shape": "users",
-    "retry_after": 1, "list_reply_ms": 0,
+    "retry_after": 1, "list_reply_ms": 0, "dialect": "guessed",
 }
 
 # --------------------------------------------------------------------------
@@ -228,6 +282,7 @@ class State:
         self.properties = [{"id": pid, "name": name, "type": "text",
                             "required": False} for pid, name in PROPERTIES]
         self.property_ids = {p["id"] for p in self.properties}
+        self.property_names = {p["id"]: p["name"] for p in self.properties}
 
     def _seed_users(self, n_users, seed):
         # rng.random() with plain indexing rather than choice()/choices()/
@@ -363,6 +418,16 @@ class State:
         self._refresh_active(user)
         return bool(grants)
 
+    def remove_grants(self, user, key, value):
+        """Take away the user's grants whose key (offerId/orderId) is value
+        (the evidence dialect's set-*-state without "active"); False when
+        the user has none."""
+        kept = [g for g in user["offers"] if g[key] != value]
+        removed = len(kept) != len(user["offers"])
+        user["offers"] = kept
+        self._refresh_active(user)
+        return removed
+
     def delete_user(self, email):
         uid = self.uid_by_email.pop(email, None)
         if uid is None:
@@ -385,10 +450,18 @@ class State:
                 page.append(user)
         return page, False
 
-    def user_filter(self, offer_id, course_id, active):
+    def user_filter(self, offer_id, course_id, active, grant_active=False):
+        """grant_active (the evidence dialect): with offerId, "active" tests
+        the state of that offer's grant, not the member's overall flag."""
         tests = []
         if offer_id is not None:
-            tests.append(lambda u: any(g["offerId"] == offer_id for g in u["offers"]))
+            if active is not None and grant_active:
+                want = active
+                tests.append(lambda u: any(g["offerId"] == offer_id and g["active"] is want
+                                           for g in u["offers"]))
+                active = None               # not the member's flag as well
+            else:
+                tests.append(lambda u: any(g["offerId"] == offer_id for g in u["offers"]))
         if course_id is not None:
             offers = self.course_offers.get(course_id, set())
             tests.append(lambda u: any(g["offerId"] in offers for g in u["offers"]))
@@ -511,9 +584,17 @@ def first(query, name):
     return values[0] if values else None
 
 
-def parse_page_length(raw):
+def parse_page_length(raw, evidence=False):
     if raw is None:
         return DEFAULT_PAGE_LENGTH
+    if evidence:                            # class-validator messages, one each
+        if not (raw.isascii() and raw.isdigit()):
+            raise bad_body(["pageLength must be an integer number"])
+        if int(raw) < 1:
+            raise bad_body(["pageLength must not be less than 1"])
+        if int(raw) > EVIDENCE_MAX_PAGE_LENGTH:
+            raise bad_body([f"pageLength must not be greater than {EVIDENCE_MAX_PAGE_LENGTH}"])
+        return int(raw)
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_LENGTH:
         raise ApiError(400, f"pageLength must be an integer from 1 to {MAX_PAGE_LENGTH}")
     return int(raw)
@@ -528,6 +609,44 @@ def parse_active(raw):
 
 
 # --------------------------------------------------------------------------
+# Dialects: how API answers are rendered from the (guessed-shaped) state.
+# --------------------------------------------------------------------------
+
+def evidence(st):
+    return st.config["dialect"] == "evidence"
+
+
+def render_user(st, user):
+    """The user as the API answers it: the stored record (guessed), or the
+    evidence shape: created, customUserProperties by property name, progress
+    counts per course, no offers; every other field kept."""
+    if not evidence(st):
+        return user
+    out = {"uid": user["uid"], "email": user["email"],
+           "firstname": user["firstname"], "name": user["name"],
+           "active": user["active"], "created": user["createdAt"],
+           "customUserProperties": {st.property_names.get(pid, pid): value
+                                    for pid, value in user["customProperties"].items()},
+           "progress": []}
+    for cid in st.user_course_ids(user):
+        _, done, active = st.progress(user, st.courses[cid])
+        out["progress"].append({"courseId": cid, "activePosts": len(active),
+                                "completedPosts": len(done)})
+    for key, value in user.items():
+        if key not in out and key not in ("createdAt", "offers", "customProperties"):
+            out[key] = value
+    return out
+
+
+class Text:
+    """A handler's non-JSON answer (call_locked sends it as it is)."""
+    __slots__ = ("text", "content_type")
+
+    def __init__(self, text, content_type=TEXT_TYPE):
+        self.text, self.content_type = text, content_type
+
+
+# --------------------------------------------------------------------------
 # API handlers: (state, path args, query, body) -> (status, payload).
 # They run under state.lock.
 # --------------------------------------------------------------------------
@@ -537,24 +656,37 @@ def api_auth(st, args, query, body):
 
 
 def api_offers(st, args, query, body):
-    return 200, st.offers
+    if not evidence(st):
+        return 200, st.offers
+    out = []
+    for offer in st.offers:
+        o = {"id": offer["id"], "name": offer["name"],
+             "hasCourseIds": [c["id"] for c in offer["courses"]]}
+        o.update((k, v) for k, v in offer.items() if k not in o and k != "courses")
+        out.append(o)
+    return 200, out
 
 
 def api_users_list(st, args, query, body):
-    limit = parse_page_length(first(query, "pageLength"))
+    ev = evidence(st)
+    limit = parse_page_length(first(query, "pageLength"), ev)
     match = st.user_filter(first(query, "offerId"), first(query, "courseId"),
-                           parse_active(first(query, "active")))
+                           parse_active(first(query, "active")), grant_active=ev)
     page, more = st.page(first(query, "lastLoadedId"), limit, match)
     next_uid = page[-1]["uid"] if more else None
-    shape = st.config["list_shape"]
+    page = [render_user(st, u) for u in page]   # the page only: stays cheap
+    shape = st.config["list_shape"]             # not the default: overrides the dialect
     if shape == "array":
         return 200, page
-    return 200, {"users": page,
-                 "nextPage" if shape == "users" else "next_page": next_uid}
+    if shape == "next_page":
+        return 200, {"users": page, "next_page": next_uid}
+    if shape == "items":
+        return 200, {"items": page, "nextPage": next_uid}
+    return 200, {"data" if ev else "users": page, "nextPage": next_uid}
 
 
 def api_find_by_mail(st, args, query, body):
-    return 200, st.user_by_email(args[0])
+    return 200, render_user(st, st.user_by_email(args[0]))
 
 
 def api_grant(st, args, query, body):
@@ -571,10 +703,18 @@ def api_grant(st, args, query, body):
 
 
 def grant_state_handler(key):
-    """set-offer-state and set-order-state differ only in the grant key."""
+    """set-offer-state and set-order-state differ only in the grant key.
+    Evidence dialect: "active" is optional (absent or null, as class-
+    validator's @IsOptional reads it); without it the grants are removed."""
     def handler(st, args, query, body):
-        validate(body, (("email", "string"), (key, "string"), ("active", "bool")))
+        remove = evidence(st) and isinstance(body, dict) and body.get("active") is None
+        validate(body, (("email", "string"), (key, "string"))
+                 + (() if remove else (("active", "bool"),)))
         user = st.user_by_email(body["email"])
+        if remove:
+            if not st.remove_grants(user, key, body[key]):
+                raise ApiError(404, f"User has no {key} {body[key]}")
+            return 200, {"email": user["email"], key: body[key]}
         if not st.set_grant_state(user, key, body[key], body["active"]):
             raise ApiError(404, f"User has no {key} {body[key]}")
         return 200, {"email": user["email"], key: body[key],
@@ -582,7 +722,9 @@ def grant_state_handler(key):
     return handler
 
 
-def property_errors(body):
+def property_errors(body, id_key="propertyId"):
+    """id_key: the item's property-id field, "propertyId" (guessed) or "id"
+    (evidence, where NestJS's whitelist refuses a propertyId field)."""
     errors = field_errors(body, (("email", "string"),))
     props = body.get("properties") if isinstance(body, dict) else None
     if not isinstance(props, list):
@@ -591,32 +733,37 @@ def property_errors(body):
         if not isinstance(prop, dict):
             errors.append(f"properties.{i} must be an object")
             continue
-        if not isinstance(prop.get("propertyId"), str):
-            errors.append(f"properties.{i}.propertyId must be a string")
+        if id_key == "id" and "propertyId" in prop:
+            errors.append(f"properties.{i}.property propertyId should not exist")
+        if not isinstance(prop.get(id_key), str):
+            errors.append(f"properties.{i}.{id_key} must be a string")
         if "value" not in prop or not is_scalar(prop["value"]):
             errors.append(f"properties.{i}.value must be a string, number, boolean or null")
     return errors
 
 
 def api_set_properties(st, args, query, body):
-    errors = property_errors(body)
+    id_key, what = ("id", "property id") if evidence(st) else ("propertyId", "propertyId")
+    errors = property_errors(body, id_key)
     if errors:
         raise bad_body(errors)
     user = st.user_by_email(body["email"])
-    unknown = [p["propertyId"] for p in body["properties"]
-               if p["propertyId"] not in st.property_ids]
+    unknown = [p[id_key] for p in body["properties"] if p[id_key] not in st.property_ids]
     if unknown:                             # all or nothing
-        raise bad_body(f"unknown propertyId {pid}" for pid in unknown)
+        raise bad_body(f"unknown {what} {pid}" for pid in unknown)
     for prop in body["properties"]:
-        user["customProperties"][prop["propertyId"]] = prop["value"]
-    return 200, user
+        user["customProperties"][prop[id_key]] = prop["value"]
+    return 200, render_user(st, user)
 
 
 def api_delete_users(st, args, query, body):
     emails = body.get("emails") if isinstance(body, dict) else None
     if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
         raise bad_body(["emails must be an array of strings"])
-    return 200, {"deleted": [e for e in emails if st.delete_user(e)]}
+    deleted = [e for e in emails if st.delete_user(e)]
+    if evidence(st):
+        return 200, Text("ok")
+    return 200, {"deleted": deleted}
 
 
 def api_progress_list(st, args, query, body):
@@ -642,7 +789,10 @@ def api_progress(st, args, query, body):
 
 def api_login_token(st, args, query, body):
     user = st.user_by_uid(args[0])
-    return 200, {"token": secrets.token_hex(32),
+    token = secrets.token_hex(32)
+    if evidence(st):
+        return 200, {"token": token, "loginUrl": LOGIN_URL + token}
+    return 200, {"token": token,
                  "expiresAt": iso(time.time() + 3600), "uid": user["uid"]}
 
 
@@ -664,6 +814,10 @@ def api_chapter_access(st, args, query, body):
 
 
 def api_properties(st, args, query, body):
+    if evidence(st):
+        return 200, {"properties": [{"id": p["id"], "name": p["name"],
+                                     "schoolId": SCHOOL_ID, "type": p["type"]}
+                                    for p in st.properties]}
     return 200, st.properties
 
 
@@ -707,6 +861,7 @@ ROUTES = (
     _route("GET", "/v1/custom-user-properties/list", api_properties),
     _route("GET", "/v1/exams/{examId}/results", api_exam_results),
 )
+ROUTE_NAMES = frozenset(r.name for r in ROUTES)
 # (method, number of segments) -> candidate routes
 ROUTES_BY_SHAPE = collections.defaultdict(list)
 for _r in ROUTES:
@@ -774,6 +929,8 @@ def config_error(name, value):
         return None if isinstance(value, bool) else "down must be a boolean"
     if name == "list_shape":
         return None if value in LIST_SHAPES else f"list_shape must be one of {', '.join(LIST_SHAPES)}"
+    if name == "dialect":
+        return None if value in DIALECTS else f"dialect must be one of {', '.join(DIALECTS)}"
     return None if count(value) else f"{name} must be a non-negative integer"
 
 
@@ -865,6 +1022,9 @@ def call_locked(st, handler, *args):
     try:
         with st.lock:
             status, payload = handler(st, *args)
+            if isinstance(payload, Text):
+                return Response(status, payload.text.encode("utf-8"),
+                                {"Content-Type": payload.content_type})
             return json_response(status, payload)
     except ApiError as e:
         return error_response(e.status, e.message, e.headers)
@@ -1036,12 +1196,15 @@ class Handler(BaseHTTPRequestHandler):
         fault = st.roll_fault()
         if fault:
             return self._fault(fault, cfg)
-        try:
-            body = parse_json(raw) if route.takes_body else None
-        except ApiError as e:
-            return error_response(e.status, e.message)
-        resp = call_locked(st, route.handler, args,
-                           parse_qs(split.query, keep_blank_values=True), body)
+        if self.server.saved is not None:
+            resp = saved_response(self.server.saved, route)
+        else:
+            try:
+                body = parse_json(raw) if route.takes_body else None
+            except ApiError as e:
+                return error_response(e.status, e.message)
+            resp = call_locked(st, route.handler, args,
+                               parse_qs(split.query, keep_blank_values=True), body)
         if cfg["list_reply_ms"] and route.name == "GET /v1/users/list":
             time.sleep(cfg["list_reply_ms"] / 1000)     # outside the lock
         return resp
@@ -1061,15 +1224,96 @@ class Handler(BaseHTTPRequestHandler):
         return Response(200, DROP_PREFIX, {"Content-Type": JSON_TYPE}, fault="drop")
 
 
+# --------------------------------------------------------------------------
+# --serve-dir: answers saved by the mount's --probe-save, served verbatim.
+# --------------------------------------------------------------------------
+
+SavedAnswer = collections.namedtuple("SavedAnswer", "status body content_type")
+
+
+def load_saved_answer(path):
+    """One saved-answer file -> (endpoint, SavedAnswer); ValueError with a
+    one-line reason when it cannot be read, parsed or understood."""
+    def reject(name):
+        raise ValueError(f"unexpected {name}")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise ValueError(f"cannot read: {e.strerror or e}") from None
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=reject)
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    except ValueError as e:
+        raise ValueError(f"not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    endpoint = doc.get("endpoint")
+    if endpoint not in ROUTE_NAMES:
+        raise ValueError(f"unknown endpoint {endpoint!r} (want one of: "
+                         f"{', '.join(sorted(ROUTE_NAMES))})")
+    status = doc.get("status")
+    if not (isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599):
+        raise ValueError("status must be an integer from 100 to 599")
+    ctype = doc.get("content_type")
+    if ctype is not None and not (isinstance(ctype, str) and ctype.isprintable()):
+        raise ValueError("content_type must be a string")
+    if ("body" in doc) == ("text" in doc):
+        raise ValueError('needs exactly one of "body" (JSON) and "text"')
+    if "body" in doc:
+        return endpoint, SavedAnswer(status, dumps(doc["body"]), ctype or JSON_TYPE)
+    text = doc["text"]
+    if not isinstance(text, str):
+        raise ValueError("text must be a string")
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "replace")
+    return endpoint, SavedAnswer(status, data, ctype or TEXT_TYPE)
+
+
+def load_saved_answers(directory):
+    """Every *.json file of directory -> {endpoint: SavedAnswer}; ValueError
+    with one line naming the file and the reason."""
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".json"))
+    except OSError as e:
+        raise ValueError(f"{directory}: cannot list: {e.strerror or e}") from None
+    if not names:
+        raise ValueError(f"{directory}: no *.json files")
+    saved, origin = {}, {}
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            endpoint, answer = load_saved_answer(path)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
+        if endpoint in saved:
+            raise ValueError(f"{path}: endpoint {endpoint} already saved in {origin[endpoint]}")
+        saved[endpoint], origin[endpoint] = answer, path
+    return saved
+
+
+def saved_response(saved, route):
+    """The saved answer of the request's endpoint, whatever its arguments,
+    query or body; no file for it: 404."""
+    answer = saved.get(route.name)
+    if answer is None:
+        return error_response(404, f"No saved answer for {route.name}")
+    return Response(answer.status, answer.body, {"Content-Type": answer.content_type})
+
+
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024   # listen() backlog: socketserver's 5 resets bursts of connects
 
-    def __init__(self, address, state, api_key, verbose):
+    def __init__(self, address, state, api_key, verbose, saved=None):
         self.state = state
         self.api_key = api_key.encode("utf-8", "surrogateescape")
         self.verbose = verbose
+        self.saved = saved          # --serve-dir: endpoint -> SavedAnswer
         super().__init__(address, Handler)
 
 
@@ -1122,7 +1366,20 @@ def parse_args(argv):
     p.add_argument("--global-rps", type=non_negative, default=0,
                    help="API requests per second, 0 = unlimited (default 0)")
     p.add_argument("--list-shape", choices=LIST_SHAPES, default="users",
-                   help="users/list response shape (default users)")
+                   help="users/list envelope (default users: the dialect's own, "
+                        "{users|data, nextPage}); next_page: {users, next_page}; "
+                        "array: a bare array; items: {items, nextPage}, which no "
+                        "client knows. Any but users overrides the dialect")
+    p.add_argument("--dialect", choices=DIALECTS, default="guessed",
+                   help="response shapes (default guessed: shared/API.md's tables; "
+                        "evidence: the shapes of its 'Evidence and dialects' "
+                        "section). Also config switch 'dialect'")
+    p.add_argument("--serve-dir", metavar="DIR",
+                   help="answer API requests from the *.json files the mount's "
+                        "--probe-save wrote ({endpoint, status, content_type, "
+                        "body|text}), one per endpoint, whatever the path "
+                        "arguments or query; no file: 404. Ignores --users "
+                        "and --dialect; the key is still checked")
     p.add_argument("--quiet", action="store_true", help="no start-up message")
     p.add_argument("--verbose", action="store_true",
                    help="log each API request (method, path, status; never headers) to stderr")
@@ -1139,14 +1396,22 @@ def write_port_file(path, port):
 def main(argv=None):
     opts = parse_args(argv)
     api_key = os.environ.get("FAKE_API_KEY") or DEFAULT_KEY
+    saved = None
+    if opts.serve_dir is not None:
+        try:
+            saved = load_saved_answers(opts.serve_dir)
+        except ValueError as e:
+            sys.stderr.write(f"fake_api: --serve-dir: {e}\n")
+            return 2
     started = time.monotonic()
-    state = State(opts.users, opts.seed, {
+    state = State(0 if saved is not None else opts.users, opts.seed, {
         "latency_ms": opts.latency_ms, "progress_rps": opts.progress_rps,
-        "global_rps": opts.global_rps, "list_shape": opts.list_shape})
+        "global_rps": opts.global_rps, "list_shape": opts.list_shape,
+        "dialect": opts.dialect})
     seeded = time.monotonic() - started
     server_class = FakeServer6 if ":" in opts.host else FakeServer
     try:
-        server = server_class((opts.host, opts.port), state, api_key, opts.verbose)
+        server = server_class((opts.host, opts.port), state, api_key, opts.verbose, saved)
     except OSError as e:
         sys.stderr.write(f"fake_api: cannot listen on {opts.host}:{opts.port}: {e}\n")
         return 2
@@ -1169,9 +1434,12 @@ def main(argv=None):
             return 2
     if not opts.quiet:
         host = f"[{opts.host}]" if ":" in opts.host else opts.host
-        sys.stderr.write(f"fake_api: listening on http://{host}:{port} "
-                         f"({opts.users} users, seed {opts.seed}, seeded in "
-                         f"{seeded:.2f}s)\n")
+        if saved is not None:
+            what = f"{len(saved)} saved answers from {opts.serve_dir}"
+        else:
+            what = (f"{opts.users} users, seed {opts.seed}, dialect {opts.dialect}, "
+                    f"seeded in {seeded:.2f}s")
+        sys.stderr.write(f"fake_api: listening on http://{host}:{port} ({what})\n")
     while not stop.wait(1.0):
         pass
     server.shutdown()

@@ -97,6 +97,7 @@ multi() {
 }
 
 jb() { jq -e "$@" "$WORK/body" >/dev/null 2>&1; }  # jq filter on the body is truthy
+jqt() { jq -e "$@" >/dev/null 2>&1; }              # jq -e, quietly
 enc() { jq -rn --arg s "$1" '$s|@uri'; }           # percent-encode one segment
 
 # expect STATUS DESC [JQ-FILTER [JQ ARGS...]]
@@ -135,6 +136,8 @@ walk() {
             cursor=$(jq -r '.nextPage // empty' "$WORK/body") ;;
         next_page) jq -r '.users[].uid' "$WORK/body" >>"$WORK/walk"
             cursor=$(jq -r '.next_page // empty' "$WORK/body") ;;
+        data | items) jq -r --arg k "$shape" '.[$k][].uid' "$WORK/body" >>"$WORK/walk"
+            cursor=$(jq -r '.nextPage // empty' "$WORK/body") ;;
         array) jq -r '.[].uid' "$WORK/body" >>"$WORK/walk"
             count=$(jq length "$WORK/body")
             cursor=$( [ "$count" -lt "$pl" ] || jq -r '.[-1].uid // empty' "$WORK/body") ;;
@@ -157,6 +160,10 @@ same_walk() { diff -q "$WORK/walk" "$WORK/expected" >/dev/null; }
 
 check "fake_api.py --help exits 0 and prints usage" \
     bash -c "python3 '$FAKE' --help | grep -q -- '--port-file'"
+check "--help names --dialect (guessed, evidence), --serve-dir and the items shape" \
+    bash -c "python3 '$FAKE' --help | tr -s ' \n' ' ' >'$WORK/help'
+             grep -q -- '--dialect {guessed,evidence}' '$WORK/help' &&
+             grep -q -- '--serve-dir DIR' '$WORK/help' && grep -q -- 'items' '$WORK/help'"
 check "a non-loopback --host is refused" \
     bash -c "! python3 '$FAKE' --host 0.0.0.0 --port 0 2>/dev/null"
 
@@ -288,6 +295,14 @@ walk array 20 "" && expected true >"$WORK/expected"
 check "walk array shape (page length divides the total; ends on an empty page)" same_walk
 walk array 30 ""
 check "walk array shape (ends on a short page)" same_walk
+ctl POST /_fake/config '{"list_shape":"items"}'
+expect 200 "config list_shape=items" '.list_shape == "items"'
+req GET "/v1/users/list?pageLength=4"
+expect 200 "items shape: {items, nextPage}, an envelope no client knows" \
+    'keys == ["items","nextPage"] and (.items | length) == 4 and .nextPage == .items[-1].uid
+     and all(.items[]; has("offers") and has("createdAt"))'
+walk items 23 "" && expected true >"$WORK/expected"
+check "walk items shape: all users" same_walk
 ctl POST /_fake/config '{"list_shape":"users"}'
 ctl GET /_fake/config
 expect 200 "config back to list_shape=users" '.list_shape == "users"'
@@ -527,7 +542,7 @@ ctl GET /_fake/config
 expect 200 "config: every switch with its default" \
     '. == {"latency_ms":0,"error_rate":0,"error_status":500,"progress_rps":4,"global_rps":0,
            "malformed_rate":0,"drop_rate":0,"down":false,"hang_ms":0,"list_shape":"users",
-           "retry_after":1,"list_reply_ms":0}'
+           "retry_after":1,"list_reply_ms":0,"dialect":"guessed"}'
 ctl POST /_fake/config '{"error_rate":2,"bogus":1,"down":"yes"}'
 expect 400 "invalid config -> 400 message array" '(.message|length) == 3'
 ctl GET /_fake/config
@@ -621,6 +636,359 @@ check "JSON content type" grep -qi '^content-type: application/json' "$WORK/hdr"
 check "the key never appears in the server's (verbose) stderr" \
     bash -c "[ -s '$WORK/main.err' ] && ! grep -qi -e '$KEY' -e 'x-api-key' '$WORK/main.err'"
 
+# ---- evidence dialect (a second fake: --dialect evidence) -----------------------------
+
+MAIN_BASE=$BASE
+A=anna+test@example.com
+check "--dialect evidence: a second fake starts" \
+    start_server ev --users 200 --seed 1 --quiet --dialect evidence
+BASE=$SERVER_BASE
+ctl GET /_fake/config
+expect 200 "evidence: GET /_fake/config shows dialect evidence" '.dialect == "evidence" and .list_shape == "users"'
+curl -sS "$BASE/_fake/state" >"$WORK/evstate"
+check "evidence: /_fake/state keeps the internal shapes (offers, createdAt, customProperties, courses)" \
+    jqt '(.users | length) == 200
+           and all(.users[]; has("offers") and has("createdAt") and has("customProperties")
+                             and (has("customUserProperties") | not) and (has("progress") | not))
+           and all(.offers[]; has("courses") and (has("hasCourseIds") | not))
+           and all(.properties[]; has("schoolId") | not)' "$WORK/evstate"
+
+req GET "/v1/users/find-by-mail/$(enc "$A")"
+expect 200 "evidence find-by-mail: uid, email, names, active, created, customUserProperties, progress" \
+    '(.uid|type) == "string" and .email == $e and .firstname == "Anna" and .name == "Test"
+     and (.active|type) == "boolean" and (.created|type) == "string"
+     and (.customUserProperties|type) == "object" and (.progress|type) == "array"' --arg e "$A"
+expect 200 "evidence user: no offers, createdAt or customProperties; other fields (lastLogin) kept" \
+    '((has("offers") or has("createdAt") or has("customProperties")) | not) and has("lastLogin")'
+cp "$WORK/body" "$WORK/ev_anna"
+ctl GET "/_fake/user?email=$(enc "$A")"
+expect 200 "evidence: /_fake/user keeps the internal shape" \
+    'has("offers") and has("createdAt") and has("customProperties") and (has("customUserProperties") | not)'
+cp "$WORK/body" "$WORK/ev_anna_state"
+check "evidence user: created = createdAt, customUserProperties = customProperties keyed by NAME" \
+    jqt -n --slurpfile e "$WORK/ev_anna" --slurpfile s "$WORK/ev_anna_state" --slurpfile st "$WORK/evstate" '
+        $e[0] as $e | $s[0] as $s | ($st[0].properties | map({(.id): .name}) | add) as $names
+        | ($s.customProperties | length) > 0
+        and $e.created == $s.createdAt and $e.uid == $s.uid and $e.active == $s.active
+        and $e.lastLogin == $s.lastLogin and ($e.customUserProperties | has("Company"))
+        and $e.customUserProperties == ($s.customProperties | with_entries(.key = $names[.key]))'
+check "evidence user: progress = one {courseId, activePosts, completedPosts} per course of the offers" \
+    jqt -n --slurpfile e "$WORK/ev_anna" --slurpfile s "$WORK/ev_anna_state" --slurpfile st "$WORK/evstate" '
+        $e[0] as $e | $s[0] as $s
+        | ([$s.offers[].offerId as $o | $st[0].offers[] | select(.id == $o) | .courses[].id] | unique) as $want
+        | ([$e.progress[].courseId] | sort) == $want and ($want | length) == 3
+        and all($e.progress[]; keys == ["activePosts","completedPosts","courseId"]
+                              and (.activePosts|type) == "number" and (.completedPosts|type) == "number")'
+sleep 1.1   # an empty progress window
+for cid in $(jq -r '.progress[].courseId | @uri' "$WORK/ev_anna"); do
+    req GET "/v1/users/course-progress/$cid/$(enc "$A")"
+    jq -c '{courseId, activePosts: (.activePosts | length), completedPosts: (.completedPosts | length)}' "$WORK/body"
+done >"$WORK/ev_progress"
+check "evidence user: the counts are the lengths of course-progress's post lists" \
+    bash -c "[ -s '$WORK/ev_progress' ] && diff <(jq -c '.progress[] | {courseId, activePosts, completedPosts}' '$WORK/ev_anna') '$WORK/ev_progress' >/dev/null"
+
+# users/list
+req GET /v1/users/list
+expect 200 "evidence users/list: {data, nextPage}, default page 10, nextPage = last uid" \
+    'keys == ["data","nextPage"] and (.data | length) == 10 and .nextPage == .data[-1].uid'
+expect 200 "evidence users/list: records in the evidence shape" \
+    'all(.data[]; (.uid|type) == "string" and has("created") and (.customUserProperties|type) == "object"
+                  and (.progress|type) == "array" and ((has("offers") or has("createdAt")) | not)
+                  and all(.progress[]; (.activePosts|type) == "number" and (.completedPosts|type) == "number"))'
+for pl in 51 100; do
+    req GET "/v1/users/list?pageLength=$pl"
+    expect 400 "evidence pageLength=$pl -> 400, NestJS message array naming pageLength" \
+        '. == {"statusCode":400,"message":["pageLength must not be greater than 50"],"error":"Bad Request"}'
+done
+req GET "/v1/users/list?pageLength=50"
+expect 200 "evidence pageLength=50 -> 50 users" '(.data | length) == 50'
+req GET "/v1/users/list?pageLength=1"
+expect 200 "evidence pageLength=1 -> 1 user" '(.data | length) == 1 and .nextPage == .data[0].uid'
+req GET "/v1/users/list?pageLength=0"
+expect 400 "evidence pageLength=0 -> 400" '.statusCode == 400'
+walk data 50 "" && expected true >"$WORK/expected"
+check "evidence walk pageLength=50: all 200 users in uid order, last nextPage null" \
+    bash -c "[ \$(wc -l <'$WORK/walk') = 200 ] && diff -q '$WORK/walk' '$WORK/expected' >/dev/null"
+walk data 7 "&offerId=$(enc bundle/2026)&active=false"
+expected 'any(.offers[]; .offerId == "bundle/2026" and .active == false)' >"$WORK/expected"
+expected '(.active | not) and any(.offers[]; .offerId == "bundle/2026")' >"$WORK/expected_member"
+check "evidence offerId + active=false: filters on that offer's grant, not the member's flag" \
+    bash -c "[ -s '$WORK/expected' ] && diff -q '$WORK/walk' '$WORK/expected' >/dev/null &&
+             ! diff -q '$WORK/expected' '$WORK/expected_member' >/dev/null"
+walk data 9 "&offerId=$(enc bundle/2026)&active=true"
+expected 'any(.offers[]; .offerId == "bundle/2026" and .active == true)' >"$WORK/expected"
+check "evidence offerId + active=true: members whose grant of it is active" \
+    bash -c "[ -s '$WORK/expected' ] && diff -q '$WORK/walk' '$WORK/expected' >/dev/null"
+walk data 30 "&active=false"
+expected '.active | not' >"$WORK/expected"
+check "evidence active=false alone: the member's own flag" \
+    bash -c "[ -s '$WORK/expected' ] && diff -q '$WORK/walk' '$WORK/expected' >/dev/null"
+
+# offers, property definitions
+req GET /v1/offers
+expect 200 "evidence offers: a bare array of {id, name, hasCourseIds}, no courses, price/currency kept" \
+    'type == "array" and length >= 5
+     and all(.[]; (.id|type) == "string" and (.name|type) == "string" and (.hasCourseIds|type) == "array"
+                  and all(.hasCourseIds[]; type == "string") and (has("courses") | not)
+                  and has("price") and .currency == "EUR")'
+check "evidence offers: hasCourseIds are the offer's course ids" \
+    jqt -n --slurpfile e "$WORK/body" --slurpfile st "$WORK/evstate" \
+        '[$e[0][] | {id, c: .hasCourseIds}] == [$st[0].offers[] | {id, c: [.courses[].id]}]'
+req GET /v1/custom-user-properties/list
+expect 200 "evidence property definitions: {properties: [{id, name, schoolId: school-1, type}]}" \
+    'keys == ["properties"] and (.properties | length) == 4
+     and all(.properties[]; keys == ["id","name","schoolId","type"] and .schoolId == "school-1")
+     and any(.properties[]; .id == "p-company" and .name == "Company" and .type == "text")'
+
+# set-custom-user-properties
+E3=user00003@example.com
+req POST /v1/users/set-custom-user-properties \
+    "{\"email\":\"$E3\",\"properties\":[{\"id\":\"p-company\",\"value\":\"Evidence GmbH\"},{\"id\":\"p-kdnr\",\"value\":7}]}"
+expect 200 "evidence set-custom-user-properties {id, value} -> the user in the evidence shape" \
+    '.email == $e and .customUserProperties.Company == "Evidence GmbH" and .customUserProperties.Kundennummer == 7
+     and ((has("customProperties") or has("offers")) | not) and (.progress|type) == "array"' --arg e "$E3"
+ctl GET "/_fake/user?email=$(enc "$E3")"
+expect 200 "... stored by property id" '.customProperties["p-company"] == "Evidence GmbH" and .customProperties["p-kdnr"] == 7'
+jq -S .customProperties "$WORK/body" >"$WORK/ev_props_before"
+req POST /v1/users/set-custom-user-properties \
+    "{\"email\":\"$E3\",\"properties\":[{\"propertyId\":\"p-company\",\"value\":\"CHANGED\"}]}"
+expect 400 "evidence: a propertyId item -> 400 the way NestJS's whitelist says it" \
+    '. == {"statusCode":400,"message":["properties.0.property propertyId should not exist",
+                                      "properties.0.id must be a string"],"error":"Bad Request"}'
+req POST /v1/users/set-custom-user-properties \
+    "{\"email\":\"$E3\",\"properties\":[{\"id\":\"p-note\",\"value\":\"x\"},{\"propertyId\":\"p-company\",\"value\":\"CHANGED\"},{\"id\":\"p-phone\",\"propertyId\":\"p-phone\",\"value\":\"1\"}]}"
+expect 400 "... the index is the item's" \
+    '.message == ["properties.1.property propertyId should not exist", "properties.1.id must be a string",
+                  "properties.2.property propertyId should not exist"]'
+req POST /v1/users/set-custom-user-properties \
+    "{\"email\":\"$E3\",\"properties\":[{\"id\":\"p-company\",\"value\":\"CHANGED\"},{\"id\":\"p-bogus\",\"value\":\"x\"}]}"
+expect 400 "evidence: unknown id -> 400 'unknown property id p-bogus'" \
+    '.statusCode == 400 and ([.message] | flatten | index("unknown property id p-bogus")) != null'
+curl -sS "$BASE/_fake/user?email=$(enc "$E3")" | jq -S .customProperties >"$WORK/ev_props_after"
+check "... and nothing changed" diff -q "$WORK/ev_props_before" "$WORK/ev_props_after"
+
+# delete-users
+text_ok() { # the body is exactly "ok", as text/plain; charset=utf-8
+    [ "$ST" = 200 ] && [ "$(cat "$WORK/body")" = ok ] &&
+        grep -qix 'content-type: text/plain; charset=utf-8.\?' "$WORK/hdr"
+}
+req DELETE /v1/users/delete-users '{"emails":["user00004@example.com","never@example.com"]}'
+check "evidence DELETE delete-users -> 200, body ok, text/plain; charset=utf-8" text_ok
+ctl GET "/_fake/user?email=user00004%40example.com"
+expect 404 "... the member is gone"
+req POST /v1/users/delete-users '{"emails":["user00005@example.com"]}'
+check "evidence POST delete-users -> 200 text ok too" text_ok
+ctl GET "/_fake/user?email=user00005%40example.com"
+expect 404 "... that member is gone too"
+req DELETE /v1/users/delete-users '{"emails":"x@example.com"}'
+expect 400 "evidence delete-users with a bad body -> 400 JSON" '(.message|type) == "array"'
+
+# login token (before anna loses her offers; the uid does not change)
+ANNA_EV_UID=$(jq -r .uid "$WORK/ev_anna")
+req GET "/v1/users/login-token/$(enc "$ANNA_EV_UID")"
+expect 200 "evidence login-token: {token, loginUrl}, no expiresAt" \
+    'keys == ["loginUrl","token"] and (.token | test("^[0-9a-f]{32,}$"))
+     and .loginUrl == "https://school.example.com/login?token=" + .token'
+
+# set-offer-state / set-order-state
+req POST /v1/users/set-offer-state "{\"email\":\"$A\",\"offerId\":\"bundle/2026\"}"
+expect 200 "evidence set-offer-state without active -> 200 {email, offerId}" \
+    '. == {"email":$e,"offerId":"bundle/2026"}' --arg e "$A"
+ctl GET "/_fake/user?email=$(enc "$A")"
+expect 200 "... the offer is taken away from the member, the other stays" \
+    '[.offers[].offerId] == ["100%-kurs"] and .active == true'
+req POST /v1/users/set-offer-state "{\"email\":\"$A\",\"offerId\":\"bundle/2026\"}"
+expect 404 "evidence set-offer-state without active, offer not held -> 404"
+req POST /v1/users/set-offer-state "{\"email\":\"$A\",\"offerId\":\"100%-kurs\",\"active\":false}"
+expect 200 "evidence set-offer-state with active -> as today" \
+    '. == {"email":$e,"offerId":"100%-kurs","active":false}' --arg e "$A"
+ctl GET "/_fake/user?email=$(enc "$A")"
+expect 200 "... the grant is inactive, kept" '(.offers | length) == 1 and .offers[0].active == false and .active == false'
+ORDER=$(jq -r '.offers[0].orderId' "$WORK/body")
+req POST /v1/users/set-offer-state "{\"email\":\"$A\",\"offerId\":\"100%-kurs\",\"active\":\"yes\"}"
+expect 400 "evidence set-offer-state active not a bool -> 400"
+req POST /v1/users/set-order-state "{\"email\":\"$A\",\"orderId\":\"$ORDER\"}"
+expect 200 "evidence set-order-state without active -> 200 {email, orderId}" \
+    '. == {"email":$e,"orderId":$o}' --arg e "$A" --arg o "$ORDER"
+ctl GET "/_fake/user?email=$(enc "$A")"
+expect 200 "... the grant of that order is removed" '.offers == [] and .active == false'
+req GET "/v1/users/find-by-mail/$(enc "$A")"
+expect 200 "... and the evidence record shows no progress left" '.progress == [] and .active == false'
+
+# unchanged endpoints
+req GET /api-auth
+expect 200 "evidence api-auth unchanged" '. == {"ok":true}'
+req POST /v1/users/grant-user-offer-by-mail \
+    '{"email":"ev.neu@example.com","firstname":"Eva","name":"Neu","grantOffer":"sales-2026"}'
+expect 201 "evidence grant unchanged: 201 {uid, email, created}" \
+    'keys == ["created","email","uid"] and .created == true and .email == "ev.neu@example.com"'
+req GET /v1/users/find-by-mail/ev.neu%40example.com
+expect 200 "... the new member in the evidence shape" \
+    '.firstname == "Eva" and .active == true and (.created|type) == "string"
+     and [.progress[].courseId] == ["c-communication"] and .customUserProperties == {}'
+sleep 1.1
+req GET "/v1/users/course-progress/list/user00001%40example.com"
+expect 200 "evidence course-progress/list unchanged" \
+    'type == "array" and all(.[]; has("courseId") and has("courseName") and (.progress|type) == "number")'
+req GET "/v1/users/course-progress/c-excel/$(enc user00001@example.com)"
+expect 200 "evidence course-progress unchanged (post lists)" \
+    '(.completedPosts|type) == "array" and (.activePosts|type) == "array" and has("email")'
+req GET /v1/exams/exam-1/results
+expect 200 "evidence exam results unchanged" \
+    'length > 0 and all(.[]; has("uid") and has("email") and (.passed|type) == "boolean" and has("submittedAt"))'
+req POST /v1/chapters/chapter-access/enable \
+    '{"email":"user00001@example.com","courseId":"c-excel","chapterId":"ch-1"}'
+expect 201 "evidence chapter-access unchanged" \
+    '. == {"email":"user00001@example.com","courseId":"c-excel","chapterId":"ch-1","enabled":true}'
+
+# list shapes override the dialect's envelope
+ctl POST /_fake/config '{"list_shape":"items"}'
+req GET "/v1/users/list?pageLength=3"
+expect 200 "evidence + list_shape items: {items, nextPage}, evidence records" \
+    'keys == ["items","nextPage"] and (.items | length) == 3 and .nextPage == .items[-1].uid
+     and all(.items[]; has("created") and (has("offers") | not))'
+walk items 50 "" && expected true >"$WORK/expected"
+check "evidence walk items shape: all users" same_walk
+ctl POST /_fake/config '{"list_shape":"next_page"}'
+req GET "/v1/users/list?pageLength=3"
+expect 200 "evidence + list_shape next_page: {users, next_page}" \
+    'keys == ["next_page","users"] and (.users | length) == 3 and all(.users[]; has("customUserProperties"))'
+ctl POST /_fake/config '{"list_shape":"array"}'
+req GET "/v1/users/list?pageLength=3"
+expect 200 "evidence + list_shape array: a bare array of evidence records" \
+    'type == "array" and length == 3 and all(.[]; has("progress"))'
+ctl POST /_fake/config '{"list_shape":"users"}'
+req GET "/v1/users/list?pageLength=3"
+expect 200 "evidence + list_shape users (default): the dialect's {data, nextPage}" 'keys == ["data","nextPage"]'
+
+# the dialect at run time
+ctl POST /_fake/config '{"dialect":"guessed"}'
+expect 200 "POST /_fake/config {dialect: guessed} at run time" '.dialect == "guessed"'
+req GET "/v1/users/list?pageLength=2"
+expect 200 "... users/list is {users, nextPage} with guessed records" \
+    'keys == ["nextPage","users"] and all(.users[]; has("offers") and has("createdAt") and has("customProperties"))'
+req GET "/v1/users/list?pageLength=100"
+expect 200 "... pageLength=100 works again" '(.users | length) == 100'
+req GET /v1/offers
+expect 200 "... offers carry courses again" 'all(.[]; has("courses") and (has("hasCourseIds") | not))'
+req GET /v1/custom-user-properties/list
+expect 200 "... property definitions are a bare array again" 'type == "array" and length == 4'
+ctl POST /_fake/config '{"dialect":"evidence"}'
+expect 200 "POST /_fake/config {dialect: evidence}" '.dialect == "evidence"'
+req GET "/v1/users/list?pageLength=2"
+expect 200 "... users/list is {data, nextPage} again" 'keys == ["data","nextPage"]'
+ctl POST /_fake/config '{"dialect":"nestjs"}'
+expect 400 "an unknown dialect -> 400 message array" '(.message | length) == 1 and (.message[0] | test("dialect"))'
+ctl GET /_fake/config
+expect 200 "... and the dialect did not change" '.dialect == "evidence"'
+
+BASE=$MAIN_BASE
+ctl POST /_fake/config '{"dialect":"evidence"}'
+req GET /v1/offers
+expect 200 "the guessed fake switched to evidence at run time: offers carry hasCourseIds" \
+    'all(.[]; has("hasCourseIds") and (has("courses") | not))'
+req GET "/v1/users/find-by-mail/$(enc jürgen.müller@example.de)"
+expect 200 "... and find-by-mail answers the evidence shape" 'has("created") and (has("offers") | not)'
+ctl POST /_fake/config '{"dialect":"guessed"}'
+req GET "/v1/users/find-by-mail/$(enc jürgen.müller@example.de)"
+expect 200 "... and back to guessed" 'has("createdAt") and has("offers")'
+
+# ---- --serve-dir: answers saved by the mount's --probe-save ---------------------------
+
+SD=$WORK/saved
+mkdir -p "$SD"
+cat >"$SD/offers.json" <<'EOF'
+{"endpoint": "GET /v1/offers", "status": 200, "content_type": "application/json",
+ "body": [{"id": "o/1", "name": "Gespeichert ü", "hasCourseIds": ["c-1"], "extra": {"n": 1.5}}]}
+EOF
+cat >"$SD/find.json" <<'EOF'
+{"endpoint": "GET /v1/users/find-by-mail", "status": 200,
+ "content_type": "application/json; charset=utf-8",
+ "body": {"uid": "u-saved", "email": "saved@example.com", "created": "2025-01-01T00:00:00.000Z", "progress": []}}
+EOF
+cat >"$SD/list.json" <<'EOF'
+{"endpoint": "GET /v1/users/list", "status": 200, "content_type": "application/json",
+ "body": {"data": [{"uid": "u-saved"}], "nextPage": null}}
+EOF
+cat >"$SD/delete.json" <<'EOF'
+{"endpoint": "DELETE /v1/users/delete-users", "status": 200,
+ "content_type": "text/plain; charset=utf-8", "text": "ok"}
+EOF
+cat >"$SD/exam.json" <<'EOF'
+{"endpoint": "GET /v1/exams/results", "status": 404, "content_type": "application/json",
+ "body": {"statusCode": 404, "message": "Exam not found", "error": "Not Found"}}
+EOF
+echo 'not a saved answer, not *.json: ignored' >"$SD/README.txt"
+
+check "--serve-dir: a fake serving saved answers starts (--users/--dialect ignored)" \
+    start_server saved --serve-dir "$SD" --users 50 --dialect evidence --quiet
+BASE=$SERVER_BASE
+saved_is() { # saved_is STATUS FILE: the answer has STATUS and the file's "body" (as JSON)
+    [ "$ST" = "$1" ] &&
+        jq -e -n --slurpfile a "$WORK/body" --slurpfile f "$2" '$a[0] == $f[0].body' >/dev/null 2>&1
+}
+req GET /v1/offers
+check "serve-dir GET /v1/offers: the saved status and body" saved_is 200 "$SD/offers.json"
+check "... with the saved content type" grep -qix 'content-type: application/json.\?' "$WORK/hdr"
+req GET "/v1/users/find-by-mail/$(enc anyone@example.com)"
+saved_is 200 "$SD/find.json" && R1=ok || R1=bad
+req GET "/v1/users/find-by-mail/$(enc "a/b%c@example.org")?x=1"
+saved_is 200 "$SD/find.json" && R2=ok || R2=bad
+check "serve-dir find-by-mail: the same saved answer whatever the email ($R1 $R2)" test "$R1 $R2" = "ok ok"
+req GET "/v1/users/list?pageLength=999&offerId=nope&active=maybe&lastLoadedId=zz"
+check "serve-dir users/list: the saved answer whatever the query (no 400)" saved_is 200 "$SD/list.json"
+req DELETE /v1/users/delete-users '{"emails":["x@example.com"]}'
+check "serve-dir DELETE delete-users: the saved text, as text/plain" text_ok
+req GET /v1/exams/any-exam/results
+check "serve-dir exams/results: the saved status (404) and body" saved_is 404 "$SD/exam.json"
+req POST /v1/users/delete-users '{"emails":["x@example.com"]}'
+expect 404 "serve-dir: an endpoint without a file (POST delete-users) -> 404 NestJS error" \
+    '.statusCode == 404 and (.message|type) == "string" and .error == "Not Found"'
+req GET /v1/users/login-token/u-1
+expect 404 "serve-dir: login-token without a file -> 404" '.statusCode == 404'
+req GET /v1/nowhere
+expect 404 "serve-dir: an unknown path -> 404" '.statusCode == 404'
+noauth GET /v1/offers
+expect 401 "serve-dir: the API key is still checked" '.statusCode == 401'
+req POST /v1/users/grant-user-offer-by-mail '{"email":'
+expect 404 "serve-dir: the request body is not even parsed (no file: 404)"
+ctl GET /_fake/stats
+expect 200 "serve-dir: requests are counted by endpoint and status" \
+    '.total == 11 and .by_endpoint["GET /v1/users/find-by-mail"] == 2 and .by_endpoint["GET /v1/offers"] == 2
+     and .by_endpoint.other == 1 and .by_status == {"200":5,"404":5,"401":1}'
+ctl GET /_fake/log
+expect 200 "serve-dir: requests are logged (path, endpoint, status, body)" \
+    'length == 11 and .[4].endpoint == "DELETE /v1/users/delete-users" and .[4].status == 200
+     and .[4].body == {"emails":["x@example.com"]} and .[2].path == "/v1/users/find-by-mail/a%2Fb%25c%40example.org?x=1"'
+
+serve_dir_fails() { # serve_dir_fails DIR PATTERN: exit 2, one stderr line matching PATTERN
+    local rc
+    FAKE_API_KEY="$KEY" timeout 10 python3 "$FAKE" --port 0 --quiet --serve-dir "$1" \
+        >/dev/null 2>"$WORK/sd.err"
+    rc=$?
+    [ "$rc" = 2 ] && [ "$(wc -l <"$WORK/sd.err")" = 1 ] && grep -q -- "$2" "$WORK/sd.err"
+}
+mkdir -p "$WORK/sd_badjson" "$WORK/sd_endpoint" "$WORK/sd_nobody" "$WORK/sd_empty" \
+    "$WORK/sd_unreadable/x.json" "$WORK/sd_dup" "$WORK/sd_status"
+cp "$SD/offers.json" "$WORK/sd_badjson/"
+printf '{"endpoint": "GET /v1/offers", "status": 200, "body": [' >"$WORK/sd_badjson/broken.json"
+printf '{"endpoint": "GET /v1/nope", "status": 200, "body": 1}' >"$WORK/sd_endpoint/a.json"
+printf '{"endpoint": "GET /v1/offers", "status": 200}' >"$WORK/sd_nobody/a.json"
+cp "$SD/offers.json" "$WORK/sd_dup/a.json"
+cp "$SD/offers.json" "$WORK/sd_dup/b.json"
+printf '{"endpoint": "GET /v1/offers", "status": "200", "body": []}' >"$WORK/sd_status/a.json"
+check "serve-dir: a file that is not JSON -> one line naming it, exit 2" \
+    serve_dir_fails "$WORK/sd_badjson" "broken.json"
+check "serve-dir: an unknown endpoint -> one line, exit 2" serve_dir_fails "$WORK/sd_endpoint" "GET /v1/nope"
+check "serve-dir: neither body nor text -> one line, exit 2" serve_dir_fails "$WORK/sd_nobody" "a.json"
+check "serve-dir: a status that is not an integer -> one line, exit 2" serve_dir_fails "$WORK/sd_status" "status"
+check "serve-dir: a *.json that cannot be read -> one line, exit 2" \
+    serve_dir_fails "$WORK/sd_unreadable" "x.json"
+check "serve-dir: two files for one endpoint -> one line, exit 2" serve_dir_fails "$WORK/sd_dup" "b.json"
+check "serve-dir: no *.json file -> one line, exit 2" serve_dir_fails "$WORK/sd_empty" "no \*.json"
+check "serve-dir: a missing directory -> one line, exit 2" serve_dir_fails "$WORK/no-such-dir" "no-such-dir"
+BASE=$MAIN_BASE
+
 # ---- other servers: determinism, sizes, shutdown ----------------------------------------
 
 SAVED_BASE=$BASE
@@ -635,6 +1003,11 @@ check "the first 30 users do not depend on --users" \
 BASE=$D3
 req GET /v1/users/list
 expect 200 "--list-shape array on the command line" 'type == "array"'
+start_server items --users 12 --quiet --list-shape items --dialect evidence
+BASE=$SERVER_BASE
+req GET /v1/users/list
+expect 200 "--list-shape items --dialect evidence on the command line: {items, nextPage}" \
+    'keys == ["items","nextPage"] and (.items | length) == 10 and all(.items[]; has("created"))'
 start_server zero --users 0 --quiet
 BASE=$SERVER_BASE
 req GET /v1/users/list
@@ -663,6 +1036,15 @@ if [ "${SKIP_BIG:-0}" != 1 ]; then
         "$BASE/v1/users/list?pageLength=100&lastLoadedId=u-099950&active=false")
     check "100k users: a filtered page near the end in ${T}s, nextPage null" \
         bash -c "awk -v t='$T' 'BEGIN { exit !(t < 0.1) }' && jq -e '.nextPage == null and all(.users[]; .active == false)' '$WORK/body' >/dev/null"
+    ctl POST /_fake/config '{"dialect":"evidence"}'
+    T=$(curl -sS -H @"$WORK/keyhdr" -o "$WORK/body" -w '%{time_total}' \
+        "$BASE/v1/users/list?pageLength=50&lastLoadedId=u-050000")
+    check "100k users, evidence: a page of 50 (progress rendered) in ${T}s" \
+        bash -c "awk -v t='$T' 'BEGIN { exit !(t < 0.1) }' && jq -e '(.data|length) == 50 and all(.data[]; has(\"progress\"))' '$WORK/body' >/dev/null"
+    T=$(curl -sS -H @"$WORK/keyhdr" -o "$WORK/body" -w '%{time_total}' \
+        "$BASE/v1/users/list?pageLength=50&lastLoadedId=u-099900&offerId=sales-2026&active=false")
+    check "100k users, evidence: an offerId+active page near the end in ${T}s, nextPage null" \
+        bash -c "awk -v t='$T' 'BEGIN { exit !(t < 0.1) }' && jq -e '.nextPage == null and (.data|type) == \"array\"' '$WORK/body' >/dev/null"
 fi
 
 BASE=$SAVED_BASE
