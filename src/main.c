@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "http.h"
 #include "journal.h"
+#include "probe.h"
 #include "school.h"
 
 #define DEFAULT_URL "https://api.memberspot.de"
@@ -50,6 +51,10 @@ struct options {
 	int insecure;
 	int show_help;
 	int show_version;
+	int probe;        /* --probe: report on the API, mount nothing */
+	int probe_token;
+	char *probe_exam;
+	char *probe_save;
 	char *source;     /* fstab's first field, ignored */
 	char *mountpoint;
 	int extra_args;
@@ -76,6 +81,12 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("--help", show_help, 1),
 	OPT("-V", show_version, 1),
 	OPT("--version", show_version, 1),
+	OPT("--probe", probe, 1),
+	OPT("--probe-token", probe_token, 1),
+	OPT("--probe-exam=%s", probe_exam, 0),
+	OPT("--probe-exam %s", probe_exam, 0),
+	OPT("--probe-save=%s", probe_save, 0),
+	OPT("--probe-save %s", probe_save, 0),
 	FUSE_OPT_END};
 
 static int opt_proc(void *data, const char *arg, int key,
@@ -103,6 +114,8 @@ static void usage(const char *prog)
 {
 	printf("usage: %s [-f] [-d] [-s] [-o OPT[,OPT...]] MOUNTPOINT\n"
 	       "       fusermount3 -u MOUNTPOINT   (unmount)\n"
+	       "       %s --probe [--probe-token] [--probe-exam ID] "
+	       "[--probe-save DIR] [-o OPT,...]\n"
 	       "\n"
 	       "Mounts a Memberspot school (members, offers, courses, exams,\n"
 	       "custom properties) as files. The API key comes from the\n"
@@ -136,11 +149,24 @@ static void usage(const char *prog)
 	       "$XDG_STATE_HOME/memberspotfs/journal.jsonl)\n"
 	       "    -o insecure            do not verify TLS certificates "
 	       "(testing only)\n"
+	       "    --probe                no mount: read each endpoint once "
+	       "(GETs only), print\n"
+	       "                           the shape of each answer (never a "
+	       "value) and\n"
+	       "                           whether a mount would work; exit 0 "
+	       "ready, 1 not,\n"
+	       "                           2 bad usage\n"
+	       "    --probe-token          with --probe: also get a login "
+	       "token (one is minted)\n"
+	       "    --probe-exam ID        with --probe: also read exam ID's "
+	       "results\n"
+	       "    --probe-save DIR       with --probe: keep each answer, "
+	       "redacted, in DIR\n"
 	       "    -V, --version          print the version\n"
 	       "    -h, --help             print this help\n"
 	       "\n"
 	       "FUSE options:\n",
-	       prog, DEFAULT_URL);
+	       prog, prog, DEFAULT_URL);
 	fuse_cmdline_help();
 	fflush(stdout);
 }
@@ -216,7 +242,7 @@ static int check_options(const struct options *o)
 		fail("too many arguments; see --help");
 		return -1;
 	}
-	if (!o->mountpoint) {
+	if (!o->mountpoint && !o->probe) {
 		fail("no mountpoint given; see --help");
 		return -1;
 	}
@@ -244,6 +270,58 @@ static int check_options(const struct options *o)
 		return -1;
 	}
 	return 0;
+}
+
+/* --probe's own rules (bad usage there is exit status 2): no mountpoint,
+ * no option it would ignore, and its companions only with it. */
+static int check_probe(const struct options *o, const struct fuse_args *args)
+{
+	if (!o->probe) {
+		if (!o->probe_token && !o->probe_exam && !o->probe_save)
+			return 0;
+		fail("--probe-token, --probe-exam and --probe-save go with "
+		     "--probe; see --help");
+		return -1;
+	}
+	if (o->mountpoint) {
+		fail("--probe takes no mountpoint; see --help");
+		return -1;
+	}
+	if (args->argc > 1) {
+		fail("unknown option for --probe: %s%s%s; see --help",
+		     args->argv[1], args->argc > 2 ? " " : "",
+		     args->argc > 2 && !strcmp(args->argv[1], "-o")
+			     ? args->argv[2]
+			     : "");
+		return -1;
+	}
+	if ((o->probe_exam && !*o->probe_exam) ||
+	    (o->probe_save && !*o->probe_save)) {
+		fail("--probe-exam and --probe-save need a value; see --help");
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when argv asks for --probe (for the exit status of an option that
+ * could not be parsed at all). */
+static int probe_asked(int argc, char *argv[])
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--probe"))
+			return 1;
+	return 0;
+}
+
+static int run_probe(struct http *h, const struct options *o)
+{
+	struct probe_options po = {.token = o->probe_token,
+				   .exam_id = o->probe_exam,
+				   .save_dir = o->probe_save};
+
+	return probe_run(h, &po, stdout) == 0 ? 0 : 1;
 }
 
 /* Asks the API to accept the key, so a bad key, an unreachable API or an
@@ -306,8 +384,10 @@ int main(int argc, char *argv[])
 	const char *env;
 	int ret = 1, err = 0;
 
-	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1)
-		return 1;
+	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1) {
+		ret = probe_asked(argc, argv) ? 2 : 1;
+		goto out_args;
+	}
 	if (o.show_help) {
 		usage(argv[0]);
 		ret = 0;
@@ -321,11 +401,15 @@ int main(int argc, char *argv[])
 	}
 	if (!o.api_url)
 		o.api_url = strdup(DEFAULT_URL);
-	if (check_options(&o))
+	if (check_probe(&o, &args) || check_options(&o)) {
+		ret = o.probe || o.probe_token || o.probe_exam || o.probe_save
+			      ? 2
+			      : 1;
 		goto out_args;
-	if (o.mountpoint && fuse_opt_add_arg(&args, o.mountpoint))
+	}
+	if (!o.probe && o.mountpoint && fuse_opt_add_arg(&args, o.mountpoint))
 		goto out_args;
-	if (fuse_parse_cmdline(&args, &cmd) != 0)
+	if (!o.probe && fuse_parse_cmdline(&args, &cmd) != 0)
 		goto out_args;
 
 	env = getenv("MEMBERSPOT_API_KEY");
@@ -369,6 +453,10 @@ int main(int argc, char *argv[])
 	if (!http) {
 		fail("cannot set up the HTTP client");
 		goto out_curl;
+	}
+	if (o.probe) {
+		ret = run_probe(http, &o);
+		goto out_http;
 	}
 	if (check_api(http, &o))
 		goto out_http;
@@ -446,6 +534,8 @@ out_args:
 	free(o.api_key_file);
 	free(o.api_key_given);
 	free(o.journal);
+	free(o.probe_exam);
+	free(o.probe_save);
 	free(o.source);
 	free(o.mountpoint);
 	return ret;
