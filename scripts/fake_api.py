@@ -51,8 +51,11 @@ Dialects (--dialect, config switch "dialect")
 The state always has the "guessed" shapes of shared/API.md (users with
 ``offers``, ``customProperties`` by property id, ``createdAt``; offers with
 ``courses``), and the control endpoints (/_fake/state, /_fake/user) always
-show it that way: tests use them as ground truth.  The dialect only changes
-how API answers are rendered and which request bodies are accepted.
+show it that way: tests use them as ground truth (with ``?view=api`` they show
+users, offers and property definitions as the API answers them in the current
+dialect instead, for comparing files that pass API JSON through).  The dialect
+only changes how API answers are rendered and which request bodies are
+accepted.
 
 * ``guessed`` (default): the shapes of shared/API.md's tables.
 * ``evidence``: the shapes of its "Evidence and dialects" section:
@@ -946,7 +949,21 @@ def ctl_set_config(st, query, body):
     return 200, st.config
 
 
+def api_view(query):
+    """?view=api: records as the API answers them in the current dialect
+    (for tests that compare the mount's files with them), not as stored."""
+    return first(parse_qs(query), "view") == "api"
+
+
 def ctl_state(st, query, body):
+    if api_view(query):
+        _, offers = api_offers(st, (), {}, None)
+        _, defs = api_properties(st, (), {}, None)
+        if isinstance(defs, dict):          # the mount shows the list unwrapped
+            defs = defs["properties"]
+        return 200, {"users": [render_user(st, st.users[u]) for u in st.uids],
+                     "offers": offers, "properties": defs,
+                     "chapter_access": st.chapter_access, "exams": st.exams}
     return 200, {"users": [st.users[u] for u in st.uids],
                  "offers": st.offers, "properties": st.properties,
                  "chapter_access": st.chapter_access, "exams": st.exams}
@@ -956,7 +973,8 @@ def ctl_user(st, query, body):
     # Emails cannot hold spaces, so a literal '+' is kept rather than read as
     # a space: ?email=anna+test@example.com works unencoded.
     email = first(parse_qs(query.replace("+", "%2B")), "email")
-    return 200, st.user_by_email(email or "")
+    user = st.user_by_email(email or "")
+    return 200, render_user(st, user) if api_view(query) else user
 
 
 CONTROL = {

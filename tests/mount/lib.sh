@@ -393,6 +393,18 @@ fake_start() {
 }
 
 fake_stats() { _t_curl "$FAKE_URL/_fake/stats"; }
+# fake_state_api / fake_user_api EMAIL: like fake_state / fake_user, but
+# users, offers and property definitions as the API answers them in the
+# fake's dialect (what user.json, offer.json and properties.json show);
+# fake_state and fake_user always give the stored ("guessed") shapes, the
+# ground truth for what a member holds.
+fake_state_api() { _t_curl "$FAKE_URL/_fake/state?view=api"; }
+fake_user_api() {
+	_t_curl -G --data-urlencode "email=$1" --data-urlencode view=api \
+		"$FAKE_URL/_fake/user"
+}
+# dialect_evidence: true when the fake speaks the evidence dialect.
+dialect_evidence() { [[ ${MSFS_DIALECT:-guessed} == evidence ]]; }
 fake_reset() { _t_curl -X POST "$FAKE_URL/_fake/reset-stats" >/dev/null; }
 fake_log() { _t_curl "$FAKE_URL/_fake/log"; }
 fake_state() { _t_curl "$FAKE_URL/_fake/state"; }
