@@ -82,7 +82,9 @@ struct cval *school_progress_cached(struct school *s, const char *email,
 int school_exam(struct school *s, const char *exam, struct cval **out);
 /* Exams looked up so far (array of strings). */
 cJSON *school_known_exams(struct school *s);
-/* Fresh login token (never cached). *token malloc'd. */
+/* Fresh login token (never cached): *token (malloc'd) is the file's
+ * content, the token and a newline, then the login URL and a newline when
+ * the API gives one. */
 int school_login_token(struct school *s, const char *email, char **token);
 
 /* The offer object with this id (a new reference to the offers array in

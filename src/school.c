@@ -601,8 +601,9 @@ cJSON *school_known_exams(struct school *s)
 int school_login_token(struct school *s, const char *email, char **token)
 {
 	struct cval *u;
+	struct buf b = {0};
 	cJSON *resp = NULL;
-	const char *uid, *tok;
+	const char *uid, *tok, *url;
 	int r;
 
 	r = school_user(s, email, &u);
@@ -624,9 +625,14 @@ int school_login_token(struct school *s, const char *email, char **token)
 		r = -EIO;
 		goto out;
 	}
-	*token = strdup(tok);
-	if (!*token)
+	/* The token on its own line; a login URL, when the API gives one
+	 * (API.md, "Evidence"), on the next. */
+	url = model_token_login_url(resp);
+	if (buf_printf(&b, "%s\n", tok) || (url && buf_printf(&b, "%s\n", url)))
 		r = -ENOMEM;
+	else
+		*token = buf_steal(&b);
+	buf_free(&b);
 out:
 	cJSON_Delete(resp);
 	cval_put(u);

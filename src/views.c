@@ -306,6 +306,10 @@ static const char readme_text[] =
 	"switch,\n"
 	"                           touch a new one to grant that offer\n"
 	"  users/EMAIL/orders/ID    the same, per order\n"
+	"      (when member records carry no offers, offers/ is derived from\n"
+	"      every offer's member lists, read once per cache_ttl for all\n"
+	"      members; orders/ then lists the orders granted through this\n"
+	"      mount, and any order id can be written)\n"
 	"  users/EMAIL/properties/NAME   a property value; write to set it\n"
 	"  users/EMAIL/properties.json   all values; edit with any editor\n"
 	"  users/EMAIL/progress.json     course progress; progress/COURSE.json\n"
@@ -313,6 +317,8 @@ static const char readme_text[] =
 	"enable\n"
 	"  users/EMAIL/login-token  a fresh single sign-on token on every "
 	"read\n"
+	"                           (and its login URL, where the API gives "
+	"one)\n"
 	"  exams/ID/results.json    exam results (also results.csv)\n"
 	"  .memberspot/             status, errors, journal; write a path to "
 	"refresh\n"
@@ -451,7 +457,7 @@ int view_render(struct school *s, const struct tree_path *p, struct buf *out)
 
 		r = school_login_token(s, p->id[0], &token);
 		if (!r)
-			r = buf_printf(out, "%s\n", token);
+			r = buf_puts(out, token);
 		free(token);
 		break;
 	}
