@@ -57,6 +57,9 @@ const cJSON *model_user_progress(const cJSON *user);
  * by its name. NULL when unset. */
 const cJSON *model_user_prop(const cJSON *user, const cJSON *def);
 const char *model_user_props_reading(const cJSON *user);
+/* The member's values as the record holds them (either spelling, keyed
+ * as the API keys them), or NULL. */
+const cJSON *model_user_props_raw(const cJSON *user);
 /* The member's values keyed by property id, whatever the record used (a
  * new object, caller frees; empty when the record has none; NULL only on
  * ENOMEM). Keys that name no definition are kept as they are. */
@@ -105,6 +108,7 @@ int model_grant_created(const cJSON *resp);
 /* Login token response: {token, expiresAt?, loginUrl?}. */
 const char *model_token(const cJSON *resp);
 const char *model_token_login_url(const cJSON *resp);
+const cJSON *model_token_expires_at(const cJSON *resp);
 
 /*
  * Request-side spellings. The item key of set-custom-user-properties is

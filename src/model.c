@@ -66,13 +66,6 @@ static const cJSON *array_field(const cJSON *obj, const char *name)
 	return cJSON_IsArray(v) ? v : NULL;
 }
 
-static const cJSON *object_field(const cJSON *obj, const char *name)
-{
-	const cJSON *v = field(obj, name);
-
-	return cJSON_IsObject(v) ? v : NULL;
-}
-
 /* ------------------------------------------------------------------ */
 /* Users page                                                          */
 /* ------------------------------------------------------------------ */
@@ -318,6 +311,11 @@ static const cJSON *user_props(const cJSON *user, const char **which)
 	return first_of(user, props_keys, NKEYS(props_keys), is_object, which);
 }
 
+const cJSON *model_user_props_raw(const cJSON *user)
+{
+	return user_props(user, NULL);
+}
+
 const char *model_user_props_reading(const cJSON *user)
 {
 	const char *which = NULL;
@@ -530,6 +528,11 @@ int model_grant_created(const cJSON *resp)
 const char *model_token(const cJSON *resp)
 {
 	return id_field(resp, "token");
+}
+
+const cJSON *model_token_expires_at(const cJSON *resp)
+{
+	return field(resp, "expiresAt");
 }
 
 const char *model_token_login_url(const cJSON *resp)

@@ -1058,11 +1058,9 @@ static const cJSON *users_readings(struct probe *p, cJSON **users)
 
 /* How the member's property object is keyed, compared with the
  * definitions. */
-static const char *props_keying(const cJSON *user, const char *which,
-				const cJSON *defs)
+static const char *props_keying(const cJSON *user, const cJSON *defs)
 {
-	/* `which` is the key model.h found the values under. */
-	const cJSON *props = cJSON_GetObjectItemCaseSensitive(user, which);
+	const cJSON *props = model_user_props_raw(user);
 	const cJSON *kv, *def;
 	int by_id = 0, by_name = 0, other = 0;
 
@@ -1099,7 +1097,7 @@ static void member_readings(struct probe *p, const cJSON *u, const cJSON *defs)
 	r = model_user_props_reading(u);
 	if (r)
 		reading(p, "member properties", "%s (%s)", r,
-			props_keying(u, r, defs));
+			props_keying(u, defs));
 	else
 		reading(p, "member properties", "absent");
 	r = model_user_offers_reading(u);
@@ -1151,10 +1149,7 @@ static void progress_readings(struct probe *p)
 static void token_readings(struct probe *p)
 {
 	const struct call *c = &p->calls[S_TOKEN];
-	/* model.h has no getter for it: the mount never reads it, and only
-	 * whether the answer has it is reported. */
-	int expires =
-		cJSON_GetObjectItemCaseSensitive(c->json, "expiresAt") != NULL;
+	int expires = model_token_expires_at(c->json) != NULL;
 	struct buf d = {0};
 
 	if (!call_ok(c))
