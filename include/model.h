@@ -83,7 +83,7 @@ const char *model_offer_name(const cJSON *offer);
  * ["id"]. Array or NULL. Its items are read with model_course_id/_name. */
 const cJSON *model_offer_courses(const cJSON *offer);
 const char *model_offer_courses_reading(const cJSON *offer);
-const char *model_course_id(const cJSON *course); /* {id} or "id" */
+const char *model_course_id(const cJSON *course);   /* {id} or "id" */
 const char *model_course_name(const cJSON *course); /* NULL: not given */
 
 /* PropertyDefinition */

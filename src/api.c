@@ -222,8 +222,9 @@ static void transport_reason(int rc, double elapsed,
  * becomes {}); text JSON cannot carry is read as U+FFFD (textfix.h) and
  * noted in the error log. With text_ok (changes), a 2xx body that is not
  * JSON at all (delete-users answers "ok", API.md "Evidence") is success
- * too: *out is then a JSON string of its start, for the journal. Returns 0 or -errno; every failure is counted
- * and logged, and its reason also appended to why (may be NULL).
+ * too: *out is then a JSON string of its start, for the journal. Returns 0 or
+ * -errno; every failure is counted and logged, and its reason also appended to
+ * why (may be NULL).
  */
 static int finish(const char *where, int rc, double elapsed,
 		  const struct http_response *r, bool text_ok, cJSON **out,
@@ -523,8 +524,7 @@ int api_list_users_page(struct http *h, const struct api_user_filter *f,
 		}
 		buf_free(&why);
 		/* Only one thread lowers it per step, and says so. */
-		if (atomic_compare_exchange_strong(&page_len_cap, &cap,
-						   lower))
+		if (atomic_compare_exchange_strong(&page_len_cap, &cap, lower))
 			errlog_add("GET /v1/users/list", 400,
 				   "the API refused pageLength=%d: using %d "
 				   "from now on",
@@ -624,8 +624,7 @@ static cJSON *props_spelled(const cJSON *props, const char *key)
 	cJSON *copy = cJSON_CreateArray();
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, props)
-	{
+	cJSON_ArrayForEach(it, props) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(
 			it, MODEL_PROPKEY_DEFAULT);
 		const cJSON *kv;
@@ -636,13 +635,12 @@ static cJSON *props_spelled(const cJSON *props, const char *key)
 			cJSON_Delete(copy);
 			return NULL;
 		}
-		cJSON_ArrayForEach(kv, it)
-		{
+		cJSON_ArrayForEach(kv, it) {
 			cJSON *v = cJSON_Duplicate(kv, 1);
 
-			if (!v || !cJSON_AddItemToObject(
-					  item, kv == id ? key : kv->string,
-					  v)) {
+			if (!v ||
+			    !cJSON_AddItemToObject(
+				    item, kv == id ? key : kv->string, v)) {
 				cJSON_Delete(v);
 				cJSON_Delete(copy);
 				return NULL;
@@ -653,8 +651,8 @@ static cJSON *props_spelled(const cJSON *props, const char *key)
 }
 
 static int set_properties_as(struct http *h, const char *email,
-			     const cJSON *props, const char *key,
-			     cJSON **out, struct buf *why)
+			     const cJSON *props, const char *key, cJSON **out,
+			     struct buf *why)
 {
 	cJSON *body = cJSON_CreateObject(), *items = props_spelled(props, key);
 	int rc = body && items ? add_str(body, "email", email) : -ENOMEM;
@@ -665,8 +663,8 @@ static int set_properties_as(struct http *h, const char *email,
 		items = NULL;
 	if (!rc)
 		rc = api_call_why(h, "POST", API_SET_PROPERTIES,
-				  "/v1/users/set-custom-user-properties",
-				  body, out, why);
+				  "/v1/users/set-custom-user-properties", body,
+				  out, why);
 	cJSON_Delete(items);
 	cJSON_Delete(body);
 	return rc;

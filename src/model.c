@@ -289,8 +289,7 @@ static const char *const props_keys[] = {"customProperties",
 
 const cJSON *model_user_created(const cJSON *user)
 {
-	return first_of(user, created_keys, NKEYS(created_keys), is_time,
-			NULL);
+	return first_of(user, created_keys, NKEYS(created_keys), is_time, NULL);
 }
 
 const char *model_user_created_reading(const cJSON *user)
@@ -348,8 +347,7 @@ cJSON *model_user_props_by_id(const cJSON *user, const cJSON *defs)
 
 	if (!out)
 		return NULL;
-	cJSON_ArrayForEach(kv, props)
-	{
+	cJSON_ArrayForEach(kv, props) {
 		const char *key = kv->string;
 		const cJSON *def;
 		cJSON *copy;

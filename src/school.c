@@ -213,8 +213,7 @@ static char *list_key(const struct api_user_filter *f)
 static struct cache *kc(struct school *s, const char *key)
 {
 	if (!strncmp(key, "list:", 5) || !strcmp(key, "roster") ||
-	    !strncmp(key, "held", 4) ||
-	    !strncmp(key, "progress:", 9) ||
+	    !strncmp(key, "held", 4) || !strncmp(key, "progress:", 9) ||
 	    !strncmp(key, "cprogress:", 10))
 		return s->views;
 	return s->cache;
@@ -754,8 +753,7 @@ static cJSON *held_grant(cJSON *entry, const char *offer, const char *order)
 	cJSON *grants = cJSON_GetObjectItemCaseSensitive(entry, "grants");
 	cJSON *g;
 
-	cJSON_ArrayForEach(g, grants)
-	{
+	cJSON_ArrayForEach(g, grants) {
 		const char *id = offer ? model_grant_offer_id(g)
 				       : model_grant_order_id(g);
 
@@ -786,10 +784,9 @@ static void held_put(void *arg)
 
 /* The walk notes that email holds offer (active or not). Returns the
  * fence's news: anything but FENCE_NONE means the entry was not stored. */
-static enum fence_news held_note(struct school *s,
-				 const struct fence_ticket *t, double walk,
-				 const char *email, const char *offer,
-				 int active)
+static enum fence_news held_note(struct school *s, const struct fence_ticket *t,
+				 double walk, const char *email,
+				 const char *offer, int active)
 {
 	struct held_put hp = {s->views, key_of("held:", email), NULL};
 	enum fence_news news = FENCE_CHANGED;
@@ -818,8 +815,7 @@ static int held_note_list(struct school *s, const struct fence_ticket *t,
 
 	if (r)
 		return r;
-	cJSON_ArrayForEach(e, list->json)
-	{
+	cJSON_ArrayForEach(e, list->json) {
 		if (cJSON_IsString(e) &&
 		    held_note(s, t, walk, e->valuestring, offer, !inactive))
 			*dirty = 1;
@@ -844,8 +840,7 @@ static int fetch_held(void *arg, cJSON **out)
 	walk = ++s->held_walks;
 	pthread_mutex_unlock(&s->lock);
 	fence_begin(s->fence, &t);
-	cJSON_ArrayForEach(o, offers->json)
-	{
+	cJSON_ArrayForEach(o, offers->json) {
 		const char *oid = model_offer_id(o);
 
 		if (!oid)
@@ -905,7 +900,8 @@ int school_grants(struct school *s, const char *email, const cJSON *user,
 	int r;
 
 	if (grants || !user) {
-		copy = grants ? cJSON_Duplicate(grants, 1) : cJSON_CreateArray();
+		copy = grants ? cJSON_Duplicate(grants, 1)
+			      : cJSON_CreateArray();
 		goto wrap;
 	}
 	r = held_walk(s, &walk);
@@ -938,8 +934,8 @@ int school_grants_derived(struct school *s, const cJSON *user)
 /* A change made through the mount, applied to the member's derived
  * grants (when a walk is held; without one the next walk sees it): the
  * grant of offer, or of order when offer is NULL, gets state active. */
-static void held_change(struct school *s, const char *email,
-			const char *offer, const char *order, int active)
+static void held_change(struct school *s, const char *email, const char *offer,
+			const char *order, int active)
 {
 	struct cval *m = cache_peek(s->views, "held");
 	char *key;
@@ -951,8 +947,8 @@ static void held_change(struct school *s, const char *email,
 	entry = key ? held_entry(s, key, held_walk_of(m->json, "walk")) : NULL;
 	cval_put(m);
 	g = entry ? held_grant(entry, offer, order) : NULL;
-	if (g && offer && order && !cJSON_GetObjectItemCaseSensitive(
-					   g, "orderId"))
+	if (g && offer && order &&
+	    !cJSON_GetObjectItemCaseSensitive(g, "orderId"))
 		cJSON_AddStringToObject(g, "orderId", order);
 	if (g && !model_grant_set_active(g, active)) {
 		cache_put(s->views, key, entry);

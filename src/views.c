@@ -154,8 +154,8 @@ static int member(struct school *s, const char *email, struct cval **u)
  * known only from changes made through it, so any order id may be
  * written (API.md, "Evidence").
  */
-static int grant_state(struct school *s, const char *email,
-		       const cJSON *user, const char *id, int order)
+static int grant_state(struct school *s, const char *email, const cJSON *user,
+		       const char *id, int order)
 {
 	struct cval *grants;
 	const cJSON *g;
@@ -164,8 +164,7 @@ static int grant_state(struct school *s, const char *email,
 	if (r)
 		return r;
 	r = order && school_grants_derived(s, user) ? 2 : -ENOENT;
-	cJSON_ArrayForEach(g, grants->json)
-	{
+	cJSON_ArrayForEach(g, grants->json) {
 		const char *gid = order ? model_grant_order_id(g)
 					: model_grant_offer_id(g);
 
@@ -202,8 +201,7 @@ static int each_member_course(struct school *s, const char *email,
 		r = -ENOMEM;
 		goto out_grants;
 	}
-	cJSON_ArrayForEach(g, grants->json)
-	{
+	cJSON_ArrayForEach(g, grants->json) {
 		const char *oid = model_grant_offer_id(g);
 
 		cJSON_ArrayForEach(o, offers->json)
@@ -226,8 +224,7 @@ static int each_member_course(struct school *s, const char *email,
 			}
 		}
 	}
-	cJSON_ArrayForEach(c, model_user_progress(user))
-	{
+	cJSON_ArrayForEach(c, model_user_progress(user)) {
 		const char *cid = model_progress_course_id(c);
 
 		if (!cid || cJSON_GetObjectItemCaseSensitive(seen, cid))
@@ -302,7 +299,8 @@ static const char readme_text[] =
 	"  courses/ID/members/      members enrolled in a course\n"
 	"  by-status/active/        active members; inactive/ the others\n"
 	"  users/EMAIL/user.json    the member record\n"
-	"  users/EMAIL/offers/ID    \"active\" or \"inactive\"; write either to "
+	"  users/EMAIL/offers/ID    \"active\" or \"inactive\"; write either "
+	"to "
 	"switch,\n"
 	"                           touch a new one to grant that offer\n"
 	"  users/EMAIL/orders/ID    the same, per order\n"
@@ -312,7 +310,8 @@ static const char readme_text[] =
 	"      mount, and any order id can be written)\n"
 	"  users/EMAIL/properties/NAME   a property value; write to set it\n"
 	"  users/EMAIL/properties.json   all values; edit with any editor\n"
-	"  users/EMAIL/progress.json     course progress; progress/COURSE.json\n"
+	"  users/EMAIL/progress.json     course progress; "
+	"progress/COURSE.json\n"
 	"  users/EMAIL/chapters     write \"COURSE_ID CHAPTER_ID\" lines to "
 	"enable\n"
 	"  users/EMAIL/login-token  a fresh single sign-on token on every "
@@ -324,7 +323,8 @@ static const char readme_text[] =
 	"refresh\n"
 	"\n"
 	"Names: '%' is written %25, '/' %2F and a leading '.' %2E.\n"
-	"Changes happen when the file is closed; a refused change makes close()\n"
+	"Changes happen when the file is closed; a refused change makes "
+	"close()\n"
 	"fail and its reason is in .memberspot/errors.\n"
 	"rmdir users/EMAIL deletes the member (irreversible).\n";
 
@@ -672,8 +672,7 @@ static int stat_user_node(struct school *s, const char *path,
 	case N_USER_PROGRESS_JSON:
 	case N_USER_PROGRESS_COURSE:
 		if (p->node == N_USER_PROGRESS_COURSE) {
-			r = member_has_course(s, p->id[0], u->json,
-					      p->id[1]);
+			r = member_has_course(s, p->id[0], u->json, p->id[1]);
 			if (r <= 0) {
 				r = r ? r : -ENOENT;
 				break;
@@ -1019,8 +1018,7 @@ static int list_user_dir(struct school *s, const char *path,
 		r = school_grants(s, p->id[0], u->json, &grants);
 		if (r)
 			break;
-		cJSON_ArrayForEach(g, grants->json)
-		{
+		cJSON_ArrayForEach(g, grants->json) {
 			const char *id = p->node == N_USER_ORDERS
 						 ? model_grant_order_id(g)
 						 : model_grant_offer_id(g);
