@@ -8,6 +8,16 @@
 # change request(s) with the right body, and the fake's state the change;
 # every cached view (the daemon's and the kernel's) must show it at once.
 # Expected values come from /_fake/state, never from the code under test.
+#
+# Both response dialects of the fake (API.md "Evidence and dialects"): what
+# a member holds is always the fake's stored state (fake_state); files that
+# pass API JSON through (user.json, the journal's snapshots) are compared
+# with the record as the API answers it (fake_state_api / fake_user_api).
+# Under MSFS_DIALECT=evidence records carry no offers and no orders, so
+# users/E/orders/ holds only the orders this mount made known (grants with
+# an order id, writes to orders/R; tracked below in KNOWN_ORDERS), any
+# other order reads as an empty file; and the first property write of a
+# mount is sent twice: with propertyId (refused, 400), then with id.
 # shellcheck source=tests/mount/lib.sh disable=SC2016,SC2010,SC2012
 source "$(dirname "$0")/lib.sh"
 
@@ -16,8 +26,25 @@ fake_start --users "$NUSERS" --seed 11
 STATE=$(fake_state) || t_bail "cannot read /_fake/state"
 sj() { jq -r "$@" <<<"$STATE"; }
 
+# Orders this mount made known (evidence dialect: the only ones
+# users/E/orders/ lists): KNOWN_ORDERS[EMAIL] holds one order id a line.
+# Reset for every mount (msfs_mount_w).
+declare -A KNOWN_ORDERS
+known_order() { KNOWN_ORDERS[$1]+="$2"$'\n'; }
+order_known() { grep -qxF -- "$2" <<<"${KNOWN_ORDERS[$1]:-}"; }
+
+# The item key the mount sends property writes with: propertyId until it
+# has learned otherwise (evidence: the first write of a mount is refused
+# with propertyId and sent again with id, which it keeps). Reset per mount.
+PROP_KEY=propertyId
+msfs_mount_w() {
+	KNOWN_ORDERS=()
+	PROP_KEY=propertyId
+	msfs_mount "$@"
+}
+
 JOURNAL=$T_DIR/journal.jsonl
-msfs_mount cache_ttl=3600 "journal=$JOURNAL" || t_bail "cannot mount"
+msfs_mount_w cache_ttl=3600 "journal=$JOURNAL" || t_bail "cannot mount"
 M=$MNT
 
 # =====================================================================
@@ -28,7 +55,8 @@ M=$MNT
 # {"ep": path without method and /v1/, "body": ...}, keys sorted, the
 # list sorted. Normalization: an empty firstname/name in a grant is the
 # same as none (the API defaults them to ""); the properties of one call
-# form a set; DELETE and POST on delete-users are the same request.
+# form a set (sorted by propertyId, or by id: the evidence dialect's item
+# key); DELETE and POST on delete-users are the same request.
 NORMALIZE='[.[] | select(.endpoint as $e | $eps | index($e))
 	| {ep: (.endpoint | sub("^[A-Z]+ /v1/"; "")), body: .body}
 	| if .ep == "users/grant-user-offer-by-mail"
@@ -36,7 +64,7 @@ NORMALIZE='[.[] | select(.endpoint as $e | $eps | index($e))
 		(.key == "firstname" or .key == "name") and .value == "" | not))
 	  else . end
 	| if (.body | type) == "object" and (.body.properties | type) == "array"
-	  then .body.properties |= sort_by(.propertyId) else . end]'
+	  then .body.properties |= sort_by(.propertyId // .id) else . end]'
 norm_changes() {
 	jq -S -c --argjson eps "$CHANGE_EPS" "$NORMALIZE" | jq -c 'sort_by(tojson)'
 }
@@ -61,6 +89,33 @@ norm_want() {
 # t_no_changes DESC: no change request since the mark.
 t_no_changes() { t_is "$(changes)" '[]' "$1"; }
 
+# t_prop_changes DESC EMAIL ITEMS: the change requests since the mark are
+# exactly one set-custom-user-properties call for EMAIL with ITEMS (JSON
+# [{propertyId, value}]). Evidence dialect: the items go as {id, value};
+# the first write of the mount is two requests, the propertyId one refused
+# (400) and then the id one accepted (200), which one more point checks.
+t_prop_changes() {
+	local desc=$1 e=$2 items=$3 want got
+	want=$(jq -nc --arg e "$e" --argjson p "$items" \
+		'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: $p}}]')
+	if dialect_evidence; then
+		want=$(jq -c '[.[] | .body.properties |= map({id: .propertyId, value})]' <<<"$want")
+		if [[ $PROP_KEY == propertyId ]]; then
+			want=$(jq -nc --arg e "$e" --argjson p "$items" --argjson w "$want" \
+				'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: $p}}] + $w')
+			t_changes "$desc (evidence, the mount's first property write: sent with propertyId, then with id)" "$want"
+			got=$(since | jq -c '[.[] | select(.endpoint == "POST /v1/users/set-custom-user-properties")
+				| [(.body.properties[0] | keys - ["value"] | join(",")), .status]]')
+			t_is "$got" '[["propertyId",400],["id",200]]' \
+				"$desc: the propertyId form was refused (400), then the id form accepted (200)"
+			PROP_KEY=id
+			return
+		fi
+		desc+=" (evidence: items as {id, value})"
+	fi
+	t_changes "$desc" "$want"
+}
+
 # The fake's record of a member, or "null" when it has none.
 user_of() { fake_state | jq -c --arg e "$1" 'first(.users[] | select(.email == $e)) // null'; }
 
@@ -69,19 +124,22 @@ prop_id() { jq -r --arg n "$1" 'first(.[] | select(.name == $n) | .id)' <<<"$PRO
 mapfile -t OFFERS < <(sj '.offers[].id')
 
 # check_views EMAIL DESC: every view of the member agrees with the fake's
-# state: user.json, users/ listing, offers/ and orders/ files (read with
-# cat first, so a stale copy shows), properties/NAME, properties.json,
-# by-status/active|inactive and offers/O/members for every offer, and
-# the sizes stat reports for the member's files. One
-# test point; the differences as diagnostics.
+# state: user.json (= the record as the API answers it), users/ listing,
+# offers/ and orders/ files (read with cat first, so a stale copy shows),
+# properties/NAME, properties.json, by-status/active|inactive and
+# offers/O/members for every offer, and the sizes stat reports for the
+# member's files. Evidence dialect: orders/ lists the member's orders
+# this mount made known (KNOWN_ORDERS), and its other orders read as
+# empty files. One test point; the differences as diagnostics.
 check_views() {
 	t_is "$(views_problems "$1")" "" "$2"
 }
 # views_problems EMAIL: the differences, one per line (none: empty).
 views_problems() {
-	local e=$1 st u ue d p="" o rid act want got name pid f s
+	local e=$1 st u ua ue d p="" o rid act want got name pid f s
 	st=$(fake_state)
 	u=$(jq -c --arg e "$e" 'first(.users[] | select(.email == $e)) // null' <<<"$st")
+	ua=$(fake_state_api | jq -c --arg e "$e" 'first(.users[] | select(.email == $e)) // null')
 	ue=$(enc "$e")
 	d=$M/users/$ue
 	if [[ $u == null ]]; then
@@ -95,6 +153,7 @@ views_problems() {
 		got=$(cat "$d/offers/$(enc "$o")" 2>&1)
 		[[ $got == "$want" ]] || p+="offers/$o reads '$got', want '$want'"$'\n'
 		[[ -n $rid ]] || continue
+		! dialect_evidence || order_known "$e" "$rid" || want=
 		got=$(cat "$d/orders/$(enc "$rid")" 2>&1)
 		[[ $got == "$want" ]] || p+="orders/$rid reads '$got', want '$want'"$'\n'
 	done < <(jq -r '.offers[]? | [.offerId, .orderId // "", .active] | @tsv' <<<"$u")
@@ -105,13 +164,16 @@ views_problems() {
 		[[ $got == "$want" ]] || p+="$f: stat size $got, content $want bytes"$'\n'
 	done
 	got=$(jq -S . "$d/user.json" 2>&1)
-	[[ $got == "$(jq -S . <<<"$u")" ]] ||
-		p+="user.json differs from the fake's record: $(printf '%s' "$got" | head -c 300)"$'\n'
+	[[ $got == "$(jq -S . <<<"$ua")" ]] ||
+		p+="user.json differs from the fake's record (as the API answers it): $(printf '%s' "$got" | head -c 300)"$'\n'
 	ls -A "$M/users" | grep -qxF -- "$ue" || p+="users/ does not list $ue"$'\n'
 	want=$(jq -r '.offers[]?.offerId' <<<"$u" | enc_lines | sort)
 	got=$(ls -A "$d/offers" 2>&1 | sort)
 	[[ $got == "$want" ]] || p+="ls offers/: '$(tr "\n" " " <<<"$got")', want '$(tr "\n" " " <<<"$want")'"$'\n'
-	want=$(jq -r '.offers[]?.orderId // empty' <<<"$u" | enc_lines | sort)
+	want=$(jq -r '.offers[]?.orderId // empty' <<<"$u" | while IFS= read -r rid; do
+		! dialect_evidence || order_known "$e" "$rid" || continue
+		printf '%s\n' "$rid"
+	done | enc_lines | sort)
 	got=$(ls -A "$d/orders" 2>&1 | sort)
 	[[ $got == "$want" ]] || p+="ls orders/: '$(tr "\n" " " <<<"$got")', want '$(tr "\n" " " <<<"$want")'"$'\n'
 	# properties
@@ -212,6 +274,7 @@ mark
 t_ok "printf three CSV lines (quoted fields, doubled quotes, order id) > grant" \
 	sh -c 'printf "%s\n" "b1@x.com,John,\"Doe, Jr.\",ORD-77" \
 		"\"b2@x.com\",\"Anne\",\"O\"\"Neil\"" "b3@x.com" > "$1"' _ "$G"
+known_order b1@x.com ORD-77
 t_changes "three grant requests, quoted fields unquoted, order id as orderId" \
 	"$(jq -nc --arg o "$O" '[
 	{ep: "users/grant-user-offer-by-mail", body: {email: "b1@x.com", firstname: "John",
@@ -235,6 +298,7 @@ t_is "$(($(lines_done) - done0))" 3 ".memberspot/status counts the three lines a
 printf 'c1@x.com,Cee,One\r\nc2@x.com,Cee,Two,ORD-C2\r\n' >"$T_DIR/members.csv"
 mark
 t_ok "cp members.csv (CRLF) offers/$(enc "$O")/grant" cp "$T_DIR/members.csv" "$G"
+known_order c2@x.com ORD-C2
 t_changes "cp: one grant request per line, CR not part of any field" \
 	"$(jq -nc --arg o "$O" '[
 	{ep: "users/grant-user-offer-by-mail", body: {email: "c1@x.com", firstname: "Cee", name: "One", grantOffer: $o}},
@@ -350,6 +414,7 @@ for w in inactive active; do
 	want=$([[ $w == active ]] && echo true || echo false)
 	mark
 	t_ok "echo $w > users/$(enc "$EO")/orders/$(enc "$RO")" sh -c 'echo "$1" > "$2"' _ "$w" "$F"
+	known_order "$EO" "$RO"
 	t_changes "orders: one set-order-state with active:$want" \
 		"$(jq -nc --arg e "$EO" --arg r "$RO" --argjson a "$want" \
 			'[{ep: "users/set-order-state", body: {email: $e, orderId: $r, active: $a}}]')"
@@ -380,13 +445,27 @@ while IFS=$'\t' read -r name value; do
 	mark
 	t_ok "echo '$value' > users/E/properties/$(enc "$name")" \
 		sh -c 'printf "%s\n" "$1" > "$2"' _ "$value" "$D/properties/$(enc "$name")"
-	t_changes "properties/$(enc "$name"): one call, propertyId $pid, value without the newline" \
-		"$(jq -nc --arg e "$EP" --arg p "$pid" --arg v "$value" \
-			'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: [{propertyId: $p, value: $v}]}}]')"
+	t_prop_changes "properties/$(enc "$name"): one call, propertyId $pid, value without the newline" \
+		"$EP" "$(jq -nc --arg p "$pid" --arg v "$value" '[{propertyId: $p, value: $v}]')"
 	t_is "$(user_of "$EP" | jq -r --arg p "$pid" '.customProperties[$p]')" "$value" \
 		"the fake holds $name = '$value'"
-	[[ $n -ne 1 ]] || t_is "$(cat "$M/.memberspot/errors")" "$errs" \
-		"properties/$(enc "$name"): a change that succeeded adds nothing to .memberspot/errors"
+	if [[ $n -eq 1 ]] && dialect_evidence; then
+		# the refused propertyId form is an error line, the id form a note
+		now=$(cat "$M/.memberspot/errors")
+		added=${now#"$errs"}
+		[[ $added != "$now" || -z $errs ]] || added="errors lost their old lines: $now"
+		added=${added#$'\n'}
+		t_like "$added" '^[^
+]+ POST /v1/users/set-custom-user-properties 400 [^
+]*propertyId should not exist[^
+]*
+[^
+]+ POST /v1/users/set-custom-user-properties 200 the API takes property items as \{"id", "value"\}[^
+]*$' "properties/$(enc "$name"): the change adds to .memberspot/errors only the refused propertyId form and the note that id is used (evidence)"
+	elif [[ $n -eq 1 ]]; then
+		t_is "$(cat "$M/.memberspot/errors")" "$errs" \
+			"properties/$(enc "$name"): a change that succeeded adds nothing to .memberspot/errors"
+	fi
 	check_views "$EP" "properties/$(enc "$name"): cat, properties.json and user.json show it at once"
 done <<'EOF'
 Company	ACME
@@ -400,9 +479,8 @@ pid=$(prop_id Company)
 mark
 t_ok "printf 'Zeta GmbH' (no newline) > properties/Company" \
 	sh -c 'printf "Zeta GmbH" > "$1"' _ "$D/properties/Company"
-t_changes "no newline: one call with value 'Zeta GmbH'" \
-	"$(jq -nc --arg e "$EP" --arg p "$pid" \
-		'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: [{propertyId: $p, value: "Zeta GmbH"}]}}]')"
+t_prop_changes "no newline: one call with value 'Zeta GmbH'" \
+	"$EP" "$(jq -nc --arg p "$pid" '[{propertyId: $p, value: "Zeta GmbH"}]')"
 t_file_is "$D/properties/Company" $'Zeta GmbH\n' "properties/Company reads 'Zeta GmbH' and a newline"
 
 # =====================================================================
@@ -413,9 +491,8 @@ t_file_is "$D/properties/Company" $'Zeta GmbH\n' "properties/Company reads 'Zeta
 mark
 t_ok "jq '.Company=\"X Ltd\"' properties.json > users/E/props.tmp && mv props.tmp properties.json" \
 	sh -c 'jq ".Company=\"X Ltd\"" "$1/properties.json" > "$1/props.tmp" && mv "$1/props.tmp" "$1/properties.json"' _ "$D"
-t_changes "jq + mv: one call with only Company" \
-	"$(jq -nc --arg e "$EP" --arg p "$pid" \
-		'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: [{propertyId: $p, value: "X Ltd"}]}}]')"
+t_prop_changes "jq + mv: one call with only Company" \
+	"$EP" "$(jq -nc --arg p "$pid" '[{propertyId: $p, value: "X Ltd"}]')"
 t_same_lines "$(ls -A "$D")" "$(printf '%s\n' user.json offers orders properties \
 	properties.json progress.json progress chapters login-token)" \
 	"no scratch file (props.tmp) remains in users/E/"
@@ -426,10 +503,9 @@ kid=$(prop_id Kundennummer)
 jq '.Company = "Y AG" | .Kundennummer = "K-4242"' "$D/properties.json" >"$T_DIR/props.json"
 mark
 t_ok "cp /tmp/props.json users/E/properties.json (two names changed)" cp "$T_DIR/props.json" "$D/properties.json"
-t_changes "cp: one call holding exactly the two changed propertyIds" \
-	"$(jq -nc --arg e "$EP" --arg p "$pid" --arg k "$kid" \
-		'[{ep: "users/set-custom-user-properties", body: {email: $e,
-			properties: [{propertyId: $p, value: "Y AG"}, {propertyId: $k, value: "K-4242"}]}}]')"
+t_prop_changes "cp: one call holding exactly the two changed propertyIds" \
+	"$EP" "$(jq -nc --arg p "$pid" --arg k "$kid" \
+		'[{propertyId: $p, value: "Y AG"}, {propertyId: $k, value: "K-4242"}]')"
 check_views "$EP" "properties.json via cp: every view shows both values"
 
 # saving unchanged content sends nothing
@@ -493,11 +569,12 @@ check_views "$ER" "after rm of files: every view still equals the fake's record"
 # Deleting members
 # =====================================================================
 
+# the records as the API answers them: what the journal's snapshot keeps
 declare -A BEFORE_DELETE
 pick '(.offers | length) >= 1'
 ED1=$PICKED
 check_views "$ED1" "before rmdir: every view of $ED1 agrees with the fake"
-BEFORE_DELETE[$ED1]=$(user_of "$ED1")
+BEFORE_DELETE[$ED1]=$(fake_user_api "$ED1")
 mark
 t_ok "rmdir users/$(enc "$ED1")" rmdir "$M/users/$(enc "$ED1")"
 t_changes "rmdir: exactly one delete request with {emails: [E]}" \
@@ -508,7 +585,7 @@ check_gone "$ED1" "after rmdir: ENOENT, and in no listing"
 pick '(.offers | length) >= 1 and (.customProperties | length) >= 1'
 ED2=$PICKED
 check_views "$ED2" "before rm -r: every view of $ED2 agrees with the fake"
-BEFORE_DELETE[$ED2]=$(user_of "$ED2")
+BEFORE_DELETE[$ED2]=$(fake_user_api "$ED2")
 mark
 t_ok "rm -r users/$(enc "$ED2")" rm -r "$M/users/$(enc "$ED2")"
 t_changes "rm -r: exactly one delete request with {emails: [E]}" \
@@ -523,7 +600,21 @@ check_gone "$ED2" "after rm -r: ENOENT, and in no listing"
 # The journal
 # =====================================================================
 
-ALL_CHANGES=$(fake_log | norm_changes)
+# The change requests the fake refused: none, but under evidence the
+# first property write's propertyId form. The journal has one line per
+# accepted request, its args in the mount's own form (propertyId).
+ALL_LOG=$(fake_log)
+want='[]'
+! dialect_evidence || want='[["POST /v1/users/set-custom-user-properties",400,"propertyId"]]'
+t_is "$(jq -c --argjson eps "$CHANGE_EPS" '[.[] | select(.endpoint as $e | $eps | index($e))
+	| select(.status < 200 or .status > 299)
+	| [.endpoint, .status, (.body.properties[0]? // {} | keys - ["value"] | join(","))]]' <<<"$ALL_LOG")" \
+	"$want" "the fake refused no change request$(! dialect_evidence ||
+		echo " but the first property write's propertyId form (evidence)")"
+ALL_CHANGES=$(jq -c '[.[] | select(.status >= 200 and .status <= 299)
+	| if (.body.properties | type) == "array"
+	  then .body.properties |= map(if has("id") then {propertyId: .id, value} else . end)
+	  else . end]' <<<"$ALL_LOG" | norm_changes)
 NCHANGES=$(jq length <<<"$ALL_CHANGES")
 t_ok "cat .memberspot/journal" cat "$M/.memberspot/journal"
 J_MNT=$T_OUT
@@ -546,7 +637,8 @@ t_same_lines "$(jq -c 'select(.op != "delete-snapshot") | .args' <<<"$J_FILE" |
 		| with_entries(select((.key == "firstname" or .key == "name") and .value == "" | not))
 		| if (.properties | type) == "array" then .properties |= sort_by(.propertyId) else . end')" \
 	"$(jq -c '.[].body' <<<"$ALL_CHANGES")" \
-	"one journal line per change request the fake received ($NCHANGES), args = the body sent"
+	"one journal line per change request the fake accepted ($NCHANGES), args = the body sent$(! dialect_evidence ||
+		echo " (its items' id as propertyId)")"
 for e in "$ED1" "$ED2"; do
 	idx=$(jq -sc --arg e "$e" '[to_entries[] | select(.value.op == "delete" and .value.args.emails == [$e]) | .key]' <<<"$J_FILE")
 	sidx=$(jq -sc --arg e "$e" '[to_entries[] | select(.value.op == "delete-snapshot" and .value.user.email == $e) | .key]' <<<"$J_FILE")
@@ -577,7 +669,7 @@ msfs_unmount
 # -o ro: no write reaches the API
 # =====================================================================
 
-msfs_mount ro cache_ttl=3600 "journal=$T_DIR/journal-ro.jsonl" || t_bail "cannot mount -o ro"
+msfs_mount_w ro cache_ttl=3600 "journal=$T_DIR/journal-ro.jsonl" || t_bail "cannot mount -o ro"
 STATE=$(fake_state)
 pick '(.offers | length) >= 1 and (.offers[0].orderId // "") != "" and (.offers | length) < 5'
 EX=$PICKED
@@ -618,7 +710,7 @@ msfs_unmount
 # -o nodelete
 # =====================================================================
 
-msfs_mount nodelete cache_ttl=3600 || t_bail "cannot mount -o nodelete"
+msfs_mount_w nodelete cache_ttl=3600 || t_bail "cannot mount -o nodelete"
 pick '(.offers | length) >= 1'
 EN=$PICKED
 D=$M/users/$(enc "$EN")
@@ -652,13 +744,26 @@ msfs_unmount
 # changes land in between (the first checks prove they did). The listing
 # is offers/O/members: the kernel holds users/ locked while it is read,
 # so an rmdir in it waits for a users/ listing to end.
+# Evidence dialect: the mount's first list request (pageLength 100) is
+# refused and asked again with 50; it learns that before the race (a
+# by-status listing), or the refused request would take the 3 s and the
+# real list be asked after the changes. And offers are derived from every
+# offer's member lists: the walk is done before the second race, or the
+# grant's own look at users/E/offers/ would ask those lists, 3 s each.
 
-msfs_mount cache_ttl=3600 || t_bail "cannot mount for the listing race"
+msfs_mount_w cache_ttl=3600 || t_bail "cannot mount for the listing race"
 pick '(.offers | length) >= 1'
 EL=$PICKED
 OL=$(sj --arg e "$EL" '.users[] | select(.email == $e) | .offers[0].offerId')
 pick "any(.offers[]; .offerId == $(jq -cn --arg o "$OL" '$o'))"
 EV=$PICKED
+if dialect_evidence; then
+	mark
+	ls -A "$M/by-status/inactive" >/dev/null
+	t_is "$(since | jq -c '[.[] | select(.endpoint == "GET /v1/users/list") | .status]
+		| [.[0], (.[1:] | length > 0 and all(. == 200))]')" '[400,true]' \
+		"evidence: before the race, the mount learned the page length (one refused list request, then 200s)"
+fi
 fake_config '{"list_reply_ms":3000}'
 mark
 ls -A "$M/offers/$(enc "$OL")/members" >"$T_DIR/slow-ls" 2>&1 &
@@ -671,10 +776,13 @@ t_ok "echo Raced > users/$(enc "$EV")/properties/Company meanwhile" \
 t_ok "the listing was still on its way after both changes" kill -0 "$LS_PID"
 t_ok "the listing ends" wait "$LS_PID"
 fake_config '{"list_reply_ms":0}'
+want="GET list,DELETE delete-users,POST set-custom-user-properties"
+! dialect_evidence || want+=",POST set-custom-user-properties"
 t_is "$(since | jq -r '[.[] | select(.endpoint | IN("GET /v1/users/list", "DELETE /v1/users/delete-users",
 	"POST /v1/users/set-custom-user-properties"))] | sort_by(.t) | map(.endpoint | sub(" .*/"; " ")) | join(",")')" \
-	"GET list,DELETE delete-users,POST set-custom-user-properties" \
-	"the list was asked before the changes were made"
+	"$want" \
+	"the list was asked before the changes were made$(! dialect_evidence ||
+		echo " (evidence: the mount's first property write is sent twice, propertyId then id)")"
 t_is "$(grep -cxF -- "$(enc "$EL")" "$T_DIR/slow-ls")" 0 \
 	"the listing that raced the deletion does not show the deleted member"
 t_is "$(grep -cxF -- "$(enc "$EV")" "$T_DIR/slow-ls")" 1 "... but shows the changed one"
@@ -690,6 +798,8 @@ check_gone "$EL" "after the listing: the deleted member is ENOENT and in no list
 # after it; the listing must still show the member (once).
 PR=pending-race@x.com
 t_ok "mkdir users/$PR (pending)" mkdir "$M/users/$PR"
+! dialect_evidence || t_ok "evidence: ls users/$(enc "$EV")/offers (the walk of every offer's lists) before the race" \
+	ls -A "$M/users/$(enc "$EV")/offers"
 fake_config '{"list_reply_ms":3000}'
 echo /users > "$M/.memberspot/refresh"
 mark
