@@ -66,6 +66,8 @@ struct school {
 	pthread_mutex_t lock; /* guards pending, exams and held_walks */
 	cJSON *pending;       /* object: email -> true */
 	cJSON *exams;         /* object: exam id -> true */
+	cJSON *orders;	      /* object: email -> [grant]: orders made known
+			       * through this mount (derived grants only) */
 	double held_walks;    /* derived grants: walks begun (a counter) */
 };
 
@@ -97,7 +99,8 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 		goto fail_cache;
 	s->pending = cJSON_CreateObject();
 	s->exams = cJSON_CreateObject();
-	if (!s->pending || !s->exams)
+	s->orders = cJSON_CreateObject();
+	if (!s->pending || !s->exams || !s->orders)
 		goto fail_json;
 	pthread_mutex_init(&s->lock, NULL);
 	return s;
@@ -105,6 +108,7 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 fail_json:
 	cJSON_Delete(s->pending);
 	cJSON_Delete(s->exams);
+	cJSON_Delete(s->orders);
 	scratch_free(s->scratch);
 fail_cache:
 	fence_free(s->fence);
@@ -121,6 +125,7 @@ void school_free(struct school *s)
 		return;
 	cJSON_Delete(s->pending);
 	cJSON_Delete(s->exams);
+	cJSON_Delete(s->orders);
 	scratch_free(s->scratch);
 	fence_free(s->fence);
 	cache_free(s->views);
@@ -746,21 +751,20 @@ static cJSON *held_entry(struct school *s, const char *key, double walk)
 	return e;
 }
 
-/* The grant of offer (or, offer NULL, of order) in an entry; one is added
- * when none is there. NULL on ENOMEM. */
-static cJSON *held_grant(cJSON *entry, const char *offer, const char *order)
+/* The grant of offer in an entry; one is added when none is there. NULL
+ * on ENOMEM. */
+static cJSON *held_grant(cJSON *entry, const char *offer)
 {
 	cJSON *grants = cJSON_GetObjectItemCaseSensitive(entry, "grants");
 	cJSON *g;
 
 	cJSON_ArrayForEach(g, grants) {
-		const char *id = offer ? model_grant_offer_id(g)
-				       : model_grant_order_id(g);
+		const char *id = model_grant_offer_id(g);
 
-		if (id && !strcmp(id, offer ? offer : order))
+		if (id && !strcmp(id, offer))
 			return g;
 	}
-	g = model_grant_new(offer, order, 1);
+	g = model_grant_new(offer, NULL, 1);
 	if (g && !cJSON_AddItemToArray(grants, g)) {
 		cJSON_Delete(g);
 		g = NULL;
@@ -795,7 +799,7 @@ static enum fence_news held_note(struct school *s, const struct fence_ticket *t,
 	if (!hp.key)
 		return news;
 	hp.entry = held_entry(s, hp.key, walk);
-	g = hp.entry ? held_grant(hp.entry, offer, NULL) : NULL;
+	g = hp.entry ? held_grant(hp.entry, offer) : NULL;
 	if (g && !model_grant_set_active(g, active))
 		news = fence_put(s->fence, t, email, held_put, &hp);
 	cJSON_Delete(hp.entry);
@@ -889,6 +893,131 @@ static int held_walk(struct school *s, double *walk)
 	return 0; /* a walk raced by changes twice: use what it found */
 }
 
+/*
+ * Known orders. Records that carry no offers name no orders either, so
+ * the orders of a member are those made known through this mount: a grant
+ * with an order id (its offer known), a write to orders/ID (its offer
+ * known only if the order was known before). They are kept for the life
+ * of the mount, outside the walks, and merged into each walk's grants:
+ * the state of an order whose offer is known is that offer's grant state,
+ * fresh from the walk. Guarded by s->lock.
+ */
+
+/* The member's known order `order`, or NULL. Caller holds s->lock. */
+static cJSON *order_find(struct school *s, const char *email, const char *order)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(s->orders, email);
+	cJSON *g;
+
+	cJSON_ArrayForEach(g, list) {
+		const char *id = model_grant_order_id(g);
+
+		if (id && !strcmp(id, order))
+			return g;
+	}
+	return NULL;
+}
+
+/* Notes order (of offer, when not NULL) as active or not. */
+static void orders_note(struct school *s, const char *email, const char *order,
+			const char *offer, int active)
+{
+	cJSON *list, *g;
+
+	pthread_mutex_lock(&s->lock);
+	g = order_find(s, email, order);
+	if (g && offer && !model_grant_offer_id(g))
+		cJSON_AddStringToObject(g, "offerId", offer);
+	if (g) {
+		model_grant_set_active(g, active);
+		goto out;
+	}
+	list = cJSON_GetObjectItemCaseSensitive(s->orders, email);
+	if (!list)
+		list = cJSON_AddArrayToObject(s->orders, email);
+	g = model_grant_new(offer, order, active);
+	if (!list || !g || !cJSON_AddItemToArray(list, g))
+		cJSON_Delete(g);
+out:
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The offer of a known order (malloc'd), or NULL. */
+static char *orders_offer(struct school *s, const char *email,
+			  const char *order)
+{
+	const char *offer;
+	char *copy = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	offer = model_grant_offer_id(order_find(s, email, order));
+	if (offer)
+		copy = strdup(offer);
+	pthread_mutex_unlock(&s->lock);
+	return copy;
+}
+
+/* The known orders of an offer follow a change of its state. */
+static void orders_offer_state(struct school *s, const char *email,
+			       const char *offer, int active)
+{
+	cJSON *g;
+
+	pthread_mutex_lock(&s->lock);
+	cJSON_ArrayForEach(g,
+			   cJSON_GetObjectItemCaseSensitive(s->orders, email)) {
+		const char *id = model_grant_offer_id(g);
+
+		if (id && !strcmp(id, offer))
+			model_grant_set_active(g, active);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void orders_forget(struct school *s, const char *email)
+{
+	pthread_mutex_lock(&s->lock);
+	cJSON_DeleteItemFromObjectCaseSensitive(s->orders, email);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Merges the member's known orders into derived grants: an order of an
+ * offer the member holds marks that grant; any other is a grant of its
+ * own with the state last known. 0 or -ENOMEM. */
+static int orders_merge(struct school *s, const char *email, cJSON *grants)
+{
+	const cJSON *k;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	cJSON_ArrayForEach(k,
+			   cJSON_GetObjectItemCaseSensitive(s->orders, email)) {
+		const char *offer = model_grant_offer_id(k);
+		const char *order = model_grant_order_id(k);
+		cJSON *g, *held = NULL;
+
+		cJSON_ArrayForEach(g, grants) {
+			const char *o = model_grant_offer_id(g);
+
+			if (offer && o && !strcmp(o, offer) &&
+			    !model_grant_order_id(g))
+				held = g;
+		}
+		if (held) {
+			if (!cJSON_AddStringToObject(held, "orderId", order))
+				r = -ENOMEM;
+			continue;
+		}
+		g = cJSON_Duplicate(k, 1);
+		if (!g || !cJSON_AddItemToArray(grants, g)) {
+			cJSON_Delete(g);
+			r = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 int school_grants(struct school *s, const char *email, const cJSON *user,
 		  struct cval **out)
 {
@@ -918,6 +1047,10 @@ int school_grants(struct school *s, const char *email, const cJSON *user,
 	else
 		copy = cJSON_CreateArray();
 	cval_put(e);
+	if (copy && orders_merge(s, email, copy)) {
+		cJSON_Delete(copy);
+		copy = NULL;
+	}
 wrap:
 	if (!copy)
 		return -ENOMEM;
@@ -932,10 +1065,10 @@ int school_grants_derived(struct school *s, const cJSON *user)
 }
 
 /* A change made through the mount, applied to the member's derived
- * grants (when a walk is held; without one the next walk sees it): the
- * grant of offer, or of order when offer is NULL, gets state active. */
+ * grants of the walk held (without one the next walk sees it): the grant
+ * of offer gets state active. Orders are not held here (orders_note). */
 static void held_change(struct school *s, const char *email, const char *offer,
-			const char *order, int active)
+			int active)
 {
 	struct cval *m = cache_peek(s->views, "held");
 	char *key;
@@ -946,16 +1079,38 @@ static void held_change(struct school *s, const char *email, const char *offer,
 	key = key_of("held:", email);
 	entry = key ? held_entry(s, key, held_walk_of(m->json, "walk")) : NULL;
 	cval_put(m);
-	g = entry ? held_grant(entry, offer, order) : NULL;
-	if (g && offer && order &&
-	    !cJSON_GetObjectItemCaseSensitive(g, "orderId"))
-		cJSON_AddStringToObject(g, "orderId", order);
+	g = entry ? held_grant(entry, offer) : NULL;
 	if (g && !model_grant_set_active(g, active)) {
 		cache_put(s->views, key, entry);
 		entry = NULL;
 	}
 	cJSON_Delete(entry);
 	free(key);
+}
+
+/* What a successful change tells the derived grants: a grant (order may
+ * be NULL), an offer's state, or an order's state (offer NULL). */
+static void derived_change(struct school *s, const char *email,
+			   const char *offer, const char *order, int active)
+{
+	char *known = NULL;
+
+	if (offer) {
+		held_change(s, email, offer, active);
+		orders_offer_state(s, email, offer, active);
+		if (order)
+			orders_note(s, email, order, offer, active);
+		return;
+	}
+	known = orders_offer(s, email, order);
+	orders_note(s, email, order, NULL, active);
+	if (known)
+		held_change(s, email, known, active);
+	else
+		/* Which offer the order switched is not known here: the
+		 * next look walks the lists again. */
+		cache_drop(s->views, "held");
+	free(known);
 }
 
 /* ------------------------------------------------------------------------
@@ -1146,7 +1301,7 @@ int school_grant(struct school *s, const char *email, const char *first,
 			       model_grant_created(resp) == 0 ? SCOPE_MEMBER
 							      : SCOPE_ROSTER,
 			       FENCE_CHANGED);
-		held_change(s, email, offer, order, 1);
+		derived_change(s, email, offer, order, 1);
 	}
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
@@ -1172,9 +1327,9 @@ static int set_state(struct school *s, const char *op, const char *email,
 	if (!r) {
 		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
 		if (!strcmp(op, "set-offer-state"))
-			held_change(s, email, id, NULL, active);
+			derived_change(s, email, id, NULL, active);
 		else
-			held_change(s, email, NULL, id, active);
+			derived_change(s, email, NULL, id, active);
 	}
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
@@ -1286,6 +1441,7 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			if (dir)
 				scratch_drop_dir(s->scratch, dir);
 			school_pending_remove(s, emails[i]);
+			orders_forget(s, emails[i]);
 			free(key);
 			free(dir);
 		}
