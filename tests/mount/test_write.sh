@@ -819,4 +819,25 @@ t_is "$(grep -cxF -- "$PR" "$T_DIR/slow-users")" 1 \
 t_is "$(ls -A "$M/users" | grep -cxF -- "$PR")" 1 "a later listing shows it once"
 msfs_unmount
 
+# Orders made known through the mount outlive the cache: with a TTL of 2 s,
+# a member granted an offer with an order id still lists that order after
+# the walk of the offers' lists has expired (evidence: records name no
+# orders, so the mount's own knowledge is all there is; guessed: the
+# record names it).
+msfs_mount_w cache_ttl=2 || t_bail "cannot mount with cache_ttl=2"
+OT=$(sj '.offers[0].id')
+t_ok "grant ttl-order@x.com with order ORD-TTL" sh -c \
+	'printf "%s\n" "ttl-order@x.com,T,Tl,ORD-TTL" >"$1"' _ "$M/offers/$(enc "$OT")/grant"
+t_is "$(ls -A "$M/users/ttl-order@x.com/orders")" ORD-TTL "orders/ lists ORD-TTL at once"
+sleep 3
+t_is "$(ls -A "$M/users/ttl-order@x.com/orders")" ORD-TTL \
+	"orders/ still lists ORD-TTL after the cache_ttl"
+t_file_is "$M/users/ttl-order@x.com/orders/ORD-TTL" "active"$'\n' \
+	"orders/ORD-TTL still reads its state after the cache_ttl"
+t_ok "echo inactive > orders/ORD-TTL" sh -c 'echo inactive >"$1"' _ \
+	"$M/users/ttl-order@x.com/orders/ORD-TTL"
+t_file_is "$M/users/ttl-order@x.com/offers/$(enc "$OT")" "inactive"$'\n' \
+	"the order's offer reads inactive at once"
+msfs_unmount
+
 t_done
