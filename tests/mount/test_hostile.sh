@@ -38,6 +38,49 @@ msfs_mount cache_ttl=600 || t_bail "cannot mount"
 M=$MNT
 ls "$M/offers" >/dev/null
 cat "$M/properties.json" "$M/$D_REL/user.json" >/dev/null
+# E's offers too, so that the lookups below in users/E/offers/ ask nothing
+# but what their names ask for. Guessed: E's record (read above) carries
+# its grants: no request. Evidence: records carry none; the first look
+# at a member's offers/ walks every offer's two member lists
+# (?offerId=O and ?offerId=O&active=false); its offer ids ("bundle/2026",
+# "100%-kurs", ".hidden-offer") must go as exactly-encoded query values,
+# and only the page length may be refused (once: pageLength=100 > 50).
+fake_reset
+ls -A "$M/$D_REL/offers" >/dev/null
+if dialect_evidence; then
+	probs=$(fake_log | python3 -c '
+import json, sys, urllib.parse
+offers = json.loads(sys.argv[1])
+seen, bad, refused = set(), [], 0
+for r in json.load(sys.stdin):
+    p, _, q = r["path"].partition("?")
+    kv = [x.split("=", 1) for x in q.split("&")] if q else []
+    keys = [x[0] for x in kv]
+    ok = r["method"] == "GET" and p == "/v1/users/list" and all(len(x) == 2 for x in kv) \
+        and keys in (["pageLength", "offerId"], ["pageLength", "offerId", "active"])
+    if ok:
+        raw = kv[1][1]
+        oid = urllib.parse.unquote(raw)
+        ok = urllib.parse.quote(oid, safe="") == raw and (len(kv) == 2 or kv[2][1] == "false")
+    if ok and r["status"] == 400 and kv[0][1] == "100" and not refused:
+        refused = 1
+        continue
+    if not ok or r["status"] != 200 or kv[0][1] != "50":
+        bad.append("%s %s -> %s" % (r["method"], r["path"], r["status"]))
+        continue
+    if (oid, len(kv) == 3) in seen:         # 30 members: one page each
+        bad.append("asked twice: " + r["path"])
+    seen.add((oid, len(kv) == 3))
+want = {(o, a) for o in offers for a in (False, True)}
+bad += ["never asked: offerId=%s%s" % (o, "&active=false" if a else "") for o, a in sorted(want - seen)]
+bad += ["not an offer: %s" % o for o, a in sorted(seen - want)]
+if not refused:
+    bad.append("no refused pageLength=100")
+print("\n".join(bad))' "$(sj -c '[.offers[].id]')")
+	t_is "$probs" "" "the walk of users/E/offers asked each offer's two lists once, its id one exactly-encoded query value (evidence: records carry no grants)"
+else
+	t_cost "ls users/E/offers costs nothing (E's record carries its grants)" "total=0"
+fi
 
 # =====================================================================
 # Dot segments and encoded slashes in names
@@ -185,6 +228,20 @@ for oid in "${ODD_IDS[@]}"; do
 done
 echo / >"$M/.memberspot/refresh"
 WHO=$(fake_state | jq -r '.users[] | select(.email | endswith("weird-ids@hostile.example.com")) | .email')
+if dialect_evidence; then
+	# Records name no orders: the mount lists only orders made known
+	# through it. Make each awkward id known the way a user can: a write
+	# to users/W/orders/<its encoded name> (set-order-state, active).
+	probs=""
+	while IFS= read -r w; do
+		while IFS= read -r -d '' rid; do
+			f=$M/users/$(enc "$w")/orders/$(enc "$rid")
+			res=$(printf 'active\n' | write_once "$f")
+			[[ $res == ok ]] || probs+="$(printf '%q' "$rid"): $res"$'\n'
+		done < <(fake_user "$w" | jq -j '.offers[].orderId + "\u0000"')
+	done <<<"$WHO"
+	t_is "$probs" "" "evidence: echo active > users/W/orders/<encoded awkward id> succeeds for each (records name no orders: this makes them known)"
+fi
 
 # walk [--flat] DIR...: every name listed in DIR and (unless --flat) the
 # directories below it (not following links) must be a valid file name,
@@ -256,9 +313,17 @@ t_is "$(ls -A "$M/users/$(enc "$W")/orders" | grep -c $'[\x01-\x1f\x7f]')" \
 # An identifier longer than any name can be: not shown as a name that
 # cannot be looked up (it shows in user.json).
 L="long-id@hostile.example.com"
-fake_api POST /v1/users/grant-user-offer-by-mail -H 'Content-Type: application/json' \
-	--data-binary "$(jq -nc --arg e "$L" --arg o "$O" --arg r "$(printf 'L%.0s' {1..300})" \
-		'{email: $e, grantOffer: $o, orderId: $r}')" >/dev/null
+if dialect_evidence; then
+	# Records name no orders: the id reaches the mount through a grant
+	# made through it (a grant line's ORDER_ID).
+	t_is "$(printf '%s,,,%s\n' "$L" "$(printf 'L%.0s' {1..300})" | write_once "$M/offers/$(enc "$O")/grant")" ok \
+		"evidence: grant L through offers/O/grant with a 300-character order id"
+	t_is "$(fake_user "$L" | jq -r '.offers[0].orderId | length')" 300 "the API holds L's 300-character order id"
+else
+	fake_api POST /v1/users/grant-user-offer-by-mail -H 'Content-Type: application/json' \
+		--data-binary "$(jq -nc --arg e "$L" --arg o "$O" --arg r "$(printf 'L%.0s' {1..300})" \
+			'{email: $e, grantOffer: $o, orderId: $r}')" >/dev/null
+fi
 t_ok "users/L/user.json with a 300-character order id reads" cat "$M/users/$(enc "$L")/user.json"
 t_is "$(walk "$M/users/$(enc "$L")")" "" "users/L/: every listed name (orders/ included) can be looked up"
 unlisted() { grep -c "/users/$(enc "$L")/orders 0 not listed: an id of 300 bytes" "$M/.memberspot/errors"; }
