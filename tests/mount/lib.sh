@@ -258,8 +258,13 @@ t_cost() {
 		t_pass "$desc"
 		return 0
 	fi
+	# The requests themselves (path with query, status, time), so that a
+	# failure that happens only now and then shows what was asked.
 	t_fail "$desc" "${bad[@]}" \
-		"requests: $(jq -c '.by_endpoint | with_entries(select(.value > 0))' <<<"$stats")"
+		"requests: $(jq -c '.by_endpoint | with_entries(select(.value > 0))' <<<"$stats")" \
+		"the last of them:" \
+		"$(fake_log | jq -r --argjson n "$(jq -r '.total // 0' <<<"$stats")" \
+			'.[-$n:][-30:][] | "\(.t) \(.status) \(.method) \(.path)"' 2>/dev/null)"
 	return 1
 }
 
