@@ -6,11 +6,16 @@
 # exit status and the value it wrote are logged per worker. Afterwards:
 #   - nothing hung: every worker ended before its deadline (timeout(1));
 #   - nothing crashed: the mount answers, the daemon exits 0, log clean;
+#   - readers of members nobody changes always see the right content,
+#     the state of their grants (users/E/offers/O) included: under the
+#     evidence dialect that state is derived from the per-offer member
+#     lists, while the other workers change other members;
 #   - the server matches what was reported: every grant that succeeded
 #     exists unless a later deletion of it succeeded; every deletion that
 #     succeeded is gone (one delete request each); for each member only one
 #     worker edits, the last successful property / state write is the
-#     server's value, and the mount shows the same.
+#     server's value, and the mount shows the same; only the granters'
+#     fresh members were sent grants (a state write never became one).
 # shellcheck source=tests/mount/lib.sh disable=SC2016
 source "$(dirname "$0")/lib.sh"
 
@@ -32,6 +37,12 @@ END=$(($(date +%s) + RUN))
 # Member sets, disjoint: readers' (never changed), one set per property
 # editor, one set of (member, offer) per state flipper.
 STABLE=("${EMAILS[@]:5:40}")
+# their grants, "email<TAB>offer<TAB>active|inactive" (stored state: what
+# a member holds; under the evidence dialect the mount derives them from
+# the per-offer member lists)
+mapfile -t STABLE_GRANTS < <(jq -r '.users[5:45][] | .email as $e
+	| .offers[]? | "\($e)\t\(.offerId)\t\(if .active then "active" else "inactive" end)"' <<<"$STATE")
+[[ ${#STABLE_GRANTS[@]} -ge 10 ]] || t_bail "not enough grants among the readers' members in the fake's data"
 PROP_SETS=()
 for ((w = 0; w < 4; w++)); do PROP_SETS+=("$(printf '%s\n' "${EMAILS[@]:$((45 + w * 10)):10}")"); done
 mapfile -t FLIP_PAIRS < <(jq -r --argjson skip 85 '.users[$skip:][]
@@ -50,12 +61,12 @@ log() {
 }
 
 reader() {
-	local id=$1 f=$L/reader.$1 n=0 e st out
+	local id=$1 f=$L/reader.$1 n=0 e o want st out
 	RANDOM=$((id * 7919))
 	while (($(now) < END)); do
 		n=$((n + 1))
 		e=${STABLE[$((RANDOM % ${#STABLE[@]}))]}
-		case $((RANDOM % 6)) in
+		case $((RANDOM % 7)) in
 		0)
 			st=0
 			out=$(cat "$M/users/$(enc "$e")/user.json" 2>&1) || st=$?
@@ -88,6 +99,13 @@ reader() {
 			cat "$M/properties.json" "$M/offers/$(enc "${OFFERS[$((RANDOM % ${#OFFERS[@]}))]}")/offer.json" \
 				>/dev/null 2>&1 || st=$?
 			log "$f" cat-offer - "$st"
+			;;
+		6)
+			IFS=$'\t' read -r e o want <<<"${STABLE_GRANTS[$((RANDOM % ${#STABLE_GRANTS[@]}))]}"
+			st=0
+			out=$(cat "$M/users/$(enc "$e")/offers/$(enc "$o")" 2>&1) || st=$?
+			[[ $st -ne 0 || $out == "$want" ]] || st=99
+			log "$f" cat-grant "$e $o" "$st" "$([[ $st == 0 ]] || head -c 300 <<<"$out" | tr '\n\t' '  ')"
 			;;
 		esac
 	done
@@ -165,7 +183,7 @@ fake_reset
 pids=() names=()
 start() {
 	timeout -k 5 $((RUN + GRACE)) bash -c "$(declare -f now log enc reader granter deleter propeditor flipper)
-		$(declare -p M L END STABLE PROP_SETS FLIP_PAIRS OFFERS)
+		$(declare -p M L END STABLE STABLE_GRANTS PROP_SETS FLIP_PAIRS OFFERS)
 		$1 $2" &
 	pids+=($!)
 	names+=("$1 $2")
@@ -193,8 +211,8 @@ t_ok "the daemon is running" kill -0 "$MSFS_PID"
 
 cat "$L"/reader.[0-9] >"$L/reads"
 t_diag "operations: $(wc -l <"$L/reads") reads, $(cat "$L"/grant.[0-9] | wc -l) grants, $(cat "$L"/delete.[0-9] 2>/dev/null | wc -l) deletions, $(cat "$L"/prop.[0-9] | wc -l) property writes, $(cat "$L"/flip.[0-9] | wc -l) state writes"
-t_is "$(awk -F'\t' '($1 == "cat-user" || $1 == "cat-props" || $1 == "cat-offer") && $3 != 0' "$L/reads" | sort | uniq -c | head -n 20)" "" \
-	"every read of a member nobody changes, and of offers and properties.json, succeeded with the right content"
+t_is "$(awk -F'\t' '($1 == "cat-user" || $1 == "cat-props" || $1 == "cat-offer" || $1 == "cat-grant") && $3 != 0' "$L/reads" | sort | uniq -c | head -n 20)" "" \
+	"every read of a member nobody changes (user.json, properties.json, the state of each of its grants), and of offers and properties.json, succeeded with the right content"
 # listings may meet a member deleted between readdir and stat: only ENOENT
 t_is "$(awk -F'\t' '($1 == "ls-users" || $1 == "find-offers" || $1 == "ls-status") && $3 != 0' "$L/reads" |
 	grep -v 'No such file or directory' | head -n 20)" "" \
@@ -229,6 +247,9 @@ probs=$(jq -r --rawfile d "$L/deleted" '
 	(.users | map({(.email): true}) | add) as $u
 	| $d | split("\n")[] | select(. != "") | select($u[.]) | "\(.): deleted, still on the server"' <<<"$FINAL")
 t_is "$(head -n 20 <<<"$probs")" "" "every deletion that succeeded is gone from the server"
+t_is "$(fake_log | jq -r '.[] | select(.endpoint == "POST /v1/users/grant-user-offer-by-mail")
+	| .body.email // "?" | select(endswith("@stress.example.com") | not)' | sort | uniq -c | head -n 20)" "" \
+	"grants were sent only for the granters' fresh members (no state write became a grant)"
 t_is "$(fake_log | jq -r '.[] | select(.endpoint | test("delete-users")) | .body.emails[]' | sort | uniq -d | head -n 10)" "" \
 	"no member was sent to delete-users twice"
 t_is "$(fake_log | jq -r '.[] | select(.endpoint | test("delete-users")) | .body.emails[]' | sort -u)" \
