@@ -68,7 +68,14 @@ struct school {
 	cJSON *exams;         /* object: exam id -> true */
 	cJSON *orders;	      /* object: email -> [grant]: orders made known
 			       * through this mount (derived grants only) */
-	double held_walks;    /* derived grants: walks begun (a counter) */
+	/* Derived grants (below), guarded by lock: */
+	double held_walks;    /* walks begun (a counter: their numbers) */
+	double held_running;  /* the number of the walk running, or 0 */
+	double held_done;     /* walks ended (a counter, for waiters) */
+	int held_err;         /* how the last walk ended */
+	unsigned held_epoch;  /* bumped when every cached view is dropped */
+	cJSON *held_log;      /* changes made while a walk runs */
+	pthread_cond_t held_cond; /* a walk ended */
 };
 
 /* ------------------------------------------------------------------------
@@ -103,6 +110,7 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	if (!s->pending || !s->exams || !s->orders)
 		goto fail_json;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->held_cond, NULL);
 	return s;
 
 fail_json:
@@ -130,6 +138,8 @@ void school_free(struct school *s)
 	fence_free(s->fence);
 	cache_free(s->views);
 	cache_free(s->cache);
+	cJSON_Delete(s->held_log);
+	pthread_cond_destroy(&s->held_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -709,46 +719,43 @@ int school_find_propdef(struct school *s, const char *name,
  * Derived grants
  *
  * When member records carry no "offers" (API.md, "Evidence"), a member's
- * grants are known only from the per-offer member lists. One walk reads,
+ * grants are known only from the per-offer member lists. A walk reads,
  * for every offer O, the list of its members (offerId=O: the same cached
  * list as offers/O/members/) and of those whose access to it is inactive
  * (offerId=O&active=false), and stores each member's grants under
- * "held:<email>" as {"walk": N, "grants": [...]}. The walk itself is
- * cached as "held", {"walk": N, "started": T}: a member with no entry of
- * walk N holds no offer. So the first look at any member's offers costs
- * the pages of those two lists per offer, and every other member's costs
- * nothing for cache_ttl. The walk counts as expired cache_ttl after it
- * *started*, so no member entry it wrote can have expired while it is
- * trusted. A change made through the mount updates the member's entry in
- * place; a change racing a walk makes the walk count as expired at once
- * (its entry for that member was refused by the fence).
+ * "held:<N>:<email>" ({"grants": [...]}), N the walk's number. Once done,
+ * it publishes itself as "held" ({"walk": N, "started": T}): a member with
+ * no entry of walk N holds no offer. So the first look at any member's
+ * offers costs the pages of those two lists per offer, and every other
+ * member's costs nothing for cache_ttl. A walk counts as expired
+ * cache_ttl after it *started*, so no entry it wrote has expired while it
+ * is trusted.
+ *
+ * One walk runs at a time (the others wait for it), and each writes only
+ * its own entries, so two walks never mix. A change made through the mount
+ * updates the entries of the published walk and of the running one, and
+ * is logged; the running walk replays the log over its entries before it
+ * publishes, because a list it read before the change may have undone
+ * it. Replay and publication happen under s->lock, as do all updates of
+ * entries, so no change slips between them.
  * ---------------------------------------------------------------------- */
 
-static double held_walk_of(const cJSON *v, const char *field)
+static double held_number(const cJSON *v, const char *field)
 {
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(v, field);
 
 	return cJSON_IsNumber(n) ? n->valuedouble : -1;
 }
 
-/* A copy of the member's entry of walk `walk`, or a new empty one. */
-static cJSON *held_entry(struct school *s, const char *key, double walk)
+static char *held_key(double walk, const char *email)
 {
-	struct cval *cur = cache_peek(s->views, key);
-	cJSON *e = NULL;
+	struct buf k = {0};
 
-	if (cur && held_walk_of(cur->json, "walk") == walk)
-		e = cJSON_Duplicate(cur->json, 1);
-	cval_put(cur);
-	if (e)
-		return e;
-	e = cJSON_CreateObject();
-	if (e && (!cJSON_AddNumberToObject(e, "walk", walk) ||
-		  !cJSON_AddArrayToObject(e, "grants"))) {
-		cJSON_Delete(e);
-		e = NULL;
+	if (buf_printf(&k, "held:%.0f:%s", walk, email)) {
+		buf_free(&k);
+		return NULL;
 	}
-	return e;
+	return buf_steal(&k);
 }
 
 /* The grant of offer in an entry; one is added when none is there. NULL
@@ -772,45 +779,46 @@ static cJSON *held_grant(cJSON *entry, const char *offer)
 	return g;
 }
 
-struct held_put {
-	struct cache *cache;
-	const char *key;
-	cJSON *entry; /* taken by the put */
-};
-
-static void held_put(void *arg)
+/* Sets email's grant of offer in walk `walk` to active (drop: forgets the
+ * member's entry). Caller holds s->lock. */
+static void held_set(struct school *s, double walk, const char *email,
+		     const char *offer, int active, int drop)
 {
-	struct held_put *hp = arg;
+	char *key = held_key(walk, email);
+	struct cval *cur;
+	cJSON *e = NULL, *g;
 
-	cache_put(hp->cache, hp->key, hp->entry);
-	hp->entry = NULL;
+	if (!key)
+		return;
+	if (drop) {
+		cache_drop(s->views, key);
+		free(key);
+		return;
+	}
+	cur = cache_peek(s->views, key);
+	if (cur)
+		e = cJSON_Duplicate(cur->json, 1);
+	cval_put(cur);
+	if (!e) {
+		e = cJSON_CreateObject();
+		if (e && !cJSON_AddArrayToObject(e, "grants")) {
+			cJSON_Delete(e);
+			e = NULL;
+		}
+	}
+	g = e ? held_grant(e, offer) : NULL;
+	if (g && !model_grant_set_active(g, active)) {
+		cache_put(s->views, key, e);
+		e = NULL;
+	}
+	cJSON_Delete(e);
+	free(key);
 }
 
-/* The walk notes that email holds offer (active or not). Returns the
- * fence's news: anything but FENCE_NONE means the entry was not stored. */
-static enum fence_news held_note(struct school *s, const struct fence_ticket *t,
-				 double walk, const char *email,
-				 const char *offer, int active)
-{
-	struct held_put hp = {s->views, key_of("held:", email), NULL};
-	enum fence_news news = FENCE_CHANGED;
-	cJSON *g;
-
-	if (!hp.key)
-		return news;
-	hp.entry = held_entry(s, hp.key, walk);
-	g = hp.entry ? held_grant(hp.entry, offer) : NULL;
-	if (g && !model_grant_set_active(g, active))
-		news = fence_put(s->fence, t, email, held_put, &hp);
-	cJSON_Delete(hp.entry);
-	free((char *)hp.key);
-	return news;
-}
-
-/* Notes every member of one offer's list (active: the state to note). */
-static int held_note_list(struct school *s, const struct fence_ticket *t,
-			  double walk, const char *offer, int inactive,
-			  int *dirty)
+/* Notes every member of one offer's list (all holders as active, then
+ * those of the inactive list as inactive) in walk `walk`. */
+static int held_note_list(struct school *s, double walk, const char *offer,
+			  int inactive)
 {
 	struct api_user_filter f = {offer, NULL, inactive ? 0 : -1};
 	struct cval *list;
@@ -819,78 +827,159 @@ static int held_note_list(struct school *s, const struct fence_ticket *t,
 
 	if (r)
 		return r;
-	cJSON_ArrayForEach(e, list->json) {
-		if (cJSON_IsString(e) &&
-		    held_note(s, t, walk, e->valuestring, offer, !inactive))
-			*dirty = 1;
+	pthread_mutex_lock(&s->lock);
+	cJSON_ArrayForEach(e, list->json)
+	{
+		if (cJSON_IsString(e))
+			held_set(s, walk, e->valuestring, offer, !inactive, 0);
 	}
+	pthread_mutex_unlock(&s->lock);
 	cval_put(list);
 	return 0;
 }
 
-static int fetch_held(void *arg, cJSON **out)
+/* One walk, numbered walk, over every offer's lists. */
+static int held_run(struct school *s, double walk)
 {
-	struct school *s = arg;
-	struct fence_ticket t;
 	struct cval *offers;
 	const cJSON *o;
-	double started = cache_now(), walk;
-	int r, dirty = 0;
+	int r = school_offers(s, &offers);
 
-	r = school_offers(s, &offers);
 	if (r)
 		return r;
-	pthread_mutex_lock(&s->lock);
-	walk = ++s->held_walks;
-	pthread_mutex_unlock(&s->lock);
-	fence_begin(s->fence, &t);
-	cJSON_ArrayForEach(o, offers->json) {
+	cJSON_ArrayForEach(o, offers->json)
+	{
 		const char *oid = model_offer_id(o);
 
 		if (!oid)
 			continue;
-		/* All holders first (active), then the inactive ones. */
-		r = held_note_list(s, &t, walk, oid, 0, &dirty);
+		r = held_note_list(s, walk, oid, 0);
 		if (!r)
-			r = held_note_list(s, &t, walk, oid, 1, &dirty);
+			r = held_note_list(s, walk, oid, 1);
 		if (r)
 			break;
 	}
-	fence_end(s->fence, &t);
 	cval_put(offers);
-	if (r)
-		return r;
-	*out = cJSON_CreateObject();
-	if (!*out || !cJSON_AddNumberToObject(*out, "walk", walk) ||
-	    !cJSON_AddNumberToObject(*out, "started",
-				     dirty ? -s->cfg.cache_ttl - 1 : started)) {
-		cJSON_Delete(*out);
-		*out = NULL;
-		return -ENOMEM;
-	}
-	return 0;
+	return r;
 }
 
-/* The current walk's number (walking when there is none). */
+/* Replays the changes logged while walk ran, and publishes it. Caller
+ * holds s->lock. */
+static int held_publish(struct school *s, double walk, double started)
+{
+	const cJSON *c;
+	cJSON *m;
+
+	cJSON_ArrayForEach(c, s->held_log)
+	{
+		const cJSON *offer = cJSON_GetObjectItemCaseSensitive(c, "o");
+
+		held_set(s, walk,
+			 cJSON_GetStringValue(
+				 cJSON_GetObjectItemCaseSensitive(c, "e")),
+			 cJSON_GetStringValue(offer),
+			 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "a")),
+			 !offer);
+	}
+	m = cJSON_CreateObject();
+	if (!m || !cJSON_AddNumberToObject(m, "walk", walk) ||
+	    !cJSON_AddNumberToObject(m, "started", started)) {
+		cJSON_Delete(m);
+		return -ENOMEM;
+	}
+	return cache_put(s->views, "held", m);
+}
+
+/* The number of a walk that is fresh, walking first when there is none
+ * (or waiting for the walk that runs). */
 static int held_walk(struct school *s, double *walk)
 {
 	struct cval *m;
-	int tries, r = 0;
+	double started, gen;
+	int r;
 
-	for (tries = 0; tries < 2; tries++) {
-		r = cache_get(s->views, "held", fetch_held, s, &m);
-		if (r)
-			return r;
-		*walk = held_walk_of(m->json, "walk");
-		if (cache_now() - held_walk_of(m->json, "started") <
-		    s->cfg.cache_ttl) {
+	unsigned epoch;
+
+	pthread_mutex_lock(&s->lock);
+again:
+	for (;;) {
+		m = cache_peek(s->views, "held");
+		if (m && cache_now() - held_number(m->json, "started") <
+				 s->cfg.cache_ttl) {
+			*walk = held_number(m->json, "walk");
 			cval_put(m);
+			pthread_mutex_unlock(&s->lock);
 			return 0;
 		}
 		cval_put(m);
-		cache_drop(s->views, "held");
+		if (!s->held_running)
+			break;
+		gen = s->held_done;
+		while (s->held_running && s->held_done == gen)
+			pthread_cond_wait(&s->held_cond, &s->lock);
+		if (s->held_err) {
+			/* The walk we waited for failed: so do we, rather than
+			 * each waiter walking against a failing API. */
+			r = s->held_err;
+			pthread_mutex_unlock(&s->lock);
+			return r;
+		}
 	}
-	return 0; /* a walk raced by changes twice: use what it found */
+	s->held_running = ++s->held_walks;
+	epoch = s->held_epoch;
+	cJSON_Delete(s->held_log);
+	s->held_log = cJSON_CreateArray();
+	pthread_mutex_unlock(&s->lock);
+
+	started = cache_now();
+	r = s->held_log ? held_run(s, s->held_running) : -ENOMEM;
+
+	pthread_mutex_lock(&s->lock);
+	if (!r && epoch != s->held_epoch) {
+		/* Everything was dropped meanwhile, this walk's entries too:
+		 * walk again. */
+		s->held_running = 0;
+		goto again;
+	}
+	if (!r)
+		r = held_publish(s, s->held_running, started);
+	*walk = s->held_running;
+	s->held_running = 0;
+	s->held_done++;
+	s->held_err = r;
+	cJSON_Delete(s->held_log);
+	s->held_log = NULL;
+	pthread_cond_broadcast(&s->held_cond);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* A change made through the mount: email's grant of offer is now active
+ * (offer NULL: the member is gone). Applied to the published walk and
+ * the running one, and logged for the running one's replay. */
+static void held_change(struct school *s, const char *email, const char *offer,
+			int active)
+{
+	struct cval *m;
+	cJSON *c;
+
+	pthread_mutex_lock(&s->lock);
+	m = cache_peek(s->views, "held");
+	if (m)
+		held_set(s, held_number(m->json, "walk"), email, offer, active,
+			 !offer);
+	cval_put(m);
+	if (s->held_running) {
+		held_set(s, s->held_running, email, offer, active, !offer);
+		c = cJSON_CreateObject();
+		if (c && cJSON_AddStringToObject(c, "e", email) &&
+		    (!offer || cJSON_AddStringToObject(c, "o", offer)) &&
+		    cJSON_AddBoolToObject(c, "a", active) &&
+		    cJSON_AddItemToArray(s->held_log, c))
+			c = NULL;
+		cJSON_Delete(c);
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 /*
@@ -1036,16 +1125,14 @@ int school_grants(struct school *s, const char *email, const cJSON *user,
 	r = held_walk(s, &walk);
 	if (r)
 		return r;
-	key = key_of("held:", email);
+	key = held_key(walk, email);
 	if (!key)
 		return -ENOMEM;
 	e = cache_peek(s->views, key);
 	free(key);
-	if (e && held_walk_of(e->json, "walk") == walk)
-		copy = cJSON_Duplicate(
-			cJSON_GetObjectItemCaseSensitive(e->json, "grants"), 1);
-	else
-		copy = cJSON_CreateArray();
+	copy = e ? cJSON_Duplicate(
+			   cJSON_GetObjectItemCaseSensitive(e->json, "grants"), 1)
+		 : cJSON_CreateArray();
 	cval_put(e);
 	if (copy && orders_merge(s, email, copy)) {
 		cJSON_Delete(copy);
@@ -1062,30 +1149,6 @@ int school_grants_derived(struct school *s, const cJSON *user)
 {
 	(void)s;
 	return user && !model_user_offers(user);
-}
-
-/* A change made through the mount, applied to the member's derived
- * grants of the walk held (without one the next walk sees it): the grant
- * of offer gets state active. Orders are not held here (orders_note). */
-static void held_change(struct school *s, const char *email, const char *offer,
-			int active)
-{
-	struct cval *m = cache_peek(s->views, "held");
-	char *key;
-	cJSON *entry, *g;
-
-	if (!m)
-		return;
-	key = key_of("held:", email);
-	entry = key ? held_entry(s, key, held_walk_of(m->json, "walk")) : NULL;
-	cval_put(m);
-	g = entry ? held_grant(entry, offer) : NULL;
-	if (g && !model_grant_set_active(g, active)) {
-		cache_put(s->views, key, entry);
-		entry = NULL;
-	}
-	cJSON_Delete(entry);
-	free(key);
 }
 
 /* What a successful change tells the derived grants: a grant (order may
@@ -1428,16 +1491,13 @@ int school_delete(struct school *s, const char *const *emails, int n)
 	if (!r) {
 		for (i = 0; i < n; i++) {
 			char *key = key_of("user:", emails[i]);
-			char *held = key_of("held:", emails[i]);
 			char *dir = tree_user_path(emails[i], "");
 
 			forget_member_links(s, emails[i], NULL);
 			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
 			if (key)
 				cache_put_missing(s->cache, key);
-			if (held)
-				cache_drop(s->views, held);
-			free(held);
+			held_change(s, emails[i], NULL, 0);
 			if (dir)
 				scratch_drop_dir(s->scratch, dir);
 			school_pending_remove(s, emails[i]);
@@ -1484,6 +1544,9 @@ int school_forget(struct school *s, const char *path, double min_age)
 	int r;
 
 	if (!strcmp(path, "/") || !*path) {
+		pthread_mutex_lock(&s->lock);
+		s->held_epoch++;
+		pthread_mutex_unlock(&s->lock);
 		cache_drop_prefix(s->cache, "");
 		cache_drop_prefix(s->views, "");
 		return 0;
