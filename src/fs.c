@@ -14,6 +14,9 @@
  * - Scratch files (editors' temporaries) live in scratch.c, by path.
  * - Kernel caches: a change queues the affected paths; a notifier thread
  *   calls fuse_invalidate_path outside the handler that caused it.
+ * - Permissions are the kernel's (default_permissions, which main adds
+ *   with allow_other): fill_stat shows the owner and every mode as
+ *   -o uid=,gid=,umask= make them (fs.h), and no handler checks callers.
  */
 #include "fs.h"
 
@@ -29,7 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bases.h"
 #include "buf.h"
+#include "cache.h"
 #include "errlog.h"
 #include "school.h"
 #include "scratch.h"
@@ -49,6 +54,8 @@ struct handle {
 	int err;       /* a failed apply not yet reported by flush */
 	int resync;    /* control files: a failed write() cut a line; skip
 			* to the next newline (that tail is not a line) */
+	int noted;     /* its content was noted as the reader's base */
+	pid_t pid;     /* the process that opened it */
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
 };
@@ -57,6 +64,33 @@ struct handle {
 #define CONTROL_LINE_MAX (64 * 1024)
 
 static struct timespec mount_time;
+
+/* -o uid=,gid=,umask= (fs.h); (uid_t)-1 and (gid_t)-1: the mounting user. */
+static struct fs_owner owner = {(uid_t)-1, (gid_t)-1, 077};
+
+void fs_set_owner(const struct fs_owner *o)
+{
+	owner = *o;
+}
+
+static uid_t owner_uid(void)
+{
+	return owner.uid == (uid_t)-1 ? getuid() : owner.uid;
+}
+
+static gid_t owner_gid(void)
+{
+	return owner.gid == (gid_t)-1 ? getgid() : owner.gid;
+}
+
+/* The mode shown for a tree mode: what the owner may do, granted to group
+ * and others as well, less the umask (fs.h). */
+static mode_t shown_mode(mode_t mode)
+{
+	mode_t u = mode & 0700;
+
+	return (u | u >> 3 | u >> 6) & ~owner.umask & 0777;
+}
 
 static struct school *school_of(void)
 {
@@ -144,7 +178,7 @@ static void fill_stat(struct stat *st, const struct view_attr *a)
 	memset(st, 0, sizeof(*st));
 	switch (a->type) {
 	case VIEW_DIR:
-		st->st_mode = S_IFDIR | a->mode;
+		st->st_mode = S_IFDIR | shown_mode(a->mode);
 		st->st_nlink = 2;
 		break;
 	case VIEW_LINK:
@@ -152,15 +186,15 @@ static void fill_stat(struct stat *st, const struct view_attr *a)
 		st->st_nlink = 1;
 		break;
 	case VIEW_FILE:
-		st->st_mode = S_IFREG | a->mode;
+		st->st_mode = S_IFREG | shown_mode(a->mode);
 		st->st_nlink = 1;
 		break;
 	}
 	st->st_size = (off_t)a->size;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_blksize = 4096;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = owner_uid();
+	st->st_gid = owner_gid();
 	/* A fixed time: editors compare mtimes to detect outside changes,
 	 * and a clock that moves on every stat would alarm them. */
 	st->st_atim = st->st_mtim = st->st_ctim = mount_time;
@@ -224,7 +258,34 @@ static struct handle *handle_new(const char *path, struct tree_path *tp,
 	memset(tp, 0, sizeof(*tp));
 	h->write = w;
 	h->scratch = w == VW_SCRATCH;
+	h->pid = fuse_get_context()->pid;
 	return h;
+}
+
+/*
+ * Applies the new content of an editable file for process pid: with the
+ * content pid last read of it as the base (bases.h), which the saved
+ * content then replaces; a process that read nothing saves without one.
+ */
+static int save(const char *path, const struct tree_path *tp, pid_t pid,
+		const char *data, size_t len)
+{
+	struct school *s = school_of();
+	struct bases *bases = school_bases(s);
+	struct buf b = {0};
+	struct edit_base base;
+	int had = bases_get(bases, path, pid, cache_now(), &b);
+	int r;
+
+	if (had < 0)
+		return had;
+	base.data = b.data ? b.data : "";
+	base.len = b.len;
+	r = edit_apply(s, path, tp, data, len, had ? &base : NULL);
+	if (!r && had)
+		bases_note(bases, path, pid, data, len);
+	buf_free(&b);
+	return r;
 }
 
 /* Sends the handle's content (a value or JSON file) or its unfinished
@@ -241,8 +302,7 @@ static int apply(struct handle *h)
 					     &h->lines)
 				: 0;
 	else
-		r = edit_apply(school_of(), h->path, &h->tp, h->data.data,
-			       h->data.len);
+		r = save(h->path, &h->tp, h->pid, h->data.data, h->data.len);
 	/* Applied or refused, this content has had its answer; a second
 	 * close of a dup'ed descriptor must not send it again. */
 	h->dirty = 0;
@@ -618,6 +678,14 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 		return (int)n;
 	}
 	pthread_mutex_lock(&h->lock);
+	if (!h->noted && !h->dirty &&
+	    (h->write == VW_VALUE || h->write == VW_JSON)) {
+		/* What this process sees is what its next save starts from. */
+		h->noted = 1;
+		bases_note(school_bases(school_of()), h->path,
+			   fuse_get_context()->pid, h->data.data ? h->data.data : "",
+			   h->data.len);
+	}
 	if ((size_t)off >= h->data.len) {
 		n = 0;
 	} else {
@@ -706,7 +774,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		if (!r)
 			r = buf_resize(&b, (size_t)size);
 		if (!r)
-			r = edit_apply(s, path, &tp, b.data, b.len);
+			r = save(path, &tp, fuse_get_context()->pid, b.data,
+				 b.len);
 	} else if (a.write == VW_CONTROL) {
 		r = 0; /* nothing is stored in control files */
 	} else {
@@ -840,7 +909,8 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 		/* An editor saving: the scratch content becomes the file. */
 		r = scratch_get(school_scratch(s), from, &b);
 		if (!r)
-			r = edit_apply(s, to, &ttp, b.data, b.len);
+			r = save(to, &ttp, fuse_get_context()->pid, b.data,
+				 b.len);
 		if (!r) {
 			scratch_unlink(school_scratch(s), from);
 			notifier_queue(NULL, to);
@@ -881,7 +951,8 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (a.write == VW_SCRATCH)
 		r = scratch_chmod(school_scratch(school_of()), path,
 				  mode & 07777);
-	else if ((mode & 07777) != a.mode)
+	else if ((mode & 07777) != a.mode &&
+		 (mode & 07777) != shown_mode(a.mode))
 		r = -EPERM;
 	tree_path_free(&tp);
 	return r;
@@ -900,8 +971,8 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid,
 	tree_path_free(&tp);
 	if (a.write == VW_SCRATCH)
 		return 0;
-	if ((uid != (uid_t)-1 && uid != getuid()) ||
-	    (gid != (gid_t)-1 && gid != getgid()))
+	if ((uid != (uid_t)-1 && uid != owner_uid()) ||
+	    (gid != (gid_t)-1 && gid != owner_gid()))
 		return -EPERM;
 	return 0;
 }
