@@ -62,7 +62,9 @@ int school_propdefs(struct school *s, struct cval **out);    /* array */
 /* Member emails matching f (array of strings), every page fetched; the
  * members' records are cached on the way, except those of members changed
  * through the mount while the pages came in (a page may predate the
- * change); members deleted meanwhile are left out of the list too. */
+ * change); members deleted meanwhile are left out of the list too. A
+ * cursor the walk was given before (the server's pages go round in a
+ * cycle) ends it with -EIO and a line in the error log. */
 int school_members(struct school *s, const struct api_user_filter *f,
 		   struct cval **out);
 /* A member's record: cached (from a list page or an earlier lookup) or

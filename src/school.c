@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@
 #include "journal.h"
 #include "model.h"
 #include "scratch.h"
+#include "strhash.h"
 #include "tree.h"
 
 struct school {
@@ -419,6 +421,67 @@ static int list_record(struct school *s, const struct fence_ticket *t,
 	return news != FENCE_GONE;
 }
 
+/* The cursors one list walk was given, each with the page it came after. */
+struct cursors {
+	char **cursor;
+	uint32_t *hash;
+	int *page;
+	size_t n, cap;
+};
+
+/* Remembers cursor c, given after page `page`. Returns 0, the page after
+ * which c was given before (> 0: a cycle), or -ENOMEM. */
+static int cursors_add(struct cursors *cs, const char *c, int page)
+{
+	uint32_t h = strhash(c);
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		if (cs->hash[i] == h && !strcmp(cs->cursor[i], c))
+			return cs->page[i];
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 16;
+		char **nc;
+		uint32_t *nh;
+		int *np;
+
+		/* Each array keeps its old block until its own realloc
+		 * succeeds, so a failure leaves nothing to leak. */
+		nc = realloc(cs->cursor, cap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		cs->cursor = nc;
+		nh = realloc(cs->hash, cap * sizeof(*nh));
+		if (!nh)
+			return -ENOMEM;
+		cs->hash = nh;
+		np = realloc(cs->page, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		cs->page = np;
+		cs->cap = cap;
+	}
+	cs->cursor[cs->n] = strdup(c);
+	if (!cs->cursor[cs->n])
+		return -ENOMEM;
+	cs->hash[cs->n] = h;
+	cs->page[cs->n] = page;
+	cs->n++;
+	return 0;
+}
+
+static void cursors_free(struct cursors *cs)
+{
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		free(cs->cursor[i]);
+	free(cs->cursor);
+	free(cs->hash);
+	free(cs->page);
+	memset(cs, 0, sizeof(*cs));
+}
+
 /* Pages through #2. Each record goes to the cache as user:<email>; the
  * list itself keeps only the emails. */
 static int fetch_members(void *arg, cJSON **out)
@@ -426,9 +489,10 @@ static int fetch_members(void *arg, cJSON **out)
 	struct list_fetch *lf = arg;
 	struct school *s = lf->s;
 	struct fence_ticket ticket;
+	struct cursors seen = {0};
 	cJSON *emails = cJSON_CreateArray();
 	char *cursor = NULL;
-	int pages = 0;
+	int pages = 0, seen_at;
 	int r = 0;
 
 	if (!emails)
@@ -457,19 +521,28 @@ static int fetch_members(void *arg, cJSON **out)
 				cJSON_Delete(item);
 		}
 		cJSON_Delete(users);
-		/* A server repeating its cursor would loop forever. */
-		if (next && cursor && !strcmp(next, cursor)) {
+		pages++;
+		/* A server whose cursors come round again would be walked
+		 * forever (A, B, A, B, ... as well as A, A): the list is
+		 * refused rather than shown cut short. */
+		seen_at = next ? cursors_add(&seen, next, pages) : 0;
+		if (seen_at > 0)
 			errlog_add("GET /v1/users/list", 200,
-				   "cursor did not advance; list cut short");
+				   "the cursor after page %d is the one after "
+				   "page %d: the list runs in a cycle; not "
+				   "shown (EIO)",
+				   pages, seen_at);
+		if (seen_at) {
+			r = seen_at > 0 ? -EIO : seen_at;
 			free(next);
 			next = NULL;
 		}
 		free(cursor);
 		cursor = next;
-		pages++;
 	} while (cursor);
 	fence_end(s->fence, &ticket);
 	free(cursor);
+	cursors_free(&seen);
 	if (r) {
 		cJSON_Delete(emails);
 		return r;
