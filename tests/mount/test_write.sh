@@ -417,7 +417,7 @@ t_changes "jq + mv: one call with only Company" \
 	"$(jq -nc --arg e "$EP" --arg p "$pid" \
 		'[{ep: "users/set-custom-user-properties", body: {email: $e, properties: [{propertyId: $p, value: "X Ltd"}]}}]')"
 t_same_lines "$(ls -A "$D")" "$(printf '%s\n' user.json offers orders properties \
-	properties.json progress.json progress chapters login-token)" \
+	properties.json chapters)" \
 	"no scratch file (props.tmp) remains in users/E/"
 check_views "$EP" "properties.json via jq + mv: every view shows it"
 
