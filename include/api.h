@@ -14,6 +14,10 @@
  * An identifier that is "." or ".." is never put in a URL (it would be a
  * dot segment): such a call fails with ENOENT and sends nothing.
  * On success *out (where present) is a new cJSON owned by the caller.
+ * Dry run (http_dry_run): a change (any method but GET) is built as
+ * always but not sent; it succeeds at once and *out is the request it
+ * would have been, {"method", "path", "body"} (path as sent after the
+ * base URL; body absent when there is none).
  * Thread-safe as http.c is.
  */
 #ifndef MSFS_API_H

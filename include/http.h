@@ -37,6 +37,7 @@ struct http_config {
 	double progress_rps;      /* progress pacing; <= 0 means unpaced */
 	int max_conns;            /* pool size, >= 1 */
 	int insecure;             /* skip TLS verification */
+	int dry_run;		  /* send GETs only (-o dry_run): see below */
 };
 
 #define HTTP_ERROR_MAX 320
@@ -78,7 +79,10 @@ void http_free(struct http *h);
  * could not be verified, or no TLS session could be set up: EPROTO, not
  * EIO, because retrying cannot help and the user must act, and not EACCES,
  * which means a rejected key), -EIO on any other transport failure,
- * -ENOMEM. On a transport failure resp->error says why.
+ * -ENOMEM. On a transport failure resp->error says why. With
+ * config.dry_run, any method but GET is refused at once with -EROFS and
+ * nothing is sent (api.c answers changes itself before they get here;
+ * this is the net beneath it).
  */
 int http_request(struct http *h, const char *method, const char *path,
 		 const char *json_body, enum http_class cls, int idempotent,
@@ -95,6 +99,8 @@ int http_request_capped(struct http *h, const char *method, const char *path,
 			int idempotent, int endpoint, size_t max_body,
 			struct http_response *resp);
 void http_response_free(struct http_response *resp);
+/* 1 when the handle sends GETs only (config.dry_run). */
+int http_dry_run(const struct http *h);
 
 /* Percent-encodes everything but RFC 3986 unreserved characters, so an
  * identifier can never add a path segment or query; a whole "." or ".."

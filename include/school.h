@@ -129,11 +129,12 @@ int school_set_properties(struct school *s, const char *email,
 int school_enable_chapter(struct school *s, const char *email,
 			  const char *course, const char *chapter);
 /* Deletes members (one request for all). Refused with EPERM (nothing
- * sent) under ro or nodelete, or when it would take more than max_deletes
- * deletions into the last 60 s (one errlog line per burst of refusals
- * counts them); each member's record is then written to the journal and
- * fdatasync'd, and when that fails (or the record cannot be read) nothing
- * is sent: EIO. Under dry_run the request is journalled, not sent. */
+ * sent) under ro or nodelete, without a journal file, or when it would
+ * take more than max_deletes deletions into the last 60 s (one errlog
+ * line per burst of refusals counts them). Each member's record is then
+ * written to the journal and fdatasync'd; when that fails nothing is
+ * sent (EIO; a record that cannot be read: that error). Under dry_run
+ * the budget counts as well, and the request is journalled, not sent. */
 int school_delete(struct school *s, const char *const *emails, int n);
 
 /* Drops the cached views behind a mount path ("/" drops everything). */

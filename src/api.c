@@ -325,6 +325,33 @@ failed:
 	return rc;
 }
 
+/* A change not sent (dry run): the request it would have been, in *out.
+ * 0 or -ENOMEM. */
+static int dry_request(const char *method, const char *path, const cJSON *body,
+		       cJSON **out)
+{
+	cJSON *req, *copy = NULL;
+
+	if (!out)
+		return 0;
+	req = cJSON_CreateObject();
+	if (!req || !cJSON_AddStringToObject(req, "method", method) ||
+	    !cJSON_AddStringToObject(req, "path", path))
+		goto nomem;
+	if (body) {
+		copy = cJSON_Duplicate(body, 1);
+		if (!copy || !cJSON_AddItemToObject(req, "body", copy))
+			goto nomem;
+	}
+	*out = req;
+	return 0;
+
+nomem:
+	cJSON_Delete(copy);
+	cJSON_Delete(req);
+	return -ENOMEM;
+}
+
 /* Sends one request and judges it; why as finish(). Returns 0 or
  * -errno. */
 static int api_call_why(struct http *h, const char *method,
@@ -340,6 +367,8 @@ static int api_call_why(struct http *h, const char *method,
 
 	if (out)
 		*out = NULL;
+	if (strcmp(method, "GET") && http_dry_run(h))
+		return dry_request(method, path, body, out);
 	rc = buf_printf(&where, "%s %s", method, path);
 	if (rc)
 		return rc;

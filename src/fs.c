@@ -55,6 +55,7 @@ struct handle {
 	int resync;    /* control files: a failed write() cut a line; skip
 			* to the next newline (that tail is not a line) */
 	int noted;     /* its content was noted as the reader's base */
+	int dry;       /* created by a dry run: not in the school (dry_files) */
 	pid_t pid;     /* the process that opened it */
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
@@ -230,10 +231,67 @@ static int scratch_place(struct school *s, const struct tree_path *tp,
 	       (a.write == VW_SCRATCH);
 }
 
+/*
+ * Files a create under -o dry_run did not make (the grant was not sent),
+ * by path, while a descriptor of them is open: the creator's calls by
+ * path (touch sets the times by path) still find them, as they would
+ * after the real grant. Once closed, the path is what the school says.
+ */
+static pthread_mutex_t dry_lock = PTHREAD_MUTEX_INITIALIZER;
+static cJSON *dry_files; /* object: path -> open descriptors */
+
+/* Counts one more open descriptor of path. 0 or -ENOMEM. */
+static int dry_file_add(const char *path)
+{
+	cJSON *n;
+	int r = 0;
+
+	pthread_mutex_lock(&dry_lock);
+	if (!dry_files)
+		dry_files = cJSON_CreateObject();
+	n = dry_files ? cJSON_GetObjectItemCaseSensitive(dry_files, path)
+		      : NULL;
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + 1);
+	else if (!dry_files || !cJSON_AddNumberToObject(dry_files, path, 1))
+		r = -ENOMEM;
+	pthread_mutex_unlock(&dry_lock);
+	return r;
+}
+
+static void dry_file_drop(const char *path)
+{
+	cJSON *n;
+
+	pthread_mutex_lock(&dry_lock);
+	n = cJSON_GetObjectItemCaseSensitive(dry_files, path);
+	if (n && n->valuedouble > 1)
+		cJSON_SetNumberValue(n, n->valuedouble - 1);
+	else if (n)
+		cJSON_DeleteItemFromObjectCaseSensitive(dry_files, path);
+	if (dry_files && !dry_files->child) {
+		cJSON_Delete(dry_files);
+		dry_files = NULL;
+	}
+	pthread_mutex_unlock(&dry_lock);
+}
+
+static int dry_file_has(const char *path)
+{
+	int has;
+
+	pthread_mutex_lock(&dry_lock);
+	has = cJSON_GetObjectItemCaseSensitive(dry_files, path) != NULL;
+	pthread_mutex_unlock(&dry_lock);
+	return has;
+}
+
 static void handle_free(struct handle *h)
 {
 	if (!h)
 		return;
+	if (h->dry)
+		dry_file_drop(h->path);
 	pthread_mutex_destroy(&h->lock);
 	buf_free(&h->data);
 	tree_path_free(&h->tp);
@@ -416,9 +474,12 @@ static int write_control(struct handle *h, const char *data, size_t size)
 	return (int)size;
 }
 
-/* Opens a handle on an existing node; a = its attributes. */
+/* Opens a handle on an existing node; a = its attributes. empty: there
+ * is no content to load (a file a dry run's create did not make; it is
+ * then in dry_files while open). */
 static int open_node(const char *path, struct tree_path *tp,
-		     const struct view_attr *a, struct fuse_file_info *fi)
+		     const struct view_attr *a, int empty,
+		     struct fuse_file_info *fi)
 {
 	struct school *s = school_of();
 	int acc = fi->flags & O_ACCMODE;
@@ -448,8 +509,12 @@ static int open_node(const char *path, struct tree_path *tp,
 		 * descriptor (close after dup2) before writing. An emptying
 		 * with no write at all (`: > f`) is applied on release. */
 		h->truncated = 1;
-	} else if (a->write != VW_CONTROL) {
+	} else if (a->write != VW_CONTROL && !empty) {
 		r = view_render(s, &h->tp, &h->data);
+	}
+	if (!r && empty) {
+		r = dry_file_add(path);
+		h->dry = !r;
 	}
 	if (r) {
 		handle_free(h);
@@ -547,9 +612,12 @@ static int fs_getattr(const char *path, struct stat *st,
 		return 0;
 	}
 	r = lookup(path, &tp, &a);
+	if (r == -ENOENT && dry_file_has(path))
+		r = view_stat_dry_created(&a);
+	else if (!r)
+		tree_path_free(&tp);
 	if (r)
 		return r;
-	tree_path_free(&tp);
 	fill_stat(st, &a);
 	return 0;
 }
@@ -621,7 +689,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 
 	if (r)
 		return r;
-	r = open_node(path, &tp, &a, fi);
+	r = open_node(path, &tp, &a, 0, fi);
 	tree_path_free(&tp);
 	return r;
 }
@@ -631,7 +699,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct school *s = school_of();
 	struct tree_path tp;
 	struct view_attr a;
-	int r = tree_parse(path, &tp);
+	int r = tree_parse(path, &tp), dry = 0;
 
 	if (r)
 		return r;
@@ -641,7 +709,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		if (fi->flags & O_EXCL)
 			r = -EEXIST;
 		else
-			r = open_node(path, &tp, &a, fi);
+			r = open_node(path, &tp, &a, 0, fi);
 		goto out;
 	}
 	if (r != -ENOENT)
@@ -656,9 +724,15 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		r = edit_create(s, &tp);
 		if (!r)
 			r = view_stat(s, path, &tp, &a);
+		/* A dry run granted nothing, so the file is not there; the
+		 * creator still gets it open, as the real run would. */
+		if (r == -ENOENT && school_config(s)->dry_run) {
+			r = view_stat_dry_created(&a);
+			dry = 1;
+		}
 	}
 	if (!r)
-		r = open_node(path, &tp, &a, fi);
+		r = open_node(path, &tp, &a, dry, fi);
 out:
 	tree_path_free(&tp);
 	return r;
@@ -990,6 +1064,8 @@ static int fs_utimens(const char *path, const struct timespec tv[2],
 	r = lookup(path, &tp, &a);
 	if (!r)
 		tree_path_free(&tp);
+	if (r == -ENOENT && dry_file_has(path))
+		r = 0;
 	return r; /* touch of an existing entry: nothing to change */
 }
 

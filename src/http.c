@@ -88,6 +88,7 @@ struct http {
 	double timeout_s;
 	double connect_timeout_s;
 	int insecure;
+	int dry_run; /* GETs only */
 
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_cond; /* signalled when a handle is returned */
@@ -680,6 +681,10 @@ int http_request_capped(struct http *h, const char *method, const char *path,
 	double now = now_mono();
 	int rc;
 
+	if (h->dry_run && strcmp(method, "GET")) {
+		memset(resp, 0, sizeof(*resp));
+		return -EROFS;
+	}
 	pthread_mutex_lock(&h->pace_lock);
 	rc = now < h->down_until ? h->down_err : 0;
 	pthread_mutex_unlock(&h->pace_lock);
@@ -701,6 +706,11 @@ int http_request_capped(struct http *h, const char *method, const char *path,
 	}
 	pthread_mutex_unlock(&h->pace_lock);
 	return rc;
+}
+
+int http_dry_run(const struct http *h)
+{
+	return h->dry_run;
 }
 
 void http_response_free(struct http_response *resp)
@@ -822,6 +832,7 @@ struct http *http_new(const struct http_config *config)
 					     : HTTP_DEFAULT_TIMEOUT;
 	h->connect_timeout_s = config->connect_timeout_s;
 	h->insecure = config->insecure;
+	h->dry_run = config->dry_run;
 	h->max_conns = config->max_conns > 0 ? config->max_conns : 1;
 	if (pacer_init(&h->pacer[HTTP_CLASS_GENERAL], config->max_rps) ||
 	    pacer_init(&h->pacer[HTTP_CLASS_PROGRESS], config->progress_rps))

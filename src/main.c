@@ -45,6 +45,7 @@
 
 #define DEFAULT_URL "https://api.memberspot.de"
 #define KEY_MAX 4096
+#define MAX_DELETES_MAX 1000000
 
 struct options {
 	char *api_url;
@@ -60,6 +61,8 @@ struct options {
 	int workers;
 	int ro;
 	int nodelete;
+	int max_deletes; /* per rolling minute; 0: no budget */
+	int dry_run;
 	int insecure;
 	char *uid;        /* -o uid=,gid=,umask=: the tree's owner (fs.h) */
 	char *gid;
@@ -96,6 +99,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("workers=%d", workers, 0),
 	OPT("ro", ro, 1),
 	OPT("nodelete", nodelete, 1),
+	OPT("max_deletes=%d", max_deletes, 0),
+	OPT("dry_run", dry_run, 1),
 	OPT("insecure", insecure, 1),
 	/* Ours, not libfuse's: its umask= would give every file one mode. */
 	OPT("uid=%s", uid, 0),
@@ -176,6 +181,14 @@ static void usage(const char *prog)
 	       "changes the school\n"
 	       "    -o nodelete            refuse member deletion (rmdir "
 	       "users/EMAIL)\n"
+	       "    -o max_deletes=N       members deleted per rolling minute "
+	       "at most (default 10;\n"
+	       "                           0: no budget)\n"
+	       "    -o dry_run             send no change: each is checked, "
+	       "written to the\n"
+	       "                           journal as \"dry-run\" with its "
+	       "request, and reported\n"
+	       "                           as done; reads work as usual\n"
 	       "    -o journal=PATH        change journal (default "
 	       "$XDG_STATE_HOME/memberspotfs/journal.jsonl)\n"
 	       "    -o uid=USER,gid=GROUP  owner of the tree (default: the "
@@ -353,6 +366,11 @@ static int check_options(const struct options *o)
 	}
 	if (o->workers < 1 || o->workers > 32) {
 		fail("workers must be between 1 and 32");
+		return -1;
+	}
+	if (o->max_deletes < 0 || o->max_deletes > MAX_DELETES_MAX) {
+		fail("max_deletes must be between 0 (no budget) and %d",
+		     MAX_DELETES_MAX);
 		return -1;
 	}
 	if (strncmp(o->api_url, "https://", 8) &&
@@ -556,12 +574,14 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = {.cache_ttl = 60, .neg_ttl = 5, .max_rps = 8,
 			    .progress_rps = 4, .timeout = 30,
-			    .page_size = 100, .workers = 4};
+			    .page_size = 100, .workers = 4,
+			    .max_deletes = 10};
 	struct fuse_cmdline_opts cmd = {0};
 	struct fuse_loop_config *loop = NULL;
 	struct school_config scfg;
 	struct http_config hcfg;
 	struct journal *journal = NULL;
+	struct buf why = {0};
 	struct school *school = NULL;
 	struct http *http = NULL;
 	struct fuse *fuse = NULL;
@@ -649,6 +669,7 @@ int main(int argc, char *argv[])
 		.progress_rps = o.progress_rps,
 		.max_conns = o.workers * 2 + 4,
 		.insecure = o.insecure,
+		.dry_run = o.dry_run,
 	};
 	http = http_new(&hcfg);
 	explicit_bzero(key, sizeof(key));
@@ -665,18 +686,26 @@ int main(int argc, char *argv[])
 
 	if (!o.journal)
 		o.journal = journal_default_path();
-	journal = journal_open(o.journal, &err);
+	journal = journal_open(o.journal, &err, &why);
 	if (!journal) {
-		fail("cannot open the journal %s: %s",
-		     o.journal ? o.journal : "(none)", strerror(-err));
+		fail("refusing the journal %s: %s",
+		     o.journal ? o.journal : "(none)",
+		     why.len ? why.data : strerror(-err));
 		goto out_http;
 	}
+	if (o.dry_run)
+		fprintf(stderr,
+			"memberspotfs: dry run: no change is sent; each is "
+			"written to the journal %s\n",
+			o.journal ? o.journal : "(memory only)");
 	scfg = (struct school_config){
 		.cache_ttl = o.cache_ttl,
 		.neg_ttl = o.neg_ttl,
 		.page_size = o.page_size,
 		.readonly = o.ro,
 		.nodelete = o.nodelete,
+		.max_deletes = o.max_deletes,
+		.dry_run = o.dry_run,
 		.workers = o.workers,
 	};
 	school = school_new(&scfg, http, journal);
@@ -725,6 +754,7 @@ out_school:
 out_journal:
 	journal_close(journal);
 out_http:
+	buf_free(&why);
 	http_free(http);
 out_curl:
 	curl_global_cleanup();

@@ -44,6 +44,15 @@
 #define MODE_RW 0600
 #define MODE_WO 0200
 
+int view_stat_dry_created(struct view_attr *a)
+{
+	a->type = VIEW_FILE;
+	a->mode = MODE_RW;
+	a->size = 0;
+	a->write = VW_VALUE;
+	return 0;
+}
+
 size_t view_max_write(enum view_write w)
 {
 	switch (w) {
@@ -335,7 +344,9 @@ static const char readme_text[] =
 	"Changes happen when the file is closed; a refused change makes "
 	"close()\n"
 	"fail and its reason is in .memberspot/errors.\n"
-	"rmdir users/EMAIL deletes the member (irreversible).\n";
+	"rmdir users/EMAIL deletes the member (irreversible; at most\n"
+	"max_deletes, default 10, a minute; the journal keeps its record).\n"
+	"Under -o dry_run no change is sent: the journal shows each request.\n";
 
 static int render_user_file(struct school *s, const struct tree_path *p,
 			    struct buf *out)
