@@ -14,6 +14,10 @@
  * An identifier that is "." or ".." is never put in a URL (it would be a
  * dot segment): such a call fails with ENOENT and sends nothing.
  * On success *out (where present) is a new cJSON owned by the caller.
+ * Dry run (http_dry_run): a change (any method but GET) is built as
+ * always but not sent; it succeeds at once and *out is the request it
+ * would have been, {"method", "path", "body"} (path as sent after the
+ * base URL; body absent when there is none).
  * Thread-safe as http.c is.
  */
 #ifndef MSFS_API_H
@@ -21,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct buf;
 struct http;
@@ -46,6 +51,11 @@ enum api_endpoint {
 
 /* "GET /v1/offers"-style label of an endpoint, for status output. */
 const char *api_endpoint_name(enum api_endpoint ep);
+/* The largest answer the endpoint may send, in bytes: 8 MiB for a list
+ * page (and by default), 1 MiB for a member record (find-by-mail), 32 MiB
+ * for an exam's results. A larger answer is -EIO, and the error log says
+ * "answer too large: more than N MiB, the cap for this endpoint". */
+size_t api_endpoint_cap(enum api_endpoint ep);
 
 /* The single HTTP-status-to-errno mapping. 2xx -> 0. */
 int api_status_errno(long status);

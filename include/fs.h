@@ -5,15 +5,35 @@
  * applied on flush (so close() reports a refused change); scratch files go
  * to scratch.h. Changes push kernel-cache invalidations through a notifier
  * thread, because fuse_invalidate_path must not run inside the handler of
- * the path it invalidates.
+ * the path it invalidates. Owner and modes follow struct fs_owner.
  */
 #ifndef MSFS_FS_H
 #define MSFS_FS_H
 
 #define FUSE_USE_VERSION 314
 #include <fuse.h>
+#include <sys/types.h>
 
 struct school;
+
+/*
+ * Who owns the tree and who may use it (-o uid=,gid=,umask=). Every mode
+ * of the tree (directories 0700, editable files 0600, read-only views
+ * 0400, control files 0200, scratch files as their creator made them) is
+ * widened from the owner to group and others, then umask is taken away:
+ * the defaults (the mounting user, umask 0077) keep it to its owner;
+ * gid=admins,umask=0007 shares it with a group. The kernel enforces the
+ * modes only under default_permissions (main adds it with allow_other).
+ */
+struct fs_owner {
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
+};
+
+/* Sets the owner before the filesystem is created; without a call, the
+ * mounting user with umask 0077. */
+void fs_set_owner(const struct fs_owner *owner);
 
 /* The operations table; private_data of the fuse instance must be the
  * struct school. */

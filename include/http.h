@@ -37,12 +37,16 @@ struct http_config {
 	double progress_rps;      /* progress pacing; <= 0 means unpaced */
 	int max_conns;            /* pool size, >= 1 */
 	int insecure;             /* skip TLS verification */
+	int dry_run;		  /* send GETs only (-o dry_run): see below */
 };
 
 #define HTTP_ERROR_MAX 320
 /* How resp->error begins when the server's certificate failed
  * verification (the one TLS failure -o insecure can get past). */
 #define HTTP_TLS_CERT_REASON "the TLS certificate could not be verified: "
+/* How resp->error begins when an answer was larger than the call's cap
+ * (http_request_capped): -EIO, not retried. */
+#define HTTP_TOO_BIG_REASON "answer too large: "
 
 struct http_response {
 	long status;        /* final HTTP status */
@@ -75,12 +79,28 @@ void http_free(struct http *h);
  * could not be verified, or no TLS session could be set up: EPROTO, not
  * EIO, because retrying cannot help and the user must act, and not EACCES,
  * which means a rejected key), -EIO on any other transport failure,
- * -ENOMEM. On a transport failure resp->error says why.
+ * -ENOMEM. On a transport failure resp->error says why. With
+ * config.dry_run, any method but GET is refused at once with -EROFS and
+ * nothing is sent (api.c answers changes itself before they get here;
+ * this is the net beneath it).
  */
 int http_request(struct http *h, const char *method, const char *path,
 		 const char *json_body, enum http_class cls, int idempotent,
 		 int endpoint, struct http_response *resp);
+/* http_request with a cap on the answer's body (after decompression):
+ * a larger one is abandoned as soon as it is known to be larger (its
+ * Content-Length or the bytes received), never retried, and comes back
+ * as -EIO with resp->error beginning with HTTP_TOO_BIG_REASON. A hostile
+ * or broken server cannot make the daemon hold more than that per
+ * request. max_body 0, or above http_request's own cap (64 MiB), means
+ * that cap. */
+int http_request_capped(struct http *h, const char *method, const char *path,
+			const char *json_body, enum http_class cls,
+			int idempotent, int endpoint, size_t max_body,
+			struct http_response *resp);
 void http_response_free(struct http_response *resp);
+/* 1 when the handle sends GETs only (config.dry_run). */
+int http_dry_run(const struct http *h);
 
 /* Percent-encodes everything but RFC 3986 unreserved characters, so an
  * identifier can never add a path segment or query; a whole "." or ".."

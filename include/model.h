@@ -125,7 +125,10 @@ int model_page_length_refused(const char *msg);
 
 /* ExamResult: the columns of results.csv, in order, and their values.
  * Known columns first (uid,email,score,passed,submittedAt), then every
- * other key seen in any row, in first-seen order. */
+ * other key seen in any row, in first-seen order. RFC 4180 quoting; a
+ * cell (header included) whose text starts with '=', '+', '-', '@', a
+ * tab or a CR gets a leading "'" so no spreadsheet runs it as a formula
+ * (OWASP), except a JSON number ("-3.5" stays a number). */
 int model_exam_csv(const cJSON *results, char **csv_out);
 
 /* The value of a scalar as text: strings verbatim, numbers and booleans as

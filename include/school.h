@@ -9,7 +9,10 @@
  * paths to forget. A fetch that began before a change never undoes it:
  * what it brings back is not cached over the change (see fence.h). All
  * functions return 0 or -errno; bad input found here is -EINVAL with the
- * reason in errlog. Thread-safe.
+ * reason in errlog. Under dry_run a change is checked as always, its
+ * request journalled ("dry-run") instead of sent and reported as done,
+ * and nothing cached changes: the mount shows the school as it is.
+ * Thread-safe.
  */
 #ifndef MSFS_SCHOOL_H
 #define MSFS_SCHOOL_H
@@ -20,6 +23,7 @@
 #include "api.h"
 #include "cache.h"
 
+struct bases;
 struct http;
 struct journal;
 struct scratch;
@@ -30,6 +34,8 @@ struct school_config {
 	int page_size;      /* 1-100 */
 	int readonly;       /* no change reaches the API: EROFS */
 	int nodelete;       /* member deletion refused: EPERM */
+	int max_deletes;    /* members deleted per rolling minute; 0: any */
+	int dry_run;        /* changes journalled as "dry-run", not sent */
 	int workers;        /* parallel requests for bulk control files */
 };
 
@@ -46,6 +52,7 @@ void school_set_invalidate(struct school *s, school_invalidate_fn fn,
 			   void *arg);
 const struct school_config *school_config(const struct school *s);
 struct scratch *school_scratch(struct school *s);
+struct bases *school_bases(struct school *s);
 struct journal *school_journal(struct school *s);
 struct cache *school_cache(struct school *s);
 
@@ -55,7 +62,9 @@ int school_propdefs(struct school *s, struct cval **out);    /* array */
 /* Member emails matching f (array of strings), every page fetched; the
  * members' records are cached on the way, except those of members changed
  * through the mount while the pages came in (a page may predate the
- * change); members deleted meanwhile are left out of the list too. */
+ * change); members deleted meanwhile are left out of the list too. A
+ * cursor the walk was given before (the server's pages go round in a
+ * cycle) ends it with -EIO and a line in the error log. */
 int school_members(struct school *s, const struct api_user_filter *f,
 		   struct cval **out);
 /* A member's record: cached (from a list page or an earlier lookup) or
@@ -71,6 +80,9 @@ int school_grants(struct school *s, const char *email, const cJSON *user,
 		  struct cval **out);
 /* 1 when user's grants are derived (the record carries none). */
 int school_grants_derived(struct school *s, const cJSON *user);
+/* The member record fetched now, whatever the cache holds (and cached):
+ * what a save compares with before it changes anything. */
+int school_user_fresh(struct school *s, const char *email, struct cval **out);
 /* The member record only when already cached; never fetches. */
 struct cval *school_user_cached(struct school *s, const char *email);
 int school_progress(struct school *s, const char *email, struct cval **out);
@@ -116,7 +128,13 @@ int school_set_properties(struct school *s, const char *email,
 			  const cJSON *props);
 int school_enable_chapter(struct school *s, const char *email,
 			  const char *course, const char *chapter);
-/* Deletes members (one request for all). */
+/* Deletes members (one request for all). Refused with EPERM (nothing
+ * sent) under ro or nodelete, without a journal file, or when it would
+ * take more than max_deletes deletions into the last 60 s (one errlog
+ * line per burst of refusals counts them). Each member's record is then
+ * written to the journal and fdatasync'd; when that fails nothing is
+ * sent (EIO; a record that cannot be read: that error). Under dry_run
+ * the budget counts as well, and the request is journalled, not sent. */
 int school_delete(struct school *s, const char *const *emails, int n);
 
 /* Drops the cached views behind a mount path ("/" drops everything). */

@@ -3,7 +3,11 @@
  * cache, no FUSE.
  *
  * Names: an identifier becomes a file name with '%' written "%25", '/'
- * written "%2F" and a leading '.' written "%2E"; nothing else changes.
+ * written "%2F", a leading '.' written "%2E" and each control character
+ * (bytes 0x01-0x1F and 0x7F) written "%XX" in uppercase hex ("%0A" for a
+ * newline, "%1B" for ESC), so no listing hands a terminal an escape
+ * sequence or a line-based script a name broken in two; nothing else
+ * changes.
  * Decoding is the exact inverse: decode(encode(id)) == id for every
  * non-empty identifier ("." and ".." included: they are "%2E" and "%2E."),
  * and any name that is not the encoding of something is refused, so every

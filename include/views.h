@@ -46,6 +46,11 @@ struct view_attr {
 /* Largest content accepted for a file of this kind (EFBIG beyond). */
 size_t view_max_write(enum view_write w);
 
+/* The attributes a created value file (users/E/offers/O) would have,
+ * for the open that created it under -o dry_run, where the grant was not
+ * sent and view_stat finds no such file. Returns 0. */
+int view_stat_dry_created(struct view_attr *a);
+
 /* Classifies and checks existence. Returns 0, -ENOENT, or another -errno
  * when the API failed. `path` is the raw mount path (for scratch files). */
 int view_stat(struct school *s, const char *path, const struct tree_path *p,
@@ -66,10 +71,20 @@ int view_readlink(struct school *s, const struct tree_path *p,
 		  struct buf *out);
 
 /* --- writes (edits.c) --- */
+/* The content the saving process last read of the file (bases.h); NULL
+ * when it read none. */
+struct edit_base {
+	const char *data;
+	size_t len;
+};
 /* Applies the complete new content of an editable file; `path` is the
- * mount path, used in error reasons. */
+ * mount path, used in error reasons. With a base (the writer read the
+ * file before), only what differs from the base is sent, and when the
+ * server's current value (fetched fresh) of something being changed is
+ * neither the base's nor the new one, nothing is sent: -ESTALE, with the
+ * name, the value started from and the server's in errlog. */
 int edit_apply(struct school *s, const char *path, const struct tree_path *p,
-	       const char *data, size_t len);
+	       const char *data, size_t len, const struct edit_base *base);
 /* Progress of a control file written in several chunks. */
 struct edit_lines {
 	int lines;  /* lines seen so far (numbering continues) */

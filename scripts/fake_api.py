@@ -83,6 +83,16 @@ accepted.
   dialect's envelope: next_page {users, next_page}, array (bare array),
   items {items, nextPage} (an envelope no client knows).
 
+A broken server (config switches)
+---------------------------------
+* cursor_cycle N (default 0: off): users/list cursors go round in a cycle
+  of N.  The page asked with the N-th cursor of a walk (when more follows)
+  answers nextPage = the first cursor again: 1 repeats a cursor at once
+  (A, A), 2 gives A, B, A, B, ...  A client that only catches an immediate
+  repeat walks forever.  Needs N+1 pages.
+* exam_extra_rows [row, ...] (default []): rows appended to every exam's
+  results as they are answered (formula-like cells, a huge row).
+
 Saved answers (--serve-dir DIR)
 -------------------------------
 Instead of answering from state, the fake answers from the files the
@@ -143,6 +153,7 @@ DEFAULT_CONFIG = {
     "progress_rps": 4, "global_rps": 0, "malformed_rate": 0.0,
     "drop_rate": 0.0, "down": False, "hang_ms": 0, "list_shape": "users",
     "retry_after": 1, "list_reply_ms": 0, "dialect": "guessed",
+    "cursor_cycle": 0, "exam_extra_rows": [],
 }
 
 # --------------------------------------------------------------------------
@@ -675,8 +686,11 @@ def api_users_list(st, args, query, body):
     limit = parse_page_length(first(query, "pageLength"), ev)
     match = st.user_filter(first(query, "offerId"), first(query, "courseId"),
                            parse_active(first(query, "active")), grant_active=ev)
-    page, more = st.page(first(query, "lastLoadedId"), limit, match)
+    cursor = first(query, "lastLoadedId")
+    page, more = st.page(cursor, limit, match)
     next_uid = page[-1]["uid"] if more else None
+    if more and cursor is not None and st.config["cursor_cycle"]:
+        next_uid = cycled_cursor(st, cursor, limit, match) or next_uid
     page = [render_user(st, u) for u in page]   # the page only: stays cheap
     shape = st.config["list_shape"]             # not the default: overrides the dialect
     if shape == "array":
@@ -686,6 +700,19 @@ def api_users_list(st, args, query, body):
     if shape == "items":
         return 200, {"items": page, "nextPage": next_uid}
     return 200, {"data" if ev else "users": page, "nextPage": next_uid}
+
+
+def cycled_cursor(st, cursor, limit, match):
+    """cursor_cycle N: the first cursor of the walk when cursor is its N-th,
+    else None."""
+    cursors, cur = [], None
+    for _ in range(st.config["cursor_cycle"]):
+        page, more = st.page(cur, limit, match)
+        if not more:
+            return None
+        cur = page[-1]["uid"]
+        cursors.append(cur)
+    return cursors[0] if cursor == cursors[-1] else None
 
 
 def api_find_by_mail(st, args, query, body):
@@ -828,7 +855,7 @@ def api_exam_results(st, args, query, body):
     results = st.exams.get(args[0])
     if results is None:
         raise ApiError(404, f"Exam {args[0]} not found")
-    return 200, results
+    return 200, results + st.config["exam_extra_rows"]
 
 
 ARG = None  # a route pattern placeholder: one non-empty, decoded segment
@@ -934,6 +961,9 @@ def config_error(name, value):
         return None if value in LIST_SHAPES else f"list_shape must be one of {', '.join(LIST_SHAPES)}"
     if name == "dialect":
         return None if value in DIALECTS else f"dialect must be one of {', '.join(DIALECTS)}"
+    if name == "exam_extra_rows":
+        ok = isinstance(value, list) and all(isinstance(r, dict) for r in value)
+        return None if ok else "exam_extra_rows must be an array of objects"
     return None if count(value) else f"{name} must be a non-negative integer"
 
 

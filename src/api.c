@@ -52,6 +52,29 @@ static const char *const endpoint_names[API__N] = {
 	[API_EXAM_RESULTS] = "GET /v1/exams/results",
 };
 
+/*
+ * The largest answer each endpoint may send (after decompression): a
+ * hostile or broken server must not make the daemon hold gigabytes. A
+ * page of members and the offer and property lists: 8 MiB; one member's
+ * record: 1 MiB; an exam's results, every submission at once: 32 MiB.
+ * The rest are small answers (a token, a change's echo): 8 MiB is far
+ * beyond any of them and still harmless.
+ */
+#define MIB ((size_t)1 << 20)
+#define API_CAP_DEFAULT (8 * MIB)
+static const size_t endpoint_cap[API__N] = {
+	[API_USERS_LIST] = 8 * MIB,
+	[API_FIND_BY_MAIL] = 1 * MIB,
+	[API_EXAM_RESULTS] = 32 * MIB,
+};
+
+size_t api_endpoint_cap(enum api_endpoint ep)
+{
+	if ((unsigned)ep >= API__N || !endpoint_cap[ep])
+		return API_CAP_DEFAULT;
+	return endpoint_cap[ep];
+}
+
 const char *api_endpoint_name(enum api_endpoint ep)
 {
 	if ((unsigned)ep >= API__N || !endpoint_names[ep])
@@ -204,7 +227,10 @@ static void transport_reason(int rc, double elapsed,
 		buf_puts(msg, r->error[0] ? r->error : "TLS failed");
 		break;
 	case -EIO:
-		if (r->error[0])
+		if (!strncmp(r->error, HTTP_TOO_BIG_REASON,
+			     strlen(HTTP_TOO_BIG_REASON)))
+			buf_puts(msg, r->error);
+		else if (r->error[0])
 			buf_printf(msg, "transport error: %s", r->error);
 		else
 			buf_puts(msg, "transport error (connection lost or "
@@ -299,6 +325,33 @@ failed:
 	return rc;
 }
 
+/* A change not sent (dry run): the request it would have been, in *out.
+ * 0 or -ENOMEM. */
+static int dry_request(const char *method, const char *path, const cJSON *body,
+		       cJSON **out)
+{
+	cJSON *req, *copy = NULL;
+
+	if (!out)
+		return 0;
+	req = cJSON_CreateObject();
+	if (!req || !cJSON_AddStringToObject(req, "method", method) ||
+	    !cJSON_AddStringToObject(req, "path", path))
+		goto nomem;
+	if (body) {
+		copy = cJSON_Duplicate(body, 1);
+		if (!copy || !cJSON_AddItemToObject(req, "body", copy))
+			goto nomem;
+	}
+	*out = req;
+	return 0;
+
+nomem:
+	cJSON_Delete(copy);
+	cJSON_Delete(req);
+	return -ENOMEM;
+}
+
 /* Sends one request and judges it; why as finish(). Returns 0 or
  * -errno. */
 static int api_call_why(struct http *h, const char *method,
@@ -314,6 +367,8 @@ static int api_call_why(struct http *h, const char *method,
 
 	if (out)
 		*out = NULL;
+	if (strcmp(method, "GET") && http_dry_run(h))
+		return dry_request(method, path, body, out);
 	rc = buf_printf(&where, "%s %s", method, path);
 	if (rc)
 		return rc;
@@ -328,8 +383,9 @@ static int api_call_why(struct http *h, const char *method,
 		cls = HTTP_CLASS_PROGRESS;
 
 	t0 = now_mono();
-	rc = http_request(h, method, path, json, cls,
-			  strcmp(method, "GET") == 0, ep, &r);
+	rc = http_request_capped(h, method, path, json, cls,
+				 strcmp(method, "GET") == 0, ep,
+				 api_endpoint_cap(ep), &r);
 	rc = finish(where.data, rc, now_mono() - t0, &r,
 		    strcmp(method, "GET") != 0, out, why);
 	http_response_free(&r);

@@ -100,14 +100,71 @@ static char *trim(char *s)
  * Properties
  * ---------------------------------------------------------------------- */
 
+/*
+ * No lost updates. A save with a base (what the saving process read)
+ * changes only what differs from the base, and only where the server
+ * still holds the base's value: the member is fetched fresh, and a
+ * property whose server value is neither the base's nor the new one was
+ * changed by someone else since the writer read it. Then nothing is sent
+ * (-ESTALE) and errlog names each such property with both values.
+ */
+
+/* The text a value file shows for v (NULL or null: ""). */
+static char *value_shown(const cJSON *v)
+{
+	char *t;
+
+	if (!v || cJSON_IsNull(v))
+		return strdup("");
+	t = model_scalar_text(v);
+	return t ? t : cJSON_PrintUnformatted(v);
+}
+
+/* JSON values as properties.json shows them (missing = null). */
+static int same_value(const cJSON *a, const cJSON *b)
+{
+	if (!a || cJSON_IsNull(a))
+		return !b || cJSON_IsNull(b);
+	return b && cJSON_Compare(a, b, 1);
+}
+
+static void log_stale(const char *path, const char *name, const cJSON *base,
+		      const cJSON *server)
+{
+	char *b = value_shown(base), *v = value_shown(server);
+
+	errlog_add(path, 0,
+		   "%s was changed on the server since you read it: you "
+		   "started from \"%s\", the server now has \"%s\"; nothing "
+		   "sent (read the file again and redo your change)",
+		   name, b ? b : "?", v ? v : "?");
+	free(b);
+	free(v);
+}
+
+/* The member's values now, keyed by property id (caller frees). */
+static int fresh_props(struct school *s, const char *email, const cJSON *defs,
+		       cJSON **out)
+{
+	struct cval *u;
+	int r = school_user_fresh(s, email, &u);
+
+	if (r)
+		return r;
+	*out = model_user_props_by_id(u->json, defs);
+	cval_put(u);
+	return *out ? 0 : -ENOMEM;
+}
+
 static int set_one_property(struct school *s, const char *path,
 			    const char *email, const char *name,
-			    const char *data, size_t len)
+			    const char *data, size_t len,
+			    const struct edit_base *base)
 {
 	struct cval *defs;
 	const cJSON *def;
-	cJSON *props, *item;
-	char *value;
+	cJSON *props, *item, *now = NULL;
+	char *value, *was = NULL;
 	int r = school_find_propdef(s, name, &defs, &def);
 
 	if (r) {
@@ -120,6 +177,35 @@ static int set_one_property(struct school *s, const char *path,
 	r = value_text(path, data, len, &value);
 	if (r)
 		goto out_defs;
+	if (base) {
+		/* The base is the file as read: one trailing newline off. */
+		size_t n = base->len;
+
+		if (n && base->data[n - 1] == '\n')
+			n--;
+		was = strndup(base->data, n);
+		r = was ? fresh_props(s, email, defs->json, &now) : -ENOMEM;
+		if (r)
+			goto out_value;
+	}
+	if (base) {
+		const cJSON *cur = cJSON_GetObjectItemCaseSensitive(
+			now, model_propdef_id(def));
+		char *shown = value_shown(cur);
+
+		if (!shown) {
+			r = -ENOMEM;
+		} else if (strcmp(shown, was) && strcmp(shown, value)) {
+			cJSON *b = cJSON_CreateString(was);
+
+			log_stale(path, name, b, cur);
+			cJSON_Delete(b);
+			r = -ESTALE;
+		}
+		free(shown);
+		if (r)
+			goto out_value;
+	}
 	props = cJSON_CreateArray();
 	item = cJSON_CreateObject();
 	if (!props || !item) {
@@ -134,33 +220,101 @@ static int set_one_property(struct school *s, const char *path,
 	r = school_set_properties(s, email, props);
 	cJSON_Delete(props);
 out_value:
+	cJSON_Delete(now);
+	free(was);
 	free(value);
 out_defs:
 	cval_put(defs);
 	return r;
 }
 
+/* properties.json as read ({"NAME": value}) keyed by property id; NULL
+ * when it is no JSON object (then the save is judged without a base). */
+static cJSON *base_by_id(const struct edit_base *base, const cJSON *defs)
+{
+	cJSON *doc = cJSON_ParseWithLength(base->data, base->len);
+	cJSON *out = NULL;
+	const cJSON *it;
+
+	if (!cJSON_IsObject(doc))
+		goto out;
+	out = cJSON_CreateObject();
+	cJSON_ArrayForEach(it, doc)
+	{
+		const cJSON *def = model_propdef_find(defs, it->string);
+		cJSON *v;
+
+		if (!out || !def || cJSON_GetObjectItemCaseSensitive(
+					    out, model_propdef_id(def)))
+			continue;
+		v = cJSON_Duplicate(it, 1);
+		if (!v || !cJSON_AddItemToObject(out, model_propdef_id(def), v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(out);
+			out = NULL;
+		}
+	}
+out:
+	cJSON_Delete(doc);
+	return out;
+}
+
+/* Drops from changes what the server already holds; -ESTALE (each
+ * logged) when something to change was changed by someone else. */
+static int check_stale(const char *path, const cJSON *defs, const cJSON *was,
+		       const cJSON *now, cJSON *changes)
+{
+	cJSON *c = changes ? changes->child : NULL, *next;
+	int r = 0;
+
+	for (; c; c = next) {
+		const char *id = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(c, "propertyId"));
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(was, id);
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(now, id);
+		const cJSON *want = cJSON_GetObjectItemCaseSensitive(c, "value");
+		const char *name = model_propdef_name(model_propdef_find(defs, id));
+
+		next = c->next;
+		if (same_value(v, want)) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(changes, c));
+			continue;
+		}
+		if (!same_value(v, b)) {
+			log_stale(path, name ? name : id, b, v);
+			r = -ESTALE;
+		}
+	}
+	return r;
+}
+
 /*
- * properties.json: the new object is compared with the member's current
- * values (input_props_diff); only names whose value changed are sent, all
- * in one call.
+ * properties.json: the new object is compared with the base (what the
+ * saving process read) or, without one, with the member's current values
+ * (input_props_diff); only names whose value changed are sent, all in
+ * one call.
  */
 static int set_properties_json(struct school *s, const char *path,
 			       const char *email, const char *data,
-			       size_t len)
+			       size_t len, const struct edit_base *base)
 {
 	char why[INPUT_WHY_MAX];
 	struct cval *u = NULL, *defs = NULL;
-	cJSON *changes = NULL, *current = NULL;
+	cJSON *changes = NULL, *current = NULL, *now = NULL;
 	int r;
 
 	r = school_propdefs(s, &defs);
 	if (r)
 		return r;
-	r = school_user(s, email, &u);
-	if (r)
-		goto out;
-	current = model_user_props_by_id(u->json, defs->json);
+	if (base)
+		current = base_by_id(base, defs->json);
+	if (!current) {
+		base = NULL;
+		r = school_user(s, email, &u);
+		if (r)
+			goto out;
+		current = model_user_props_by_id(u->json, defs->json);
+	}
 	if (!current) {
 		r = -ENOMEM;
 		goto out;
@@ -169,9 +323,16 @@ static int set_properties_json(struct school *s, const char *path,
 			     sizeof(why));
 	if (r == -EINVAL)
 		errlog_add(path, 0, "%s", why);
+	if (!r && base && cJSON_GetArraySize(changes) > 0) {
+		r = fresh_props(s, email, defs->json, &now);
+		if (!r)
+			r = check_stale(path, defs->json, current, now,
+					changes);
+	}
 	if (!r && cJSON_GetArraySize(changes) > 0)
 		r = school_set_properties(s, email, changes);
 out:
+	cJSON_Delete(now);
 	cJSON_Delete(current);
 	cJSON_Delete(changes);
 	cval_put(u);
@@ -473,7 +634,7 @@ int edit_lines(struct school *s, const char *path, const struct tree_path *p,
 }
 
 int edit_apply(struct school *s, const char *path, const struct tree_path *p,
-	       const char *data, size_t len)
+	       const char *data, size_t len, const struct edit_base *base)
 {
 	const struct school_config *cfg = school_config(s);
 	bool active;
@@ -495,9 +656,10 @@ int edit_apply(struct school *s, const char *path, const struct tree_path *p,
 		return school_set_order_state(s, p->id[0], p->id[1], active);
 	case N_USER_PROP:
 		return set_one_property(s, path, p->id[0], p->id[1], data,
-					len);
+					len, base);
 	case N_USER_PROPS_JSON:
-		return set_properties_json(s, path, p->id[0], data, len);
+		return set_properties_json(s, path, p->id[0], data, len,
+					   base);
 	case N_OFFER_GRANT:
 	case N_USER_CHAPTERS:
 	case N_META_REFRESH:

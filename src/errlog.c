@@ -24,6 +24,7 @@
 #define ERRLOG_MSG_MAX 512
 
 struct errlog_entry {
+	unsigned long id; /* 1, 2, ... in the order entries were added */
 	time_t when;
 	long status;
 	char where[ERRLOG_WHERE_MAX];
@@ -34,6 +35,7 @@ static pthread_mutex_t errlog_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct errlog_entry errlog_ring[ERRLOG_KEEP];
 static size_t errlog_next;  /* slot the next entry goes to */
 static size_t errlog_count; /* entries held, <= ERRLOG_KEEP */
+static unsigned long errlog_ids; /* the id of the newest entry */
 
 /* Control characters (including DEL) become spaces: one entry, one line.
  * Bytes that are not UTF-8 become '?'. */
@@ -55,26 +57,67 @@ static void errlog_sanitize(char *s)
 	}
 }
 
+/* Adds e, or rewrites the entry *id when still held. Returns e's id. */
+static unsigned long errlog_put(struct errlog_entry *e, unsigned long id)
+{
+	size_t slot;
+
+	pthread_mutex_lock(&errlog_lock);
+	/* Entry ids are consecutive, so the held ones are the newest
+	 * errlog_count ids and id's slot follows from its distance. */
+	if (id && id <= errlog_ids && errlog_ids - id < errlog_count) {
+		slot = (errlog_next + ERRLOG_KEEP - 1 - (errlog_ids - id)) %
+		       ERRLOG_KEEP;
+		e->id = id;
+		e->when = errlog_ring[slot].when;
+		errlog_ring[slot] = *e;
+	} else {
+		e->id = ++errlog_ids;
+		errlog_ring[errlog_next] = *e;
+		errlog_next = (errlog_next + 1) % ERRLOG_KEEP;
+		if (errlog_count < ERRLOG_KEEP)
+			errlog_count++;
+	}
+	pthread_mutex_unlock(&errlog_lock);
+	return e->id;
+}
+
+static void errlog_fill(struct errlog_entry *e, const char *where, long status,
+			const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static void errlog_fill(struct errlog_entry *e, const char *where, long status,
+			const char *fmt, va_list ap)
+{
+	e->when = time(NULL);
+	e->status = status;
+	snprintf(e->where, sizeof(e->where), "%s", where ? where : "-");
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	errlog_sanitize(e->where);
+	errlog_sanitize(e->msg);
+}
+
 void errlog_add(const char *where, long status, const char *fmt, ...)
 {
 	struct errlog_entry e;
 	va_list ap;
 
-	e.when = time(NULL);
-	e.status = status;
-	snprintf(e.where, sizeof(e.where), "%s", where ? where : "-");
 	va_start(ap, fmt);
-	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	errlog_fill(&e, where, status, fmt, ap);
 	va_end(ap);
-	errlog_sanitize(e.where);
-	errlog_sanitize(e.msg);
+	errlog_put(&e, 0);
+}
 
-	pthread_mutex_lock(&errlog_lock);
-	errlog_ring[errlog_next] = e;
-	errlog_next = (errlog_next + 1) % ERRLOG_KEEP;
-	if (errlog_count < ERRLOG_KEEP)
-		errlog_count++;
-	pthread_mutex_unlock(&errlog_lock);
+void errlog_note(unsigned long *id, const char *where, long status,
+		 const char *fmt, ...)
+{
+	struct errlog_entry e;
+	va_list ap;
+
+	va_start(ap, fmt);
+	errlog_fill(&e, where, status, fmt, ap);
+	va_end(ap);
+	*id = errlog_put(&e, *id);
 }
 
 /* Returns 0 or -ENOMEM; on failure `out` may hold the first entries. */

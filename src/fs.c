@@ -14,6 +14,9 @@
  * - Scratch files (editors' temporaries) live in scratch.c, by path.
  * - Kernel caches: a change queues the affected paths; a notifier thread
  *   calls fuse_invalidate_path outside the handler that caused it.
+ * - Permissions are the kernel's (default_permissions, which main adds
+ *   with allow_other): fill_stat shows the owner and every mode as
+ *   -o uid=,gid=,umask= make them (fs.h), and no handler checks callers.
  */
 #include "fs.h"
 
@@ -29,7 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bases.h"
 #include "buf.h"
+#include "cache.h"
 #include "errlog.h"
 #include "school.h"
 #include "scratch.h"
@@ -49,6 +54,9 @@ struct handle {
 	int err;       /* a failed apply not yet reported by flush */
 	int resync;    /* control files: a failed write() cut a line; skip
 			* to the next newline (that tail is not a line) */
+	int noted;     /* its content was noted as the reader's base */
+	int dry;       /* created by a dry run: not in the school (dry_files) */
+	pid_t pid;     /* the process that opened it */
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
 };
@@ -57,6 +65,33 @@ struct handle {
 #define CONTROL_LINE_MAX (64 * 1024)
 
 static struct timespec mount_time;
+
+/* -o uid=,gid=,umask= (fs.h); (uid_t)-1 and (gid_t)-1: the mounting user. */
+static struct fs_owner owner = {(uid_t)-1, (gid_t)-1, 077};
+
+void fs_set_owner(const struct fs_owner *o)
+{
+	owner = *o;
+}
+
+static uid_t owner_uid(void)
+{
+	return owner.uid == (uid_t)-1 ? getuid() : owner.uid;
+}
+
+static gid_t owner_gid(void)
+{
+	return owner.gid == (gid_t)-1 ? getgid() : owner.gid;
+}
+
+/* The mode shown for a tree mode: what the owner may do, granted to group
+ * and others as well, less the umask (fs.h). */
+static mode_t shown_mode(mode_t mode)
+{
+	mode_t u = mode & 0700;
+
+	return (u | u >> 3 | u >> 6) & ~owner.umask & 0777;
+}
 
 static struct school *school_of(void)
 {
@@ -144,7 +179,7 @@ static void fill_stat(struct stat *st, const struct view_attr *a)
 	memset(st, 0, sizeof(*st));
 	switch (a->type) {
 	case VIEW_DIR:
-		st->st_mode = S_IFDIR | a->mode;
+		st->st_mode = S_IFDIR | shown_mode(a->mode);
 		st->st_nlink = 2;
 		break;
 	case VIEW_LINK:
@@ -152,15 +187,15 @@ static void fill_stat(struct stat *st, const struct view_attr *a)
 		st->st_nlink = 1;
 		break;
 	case VIEW_FILE:
-		st->st_mode = S_IFREG | a->mode;
+		st->st_mode = S_IFREG | shown_mode(a->mode);
 		st->st_nlink = 1;
 		break;
 	}
 	st->st_size = (off_t)a->size;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_blksize = 4096;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
+	st->st_uid = owner_uid();
+	st->st_gid = owner_gid();
 	/* A fixed time: editors compare mtimes to detect outside changes,
 	 * and a clock that moves on every stat would alarm them. */
 	st->st_atim = st->st_mtim = st->st_ctim = mount_time;
@@ -196,10 +231,67 @@ static int scratch_place(struct school *s, const struct tree_path *tp,
 	       (a.write == VW_SCRATCH);
 }
 
+/*
+ * Files a create under -o dry_run did not make (the grant was not sent),
+ * by path, while a descriptor of them is open: the creator's calls by
+ * path (touch sets the times by path) still find them, as they would
+ * after the real grant. Once closed, the path is what the school says.
+ */
+static pthread_mutex_t dry_lock = PTHREAD_MUTEX_INITIALIZER;
+static cJSON *dry_files; /* object: path -> open descriptors */
+
+/* Counts one more open descriptor of path. 0 or -ENOMEM. */
+static int dry_file_add(const char *path)
+{
+	cJSON *n;
+	int r = 0;
+
+	pthread_mutex_lock(&dry_lock);
+	if (!dry_files)
+		dry_files = cJSON_CreateObject();
+	n = dry_files ? cJSON_GetObjectItemCaseSensitive(dry_files, path)
+		      : NULL;
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + 1);
+	else if (!dry_files || !cJSON_AddNumberToObject(dry_files, path, 1))
+		r = -ENOMEM;
+	pthread_mutex_unlock(&dry_lock);
+	return r;
+}
+
+static void dry_file_drop(const char *path)
+{
+	cJSON *n;
+
+	pthread_mutex_lock(&dry_lock);
+	n = cJSON_GetObjectItemCaseSensitive(dry_files, path);
+	if (n && n->valuedouble > 1)
+		cJSON_SetNumberValue(n, n->valuedouble - 1);
+	else if (n)
+		cJSON_DeleteItemFromObjectCaseSensitive(dry_files, path);
+	if (dry_files && !dry_files->child) {
+		cJSON_Delete(dry_files);
+		dry_files = NULL;
+	}
+	pthread_mutex_unlock(&dry_lock);
+}
+
+static int dry_file_has(const char *path)
+{
+	int has;
+
+	pthread_mutex_lock(&dry_lock);
+	has = cJSON_GetObjectItemCaseSensitive(dry_files, path) != NULL;
+	pthread_mutex_unlock(&dry_lock);
+	return has;
+}
+
 static void handle_free(struct handle *h)
 {
 	if (!h)
 		return;
+	if (h->dry)
+		dry_file_drop(h->path);
 	pthread_mutex_destroy(&h->lock);
 	buf_free(&h->data);
 	tree_path_free(&h->tp);
@@ -224,7 +316,34 @@ static struct handle *handle_new(const char *path, struct tree_path *tp,
 	memset(tp, 0, sizeof(*tp));
 	h->write = w;
 	h->scratch = w == VW_SCRATCH;
+	h->pid = fuse_get_context()->pid;
 	return h;
+}
+
+/*
+ * Applies the new content of an editable file for process pid: with the
+ * content pid last read of it as the base (bases.h), which the saved
+ * content then replaces; a process that read nothing saves without one.
+ */
+static int save(const char *path, const struct tree_path *tp, pid_t pid,
+		const char *data, size_t len)
+{
+	struct school *s = school_of();
+	struct bases *bases = school_bases(s);
+	struct buf b = {0};
+	struct edit_base base;
+	int had = bases_get(bases, path, pid, cache_now(), &b);
+	int r;
+
+	if (had < 0)
+		return had;
+	base.data = b.data ? b.data : "";
+	base.len = b.len;
+	r = edit_apply(s, path, tp, data, len, had ? &base : NULL);
+	if (!r && had)
+		bases_note(bases, path, pid, data, len);
+	buf_free(&b);
+	return r;
 }
 
 /* Sends the handle's content (a value or JSON file) or its unfinished
@@ -241,8 +360,7 @@ static int apply(struct handle *h)
 					     &h->lines)
 				: 0;
 	else
-		r = edit_apply(school_of(), h->path, &h->tp, h->data.data,
-			       h->data.len);
+		r = save(h->path, &h->tp, h->pid, h->data.data, h->data.len);
 	/* Applied or refused, this content has had its answer; a second
 	 * close of a dup'ed descriptor must not send it again. */
 	h->dirty = 0;
@@ -356,9 +474,12 @@ static int write_control(struct handle *h, const char *data, size_t size)
 	return (int)size;
 }
 
-/* Opens a handle on an existing node; a = its attributes. */
+/* Opens a handle on an existing node; a = its attributes. empty: there
+ * is no content to load (a file a dry run's create did not make; it is
+ * then in dry_files while open). */
 static int open_node(const char *path, struct tree_path *tp,
-		     const struct view_attr *a, struct fuse_file_info *fi)
+		     const struct view_attr *a, int empty,
+		     struct fuse_file_info *fi)
 {
 	struct school *s = school_of();
 	int acc = fi->flags & O_ACCMODE;
@@ -388,8 +509,12 @@ static int open_node(const char *path, struct tree_path *tp,
 		 * descriptor (close after dup2) before writing. An emptying
 		 * with no write at all (`: > f`) is applied on release. */
 		h->truncated = 1;
-	} else if (a->write != VW_CONTROL) {
+	} else if (a->write != VW_CONTROL && !empty) {
 		r = view_render(s, &h->tp, &h->data);
+	}
+	if (!r && empty) {
+		r = dry_file_add(path);
+		h->dry = !r;
 	}
 	if (r) {
 		handle_free(h);
@@ -487,9 +612,12 @@ static int fs_getattr(const char *path, struct stat *st,
 		return 0;
 	}
 	r = lookup(path, &tp, &a);
+	if (r == -ENOENT && dry_file_has(path))
+		r = view_stat_dry_created(&a);
+	else if (!r)
+		tree_path_free(&tp);
 	if (r)
 		return r;
-	tree_path_free(&tp);
 	fill_stat(st, &a);
 	return 0;
 }
@@ -561,7 +689,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 
 	if (r)
 		return r;
-	r = open_node(path, &tp, &a, fi);
+	r = open_node(path, &tp, &a, 0, fi);
 	tree_path_free(&tp);
 	return r;
 }
@@ -571,7 +699,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct school *s = school_of();
 	struct tree_path tp;
 	struct view_attr a;
-	int r = tree_parse(path, &tp);
+	int r = tree_parse(path, &tp), dry = 0;
 
 	if (r)
 		return r;
@@ -581,7 +709,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		if (fi->flags & O_EXCL)
 			r = -EEXIST;
 		else
-			r = open_node(path, &tp, &a, fi);
+			r = open_node(path, &tp, &a, 0, fi);
 		goto out;
 	}
 	if (r != -ENOENT)
@@ -596,9 +724,15 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		r = edit_create(s, &tp);
 		if (!r)
 			r = view_stat(s, path, &tp, &a);
+		/* A dry run granted nothing, so the file is not there; the
+		 * creator still gets it open, as the real run would. */
+		if (r == -ENOENT && school_config(s)->dry_run) {
+			r = view_stat_dry_created(&a);
+			dry = 1;
+		}
 	}
 	if (!r)
-		r = open_node(path, &tp, &a, fi);
+		r = open_node(path, &tp, &a, dry, fi);
 out:
 	tree_path_free(&tp);
 	return r;
@@ -618,6 +752,14 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 		return (int)n;
 	}
 	pthread_mutex_lock(&h->lock);
+	if (!h->noted && !h->dirty &&
+	    (h->write == VW_VALUE || h->write == VW_JSON)) {
+		/* What this process sees is what its next save starts from. */
+		h->noted = 1;
+		bases_note(school_bases(school_of()), h->path,
+			   fuse_get_context()->pid, h->data.data ? h->data.data : "",
+			   h->data.len);
+	}
 	if ((size_t)off >= h->data.len) {
 		n = 0;
 	} else {
@@ -706,7 +848,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		if (!r)
 			r = buf_resize(&b, (size_t)size);
 		if (!r)
-			r = edit_apply(s, path, &tp, b.data, b.len);
+			r = save(path, &tp, fuse_get_context()->pid, b.data,
+				 b.len);
 	} else if (a.write == VW_CONTROL) {
 		r = 0; /* nothing is stored in control files */
 	} else {
@@ -840,7 +983,8 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 		/* An editor saving: the scratch content becomes the file. */
 		r = scratch_get(school_scratch(s), from, &b);
 		if (!r)
-			r = edit_apply(s, to, &ttp, b.data, b.len);
+			r = save(to, &ttp, fuse_get_context()->pid, b.data,
+				 b.len);
 		if (!r) {
 			scratch_unlink(school_scratch(s), from);
 			notifier_queue(NULL, to);
@@ -881,7 +1025,8 @@ static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	if (a.write == VW_SCRATCH)
 		r = scratch_chmod(school_scratch(school_of()), path,
 				  mode & 07777);
-	else if ((mode & 07777) != a.mode)
+	else if ((mode & 07777) != a.mode &&
+		 (mode & 07777) != shown_mode(a.mode))
 		r = -EPERM;
 	tree_path_free(&tp);
 	return r;
@@ -900,8 +1045,8 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid,
 	tree_path_free(&tp);
 	if (a.write == VW_SCRATCH)
 		return 0;
-	if ((uid != (uid_t)-1 && uid != getuid()) ||
-	    (gid != (gid_t)-1 && gid != getgid()))
+	if ((uid != (uid_t)-1 && uid != owner_uid()) ||
+	    (gid != (gid_t)-1 && gid != owner_gid()))
 		return -EPERM;
 	return 0;
 }
@@ -919,6 +1064,8 @@ static int fs_utimens(const char *path, const struct timespec tv[2],
 	r = lookup(path, &tp, &a);
 	if (!r)
 		tree_path_free(&tp);
+	if (r == -ENOENT && dry_file_has(path))
+		r = 0;
 	return r; /* touch of an existing entry: nothing to change */
 }
 

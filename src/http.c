@@ -58,7 +58,7 @@
 #define MSFS_VERSION "dev"
 #endif
 
-#define HTTP_MAX_BODY ((size_t)64 << 20) /* larger answers are -EIO */
+#define HTTP_MAX_BODY ((size_t)64 << 20) /* http_request's cap */
 #define HTTP_RETRY_AFTER_CAP 10.0	 /* seconds, per wait */
 #define HTTP_RETRY_AFTER_MIN 0.05
 #define HTTP_BACKOFF_BASE 0.1 /* seconds, doubled per retry */
@@ -88,6 +88,7 @@ struct http {
 	double timeout_s;
 	double connect_timeout_s;
 	int insecure;
+	int dry_run; /* GETs only */
 
 	pthread_mutex_t pool_lock;
 	pthread_cond_t pool_cond; /* signalled when a handle is returned */
@@ -107,6 +108,7 @@ struct http {
 /* What one attempt collected through the curl callbacks. */
 struct attempt {
 	struct buf body;
+	size_t max_body; /* the caller's cap on the (decoded) body */
 	int too_big;
 	int nomem;
 	double retry_after; /* seconds, < 0 when absent */
@@ -297,7 +299,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	struct attempt *a = arg;
 	size_t n = size * nmemb;
 
-	if (n > HTTP_MAX_BODY - a->body.len) {
+	if (n > a->max_body - a->body.len) {
 		a->too_big = 1;
 		return 0;
 	}
@@ -387,7 +389,7 @@ static CURLcode setup(struct http *h, CURL *c, const char *url,
 	SETOPT(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
 	SETOPT(c, CURLOPT_TIMEOUT_MS, total_ms > 0 ? total_ms : 1L);
-	SETOPT(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
+	SETOPT(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)a->max_body);
 	SETOPT(c, CURLOPT_SSL_VERIFYPEER, h->insecure ? 0L : 1L);
 	SETOPT(c, CURLOPT_SSL_VERIFYHOST, h->insecure ? 0L : 2L);
 	SETOPT(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -541,7 +543,9 @@ static int attempt_once(struct http *h, const char *url, const char *method,
 
 	if (a->nomem)
 		return -ENOMEM;
-	if (a->too_big || e == CURLE_FILESIZE_EXCEEDED)
+	if (e == CURLE_FILESIZE_EXCEEDED) /* by its Content-Length */
+		a->too_big = 1;
+	if (a->too_big)
 		return -EIO;
 	*cerr = e;
 	return e == CURLE_OK ? 0 : curl_errno(e);
@@ -551,11 +555,26 @@ static int attempt_once(struct http *h, const char *url, const char *method,
 /* Public interface                                                    */
 /* ------------------------------------------------------------------ */
 
+/* The reason of an answer over the cap, in resp->error. */
+static void too_big(struct http_response *resp, size_t max_body)
+{
+	if (max_body % ((size_t)1 << 20) == 0)
+		snprintf(resp->error, sizeof(resp->error),
+			 HTTP_TOO_BIG_REASON "more than %zu MiB, the cap for "
+					     "this endpoint",
+			 max_body >> 20);
+	else
+		snprintf(resp->error, sizeof(resp->error),
+			 HTTP_TOO_BIG_REASON "more than %zu bytes, the cap for "
+					     "this endpoint",
+			 max_body);
+}
+
 static int request(struct http *h, const char *method, const char *path,
 		   const char *json_body, enum http_class cls, int idempotent,
-		   int endpoint, struct http_response *resp)
+		   int endpoint, size_t max_body, struct http_response *resp)
 {
-	struct attempt a = {0};
+	struct attempt a = {.max_body = max_body};
 	int backoffs = 0, rc;
 	double deadline, wait, now;
 	struct buf url = {0};
@@ -582,6 +601,9 @@ static int request(struct http *h, const char *method, const char *path,
 		now = now_mono();
 
 		if (rc) {
+			/* Too big once is too big again: not retried. */
+			if (cerr == CURLE_OK && a.too_big)
+				too_big(resp, max_body);
 			if (cerr == CURLE_OK)
 				break; /* ours, not the network's */
 			stats_add(STAT_TRANSPORT_ERRORS, 1);
@@ -647,9 +669,22 @@ int http_request(struct http *h, const char *method, const char *path,
 		 const char *json_body, enum http_class cls, int idempotent,
 		 int endpoint, struct http_response *resp)
 {
+	return http_request_capped(h, method, path, json_body, cls, idempotent,
+				   endpoint, HTTP_MAX_BODY, resp);
+}
+
+int http_request_capped(struct http *h, const char *method, const char *path,
+			const char *json_body, enum http_class cls,
+			int idempotent, int endpoint, size_t max_body,
+			struct http_response *resp)
+{
 	double now = now_mono();
 	int rc;
 
+	if (h->dry_run && strcmp(method, "GET")) {
+		memset(resp, 0, sizeof(*resp));
+		return -EROFS;
+	}
 	pthread_mutex_lock(&h->pace_lock);
 	rc = now < h->down_until ? h->down_err : 0;
 	pthread_mutex_unlock(&h->pace_lock);
@@ -658,8 +693,10 @@ int http_request(struct http *h, const char *method, const char *path,
 		stats_add(STAT_API_DOWN_FAST, 1);
 		return rc;
 	}
+	if (!max_body || max_body > HTTP_MAX_BODY)
+		max_body = HTTP_MAX_BODY;
 	rc = request(h, method, path, json_body, cls, idempotent, endpoint,
-		     resp);
+		     max_body, resp);
 	pthread_mutex_lock(&h->pace_lock);
 	if (rc == -ETIMEDOUT || rc == -EHOSTUNREACH) {
 		h->down_until = now_mono() + HTTP_DOWN_HOLDOFF;
@@ -669,6 +706,11 @@ int http_request(struct http *h, const char *method, const char *path,
 	}
 	pthread_mutex_unlock(&h->pace_lock);
 	return rc;
+}
+
+int http_dry_run(const struct http *h)
+{
+	return h->dry_run;
 }
 
 void http_response_free(struct http_response *resp)
@@ -790,6 +832,7 @@ struct http *http_new(const struct http_config *config)
 					     : HTTP_DEFAULT_TIMEOUT;
 	h->connect_timeout_s = config->connect_timeout_s;
 	h->insecure = config->insecure;
+	h->dry_run = config->dry_run;
 	h->max_conns = config->max_conns > 0 ? config->max_conns : 1;
 	if (pacer_init(&h->pacer[HTTP_CLASS_GENERAL], config->max_rps) ||
 	    pacer_init(&h->pacer[HTTP_CLASS_PROGRESS], config->progress_rps))

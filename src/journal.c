@@ -8,7 +8,19 @@
  * same file, and nothing sits in a stdio buffer when the daemon is
  * killed. There is no fsync per line: the journal is a record for people,
  * not a database, and an fsync per grant would slow bulk grants to the
- * disk's pace.
+ * disk's pace. The one exception is a member's snapshot before its
+ * deletion: it is the only copy of what is about to be lost, so it is
+ * written and fdatasync'd before the caller may send the delete, and a
+ * failure is returned (the caller then sends nothing).
+ *
+ * A write that fails half-way (disk full) is cut back to where it began,
+ * so the file never holds a partial line that the next line would be glued
+ * to.
+ *
+ * The file is opened O_NOFOLLOW and must be a regular file: the journal
+ * holds personal data, and a symlink planted at its path could send it
+ * elsewhere. An existing file that group or others may read or write is
+ * refused, as the key file is.
  *
  * The in-memory copy (for .memberspot/journal) is a queue of whole lines;
  * the oldest are dropped once the total passes JOURNAL_KEEP, so appending
@@ -32,6 +44,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "errlog.h"
 #include "input.h"
 #include "journal.h"
@@ -83,7 +97,72 @@ static int make_parents(const char *path)
 	return rc;
 }
 
-struct journal *journal_open(const char *path, int *err)
+/* Opens (or creates, 0600) the file: O_NOFOLLOW, a regular file, private.
+ * Returns the descriptor or -errno, with the reason in why (may be NULL). */
+static int open_file(const char *path, struct buf *why)
+{
+	struct stat st;
+	int fd, rc;
+
+	rc = make_parents(path);
+	if (rc) {
+		if (why)
+			buf_printf(why, "cannot create its directory: %s",
+				   strerror(-rc));
+		return rc;
+	}
+	/* O_NONBLOCK: a FIFO planted there must not hang the mount; it is
+	 * refused below, and a regular file ignores the flag. */
+	fd = open(path,
+		  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+			  O_NONBLOCK,
+		  0600);
+	if (fd < 0) {
+		rc = -errno;
+		if (why && rc == -ELOOP)
+			buf_puts(why, "it is a symbolic link (refused: the "
+				      "journal holds personal data)");
+		else if (why && rc == -ENXIO) /* a FIFO nobody reads */
+			buf_puts(why, "it is not a regular file");
+		else if (why)
+			buf_puts(why, strerror(-rc));
+		return rc == -ENXIO ? -EINVAL : rc;
+	}
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		if (why)
+			buf_puts(why, strerror(-rc));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		if (why)
+			buf_puts(why, "it is not a regular file");
+		goto fail;
+	}
+	if (st.st_mode & 077) {
+		rc = -EPERM;
+		if (why)
+			buf_printf(why,
+				   "it is readable or writable by group or "
+				   "others (mode %04o; run: chmod 600 %s)",
+				   (unsigned)(st.st_mode & 07777), path);
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		rc = -errno;
+		if (why)
+			buf_puts(why, strerror(-rc));
+		goto fail;
+	}
+	return fd;
+
+fail:
+	close(fd);
+	return rc;
+}
+
+struct journal *journal_open(const char *path, int *err, struct buf *why)
 {
 	struct journal *j;
 	int rc;
@@ -95,16 +174,14 @@ struct journal *journal_open(const char *path, int *err)
 		goto fail;
 	}
 	j->fd = -1;
+	/* The way to ask for no file (the memory copy is still kept). */
+	if (path && !strcmp(path, "/dev/null"))
+		path = NULL;
 	if (path) {
-		rc = make_parents(path);
-		if (rc)
+		rc = open_file(path, why);
+		if (rc < 0)
 			goto free_j;
-		j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			     0600);
-		if (j->fd < 0) {
-			rc = -errno;
-			goto free_j;
-		}
+		j->fd = rc;
 	}
 	rc = -pthread_mutex_init(&j->lock, NULL);
 	if (rc)
@@ -119,6 +196,11 @@ free_j:
 fail:
 	*err = rc;
 	return NULL;
+}
+
+int journal_has_file(const struct journal *j)
+{
+	return j->fd >= 0;
 }
 
 void journal_close(struct journal *j)
@@ -166,20 +248,35 @@ char *journal_default_path(void)
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t len)
+/* Appends one line with O_APPEND writes. On failure a part already
+ * written is cut off again (when nothing else appended meanwhile), so
+ * the file keeps whole lines only. 0 or -errno. */
+static int write_line(int fd, const char *p, size_t len)
 {
+	struct stat st;
+	off_t start = -1;
+	size_t done = 0;
 	ssize_t n;
+	int rc = 0;
 
-	while (len) {
-		n = write(fd, p, len);
+	if (fstat(fd, &st) == 0)
+		start = st.st_size;
+	while (done < len) {
+		n = write(fd, p + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		done += (size_t)n;
 	}
-	return 0;
+	if (rc && done && start >= 0 && fstat(fd, &st) == 0 &&
+	    st.st_size == start + (off_t)done && ftruncate(fd, start) != 0)
+		errlog_add("journal", 0,
+			   "a partly written line could not be cut off: %s",
+			   strerror(errno));
+	return rc;
 }
 
 /* Queues a line in memory, dropping the oldest past JOURNAL_KEEP, or
@@ -241,8 +338,12 @@ static int add_ref(cJSON *o, const char *name, const cJSON *item)
 								      : -ENOMEM;
 }
 
-/* Prints, writes and keeps the line, then frees it. */
-static void emit(struct journal *j, cJSON *line)
+/* Prints, writes and keeps the line, then frees it. durable: the line
+ * is fdatasync'd, and one that did not reach the disk is not kept in
+ * memory either (the caller will act as if it was never written).
+ * Returns 0 or -EIO when the file could not take it (the reason in
+ * errlog), -ENOMEM. */
+static int emit(struct journal *j, cJSON *line, bool durable)
 {
 	struct jline *l;
 	size_t len, n;
@@ -267,17 +368,25 @@ static void emit(struct journal *j, cJSON *line)
 
 	pthread_mutex_lock(&j->lock);
 	if (j->fd >= 0)
-		rc = write_all(j->fd, l->text, l->len);
-	keep(j, l);
+		rc = write_line(j->fd, l->text, l->len);
+	if (j->fd >= 0 && !rc && durable && fdatasync(j->fd) != 0)
+		rc = -errno;
+	if (rc && durable)
+		free(l);
+	else
+		keep(j, l);
 	pthread_mutex_unlock(&j->lock);
-	if (rc)
+	if (rc) {
 		errlog_add("journal", 0, "write failed: %s", strerror(-rc));
-	return;
+		return -EIO;
+	}
+	return 0;
 
 free_text:
 	cJSON_free(text);
 nomem:
 	errlog_add("journal", 0, "out of memory: a line was lost");
+	return -ENOMEM;
 }
 
 void journal_change(struct journal *j, const char *op, const cJSON *args,
@@ -314,7 +423,7 @@ void journal_change(struct journal *j, const char *op, const cJSON *args,
 	}
 	if (add_ref(line, "response", response))
 		goto free_line;
-	emit(j, line);
+	emit(j, line, false);
 	return;
 
 free_line:
@@ -323,16 +432,31 @@ nomem:
 	errlog_add("journal", 0, "out of memory: a line was lost");
 }
 
-void journal_snapshot(struct journal *j, const char *op, const cJSON *record)
+int journal_snapshot(struct journal *j, const char *op, const cJSON *record)
 {
 	cJSON *line = line_new(op);
 
 	if (!line || add_ref(line, "user", record)) {
 		cJSON_Delete(line);
 		errlog_add("journal", 0, "out of memory: a snapshot was lost");
-		return;
+		return -ENOMEM;
 	}
-	emit(j, line);
+	return emit(j, line, true) ? -EIO : 0;
+}
+
+int journal_dry_run(struct journal *j, const char *op, const cJSON *args,
+		    const cJSON *request)
+{
+	cJSON *line = line_new(op);
+
+	if (!line || add_ref(line, "args", args) ||
+	    !cJSON_AddStringToObject(line, "outcome", "dry-run") ||
+	    add_ref(line, "request", request)) {
+		cJSON_Delete(line);
+		errlog_add("journal", 0, "out of memory: a line was lost");
+		return -ENOMEM;
+	}
+	return emit(j, line, false);
 }
 
 int journal_render(struct journal *j, struct buf *out)

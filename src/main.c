@@ -7,14 +7,26 @@
  * daemonizes, so every start-up failure is one line on the terminal and a
  * non-zero exit with nothing mounted. Threads that must survive the fork
  * (the invalidation notifier) start in fs.c's init.
+ *
+ * Before anything else the process gives up core dumps and becomes
+ * non-dumpable, since it holds the key. The key never goes in clear to
+ * another machine (http:// only to loopback, unless -o insecure), and a
+ * mount shared with allow_other always has default_permissions, so the
+ * modes that -o uid=,gid=,umask= set (fs.h) are enforced by the kernel.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +45,7 @@
 
 #define DEFAULT_URL "https://api.memberspot.de"
 #define KEY_MAX 4096
+#define MAX_DELETES_MAX 1000000
 
 struct options {
 	char *api_url;
@@ -48,7 +61,14 @@ struct options {
 	int workers;
 	int ro;
 	int nodelete;
+	int max_deletes; /* per rolling minute; 0: no budget */
+	int dry_run;
 	int insecure;
+	char *uid;        /* -o uid=,gid=,umask=: the tree's owner (fs.h) */
+	char *gid;
+	char *umask;
+	int allow_other;  /* allow_other or allow_root was given */
+	int default_permissions;
 	int show_help;
 	int show_version;
 	int probe;        /* --probe: report on the API, mount nothing */
@@ -61,6 +81,9 @@ struct options {
 };
 
 #define OPT(t, field, v) {t, offsetof(struct options, field), v}
+
+/* FUSE options main must know of, passed on to FUSE as they are. */
+enum { KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 static const struct fuse_opt opt_spec[] = {
 	OPT("api_url=%s", api_url, 0),
@@ -76,7 +99,16 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("workers=%d", workers, 0),
 	OPT("ro", ro, 1),
 	OPT("nodelete", nodelete, 1),
+	OPT("max_deletes=%d", max_deletes, 0),
+	OPT("dry_run", dry_run, 1),
 	OPT("insecure", insecure, 1),
+	/* Ours, not libfuse's: its umask= would give every file one mode. */
+	OPT("uid=%s", uid, 0),
+	OPT("gid=%s", gid, 0),
+	OPT("umask=%s", umask, 0),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("allow_root", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	OPT("-h", show_help, 1),
 	OPT("--help", show_help, 1),
 	OPT("-V", show_version, 1),
@@ -95,6 +127,10 @@ static int opt_proc(void *data, const char *arg, int key,
 	struct options *o = data;
 
 	(void)outargs;
+	if (key == KEY_ALLOW_OTHER)
+		o->allow_other = 1;
+	if (key == KEY_DEFAULT_PERMISSIONS)
+		o->default_permissions = 1;
 	if (key != FUSE_OPT_KEY_NONOPT)
 		return 1;
 	/* "memberspotfs SOURCE MOUNTPOINT" is how mount(8) calls us for an
@@ -145,10 +181,26 @@ static void usage(const char *prog)
 	       "changes the school\n"
 	       "    -o nodelete            refuse member deletion (rmdir "
 	       "users/EMAIL)\n"
+	       "    -o max_deletes=N       members deleted per rolling minute "
+	       "at most (default 10;\n"
+	       "                           0: no budget)\n"
+	       "    -o dry_run             send no change: each is checked, "
+	       "written to the\n"
+	       "                           journal as \"dry-run\" with its "
+	       "request, and reported\n"
+	       "                           as done; reads work as usual\n"
 	       "    -o journal=PATH        change journal (default "
 	       "$XDG_STATE_HOME/memberspotfs/journal.jsonl)\n"
-	       "    -o insecure            do not verify TLS certificates "
-	       "(testing only)\n"
+	       "    -o uid=USER,gid=GROUP  owner of the tree (default: the "
+	       "mounting user)\n"
+	       "    -o umask=MASK          mode bits taken from everyone "
+	       "(default 0077); with\n"
+	       "                           allow_other, gid=G,umask=0007 "
+	       "shares the mount with G\n"
+	       "    -o insecure            do not verify TLS certificates, and "
+	       "allow http://\n"
+	       "                           to a host that is not this "
+	       "machine (testing only)\n"
 	       "    --probe                no mount: read each endpoint once "
 	       "(GETs only), print\n"
 	       "                           the shape of each answer (never a "
@@ -231,6 +283,58 @@ bad:
 	return -1;
 }
 
+/*
+ * 1 when the host of an http:// or https:// URL is this machine by its
+ * address: 127.0.0.0/8, ::1 or "localhost" (which curl never looks up).
+ * Any other spelling, even a name or form that leads back here (127.1,
+ * ::ffff:127.0.0.1, a host name), counts as another host: a URL that
+ * merely looks local must not get the key sent in clear.
+ */
+static int url_host_is_loopback(const char *url)
+{
+	const char *p = strstr(url, "://"), *end, *at, *close, *colon;
+	struct in6_addr a6;
+	struct in_addr a4;
+	char host[256];
+	size_t n;
+
+	if (!p)
+		return 0;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	/* user:password@ comes before the host, and may hold '@' itself */
+	at = memrchr(p, '@', (size_t)(end - p));
+	if (at)
+		p = at + 1;
+	if (*p == '[') {
+		close = memchr(p, ']', (size_t)(end - p));
+		if (!close)
+			return 0;
+		p++;
+		n = (size_t)(close - p);
+	} else {
+		colon = memchr(p, ':', (size_t)(end - p));
+		n = (size_t)((colon ? colon : end) - p);
+	}
+	if (!n || n >= sizeof(host))
+		return 0;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost."))
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+/* 1 when the key would travel in clear to another machine. */
+static int url_sends_key_in_clear(const char *url)
+{
+	return !strncmp(url, "http://", 7) && !url_host_is_loopback(url);
+}
+
 static int check_options(const struct options *o)
 {
 	if (o->api_key_given) {
@@ -264,9 +368,108 @@ static int check_options(const struct options *o)
 		fail("workers must be between 1 and 32");
 		return -1;
 	}
+	if (o->max_deletes < 0 || o->max_deletes > MAX_DELETES_MAX) {
+		fail("max_deletes must be between 0 (no budget) and %d",
+		     MAX_DELETES_MAX);
+		return -1;
+	}
 	if (strncmp(o->api_url, "https://", 8) &&
 	    strncmp(o->api_url, "http://", 7)) {
 		fail("api_url must start with https:// or http://: %s", o->api_url);
+		return -1;
+	}
+	if (!o->insecure && url_sends_key_in_clear(o->api_url)) {
+		fail("refusing api_url %s: plain http:// would send the API "
+		     "key unencrypted to another machine; use https:// "
+		     "(http:// only to 127.0.0.1, ::1 or localhost, or with "
+		     "-o insecure)",
+		     o->api_url);
+		return -1;
+	}
+	return 0;
+}
+
+/* uid= or gid=: a number or a user or group name. Returns 0 or -1
+ * (message printed). */
+static int parse_id(const char *opt, const char *s, int group,
+		    unsigned long *out)
+{
+	struct passwd *pw;
+	struct group *gr;
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (*s >= '0' && *s <= '9' && !*end && !errno &&
+	    *out < (unsigned long)(uid_t)-1)
+		return 0;
+	if (group) {
+		gr = *s ? getgrnam(s) : NULL;
+		if (gr) {
+			*out = gr->gr_gid;
+			return 0;
+		}
+	} else {
+		pw = *s ? getpwnam(s) : NULL;
+		if (pw) {
+			*out = pw->pw_uid;
+			return 0;
+		}
+	}
+	fail("%s=%s: no such %s (a number or a name)", opt, s,
+	     group ? "group" : "user");
+	return -1;
+}
+
+/* -o uid=,gid=,umask= as fs.h's owner. Returns 0 or -1 (message
+ * printed). */
+static int owner_from_options(const struct options *o, struct fs_owner *out)
+{
+	unsigned long v;
+	char *end;
+
+	out->uid = getuid();
+	out->gid = getgid();
+	out->umask = 077;
+	if (o->uid) {
+		if (parse_id("uid", o->uid, 0, &v))
+			return -1;
+		out->uid = (uid_t)v;
+	}
+	if (o->gid) {
+		if (parse_id("gid", o->gid, 1, &v))
+			return -1;
+		out->gid = (gid_t)v;
+	}
+	if (o->umask) {
+		errno = 0;
+		v = strtoul(o->umask, &end, 8);
+		if (!*o->umask || *end || errno || v > 0777 ||
+		    *o->umask == '-' || *o->umask == '+') {
+			fail("umask=%s: not an octal mask from 0000 to 0777",
+			     o->umask);
+			return -1;
+		}
+		out->umask = (mode_t)v;
+	}
+	return 0;
+}
+
+/* The key lives in this process's memory: no core dump may carry it, and
+ * no process of the same user may read it through /proc/PID/mem or
+ * ptrace. Both hold across fuse_daemonize's fork. Returns 0 or -1
+ * (message printed). */
+static int protect_memory(void)
+{
+	const struct rlimit no_core = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &no_core)) {
+		fail("cannot switch off core dumps: %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
+		fail("cannot make the process non-dumpable: %s",
+		     strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -371,19 +574,25 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = {.cache_ttl = 60, .neg_ttl = 5, .max_rps = 8,
 			    .progress_rps = 4, .timeout = 30,
-			    .page_size = 100, .workers = 4};
+			    .page_size = 100, .workers = 4,
+			    .max_deletes = 10};
 	struct fuse_cmdline_opts cmd = {0};
 	struct fuse_loop_config *loop = NULL;
 	struct school_config scfg;
 	struct http_config hcfg;
 	struct journal *journal = NULL;
+	struct buf why = {0};
 	struct school *school = NULL;
 	struct http *http = NULL;
 	struct fuse *fuse = NULL;
+	struct fs_owner owner;
 	char key[KEY_MAX] = "";
 	const char *env;
 	int ret = 1, err = 0;
 
+	/* First of all: the key is in the environment already. */
+	if (protect_memory())
+		goto out_args;
 	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1) {
 		ret = probe_asked(argc, argv) ? 2 : 1;
 		goto out_args;
@@ -407,6 +616,15 @@ int main(int argc, char *argv[])
 			      : 1;
 		goto out_args;
 	}
+	if (owner_from_options(&o, &owner))
+		goto out_args;
+	fs_set_owner(&owner);
+	/* Other users reach the tree: the kernel must enforce its modes
+	 * (without default_permissions, FUSE leaves checks to us, and
+	 * allow_other would open every file to everyone). */
+	if (o.allow_other && !o.default_permissions &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions"))
+		goto out_args;
 	if (!o.probe && o.mountpoint && fuse_opt_add_arg(&args, o.mountpoint))
 		goto out_args;
 	if (!o.probe && fuse_parse_cmdline(&args, &cmd) != 0)
@@ -430,7 +648,11 @@ int main(int argc, char *argv[])
 		     "api_key_file=PATH");
 		goto out_cmd;
 	}
-	if (o.insecure)
+	if (o.insecure && url_sends_key_in_clear(o.api_url))
+		fprintf(stderr, "memberspotfs: warning: the API key goes "
+				"unencrypted over plain http:// to another "
+				"machine (-o insecure)\n");
+	else if (o.insecure)
 		fprintf(stderr, "memberspotfs: warning: TLS certificates are "
 				"not verified (-o insecure)\n");
 
@@ -447,6 +669,7 @@ int main(int argc, char *argv[])
 		.progress_rps = o.progress_rps,
 		.max_conns = o.workers * 2 + 4,
 		.insecure = o.insecure,
+		.dry_run = o.dry_run,
 	};
 	http = http_new(&hcfg);
 	explicit_bzero(key, sizeof(key));
@@ -463,18 +686,26 @@ int main(int argc, char *argv[])
 
 	if (!o.journal)
 		o.journal = journal_default_path();
-	journal = journal_open(o.journal, &err);
+	journal = journal_open(o.journal, &err, &why);
 	if (!journal) {
-		fail("cannot open the journal %s: %s",
-		     o.journal ? o.journal : "(none)", strerror(-err));
+		fail("refusing the journal %s: %s",
+		     o.journal ? o.journal : "(none)",
+		     why.len ? why.data : strerror(-err));
 		goto out_http;
 	}
+	if (o.dry_run)
+		fprintf(stderr,
+			"memberspotfs: dry run: no change is sent; each is "
+			"written to the journal %s\n",
+			o.journal ? o.journal : "(memory only)");
 	scfg = (struct school_config){
 		.cache_ttl = o.cache_ttl,
 		.neg_ttl = o.neg_ttl,
 		.page_size = o.page_size,
 		.readonly = o.ro,
 		.nodelete = o.nodelete,
+		.max_deletes = o.max_deletes,
+		.dry_run = o.dry_run,
 		.workers = o.workers,
 	};
 	school = school_new(&scfg, http, journal);
@@ -523,6 +754,7 @@ out_school:
 out_journal:
 	journal_close(journal);
 out_http:
+	buf_free(&why);
 	http_free(http);
 out_curl:
 	curl_global_cleanup();
@@ -538,5 +770,8 @@ out_args:
 	free(o.probe_save);
 	free(o.source);
 	free(o.mountpoint);
+	free(o.uid);
+	free(o.gid);
+	free(o.umask);
 	return ret;
 }

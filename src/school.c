@@ -38,11 +38,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
+#include "bases.h"
 #include "buf.h"
 #include "cache.h"
 #include "errlog.h"
@@ -50,6 +53,7 @@
 #include "journal.h"
 #include "model.h"
 #include "scratch.h"
+#include "strhash.h"
 #include "tree.h"
 
 struct school {
@@ -60,8 +64,15 @@ struct school {
 	struct fence *fence;  /* changed members (emails) vs. running lists */
 	struct journal *journal;
 	struct scratch *scratch;
+	struct bases *bases;  /* what each process read of each file */
 	school_invalidate_fn invalidate;
 	void *invalidate_arg;
+
+	pthread_mutex_t budget_lock; /* guards the deletion budget */
+	double *deleted;         /* max_deletes slots: when each deletion
+				  * was let through (0: free) */
+	unsigned long burst;     /* errlog entry of the current refusals */
+	long refused;            /* deletions refused in that burst */
 
 	pthread_mutex_t lock; /* guards pending, exams and held_walks */
 	cJSON *pending;       /* object: email -> true */
@@ -104,19 +115,30 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	s->scratch = scratch_new();
 	if (!s->scratch)
 		goto fail_cache;
+	s->bases = bases_new();
+	if (!s->bases)
+		goto fail_json;
 	s->pending = cJSON_CreateObject();
 	s->exams = cJSON_CreateObject();
 	s->orders = cJSON_CreateObject();
 	if (!s->pending || !s->exams || !s->orders)
 		goto fail_json;
+	if (cfg->max_deletes > 0) {
+		s->deleted = calloc((size_t)cfg->max_deletes,
+				    sizeof(*s->deleted));
+		if (!s->deleted)
+			goto fail_json;
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->held_cond, NULL);
+	pthread_mutex_init(&s->budget_lock, NULL);
 	return s;
 
 fail_json:
 	cJSON_Delete(s->pending);
 	cJSON_Delete(s->exams);
 	cJSON_Delete(s->orders);
+	bases_free(s->bases);
 	scratch_free(s->scratch);
 fail_cache:
 	fence_free(s->fence);
@@ -134,12 +156,15 @@ void school_free(struct school *s)
 	cJSON_Delete(s->pending);
 	cJSON_Delete(s->exams);
 	cJSON_Delete(s->orders);
+	bases_free(s->bases);
 	scratch_free(s->scratch);
 	fence_free(s->fence);
 	cache_free(s->views);
 	cache_free(s->cache);
 	cJSON_Delete(s->held_log);
 	pthread_cond_destroy(&s->held_cond);
+	free(s->deleted);
+	pthread_mutex_destroy(&s->budget_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -159,6 +184,11 @@ const struct school_config *school_config(const struct school *s)
 struct scratch *school_scratch(struct school *s)
 {
 	return s->scratch;
+}
+
+struct bases *school_bases(struct school *s)
+{
+	return s->bases;
 }
 
 struct journal *school_journal(struct school *s)
@@ -406,6 +436,67 @@ static int list_record(struct school *s, const struct fence_ticket *t,
 	return news != FENCE_GONE;
 }
 
+/* The cursors one list walk was given, each with the page it came after. */
+struct cursors {
+	char **cursor;
+	uint32_t *hash;
+	int *page;
+	size_t n, cap;
+};
+
+/* Remembers cursor c, given after page `page`. Returns 0, the page after
+ * which c was given before (> 0: a cycle), or -ENOMEM. */
+static int cursors_add(struct cursors *cs, const char *c, int page)
+{
+	uint32_t h = strhash(c);
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		if (cs->hash[i] == h && !strcmp(cs->cursor[i], c))
+			return cs->page[i];
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 16;
+		char **nc;
+		uint32_t *nh;
+		int *np;
+
+		/* Each array keeps its old block until its own realloc
+		 * succeeds, so a failure leaves nothing to leak. */
+		nc = realloc(cs->cursor, cap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		cs->cursor = nc;
+		nh = realloc(cs->hash, cap * sizeof(*nh));
+		if (!nh)
+			return -ENOMEM;
+		cs->hash = nh;
+		np = realloc(cs->page, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		cs->page = np;
+		cs->cap = cap;
+	}
+	cs->cursor[cs->n] = strdup(c);
+	if (!cs->cursor[cs->n])
+		return -ENOMEM;
+	cs->hash[cs->n] = h;
+	cs->page[cs->n] = page;
+	cs->n++;
+	return 0;
+}
+
+static void cursors_free(struct cursors *cs)
+{
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		free(cs->cursor[i]);
+	free(cs->cursor);
+	free(cs->hash);
+	free(cs->page);
+	memset(cs, 0, sizeof(*cs));
+}
+
 /* Pages through #2. Each record goes to the cache as user:<email>; the
  * list itself keeps only the emails. */
 static int fetch_members(void *arg, cJSON **out)
@@ -413,9 +504,10 @@ static int fetch_members(void *arg, cJSON **out)
 	struct list_fetch *lf = arg;
 	struct school *s = lf->s;
 	struct fence_ticket ticket;
+	struct cursors seen = {0};
 	cJSON *emails = cJSON_CreateArray();
 	char *cursor = NULL;
-	int pages = 0;
+	int pages = 0, seen_at;
 	int r = 0;
 
 	if (!emails)
@@ -444,19 +536,28 @@ static int fetch_members(void *arg, cJSON **out)
 				cJSON_Delete(item);
 		}
 		cJSON_Delete(users);
-		/* A server repeating its cursor would loop forever. */
-		if (next && cursor && !strcmp(next, cursor)) {
+		pages++;
+		/* A server whose cursors come round again would be walked
+		 * forever (A, B, A, B, ... as well as A, A): the list is
+		 * refused rather than shown cut short. */
+		seen_at = next ? cursors_add(&seen, next, pages) : 0;
+		if (seen_at > 0)
 			errlog_add("GET /v1/users/list", 200,
-				   "cursor did not advance; list cut short");
+				   "the cursor after page %d is the one after "
+				   "page %d: the list runs in a cycle; not "
+				   "shown (EIO)",
+				   pages, seen_at);
+		if (seen_at) {
+			r = seen_at > 0 ? -EIO : seen_at;
 			free(next);
 			next = NULL;
 		}
 		free(cursor);
 		cursor = next;
-		pages++;
 	} while (cursor);
 	fence_end(s->fence, &ticket);
 	free(cursor);
+	cursors_free(&seen);
 	if (r) {
 		cJSON_Delete(emails);
 		return r;
@@ -501,6 +602,23 @@ int school_user(struct school *s, const char *email, struct cval **out)
 	r = unpack(packed, out);
 	cval_put(packed);
 	return r;
+}
+
+int school_user_fresh(struct school *s, const char *email, struct cval **out)
+{
+	cJSON *record = NULL, *copy;
+	int r = api_find_by_mail(s->http, email, &record);
+
+	if (r)
+		return r;
+	copy = cJSON_Duplicate(record, 1);
+	if (!copy) {
+		cJSON_Delete(record);
+		return -ENOMEM;
+	}
+	put_record(s, email, copy);
+	*out = cval_wrap(record, cache_now(), 0);
+	return *out ? 0 : -ENOMEM;
 }
 
 struct cval *school_user_cached(struct school *s, const char *email)
@@ -1317,6 +1435,12 @@ static void member_changed(struct school *s, const char *email,
 
 /* ------------------------------------------------------------------------
  * Changes
+ *
+ * Each change calls its api function, journals the outcome and, when the
+ * API accepted it, drops what it affects. Under dry_run the api function
+ * sends nothing and hands back the request instead (api.h): that goes to
+ * the journal as "dry-run", the change reports success, and nothing
+ * cached is touched, so the mount keeps showing the school as it is.
  * ---------------------------------------------------------------------- */
 
 static int refuse_readonly(struct school *s, const char *what)
@@ -1325,6 +1449,20 @@ static int refuse_readonly(struct school *s, const char *what)
 		return 0;
 	errlog_add(what, 0, "mounted read-only (-o ro): nothing is sent");
 	return -EROFS;
+}
+
+/* Journals a change's outcome: r and resp as its api function gave them
+ * (under dry_run, resp is the request not sent). Returns r, or under
+ * dry_run the journal's verdict: the journal is all a dry run produces,
+ * so a line that could not be written fails the change. */
+static int journal_outcome(struct school *s, const char *op,
+			   const cJSON *args, int r, const cJSON *resp)
+{
+	if (!s->cfg.dry_run || r) {
+		journal_change(s->journal, op, args, r, resp);
+		return r;
+	}
+	return journal_dry_run(s->journal, op, args, resp);
 }
 
 static cJSON *args_new(const char *email)
@@ -1356,8 +1494,8 @@ int school_grant(struct school *s, const char *email, const char *first,
 	add_opt(args, "grantOffer", offer);
 	add_opt(args, "orderId", order);
 	r = api_grant(s->http, email, first, last, offer, order, &resp);
-	journal_change(s->journal, "grant", args, r, resp);
-	if (!r) {
+	r = journal_outcome(s, "grant", args, r, resp);
+	if (!r && !s->cfg.dry_run) {
 		school_pending_remove(s, email);
 		/* A grant to an existing member leaves the roster as it is. */
 		member_changed(s, email,
@@ -1386,8 +1524,8 @@ static int set_state(struct school *s, const char *op, const char *email,
 		r = api_set_offer_state(s->http, email, id, active, &resp);
 	else
 		r = api_set_order_state(s->http, email, id, active, &resp);
-	journal_change(s->journal, op, args, r, resp);
-	if (!r) {
+	r = journal_outcome(s, op, args, r, resp);
+	if (!r && !s->cfg.dry_run) {
 		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
 		if (!strcmp(op, "set-offer-state"))
 			derived_change(s, email, id, NULL, active);
@@ -1426,8 +1564,8 @@ int school_set_properties(struct school *s, const char *email,
 		cJSON_AddItemToObject(args, "properties",
 				      cJSON_Duplicate(props, 1));
 	r = api_set_properties(s->http, email, props, &resp);
-	journal_change(s->journal, "set-properties", args, r, resp);
-	if (!r) {
+	r = journal_outcome(s, "set-properties", args, r, resp);
+	if (!r && !s->cfg.dry_run) {
 		const char *got = model_user_email(resp);
 
 		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
@@ -1455,17 +1593,121 @@ int school_enable_chapter(struct school *s, const char *email,
 	add_opt(args, "courseId", course);
 	add_opt(args, "chapterId", chapter);
 	r = api_enable_chapter(s->http, email, course, chapter, &resp);
-	journal_change(s->journal, "enable-chapter", args, r, resp);
-	if (!r)
+	r = journal_outcome(s, "enable-chapter", args, r, resp);
+	if (!r && !s->cfg.dry_run)
 		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
 	return r;
 }
 
+/*
+ * The deletion budget: at most max_deletes deletions in any 60 s. One
+ * slot per deletion allowed, holding when it was let through; a slot
+ * older than the window is free again. The slots are taken before the
+ * snapshot is written and the request sent, so deletions running at once
+ * cannot pass the budget together; one refused before anything was sent
+ * gives its slots back. Every delete request sent counts, whatever the
+ * API answered: the budget bounds what may have been lost.
+ *
+ * Refusals come in bursts (rm -r of every member past the budget refuses
+ * the rest one rmdir at a time): each burst is one line in errlog,
+ * rewritten with the count so far, until a deletion is let through again.
+ */
+#define DELETE_WINDOW 60.0 /* seconds */
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* never 0, which marks a free slot */
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + 1;
+}
+
+/* Takes n slots stamped *stamp, or refuses with EPERM (and says so). */
+static int budget_take(struct school *s, int n, double *stamp)
+{
+	int max = s->cfg.max_deletes, used = 0, i, got;
+	double now = mono_now();
+
+	*stamp = now;
+	if (max <= 0)
+		return 0;
+	pthread_mutex_lock(&s->budget_lock);
+	for (i = 0; i < max; i++)
+		if (s->deleted[i] > now - DELETE_WINDOW)
+			used++;
+	if (used + n > max) {
+		s->refused += n;
+		errlog_note(&s->burst, "delete", 0,
+			    "%ld member deletion%s refused, nothing sent: at "
+			    "most %d members are deleted per rolling minute "
+			    "(-o max_deletes=N raises the budget; 0: no "
+			    "budget)",
+			    s->refused, s->refused == 1 ? "" : "s", max);
+		pthread_mutex_unlock(&s->budget_lock);
+		return -EPERM;
+	}
+	for (i = 0, got = 0; i < max && got < n; i++) {
+		if (s->deleted[i] > now - DELETE_WINDOW)
+			continue;
+		s->deleted[i] = now;
+		got++;
+	}
+	s->burst = 0;
+	s->refused = 0;
+	pthread_mutex_unlock(&s->budget_lock);
+	return 0;
+}
+
+/* Frees n slots taken with stamp (slots of one stamp are alike). */
+static void budget_give_back(struct school *s, int n, double stamp)
+{
+	int i;
+
+	if (s->cfg.max_deletes <= 0)
+		return;
+	pthread_mutex_lock(&s->budget_lock);
+	for (i = 0; i < s->cfg.max_deletes && n > 0; i++) {
+		if (s->deleted[i] == stamp) {
+			s->deleted[i] = 0;
+			n--;
+		}
+	}
+	pthread_mutex_unlock(&s->budget_lock);
+}
+
+/* The members' last records, on disk before anything is sent: what the
+ * journal keeps of a member once it is gone. 0, the error of reading a
+ * record, or -EIO when the journal could not take it. */
+static int snapshot_first(struct school *s, const char *const *emails, int n)
+{
+	struct cval *u;
+	int i, r = 0;
+
+	for (i = 0; i < n && !r; i++) {
+		u = NULL;
+		r = school_user(s, emails[i], &u);
+		if (!r)
+			r = journal_snapshot(s->journal, "delete-snapshot",
+					     u->json);
+		cval_put(u);
+		if (r == -EIO || r == -ENOMEM) {
+			errlog_add("delete", 0,
+				   "%s not deleted, nothing sent: its record "
+				   "could not be written to the journal first",
+				   emails[i]);
+			r = -EIO;
+		}
+	}
+	return r;
+}
+
 int school_delete(struct school *s, const char *const *emails, int n)
 {
 	cJSON *args, *list, *resp = NULL;
+	double stamp;
 	int r, i;
 
 	if (s->cfg.readonly || s->cfg.nodelete) {
@@ -1473,22 +1715,30 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			   s->cfg.readonly ? "ro" : "nodelete");
 		return -EPERM;
 	}
-	/* The journal keeps what is about to be lost. */
-	for (i = 0; i < n; i++) {
-		struct cval *u = NULL;
-
-		if (!school_user(s, emails[i], &u))
-			journal_snapshot(s->journal, "delete-snapshot",
-					 u->json);
-		cval_put(u);
+	if (!s->cfg.dry_run && !journal_has_file(s->journal)) {
+		errlog_add("delete", 0,
+			   "member deletion refused, nothing sent: there is "
+			   "no journal file to keep the member's record "
+			   "first (-o journal=PATH)");
+		return -EPERM;
+	}
+	/* A dry run counts too: it shows where the real run would stop. */
+	r = budget_take(s, n, &stamp);
+	if (r)
+		return r;
+	/* Nothing is lost in a dry run; its journal line is the request. */
+	if (!s->cfg.dry_run) {
+		r = snapshot_first(s, emails, n);
+		if (r)
+			goto give_back;
 	}
 	args = cJSON_CreateObject();
 	list = cJSON_AddArrayToObject(args, "emails");
-	for (i = 0; i < n; i++)
+	for (i = 0; list && i < n; i++)
 		cJSON_AddItemToArray(list, cJSON_CreateString(emails[i]));
 	r = api_delete_users(s->http, emails, n, &resp);
-	journal_change(s->journal, "delete", args, r, resp);
-	if (!r) {
+	r = journal_outcome(s, "delete", args, r, resp);
+	if (!r && !s->cfg.dry_run) {
 		for (i = 0; i < n; i++) {
 			char *key = key_of("user:", emails[i]);
 			char *dir = tree_user_path(emails[i], "");
@@ -1498,8 +1748,10 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			if (key)
 				cache_put_missing(s->cache, key);
 			held_change(s, emails[i], NULL, 0);
-			if (dir)
+			if (dir) {
 				scratch_drop_dir(s->scratch, dir);
+				bases_forget(s->bases, dir);
+			}
 			school_pending_remove(s, emails[i]);
 			orders_forget(s, emails[i]);
 			free(key);
@@ -1508,6 +1760,10 @@ int school_delete(struct school *s, const char *const *emails, int n)
 	}
 	cJSON_Delete(args);
 	cJSON_Delete(resp);
+	return r;
+
+give_back:
+	budget_give_back(s, n, stamp);
 	return r;
 }
 

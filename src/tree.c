@@ -31,6 +31,20 @@
 /* Names                                                               */
 /* ------------------------------------------------------------------ */
 
+/* A control character (C0 or DEL): written %XX, so a listing never
+ * hands a terminal an escape sequence or a script a newline in a name. */
+static int is_ctl(char c)
+{
+	return (unsigned char)c < 0x20 || (unsigned char)c == 0x7f;
+}
+
+/* 1 when the byte c is written as a %XX escape at the start (first) or
+ * elsewhere in a name. */
+static int escaped(char c, int first)
+{
+	return c == '%' || c == '/' || (first && c == '.') || is_ctl(c);
+}
+
 /* Length of the encoding of id. */
 static size_t encoded_len(const char *id)
 {
@@ -38,12 +52,24 @@ static size_t encoded_len(const char *id)
 	const char *s;
 
 	for (s = id; *s; s++)
-		n += (*s == '%' || *s == '/' || (s == id && *s == '.')) ? 3 : 1;
+		n += escaped(*s, s == id) ? 3 : 1;
 	return n;
+}
+
+/* The value of an uppercase hex digit, or -1 (the encoder writes no
+ * lowercase, and accepting it would give one id two names). */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 char *tree_encode(const char *id)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	size_t n = encoded_len(id);
 	const char *s;
 	char *out, *o;
@@ -53,15 +79,10 @@ char *tree_encode(const char *id)
 		return NULL;
 	o = out;
 	for (s = id; *s; s++) {
-		if (*s == '%') {
-			memcpy(o, "%25", 3);
-			o += 3;
-		} else if (*s == '/') {
-			memcpy(o, "%2F", 3);
-			o += 3;
-		} else if (s == id && *s == '.') {
-			memcpy(o, "%2E", 3);
-			o += 3;
+		if (escaped(*s, s == id)) {
+			*o++ = '%';
+			*o++ = hex[(unsigned char)*s >> 4];
+			*o++ = hex[(unsigned char)*s & 0xf];
 		} else {
 			*o++ = *s;
 		}
@@ -71,12 +92,13 @@ char *tree_encode(const char *id)
 }
 
 /*
- * Only the three escapes the encoder writes are accepted, in the case it
- * writes them, and "%2E" only where it writes it (first). A raw leading
- * '.' is never produced by the encoder, so it is refused too: that is what
- * keeps the path components "." and ".." (and vim's ".name.swp") from
- * being taken for ids, while their encodings "%2E" and "%2E." are the ids
- * "." and "..".
+ * Only the escapes the encoder writes are accepted, in the case it writes
+ * them, and "%2E" only where it writes it (first). A raw leading '.' is
+ * never produced by the encoder, so it is refused too: that is what keeps
+ * the path components "." and ".." (and vim's ".name.swp") from being
+ * taken for ids, while their encodings "%2E" and "%2E." are the ids "."
+ * and "..". Likewise a raw control character is refused (its name is
+ * %XX), and "%00" too: no identifier holds a NUL.
  */
 int tree_decode(const char *name, char **out)
 {
@@ -91,22 +113,23 @@ int tree_decode(const char *name, char **out)
 		return -ENOMEM;
 	o = res;
 	for (i = 0; i < len; i++) {
-		if (name[i] == '/')
+		int hi, lo;
+		char c;
+
+		if (name[i] == '/' || is_ctl(name[i]))
 			goto invalid;
 		if (name[i] != '%') {
 			*o++ = name[i];
 			continue;
 		}
-		if (name[i + 1] != '2')
+		hi = hexval(name[i + 1]);
+		lo = hi < 0 ? -1 : hexval(name[i + 2]);
+		if (lo < 0)
 			goto invalid;
-		if (name[i + 2] == '5')
-			*o++ = '%';
-		else if (name[i + 2] == 'F')
-			*o++ = '/';
-		else if (name[i + 2] == 'E' && i == 0)
-			*o++ = '.';
-		else
+		c = (char)(hi << 4 | lo);
+		if (c == '\0' || !escaped(c, i == 0))
 			goto invalid;
+		*o++ = c;
 		i += 2;
 	}
 	*o = '\0';

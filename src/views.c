@@ -15,6 +15,11 @@
  * longer than TREE_NAME_MAX (the kernel refuses such names before we see
  * them) and says so in .memberspot/errors, once per directory and id
  * while it is remembered (a repeated `ls` must not flush the log).
+ *
+ * Browsing has no side effects: readdir of users/E/ leaves out the names
+ * whose reading costs something beyond the cache (login-token mints a
+ * token; progress.json and progress/ spend rate-limited requests). They
+ * still open and stat by name, and the README inside the mount says so.
  */
 #include "views.h"
 #include "strhash.h"
@@ -38,6 +43,15 @@
 #define MODE_RO 0400
 #define MODE_RW 0600
 #define MODE_WO 0200
+
+int view_stat_dry_created(struct view_attr *a)
+{
+	a->type = VIEW_FILE;
+	a->mode = MODE_RW;
+	a->size = 0;
+	a->write = VW_VALUE;
+	return 0;
+}
 
 size_t view_max_write(enum view_write w)
 {
@@ -310,23 +324,29 @@ static const char readme_text[] =
 	"      mount, and any order id can be written)\n"
 	"  users/EMAIL/properties/NAME   a property value; write to set it\n"
 	"  users/EMAIL/properties.json   all values; edit with any editor\n"
-	"  users/EMAIL/progress.json     course progress; "
-	"progress/COURSE.json\n"
+	"  users/EMAIL/progress.json     course progress (*); "
+	"progress/COURSE.json (*)\n"
 	"  users/EMAIL/chapters     write \"COURSE_ID CHAPTER_ID\" lines to "
 	"enable\n"
 	"  users/EMAIL/login-token  a fresh single sign-on token on every "
-	"read\n"
+	"read (*)\n"
 	"                           (and its login URL, where the API gives "
 	"one)\n"
 	"  exams/ID/results.json    exam results (also results.csv)\n"
 	"  .memberspot/             status, errors, journal; write a path to "
 	"refresh\n"
 	"\n"
-	"Names: '%' is written %25, '/' %2F and a leading '.' %2E.\n"
+	"(*) not listed by ls: reading them costs a request each (a token is\n"
+	"    minted, progress is rate limited), so grep -r, find, tar, rsync,\n"
+	"    cp -r and du never trigger that; they open by their names.\n"
+	"Names: '%' is written %25, '/' %2F, a leading '.' %2E and a control\n"
+	"character (bytes 0x01-0x1F, 0x7F) %01-%1F, %7F.\n"
 	"Changes happen when the file is closed; a refused change makes "
 	"close()\n"
 	"fail and its reason is in .memberspot/errors.\n"
-	"rmdir users/EMAIL deletes the member (irreversible).\n";
+	"rmdir users/EMAIL deletes the member (irreversible; at most\n"
+	"max_deletes, default 10, a minute; the journal keeps its record).\n"
+	"Under -o dry_run no change is sent: the journal shows each request.\n";
 
 static int render_user_file(struct school *s, const struct tree_path *p,
 			    struct buf *out)
@@ -980,13 +1000,15 @@ static int list_user_dir(struct school *s, const char *path,
 			 const struct tree_path *p, view_fill_fn fill,
 			 void *arg)
 {
-	static const char *const fixed[] = {
-		"user.json", "offers", "orders", "properties",
-		"properties.json", "progress.json", "progress", "chapters",
-		"login-token"};
+	/* Not listed, though they open by name: login-token (a read mints
+	 * a token), progress.json and progress/ (rate-limited requests).
+	 * grep -r, find, tar, rsync, cp -r, du and indexers walk what
+	 * readdir returns, and browsing must cost nothing. */
+	static const char *const fixed[] = {"user.json",       "offers",
+					    "orders",	       "properties",
+					    "properties.json", "chapters"};
 	static const enum view_type fixed_type[] = {
-		VIEW_FILE, VIEW_DIR, VIEW_DIR, VIEW_DIR, VIEW_FILE,
-		VIEW_FILE, VIEW_DIR, VIEW_FILE, VIEW_FILE};
+		VIEW_FILE, VIEW_DIR, VIEW_DIR, VIEW_DIR, VIEW_FILE, VIEW_FILE};
 	struct cval *u = NULL, *defs = NULL, *grants = NULL;
 	const cJSON *g, *d;
 	int r = member(s, p->id[0], &u);

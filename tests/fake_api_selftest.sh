@@ -307,6 +307,25 @@ ctl POST /_fake/config '{"list_shape":"users"}'
 ctl GET /_fake/config
 expect 200 "config back to list_shape=users" '.list_shape == "users"'
 
+# cursor_cycle N: the page asked with the N-th cursor answers the first again
+req GET "/v1/users/list?pageLength=5"
+C1=$(jq -r .nextPage "$WORK/body")
+req GET "/v1/users/list?pageLength=5&lastLoadedId=$C1"
+C2=$(jq -r .nextPage "$WORK/body")
+ctl POST /_fake/config '{"cursor_cycle":2}'
+expect 200 "config cursor_cycle=2" '.cursor_cycle == 2'
+req GET "/v1/users/list?pageLength=5&lastLoadedId=$C1"
+expect 200 "cursor_cycle 2: the page after the first cursor goes on as usual" '.nextPage == $c' --arg c "$C2"
+req GET "/v1/users/list?pageLength=5&lastLoadedId=$C2"
+expect 200 "cursor_cycle 2: the page after the second answers the first cursor again" \
+    '.nextPage == $c and (.users | length) == 5' --arg c "$C1"
+ctl POST /_fake/config '{"cursor_cycle":1}'
+req GET "/v1/users/list?pageLength=5&lastLoadedId=$C1"
+expect 200 "cursor_cycle 1: the cursor repeats at once" '.nextPage == $c' --arg c "$C1"
+ctl POST /_fake/config '{"cursor_cycle":0}'
+req GET "/v1/users/list?pageLength=5&lastLoadedId=$C2"
+expect 200 "cursor_cycle 0: cursors advance again" '.nextPage != $a and .nextPage != $b' --arg a "$C1" --arg b "$C2"
+
 # ---- find-by-mail -----------------------------------------------------------
 
 for email in "anna+test@example.com" "o'brien@example.org" "jürgen.müller@example.de" \
@@ -490,6 +509,15 @@ req GET "/v1/exams/$(enc "final exam/2026")/results"
 expect 200 "exam id with a space and '/'" 'length > 0'
 req GET /v1/exams/nope/results
 expect 404 "unknown exam -> 404"
+ctl POST /_fake/config '{"exam_extra_rows":[{"uid":"=1+1","note":"x"}]}'
+expect 200 "config exam_extra_rows" '.exam_extra_rows == [{"uid":"=1+1","note":"x"}]'
+req GET /v1/exams/exam-1/results
+expect 200 "exam_extra_rows are appended to every exam's results" '.[-1] == {"uid":"=1+1","note":"x"}'
+ctl POST /_fake/config '{"exam_extra_rows":[1]}'
+expect 400 "exam_extra_rows must hold objects"
+ctl POST /_fake/config '{"exam_extra_rows":[]}'
+req GET /v1/exams/exam-1/results
+expect 200 "exam_extra_rows [] : the results as seeded" 'all(.[]; .uid != "=1+1")'
 
 # ---- delete --------------------------------------------------------------------
 
@@ -542,7 +570,8 @@ ctl GET /_fake/config
 expect 200 "config: every switch with its default" \
     '. == {"latency_ms":0,"error_rate":0,"error_status":500,"progress_rps":4,"global_rps":0,
            "malformed_rate":0,"drop_rate":0,"down":false,"hang_ms":0,"list_shape":"users",
-           "retry_after":1,"list_reply_ms":0,"dialect":"guessed"}'
+           "retry_after":1,"list_reply_ms":0,"dialect":"guessed",
+           "cursor_cycle":0,"exam_extra_rows":[]}'
 ctl POST /_fake/config '{"error_rate":2,"bogus":1,"down":"yes"}'
 expect 400 "invalid config -> 400 message array" '(.message|length) == 3'
 ctl GET /_fake/config

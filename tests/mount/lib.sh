@@ -343,11 +343,21 @@ for i, line in enumerate(sys.stdin.buffer):
 # =====================================================================
 
 # The file name of an identifier (LAYOUT.md "Names"): % -> %25,
-# / -> %2F, a leading . -> %2E.
+# / -> %2F, a leading . -> %2E, a control character (0x01-0x1F, 0x7F)
+# -> %XX (uppercase hex).
 enc() {
-	local s=${1//%/%25}
+	local s=${1//%/%25} c out= i
+	local ctl=$'[\x01-\x1f\x7f]'
 	s=${s//\//%2F}
 	[[ $s != .* ]] || s="%2E${s#.}"
+	if [[ $s =~ $ctl ]]; then
+		for ((i = 0; i < ${#s}; i++)); do
+			c=${s:i:1}
+			[[ ! $c =~ $ctl ]] || printf -v c '%%%02X' "'$c"
+			out+=$c
+		done
+		s=$out
+	fi
 	printf '%s' "$s"
 }
 

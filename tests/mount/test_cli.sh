@@ -2,7 +2,8 @@
 # The command line (LAYOUT.md "Command line"): --help, --version, the key's
 # sources and checks, start-up failures (one clear line on stderr, non-zero
 # exit, nothing mounted, within the timeout), daemonizing, and the key never
-# showing in ps or the daemon's log.
+# showing in ps or the daemon's log; uid=, gid=, umask= that name nothing;
+# plain http:// refused unless to this machine or with -o insecure.
 # shellcheck source=tests/mount/lib.sh disable=SC2016
 source "$(dirname "$0")/lib.sh"
 
@@ -102,6 +103,72 @@ t_start_refused "an unknown option"
 
 msfs_try -f -o "$URL_OPT,api_key_file=$KEYFILE" "$T_DIR/no-such-dir"
 t_start_refused "a mountpoint that does not exist"
+
+# -o uid=,gid=,umask= that name nobody, or no mask: refused before a
+# request is sent.
+fake_reset
+for opt in uid=no-such-user-$RANDOM gid=no-such-group-$RANDOM uid= umask=0999 umask=abc umask=1000 umask=-1; do
+	msfs_try -f -o "$URL_OPT,api_key_file=$KEYFILE,$opt" "$MNT"
+	t_start_refused "-o $opt"
+	t_like "$TRY_ERR" "${opt%%=*}" "-o $opt: the line names ${opt%%=*}" || t_diag "stderr: $TRY_ERR"
+done
+t_cost "bad uid=, gid= or umask=: no request sent" "total=0"
+
+# =====================================================================
+# Plain http:// only to this machine: the key would travel in clear
+# =====================================================================
+
+FAKE_PORT=${FAKE_URL##*:}
+# Refused before anything is sent, whatever the host. Should that ever
+# break, still no packet may leave this machine: the daemon runs in a
+# network namespace of its own, with no network at all (unshare -n; not
+# under valgrind, which would trace the wrapper's shell instead).
+OFFLINE_BIN=$T_DIR/memberspotfs-offline
+printf '#!/bin/sh\nexec unshare -n "%s" "$@"\n' "$MSFS_BIN" >"$OFFLINE_BIN"
+chmod 755 "$OFFLINE_BIN"
+if ! unshare -n true 2>/dev/null; then
+	t_skip "api_url=http://OTHER-HOST is refused" "needs unshare -n (root), so that no test can reach another host"
+else
+	for url in "http://192.0.2.1:$port" "http://example.com" "http://api.memberspot.de" \
+		"http://127.0.0.1.example.com:$port" "http://localhost.example.com:$port" \
+		"http://127.0.0.1:$port@192.0.2.1:$port" "http://[2001:db8::1]:$port"; do
+		MSFS_VALGRIND=0 MSFS_BIN=$OFFLINE_BIN msfs_try -f -o "api_url=$url,api_key_file=$KEYFILE,timeout=5" "$MNT"
+		t_start_refused "api_url=$url"
+		t_like "$TRY_ERR" "http://.*unencrypted.*https://.*-o insecure" \
+			"api_url=$url: the line says the key would go unencrypted, names https:// and -o insecure" ||
+			t_diag "stderr: $TRY_ERR"
+		t_ok "api_url=$url: refused at once (${TRY_SECS}s)" \
+			awk -v s="$TRY_SECS" -v max=$((1 + SLACK)) 'BEGIN { exit !(s < max) }'
+	done
+	MSFS_VALGRIND=0 MSFS_BIN=$OFFLINE_BIN msfs_try --probe -o "api_url=http://192.0.2.1:$port,api_key_file=$KEYFILE,timeout=5"
+	t_is "$TRY_STATUS" 2 "--probe with api_url=http://192.0.2.1: exit status 2 (bad usage)"
+	t_like "$TRY_ERR" "unencrypted" "--probe with api_url=http://192.0.2.1: the same line"
+fi
+
+# Loopback hosts pass the check: they mount, or fail for another reason.
+msfs_try -f -o "api_url=http://localhost:$FAKE_PORT,api_key_file=$KEYFILE" "$MNT"
+FINDINGS+=$TRY_FINDINGS
+t_is "$TRY_MOUNTED" 1 "api_url=http://localhost:PORT mounts" || t_diag "stderr: $TRY_ERR"
+t_is "$TRY_ERR" "" "api_url=http://localhost:PORT: no warning"
+for url in "http://127.0.0.2:$port" "http://127.255.255.254:$port" "http://[::1]:$port" "http://LOCALHOST:$port"; do
+	msfs_try -f -o "api_url=$url,api_key_file=$KEYFILE,timeout=5" "$MNT"
+	t_start_refused "api_url=$url (closed port)"
+	t_like "$TRY_ERR" "cannot reach" "api_url=$url: loopback, so the http:// check passes; the port is closed" ||
+		t_diag "stderr: $TRY_ERR"
+done
+
+# -o insecure lets http:// go elsewhere, with a warning. The host is a
+# v4-mapped IPv6 address: not one the check takes for loopback, yet it
+# reaches the fake on 127.0.0.1, so no packet leaves this machine.
+MAPPED_URL="http://[::ffff:127.0.0.1]:$FAKE_PORT"
+msfs_try -f -o "api_url=$MAPPED_URL,api_key_file=$KEYFILE" "$MNT"
+t_start_refused "api_url=$MAPPED_URL without -o insecure"
+t_like "$TRY_ERR" "unencrypted" "api_url=$MAPPED_URL without -o insecure: says why"
+msfs_try -f -o "api_url=$MAPPED_URL,api_key_file=$KEYFILE,insecure" "$MNT"
+FINDINGS+=$TRY_FINDINGS
+t_is "$TRY_MOUNTED" 1 "api_url=$MAPPED_URL with -o insecure mounts" || t_diag "stderr: $TRY_ERR"
+t_like "$TRY_ERR" '[Ww]arning.*unencrypted.*http://' "with -o insecure: a warning on stderr that the key goes unencrypted"
+t_is "$(printf '%s' "$TRY_ERR" | grep -c '')" 1 "with -o insecure: one warning line"
 
 # A key on the command line is never accepted, and not repeated back.
 fake_reset

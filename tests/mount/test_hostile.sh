@@ -109,9 +109,12 @@ for name in '%2E%2E' '%2E.' '%2E' '..%2F..' '..%2F..%2Fv1%2Foffers' '.%2F' '%2e%
 	done
 done
 t_is "$probs" "" "$n dot-segment, encoded-slash and non-canonical names (e.g. $first for $E): each stat is ENOENT"
+# (Where records carry no offers, users/E/offers/NAME is looked up in the
+# per-offer lists: the offerId listings.)
 t_is "$(requests | grep -v '^GET /v1/users/find-by-mail/' | grep -v '^GET /v1/exams/' |
-	grep -v '^GET /v1/users/list?pageLength=[0-9]*&courseId=')" "" \
-	"those lookups asked no endpoint but find-by-mail, exams results and the courseId listing"
+	grep -v '^GET /v1/users/list?pageLength=[0-9]*&courseId=' |
+	grep -v '^GET /v1/users/list?pageLength=[0-9]*&offerId=')" "" \
+	"those lookups asked no endpoint but find-by-mail, exams results and the courseId and offerId listings"
 # Some of them are identifiers after decoding (e.g. "%2E%2E%2F%2E%2E%2Fv1%2Foffers"
 # is "../../v1/offers", "%2F" is "/"): those may be looked up, each as one
 # exactly-encoded path segment or query value.
@@ -130,8 +133,10 @@ for line in sys.stdin:
         ok = exact(segs[3])
     elif p == "/v1/users/list":
         kv = [x.split("=", 1) for x in q.split("&")]
-        ok = all(len(x) == 2 for x in kv) and [k for k, _ in kv] == ["pageLength", "courseId"] \
-            and exact(kv[1][1])
+        keys = [x[0] for x in kv]
+        ok = all(len(x) == 2 for x in kv) and exact(kv[1][1]) and (
+            keys == ["pageLength", "courseId"] or keys == ["pageLength", "offerId"]
+            or (keys == ["pageLength", "offerId", "active"] and kv[2][1] in ("true", "false")))
     else:
         ok = False
     if not ok:
@@ -198,6 +203,12 @@ for n in $'\x01' $'a\x01b@x.com' $'tab\there@x.com' $'nl\nhere@x.com' $'\x7f@x.c
 done
 t_is "$(fake_log | jq -r '.[].path' | grep -c $'[\x01-\x1f\x7f ]')" 0 \
 	"no request path carries a raw control character or space"
+t_is "$(requests)" "" "those raw names are no ids: nothing was asked"
+fake_reset
+t_fails_with ENOENT "cat users/a%01b@x.com/user.json (the id a<0x01>b@x.com): ENOENT" \
+	cat "$M/users/a%01b@x.com/user.json"
+t_is "$(requests | sort -u)" "GET /v1/users/find-by-mail/a%01b%40x.com" \
+	"... its %01 names the control character: asked as find-by-mail/a%01b%40x.com"
 # a scratch name with control characters in users/E/ (editors' files are
 # allowed there): made, listed as made, removed, member unchanged
 before=$(fake_user "$E")
@@ -306,12 +317,20 @@ if [[ -n $W_DOT ]]; then
 	t_is "$(cat "$M/users/$(enc "$W")/orders/$(enc "$W_DOT")")" inactive "and reads inactive"
 fi
 # shellcheck disable=SC2010 # what ls shows is the point
-t_is "$(ls -A "$M/users/$(enc "$W")/orders" | grep -c $'[\x01-\x1f\x7f]')" \
-	"$(printf '%s\n' "${ODD_IDS[@]}" | head -n ${#OFFER_IDS[@]} | grep -c $'[\x01-\x1f\x7f]')" \
-	"control characters in ids are passed through in names, not dropped (the names stay distinct)"
+# (ctl\x01id and new\nline: the awkward members' order ids)
+names=$(while IFS= read -r w; do ls -A "$M/users/$(enc "$w")/orders"; done <<<"$WHO")
+t_is "$(grep -c $'[\x01-\x1f\x7f]' <<<"$names")" 0 \
+	"control characters in ids are encoded in names: no listed name holds one"
+want=$(while IFS= read -r w; do fake_user "$w"; done <<<"$WHO" |
+	jq -s '[.[].offers[].orderId | select(. != null and test("[\u0001-\u001f\u007f]"))] | length')
+t_is "$(grep -cE '%(0[1-9A-F]|1[0-9A-F]|7F)' <<<"$names")" "$want" \
+	"... each is written %XX (ctl%01id, new%0Aline), not dropped: $want such names"
+t_same_lines "$(grep -E '%(0[1-9A-F]|1[0-9A-F]|7F)' <<<"$names")" "$(printf '%s\n' ctl%01id new%0Aline)" \
+	"the names are exactly ctl%01id and new%0Aline"
 
 # An identifier longer than any name can be: not shown as a name that
 # cannot be looked up (it shows in user.json).
+# (Granted through the mount, so the order is known in either dialect.)
 L="long-id@hostile.example.com"
 if dialect_evidence; then
 	# Records name no orders: the id reaches the mount through a grant
@@ -474,6 +493,119 @@ t_is "$(fake_user tail@hostile.example.com >/dev/null 2>&1 && echo granted || ec
 	"the tail of a line cut by a failed write() is not run as a line (xtail@...)"
 t_is "$(fake_user resync@hostile.example.com >/dev/null 2>&1 && echo granted || echo absent)" granted \
 	"the line after that tail is run"
+
+# =====================================================================
+# A broken or hostile server: answer sizes, cursor cycles, formula cells
+# =====================================================================
+
+# Small pages, so a walk has many cursors.
+msfs_unmount
+msfs_mount cache_ttl=600 page_size=5 || t_bail "cannot mount"
+M=$MNT
+refresh() { echo / >"$M/.memberspot/refresh"; }
+# The lines .memberspot/errors gained since it had $1 lines.
+errors_since() { tail -n +"$(($1 + 1))" "$M/.memberspot/errors"; }
+nerrors() { wc -l <"$M/.memberspot/errors"; }
+# fake_config_file FILE: fake_config with a body too large for an argument.
+fake_config_file() {
+	_t_curl -X POST -H 'Content-Type: application/json' --data-binary @"$1" \
+		"$FAKE_URL/_fake/config" >/dev/null
+}
+# grant_padded EMAIL BYTES: grants offer O to EMAIL, whose first name is
+# BYTES bytes long.
+grant_padded() {
+	python3 -c 'import json, sys; print(json.dumps({"email": sys.argv[1], "grantOffer": sys.argv[2], "firstname": "x" * int(sys.argv[3])}))' \
+		"$1" "$O" "$2" >"$T_DIR/padded.json"
+	fake_api POST /v1/users/grant-user-offer-by-mail -H 'Content-Type: application/json' \
+		--data-binary @"$T_DIR/padded.json" >/dev/null || t_diag "could not grant $1"
+}
+# exam_rows PYTHON_EXPR: sets the fake's exam_extra_rows to that list.
+exam_rows() {
+	python3 -c 'import json, sys; print(json.dumps({"exam_extra_rows": eval(sys.argv[1])}))' "$1" \
+		>"$T_DIR/rows.json"
+	fake_config_file "$T_DIR/rows.json"
+}
+MIB=$((1 << 20))
+
+# ---- answer sizes: a member record 1 MiB, a list page 8 MiB, an exam's
+# results 32 MiB -------------------------------------------------------
+BIG1=big-record@hostile.example.com BIG2=huge-record@hostile.example.com
+grant_padded "$BIG1" $((MIB * 3 / 2))
+refresh
+n0=$(nerrors)
+fake_reset
+t_fails_with EIO "cat users/BIG1/user.json (find-by-mail answers 1.5 MiB; cap 1 MiB): EIO" \
+	cat "$M/users/$(enc "$BIG1")/user.json"
+t_like "$(errors_since "$n0")" "find-by-mail/[^ ]* .*answer too large: more than 1 MiB, the cap for this endpoint" \
+	".memberspot/errors: 'answer too large: more than 1 MiB, the cap for this endpoint'"
+t_is "$(fake_log | jq -r '[.[] | select(.endpoint == "GET /v1/users/find-by-mail") | .status] | unique | join(",")')" 200 \
+	"control: the fake did answer find-by-mail (200)"
+t_cost "the oversized record was asked once (not retried)" "GET /v1/users/find-by-mail=1"
+t_ok "ls users/: a page holding that record (1.5 MiB) is within the list cap (8 MiB)" ls -A "$M/users"
+t_is "$(grep -cxF -- "$(enc "$BIG1")" <<<"$T_OUT")" 1 "... and lists BIG1"
+t_is "$(jq -r '.firstname | length' "$M/users/$(enc "$BIG1")/user.json")" $((MIB * 3 / 2)) \
+	"BIG1's user.json, from the list page, reads whole"
+grant_padded "$BIG2" $((MIB * 9))
+refresh
+n0=$(nerrors)
+t_fails_with EIO "ls users/ with a 9 MiB member on a page (cap 8 MiB): EIO" ls -A "$M/users"
+t_like "$(errors_since "$n0")" "users/list[^ ]* .*answer too large: more than 8 MiB, the cap for this endpoint" \
+	".memberspot/errors: 'answer too large: more than 8 MiB'"
+fake_api DELETE /v1/users/delete-users -H 'Content-Type: application/json' \
+	--data-binary "{\"emails\": [\"$BIG1\", \"$BIG2\"]}" >/dev/null || t_diag "could not delete $BIG1 and $BIG2"
+refresh
+t_ok "without them ls users/ works again" ls -A "$M/users"
+
+# exam-1's results with one more row of 33 MiB, then of 9 MiB
+exam_rows "[{'uid': 'pad', 'note': 'x' * (33 << 20)}]"
+refresh
+n0=$(nerrors)
+t_fails_with EIO "exams/exam-1/results.json of 33 MiB (cap 32 MiB): EIO" cat "$M/exams/exam-1/results.json"
+t_like "$(errors_since "$n0")" "exams/exam-1/results .*answer too large: more than 32 MiB, the cap for this endpoint" \
+	".memberspot/errors: 'answer too large: more than 32 MiB'"
+exam_rows "[{'uid': 'pad', 'note': 'x' * (9 << 20)}]"
+refresh
+t_ok "exams/exam-1/results.json of 9 MiB (more than a list page may be) reads" \
+	jq -e 'length > 0' "$M/exams/exam-1/results.json"
+t_ok "... and so does results.csv" test "$(wc -c <"$M/exams/exam-1/results.csv")" -gt $((MIB * 9))
+
+# ---- CSV cells a spreadsheet would run as formulas -------------------
+exam_rows "[{'uid': \"=cmd|' /C calc'!A0\", 'email': '@SUM(1+1)', 'score': -5,
+	'passed': '-2+3', 'submittedAt': '\tTAB', 'note': '+1', 'cr': '\rCR'}]"
+refresh
+csv=$(cat "$M/exams/exam-1/results.csv")
+t_is "$(head -n 1 <<<"$csv")" "uid,email,score,passed,submittedAt,attempt,maxScore,courseId,note,cr" \
+	"results.csv: the header row, the extra row's columns last"
+t_is "$(tail -n 1 <<<"$csv")" $'\'=cmd|\' /C calc\'!A0,\'@SUM(1+1),-5,\'-2+3,\'\tTAB,,,,\'+1,"\'\rCR"' \
+	"cells starting with = @ - tab + CR get a leading ' (OWASP); the number -5 does not"
+t_is "$(python3 -c '
+import csv, sys
+bad = [c for row in csv.reader(sys.stdin) for c in row
+       if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not c.lstrip("-").replace(".", "", 1).isdigit()]
+print(bad)' <<<"$csv")" "[]" "no cell of results.csv starts with a formula character (numbers aside)"
+exam_rows "[]"
+
+# ---- cursor cycles ---------------------------------------------------
+NALL=$(fake_state | jq '.users | length')
+fake_config '{"cursor_cycle": 2}'
+refresh
+n0=$(nerrors)
+fake_reset
+t_fails_with EIO "cursors A, B, A (cursor_cycle 2): ls users/ fails with EIO" timeout 60 ls -A "$M/users"
+t_cost "... after exactly 3 list requests (the third brought A back)" "GET /v1/users/list=3"
+t_like "$(errors_since "$n0")" "users/list .*the cursor after page 3 is the one after page 1: the list runs in a cycle" \
+	".memberspot/errors says the list runs in a cycle"
+fake_config '{"cursor_cycle": 1}'
+refresh
+n0=$(nerrors)
+fake_reset
+t_fails_with EIO "a cursor repeated at once (A, A): EIO too, not a list cut short" timeout 60 ls -A "$M/users"
+t_cost "... after exactly 2 list requests" "GET /v1/users/list=2"
+t_like "$(errors_since "$n0")" "the cursor after page 2 is the one after page 1" ".memberspot/errors says so"
+fake_config '{"cursor_cycle": 0}'
+refresh
+t_ok "control: without the cycle, ls users/ works" ls -A "$M/users"
+t_is "$(wc -l <<<"$T_OUT")" "$NALL" "... and lists all $NALL members ($(( (NALL + 4) / 5 )) pages of 5)"
 
 # =====================================================================
 # A million-line grant file of lines the local parser refuses

@@ -7,8 +7,14 @@
 #     the journal, .memberspot/errors and status, /proc/PID/environ when it
 #     came from MEMBERSPOT_API_KEY, /proc/PID/cmdline, this test's output;
 #   - files are 0600/0400/0200, directories 0700, owned by the mounting
-#     user; without allow_other another user cannot read the mount, with
-#     allow_other it can.
+#     user; without allow_other another user cannot read the mount;
+#   - sharing (issue "Sharing"): allow_other brings default_permissions,
+#     so with the default umask 0077 every read and write of member data
+#     by another user fails with EACCES and sends nothing; with
+#     gid=GROUP,umask=0007 a member of GROUP reads and writes, others
+#     still cannot; uid=USER gives the tree to USER;
+#   - no core dump and no ptrace can reach the key: RLIMIT_CORE 0 and
+#     PR_SET_DUMPABLE 0 in the daemon.
 # The key itself is never put on a command line here (grep -f reads it
 # from the key file), and never printed.
 # shellcheck source=tests/mount/lib.sh disable=SC2016
@@ -230,18 +236,38 @@ t_ok "control: find saw the files (README, user.json, grant)" \
 	sh -c 'find "$1" -maxdepth 4 -type f | grep -q "/README$" && find "$1" -maxdepth 4 -type f | grep -q "/user.json$" && find "$1" -maxdepth 4 -type f | grep -q "/grant$"' _ "$M"
 
 # =====================================================================
-# Other users: not without allow_other; yes with it
+# Other users: not without allow_other; with it, as the modes say
 # =====================================================================
 
-if [[ $ME -ne 0 ]] || ! command -v setpriv >/dev/null; then
-	t_skip "another user cannot read the mount" "needs root and setpriv"
+# as_nobody, as_member CMD...: CMD as nobody (no groups), or as SHARE_USER
+# with its groups.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+as_member() { setpriv --reuid="$SHARE_USER" --regid="$(id -g "$SHARE_USER")" --init-groups "$@"; }
+# mount_opts: the options of the mount on $MNT, as the kernel has them
+mount_opts() { awk -v m="$MNT" '$5 == m { print $NF }' /proc/self/mountinfo; }
+
+# A group of admins sharing a mount, and one of them. Made once per
+# machine and left in place (a parallel run of this script may use them).
+SHARE_GROUP=msfs-test-admins
+SHARE_USER=msfs-test-admin
+if [[ $ME -eq 0 ]] && command -v groupadd >/dev/null; then
+	getent group "$SHARE_GROUP" >/dev/null || groupadd -f "$SHARE_GROUP"
+	id -u "$SHARE_USER" >/dev/null 2>&1 ||
+		useradd -M -N -g nogroup -G "$SHARE_GROUP" -d /nonexistent \
+			-s /usr/sbin/nologin "$SHARE_USER" 2>/dev/null
+	id -nG "$SHARE_USER" 2>/dev/null | grep -qw -- "$SHARE_GROUP" ||
+		usermod -a -G "$SHARE_GROUP" "$SHARE_USER" 2>/dev/null
+fi
+
+if [[ $ME -ne 0 ]] || ! command -v setpriv >/dev/null ||
+	! id -nG "$SHARE_USER" 2>/dev/null | grep -qw -- "$SHARE_GROUP"; then
+	t_skip "other users and a shared mount" "needs root, setpriv, groupadd and useradd"
 	msfs_unmount
 else
 	# The way to the mountpoint must be open to "nobody", so that a
 	# refusal comes from the mount, not from the 0700 temporary directory.
 	# (The key file in it stays 0600.)
 	chmod 755 "$T_DIR"
-	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 	t_fails_with EACCES "without allow_other: nobody cannot cat README (Permission denied)" \
 		as_nobody cat "$M/README"
 	t_fails_with EACCES "without allow_other: nobody cannot ls the mount" as_nobody ls "$M"
@@ -255,17 +281,171 @@ else
 	t_ok "the mounting user still can" cat "$M/README"
 	msfs_unmount
 
+	# ---------------------------------------------------------------
+	# allow_other, default owner and umask: the kernel keeps others out
+	# ---------------------------------------------------------------
 	msfs_mount cache_ttl=600 allow_other || t_bail "cannot mount with allow_other"
 	M=$MNT
-	t_ok "with allow_other: nobody can ls the mount" as_nobody ls "$M"
-	t_ok "with allow_other: nobody can cat README" as_nobody cat "$M/README"
-	t_ok "with allow_other: nobody can read a member's user.json" \
-		as_nobody cat "$M/users/$(enc "$E")/user.json"
-	# user.json passes the API's record through: compared with it as the
-	# API answers it in the fake's dialect (MSFS_DIALECT)
-	t_json_eq "$T_OUT" "$(fake_user_api "$E")" "with allow_other: and it is the member's record"
-	chmod 700 "$T_DIR"
+	U=$M/users/$(enc "$E")
+	O2=$(fake_state | jq -r '.offers[1].id')
+	t_like ",$(mount_opts)," ',default_permissions,' \
+		"allow_other: the daemon added default_permissions (mount options: $(mount_opts))"
+	t_like "$(stat -c '%a %u' "$M" "$M/users")" '^700 '"$ME"$'\n''700 '"$ME"'$' \
+		"allow_other: the mount and users/ are 0700, the mounting user's"
+	before=$(fake_user "$E")
+	fake_reset
+	MARK=$(fake_log | jq length)
+	# Cold: a read that got through would cost a request, a write one more.
+	while IFS='|' read -r what cmd; do
+		t_fails_with EACCES "allow_other, umask 0077: nobody: $what" \
+			as_nobody sh -c "$cmd" _ "$M" "$(enc "$E")" "$(enc "$O")" "$(enc "$O2")"
+	done <<'CMDS'
+ls the mount|ls "$1"
+cat README|cat "$1/README"
+ls users/|ls "$1/users"
+stat users/E|stat "$1/users/$2"
+cat users/E/user.json|cat "$1/users/$2/user.json"
+cat users/E/properties.json|cat "$1/users/$2/properties.json"
+cat users/E/properties/Company|cat "$1/users/$2/properties/Company"
+cat users/E/offers/O|cat "$1/users/$2/offers/$3"
+cat users/E/login-token (mints nothing)|cat "$1/users/$2/login-token"
+cat users/E/progress.json|cat "$1/users/$2/progress.json"
+ls offers/O/members|ls "$1/offers/$3/members"
+cat offers/O/offer.json|cat "$1/offers/$3/offer.json"
+cat exams/exam-1/results.csv|cat "$1/exams/exam-1/results.csv"
+cat .memberspot/journal|cat "$1/.memberspot/journal"
+grep -r users/E|grep -r x "$1/users/$2"
+echo a grant line > offers/O/grant|echo "nobody-grant@example.com" > "$1/offers/$3/grant"
+echo X > users/E/properties/Company|echo "Nobody GmbH" > "$1/users/$2/properties/Company"
+echo inactive > users/E/offers/O|echo inactive > "$1/users/$2/offers/$3"
+touch users/E/offers/O2 (a grant)|touch "$1/users/$2/offers/$4"
+echo a chapter line > users/E/chapters|echo "c-excel ch-2" > "$1/users/$2/chapters"
+truncate -s 0 users/E/properties.json|truncate -s 0 "$1/users/$2/properties.json"
+mkdir users/new|mkdir "$1/users/nobody-new@example.com"
+rmdir users/E (a deletion)|rmdir "$1/users/$2"
+rm -rf users/E (a deletion)|rm -rf "$1/users/$2"
+mv users/E/properties.json users/E/x|mv "$1/users/$2/properties.json" "$1/users/$2/x"
+echo / > .memberspot/refresh|echo / > "$1/.memberspot/refresh"
+CMDS
+	t_cost "allow_other, umask 0077: nobody's reads and writes sent no request at all" "total=0"
+	t_is "$(fake_changes_since "$MARK")" "[]" "allow_other, umask 0077: no change in the fake's log"
+	t_json_eq "$(fake_user "$E")" "$before" "allow_other, umask 0077: the member is as it was"
+	t_ok "allow_other: the mounting user still reads user.json" cat "$U/user.json"
+	t_json_eq "$T_OUT" "$(fake_user_api "$E")" "allow_other: and it is the member's record"
 	msfs_unmount
+
+	# ---------------------------------------------------------------
+	# gid=GROUP,umask=0007: a group of admins shares the mount
+	# ---------------------------------------------------------------
+	msfs_mount cache_ttl=600 allow_other "gid=$SHARE_GROUP" umask=0007 ||
+		t_bail "cannot mount with gid=$SHARE_GROUP,umask=0007"
+	M=$MNT
+	U=$M/users/$(enc "$E")
+	GID=$(getent group "$SHARE_GROUP" | cut -d: -f3)
+	cat "$M/exams/exam-1/results.json" >/dev/null
+	probs=$(find "$M" -mindepth 0 -maxdepth 4 -printf '%y %m %U %G %P\n' 2>&1 | awk -v me="$ME" -v g="$GID" '
+		$3 != me || $4 != g { print "not uid " me ", gid " g ": " $0; next }
+		$1 == "d" && $2 != "770" { print "dir not 0770: " $0; next }
+		$1 == "f" && $2 != "660" && $2 != "440" && $2 != "220" { print "file not 0660/0440/0220: " $0; next }
+		$1 != "d" && $1 != "f" && $1 != "l" { print "odd type: " $0 }')
+	t_is "$(head -n 20 <<<"$probs")" "" \
+		"gid=$SHARE_GROUP,umask=0007: directories 0770, files 0660, 0440 or 0220, owner uid $ME, group $GID"
+	t_is "$(stat -c '%a' "$U/user.json" "$U/properties.json" "$M/offers/$(enc "$O")/grant" | tr '\n' ' ')" \
+		"440 660 220 " "gid=$SHARE_GROUP,umask=0007: user.json 0440 (read-only), properties.json 0660, grant 0220"
+	fake_reset
+	t_ok "a member of $SHARE_GROUP can ls users/" as_member ls "$M/users"
+	t_ok "a member of $SHARE_GROUP can cat users/E/user.json" as_member cat "$U/user.json"
+	t_json_eq "$T_OUT" "$(fake_user_api "$E")" "and it is the member's record"
+	PID_COMPANY=$(fake_state | jq -r 'first(.properties[] | select(.name == "Company") | .id)')
+	t_ok "a member of $SHARE_GROUP can write users/E/properties/Company" \
+		as_member sh -c 'echo "Shared GmbH" > "$1"' _ "$U/properties/Company"
+	t_is "$(fake_user "$E" | jq -r --arg p "$PID_COMPANY" '.customProperties[$p]')" "Shared GmbH" \
+		"the fake holds Company = 'Shared GmbH'"
+	t_ok "a member of $SHARE_GROUP can grant an offer (offers/O/grant)" \
+		as_member sh -c 'echo "shared-grant@example.com,Sha,Red" > "$1"' _ "$M/offers/$(enc "$O")/grant"
+	t_is "$(fake_user shared-grant@example.com | jq -r --arg o "$O" 'any(.offers[]; .offerId == $o)')" \
+		true "the fake granted $O to shared-grant@example.com"
+	t_fails_with EACCES "a member of $SHARE_GROUP cannot write a read-only view (user.json is 0440)" \
+		as_member sh -c 'echo "{}" > "$1"' _ "$U/user.json"
+	fake_reset
+	t_fails_with EACCES "gid=$SHARE_GROUP: nobody (not in the group) still cannot cat user.json" \
+		as_nobody cat "$U/user.json"
+	t_fails_with EACCES "gid=$SHARE_GROUP: nobody still cannot write properties/Company" \
+		as_nobody sh -c 'echo "Nobody GmbH" > "$1"' _ "$U/properties/Company"
+	t_cost "gid=$SHARE_GROUP: nobody's attempts sent nothing" "total=0"
+	msfs_unmount
+
+	# ---------------------------------------------------------------
+	# uid=USER: the tree is that user's
+	# ---------------------------------------------------------------
+	msfs_mount cache_ttl=600 allow_other "uid=$SHARE_USER" || t_bail "cannot mount with uid=$SHARE_USER"
+	M=$MNT
+	U=$M/users/$(enc "$E")
+	t_is "$(stat -c '%U %a' "$M" "$U/user.json" | tr '\n' ' ')" "$SHARE_USER 700 $SHARE_USER 400 " \
+		"uid=$SHARE_USER: the tree is $SHARE_USER's (umask 0077)"
+	t_ok "uid=$SHARE_USER: $SHARE_USER can cat user.json" as_member cat "$U/user.json"
+	fake_reset
+	t_fails_with EACCES "uid=$SHARE_USER: nobody cannot" as_nobody cat "$U/user.json"
+	t_cost "uid=$SHARE_USER: nobody's attempt sent nothing" "total=0"
+	msfs_unmount
+	chmod 700 "$T_DIR"
+fi
+
+# =====================================================================
+# No core dump, no ptrace: the key stays in the daemon's memory
+# =====================================================================
+
+# RLIMIT_CORE: started with core dumps allowed, the daemon sets 0 (soft
+# and hard).
+core_before=$(ulimit -S -c)
+if ulimit -S -c unlimited 2>/dev/null || ulimit -S -c "$(ulimit -H -c)" 2>/dev/null; then
+	t_ok "control: the daemon is started with core dumps allowed (ulimit -c $(ulimit -S -c))" \
+		test "$(ulimit -S -c)" != 0
+	msfs_mount || t_bail "cannot mount"
+	ulimit -S -c "$core_before"
+	t_is "$(prlimit --pid "$MSFS_PID" --core --output SOFT,HARD --noheadings | awk '{ print $1, $2 }')" "0 0" \
+		"the daemon allows no core dump (prlimit --pid: RLIMIT_CORE soft 0, hard 0)"
+	msfs_unmount
+else
+	t_skip "the daemon sets RLIMIT_CORE to 0" "the hard core limit here is 0: cannot start it with dumps allowed"
+fi
+
+# PR_SET_DUMPABLE 0: the files in /proc/PID of a non-dumpable process
+# belong to root, not to the process's user. Seen only for a daemon that
+# is not root: it runs as nobody here (with the two capabilities a
+# root-owned /dev/fuse and mount(2) need).
+if [[ $ME -ne 0 ]] || ! setpriv --help 2>&1 | grep -q -- --ambient-caps; then
+	t_skip "the daemon is not dumpable" "needs root and setpriv --ambient-caps"
+else
+	chmod 755 "$T_DIR"
+	_T_MOUNTS=$((_T_MOUNTS + 1))
+	MSFS_LOG=$T_DIR/daemon.$_T_MOUNTS.log
+	MSFS_VGLOG=$T_DIR/valgrind.$_T_MOUNTS.log
+	mkdir -p "$MNT"
+	mapfile -t cmd < <(_t_daemon_cmd "$MSFS_VGLOG")
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+		--inh-caps=+sys_admin,+dac_override --ambient-caps=+sys_admin,+dac_override \
+		"${cmd[@]}" -f -o "api_url=$FAKE_URL,api_key_file=$KEYFILE,journal=$T_DIR/nobody.journal" \
+		"$MNT" </dev/null >"$MSFS_LOG" 2>&1 &
+	MSFS_PID=$!
+	for ((i = 0; i < 600; i++)); do
+		_t_mounted "$MNT" && break
+		kill -0 "$MSFS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if _t_mounted "$MNT"; then
+		t_pass "mounted by a daemon running as nobody"
+		t_is "$(ps -o uid= -p "$MSFS_PID" | tr -d ' ')" 65534 "control: the daemon runs as uid 65534"
+		t_is "$(stat -c %u /proc/"$MSFS_PID"/status)" 0 \
+			"the daemon is not dumpable (its /proc/PID/status belongs to root, not to nobody)"
+		t_ok "the mount works for the user who mounted it (nobody)" as_nobody cat "$MNT/README"
+		t_is "$(as_nobody stat -c '%u %g %a' "$MNT/users")" "65534 65534 700" \
+			"by default the tree belongs to the mounting user, 0700"
+	else
+		t_fail "mounted by a daemon running as nobody" "$(tail -n 5 "$MSFS_LOG")"
+	fi
+	msfs_unmount
+	chmod 700 "$T_DIR"
 fi
 
 # =====================================================================

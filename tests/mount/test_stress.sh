@@ -28,7 +28,8 @@ sj() { jq -r "$@" <<<"$STATE"; }
 mapfile -t OFFERS < <(sj '.offers[].id')
 mapfile -t EMAILS < <(sj '.users[].email')
 
-msfs_mount cache_ttl=5 timeout=10 max_rps=100 workers=4 || t_bail "cannot mount"
+# max_deletes=0: the deleters remove far more than the default budget
+msfs_mount cache_ttl=5 timeout=10 max_rps=100 workers=4 max_deletes=0 || t_bail "cannot mount"
 M=$MNT
 L=$T_DIR/logs
 mkdir -p "$L"

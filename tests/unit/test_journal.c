@@ -1,13 +1,16 @@
 /*
- * test_journal: line shape, the file (modes, appending, parents), the
+ * test_journal: line shape, the file (modes, appending, parents, what is
+ * refused), snapshots that must reach the disk, dry-run lines, the
  * bounded memory copy and concurrent writers.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,7 +81,7 @@ static void test_lines(void)
 	char *printed, *again;
 	int err = 1;
 
-	j = journal_open(NULL, &err);
+	j = journal_open(NULL, &err, NULL);
 	if (!ok(j && err == 0, "memory-only journal"))
 		return;
 	args = cJSON_CreateObject();
@@ -107,7 +110,7 @@ static void test_lines(void)
 	cJSON_free(again);
 	journal_close(j);
 
-	j = journal_open(NULL, &err);
+	j = journal_open(NULL, &err, NULL);
 	journal_change(j, "set-offer", args, -EINVAL, NULL);
 	o = only_line(j);
 	ok(tap_streq(str(o, "outcome"), "error"), "outcome error");
@@ -117,7 +120,7 @@ static void test_lines(void)
 	cJSON_Delete(o);
 	journal_close(j);
 
-	j = journal_open(NULL, &err);
+	j = journal_open(NULL, &err, NULL);
 	journal_change(j, "grant", NULL, -ETIMEDOUT, NULL);
 	o = only_line(j);
 	ok(tap_streq(str(o, "errno"), "ETIMEDOUT"), "ETIMEDOUT by name");
@@ -127,7 +130,7 @@ static void test_lines(void)
 	cJSON_Delete(o);
 	journal_close(j);
 
-	j = journal_open(NULL, &err);
+	j = journal_open(NULL, &err, NULL);
 	rec = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "email", "gone@b.c");
 	cJSON_AddStringToObject(rec, "note", "two\nlines \"quoted\"");
@@ -176,7 +179,7 @@ static void test_memory_bound(void)
 	filler[999] = '\0';
 	args = cJSON_CreateObject();
 	cJSON_AddStringToObject(args, "filler", filler);
-	j = journal_open(NULL, &err);
+	j = journal_open(NULL, &err, NULL);
 	for (i = 0; i < 3000; i++) {
 		snprintf(op, sizeof(op), "op%d", i);
 		journal_change(j, op, args, 0, NULL);
@@ -279,7 +282,7 @@ static void test_file(void)
 	umask(0);
 	snprintf(path, sizeof(path), "%s/state/memberspotfs/journal.jsonl",
 		 dir);
-	j = journal_open(path, &err);
+	j = journal_open(path, &err, NULL);
 	ok(j && err == 0, "open creates missing parents");
 	snprintf(sub, sizeof(sub), "%s/state", dir);
 	snprintf(parent, sizeof(parent), "%s/state/memberspotfs", dir);
@@ -297,7 +300,7 @@ static void test_file(void)
 	journal_change(j, "first", NULL, 0, NULL);
 	journal_close(j);
 
-	j = journal_open(path, &err);
+	j = journal_open(path, &err, NULL);
 	for (i = 0; i < 4; i++) {
 		w[i].j = j;
 		w[i].id = i;
@@ -328,8 +331,156 @@ static void test_file(void)
 	snprintf(path, sizeof(path), "%s/file", dir);
 	close(open(path, O_CREAT | O_WRONLY, 0600));
 	snprintf(sub, sizeof(sub), "%s/file/journal.jsonl", dir);
-	j = journal_open(sub, &err);
+	j = journal_open(sub, &err, NULL);
 	ok(j == NULL && err == -ENOTDIR, "open failure is reported (%d)", err);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* What an open refuses: a symlink, a FIFO (without hanging), a file open
+ * to group or others; and /dev/null, which means no file. */
+static void test_refused(void)
+{
+	char dir[] = "/tmp/msfs-journal-XXXXXX", path[256], link[256];
+	struct buf why = {0};
+	struct journal *j;
+	int err, fd;
+
+	if (!ok(mkdtemp(dir) != NULL, "temporary directory"))
+		return;
+	umask(022);
+	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+	snprintf(link, sizeof(link), "%s/link.jsonl", dir);
+	if (symlink(path, link))
+		diag("symlink: %s", strerror(errno));
+	j = journal_open(link, &err, &why);
+	ok(!j && err == -ELOOP, "a symlink is refused (%d)", err);
+	ok(why.data && strstr(why.data, "symbolic link"), "why: %s",
+	   why.data ? why.data : "(none)");
+	ok(access(path, F_OK) != 0, "its target was not created");
+	unlink(link);
+	buf_free(&why);
+
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	close(fd);
+	chmod(path, 0644);
+	j = journal_open(path, &err, &why);
+	ok(!j && err == -EPERM,
+	   "an existing journal readable by others is refused (%d)", err);
+	ok(why.data && strstr(why.data, "0644") &&
+		   strstr(why.data, "chmod 600"),
+	   "why: %s", why.data ? why.data : "(none)");
+	buf_free(&why);
+	chmod(path, 0640);
+	j = journal_open(path, &err, &why);
+	ok(!j && err == -EPERM, "... and one readable by the group (%d)", err);
+	buf_free(&why);
+	chmod(path, 0600);
+	j = journal_open(path, &err, &why);
+	ok(j && err == 0 && journal_has_file(j), "a 0600 one is taken");
+	journal_close(j);
+	unlink(path);
+
+	if (mkfifo(path, 0600))
+		diag("mkfifo: %s", strerror(errno));
+	j = journal_open(path, &err, &why);
+	ok(!j && err == -EINVAL, "a FIFO is refused at once (%d)", err);
+	ok(why.data && strstr(why.data, "not a regular file"), "why: %s",
+	   why.data ? why.data : "(none)");
+	buf_free(&why);
+	unlink(path);
+
+	j = journal_open("/dev/null", &err, &why);
+	ok(j && !journal_has_file(j), "/dev/null: no file, memory only");
+	ok(j && journal_snapshot(j, "delete-snapshot", NULL) == 0,
+	   "... where a snapshot goes to memory");
+	journal_close(j);
+	rmdir(dir);
+}
+
+/* A snapshot is on disk when it returns 0; one the file cannot take is
+ * -EIO, leaves no part of itself in the file and is not kept in memory.
+ * An ordinary line that fails is cut off too, but kept in memory. The
+ * disk is "full" through RLIMIT_FSIZE (writes past it fail with EFBIG). */
+static void test_snapshot_durable(void)
+{
+	char dir[] = "/tmp/msfs-journal-XXXXXX", path[256];
+	struct rlimit old, lim;
+	struct buf mem = {0};
+	struct journal *j;
+	struct stat st;
+	cJSON *rec, *args, *req;
+	size_t len, before;
+	char *text;
+	int err, r;
+
+	if (!ok(mkdtemp(dir) != NULL, "temporary directory"))
+		return;
+	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+	j = journal_open(path, &err, NULL);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "email", "gone@b.c");
+	cJSON_AddStringToObject(rec, "note",
+				"a record long enough to be cut by the file "
+				"size limit");
+	ok(journal_snapshot(j, "delete-snapshot", rec) == 0,
+	   "a snapshot that reaches the file: 0");
+	text = slurp(path, &len);
+	ok(text && each_json_line(text, len, NULL, NULL) == 1 &&
+		   strstr(text, "gone@b.c"),
+	   "it is in the file");
+	free(text);
+
+	args = cJSON_CreateObject();
+	cJSON_AddStringToObject(args, "email", "a@b.c");
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "method", "POST");
+	cJSON_AddStringToObject(req, "path", "/v1/users/set-offer-state");
+	ok(journal_dry_run(j, "set-offer-state", args, req) == 0,
+	   "a dry-run line");
+	text = slurp(path, &len);
+	ok(text && strstr(text, "\"outcome\":\"dry-run\",\"request\":{"
+				"\"method\":\"POST\",\"path\":\"/v1/users/"
+				"set-offer-state\"}"),
+	   "dry-run: outcome and the request, after args");
+	free(text);
+
+	stat(path, &st);
+	before = (size_t)st.st_size;
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = before + 20; /* room for part of a line only */
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	r = journal_snapshot(j, "delete-snapshot", rec);
+	memset(&st, 0, sizeof(st));
+	stat(path, &st);
+	ok(r == -EIO, "a snapshot the file cannot take: -EIO (%d)", r);
+	ok((size_t)st.st_size == before,
+	   "no part of it stays in the file (%lld bytes, %zu before)",
+	   (long long)st.st_size, before);
+	journal_change(j, "grant", args, 0, NULL);
+	r = journal_dry_run(j, "grant", args, req);
+	memset(&st, 0, sizeof(st));
+	stat(path, &st);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	ok(r == -EIO, "a dry-run line the file cannot take: -EIO (%d)", r);
+	ok((size_t)st.st_size == before, "ordinary lines are cut off too");
+	journal_render(j, &mem);
+	ok(mem.data && !strstr(strstr(mem.data, "\n") + 1, "delete-snapshot") &&
+		   strstr(mem.data, "\"op\":\"grant\""),
+	   "memory: the failed snapshot is not there, the other line is");
+	buf_free(&mem);
+	journal_change(j, "after", NULL, 0, NULL);
+	journal_close(j);
+	text = slurp(path, &len);
+	ok(text && each_json_line(text, len, NULL, NULL) == 3,
+	   "the file holds whole JSON lines only, the next one too");
+	free(text);
+	cJSON_Delete(rec);
+	cJSON_Delete(args);
+	cJSON_Delete(req);
 	unlink(path);
 	rmdir(dir);
 }
@@ -371,7 +522,7 @@ static void test_not_utf8(void)
 	cJSON *args, *resp, *o;
 	int err;
 
-	j = journal_open(NULL, &err);
+	j = journal_open(NULL, &err, NULL);
 	if (!ok(j != NULL, "memory-only journal"))
 		return;
 	args = cJSON_CreateObject();
@@ -404,6 +555,8 @@ int main(void)
 	test_not_utf8();
 	test_memory_bound();
 	test_file();
+	test_refused();
+	test_snapshot_durable();
 	test_default_path();
 	return done_testing();
 }

@@ -289,6 +289,32 @@ static void test_exam_csv(void)
 		  " lead,,,,,J\xc3\xbcrgen M\xc3\xbcller\n"),
 	   "UTF-8 and spaces unquoted");
 
+	/* OWASP CSV injection: formula-like text gets a leading "'". */
+	ok(csv_is("[{\"uid\":\"=HYPERLINK(1)\",\"email\":\"+1\","
+		  "\"score\":\"-2\",\"passed\":\"@SUM(A1)\","
+		  "\"submittedAt\":\"\\tx\"}]",
+		  "uid,email,score,passed,submittedAt\n"
+		  "'=HYPERLINK(1),'+1,'-2,'@SUM(A1),'\tx\n"),
+	   "cells starting with = + - @ tab get a leading '");
+	ok(csv_is("[{\"uid\":\"\\rcmd\",\"email\":\"=1+1,2\","
+		  "\"note\":\"-\\\"q\\\"\"}]",
+		  "uid,email,score,passed,submittedAt,note\n"
+		  "\"'\rcmd\",\"'=1+1,2\",,,,\"'-\"\"q\"\"\"\n"),
+	   "a guarded cell that needs quoting: the ' inside the quotes");
+	ok(csv_is("[{\"uid\":\"a=b\",\"email\":\" =x\",\"score\":-3.5,"
+		  "\"passed\":\"'\"}]",
+		  "uid,email,score,passed,submittedAt\n"
+		  "a=b, =x,-3.5,',\n"),
+	   "not guarded: '=' inside, a leading blank, a JSON number, a '");
+	ok(csv_is("[{\"uid\":\"u\",\"=cmd\":1,\"-x\":2}]",
+		  "uid,email,score,passed,submittedAt,'=cmd,'-x\n"
+		  "u,,,,,1,2\n"),
+	   "column names are guarded too");
+	ok(csv_is("[{\"uid\":\"u\",\"answers\":[\"=1\"],\"m\":\"\"}]",
+		  "uid,email,score,passed,submittedAt,answers,m\n"
+		  "u,,,,,\"[\"\"=1\"\"]\",\n"),
+	   "compact JSON starts with [ or {: unguarded; an empty cell too");
+
 	v = parse("{\"results\":[]}");
 	ok(model_exam_csv(v, &csv) == -EIO && csv == NULL,
 	   "object instead of array is -EIO");

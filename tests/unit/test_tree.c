@@ -9,18 +9,39 @@
 #include "tree.h"
 #include "tap.h"
 
+/* s with control characters as \xHH, for TAP lines (one of four
+ * rotating buffers, so one message may show several). */
+static const char *shown(const char *s)
+{
+	static char bufs[4][256];
+	static int next;
+	char *b = bufs[next++ % 4], *o = b;
+
+	if (!s)
+		return "(null)";
+	for (; *s && o < b + sizeof(bufs[0]) - 5; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			o += sprintf(o, "\\x%02x", (unsigned char)*s);
+		else
+			*o++ = *s;
+	}
+	*o = '\0';
+	return b;
+}
+
 static void round_trip(const char *id, const char *want)
 {
 	char *enc = tree_encode(id), *dec = NULL;
 	int rc;
 
 	if (!ok(tap_streq(enc, want), "encode \"%s\" -> \"%s\" (got \"%s\")",
-		id, want, enc ? enc : "(null)")) {
+		shown(id), want, shown(enc))) {
 		free(enc);
 		return;
 	}
 	rc = tree_decode(enc, &dec);
-	ok(rc == 0 && tap_streq(dec, id), "decode \"%s\" -> \"%s\"", enc, id);
+	ok(rc == 0 && tap_streq(dec, id), "decode \"%s\" -> \"%s\"", enc,
+	   shown(id));
 	free(enc);
 	free(dec);
 }
@@ -30,8 +51,8 @@ static void refused(const char *name)
 	char *dec = (char *)"sentinel";
 	int rc = tree_decode(name, &dec);
 
-	ok(rc == -EINVAL && dec == NULL, "decode refuses \"%s\" (rc %d)", name,
-	   rc);
+	ok(rc == -EINVAL && dec == NULL, "decode refuses \"%s\" (rc %d)",
+	   shown(name), rc);
 	if (rc == 0)
 		free(dec);
 }
@@ -54,7 +75,16 @@ static void test_encoding(void)
 	round_trip("Jürgen.Müller@beispiel.de", "Jürgen.Müller@beispiel.de");
 	round_trip("日本語", "日本語");
 	round_trip("%%//..", "%25%25%2F%2F..");
-	round_trip("tab\there", "tab\there");
+	/* Control characters (C0 and DEL) as %XX, uppercase. */
+	round_trip("tab\there", "tab%09here");
+	round_trip("new\nline", "new%0Aline");
+	round_trip("\x01", "%01");
+	round_trip("\x1b[31mred", "%1B[31mred");
+	round_trip("del\x7f", "del%7F");
+	round_trip("\r\n", "%0D%0A");
+	round_trip(".\x1f", "%2E%1F");
+	round_trip("\x1f.", "%1F.");
+	round_trip("~\x20", "~ "); /* space and '~' are no control */
 	/* "." and ".." are identifiers a server can send (order ids): their
 	 * names must lead back to them. */
 	round_trip(".", "%2E");
@@ -81,6 +111,18 @@ static void test_encoding(void)
 	refused("a%2Eb"); /* %2E only in front */
 	refused("%25%2E");
 	refused("%%25");
+	/* raw control characters: their names are the %XX escapes */
+	refused("tab\there");
+	refused("a\nb");
+	refused("\x01");
+	refused("x\x7f");
+	refused("%00"); /* no id holds a NUL */
+	refused("%0a"); /* lower case */
+	refused("%7f");
+	refused("%1G");
+	refused("%0");
+	refused("%80"); /* not a control character */
+	refused("%7E");
 }
 
 /*
@@ -91,7 +133,7 @@ static void test_encoding(void)
  */
 static void test_round_trip_all(void)
 {
-	static const char alpha[] = "./%2EF5a";
+	static const char alpha[] = "./%2EF5a\n0A";
 	const size_t k = sizeof(alpha) - 1;
 	size_t len, i, idx, total, tried = 0, decoded = 0, bad = 0;
 	char s[8], *enc, *dec;
@@ -113,7 +155,7 @@ static void test_round_trip_all(void)
 				if (bad++ < 5)
 					diag("id \"%s\" -> \"%s\" does not "
 					     "decode back",
-					     s, enc ? enc : "(null)");
+					     shown(s), shown(enc));
 			}
 			if (!rc)
 				free(dec);
@@ -128,7 +170,7 @@ static void test_round_trip_all(void)
 				if (bad++ < 5)
 					diag("name \"%s\" decodes to \"%s\", "
 					     "which encodes to \"%s\"",
-					     s, dec, enc ? enc : "(null)");
+					     shown(s), shown(dec), shown(enc));
 			}
 			free(enc);
 			free(dec);
@@ -163,6 +205,12 @@ static void test_name_fits(void)
 	id[85] = '%';
 	id[86] = '\0';
 	ok(!tree_name_fits(id, NULL), "86 '%%' are 258 bytes encoded: no name");
+	memset(id, '\n', 86);
+	id[85] = '\0';
+	ok(tree_name_fits(id, NULL), "85 newlines are 255 bytes encoded: fits");
+	id[85] = '\x7f';
+	id[86] = '\0';
+	ok(!tree_name_fits(id, NULL), "85 newlines and a DEL: no name");
 }
 
 struct want {
@@ -237,6 +285,14 @@ static const struct want wants[] = {
 	 0},
 	{"/users/a@b.c/4913", 0, N_USER_SCRATCH, "a@b.c", "4913", 0},
 	{"/users/a@b.c/%41", 0, N_USER_SCRATCH, "a@b.c", "%41", 0},
+	/* Control characters: listed as %XX, looked up by it; a raw one
+	 * is no id (but may be an editor's name where those are made). */
+	{"/users/a%0Ab@x/orders/r%01", 0, N_USER_ORDER, "a\nb@x", "r\x01", 0},
+	{"/offers/%1B[0m/name", 0, N_OFFER_NAME, "\x1b[0m", NULL, 0},
+	{"/users/a@b.c/properties/Co%7F", 0, N_USER_PROP, "a@b.c", "Co\x7f", 0},
+	{"/users/a@b.c/properties/Co\x7f", 0, N_USER_PROP, "a@b.c", "Co\x7f",
+	 1},
+	{"/users/a@b.c/.\x01x~", 0, N_USER_SCRATCH, "a@b.c", ".\x01x~", 0},
 	{"/exams", 0, N_EXAMS, NULL, NULL, 0},
 	{"/exams/x1", 0, N_EXAM, "x1", NULL, 0},
 	{"/exams/x1/results.json", 0, N_EXAM_JSON, "x1", NULL, 0},
@@ -273,6 +329,11 @@ static const struct want wants[] = {
 	{"/users/a@b.c/user.json/x", -ENOENT, 0, NULL, NULL, 0},
 	{"/users/a@b.c/scratch/x", -ENOENT, 0, NULL, NULL, 0},
 	{"/users/a@b.c/properties/a/b", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a\nb@x", -ENOENT, 0, NULL, NULL, 0},
+	{"/users/a@b.c/orders/r\x01", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/\x1b[0m", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/%00", -ENOENT, 0, NULL, NULL, 0},
+	{"/offers/%0a", -ENOENT, 0, NULL, NULL, 0},
 	{"/exams/x1/other", -ENOENT, 0, NULL, NULL, 0},
 	{"/.memberspot/other", -ENOENT, 0, NULL, NULL, 0},
 	{"/.memberspot/status/x", -ENOENT, 0, NULL, NULL, 0},
@@ -298,20 +359,19 @@ static void test_parse(void)
 
 		if (w->rc) {
 			ok(rc == w->rc && p.id[0] == NULL && p.id[1] == NULL,
-			   "\"%s\" -> %d (got %d)", w->path, w->rc, rc);
+			   "\"%s\" -> %d (got %d)", shown(w->path), w->rc, rc);
 			continue;
 		}
 		good = rc == 0 && p.node == w->node &&
 		       (w->id0 ? tap_streq(p.id[0], w->id0) : !p.id[0]) &&
 		       (w->id1 ? tap_streq(p.id[1], w->id1) : !p.id[1]) &&
 		       p.scratch == w->scratch;
-		ok(good, "\"%s\" -> node %d [%s] [%s] scratch %d", w->path,
-		   w->node, w->id0 ? w->id0 : "", w->id1 ? w->id1 : "",
-		   w->scratch);
+		ok(good, "\"%s\" -> node %d [%s] [%s] scratch %d",
+		   shown(w->path), w->node, w->id0 ? shown(w->id0) : "",
+		   w->id1 ? shown(w->id1) : "", w->scratch);
 		if (!good)
 			diag("got rc %d node %d [%s] [%s] scratch %d", rc,
-			     p.node, p.id[0] ? p.id[0] : "(null)",
-			     p.id[1] ? p.id[1] : "(null)", p.scratch);
+			     p.node, shown(p.id[0]), shown(p.id[1]), p.scratch);
 		tree_path_free(&p);
 	}
 }
