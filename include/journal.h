@@ -7,6 +7,11 @@
  * Lines go to a file (created 0600, parent directories made 0700) and are
  * kept in memory (the newest JOURNAL_KEEP bytes) for .memberspot/journal.
  * The key is never passed in and so never written. Thread-safe.
+ *
+ * The file is locked while the journal is open: a second journal_open of
+ * it (another daemon, or this one) waits up to JOURNAL_LOCK_WAIT_MS for
+ * the holder to close it, then fails with -EBUSY. A path that is not a
+ * regular file (/dev/null) is opened without a lock.
  */
 #ifndef MSFS_JOURNAL_H
 #define MSFS_JOURNAL_H
@@ -16,11 +21,13 @@
 #include "buf.h"
 
 #define JOURNAL_KEEP (1u << 20)
+#define JOURNAL_LOCK_WAIT_MS 2000
 
 struct journal;
 
 /* path may be NULL (memory only). Returns NULL and sets *err (-errno)
- * when the file cannot be opened. */
+ * when the file cannot be opened; -EBUSY when another open journal holds
+ * its lock. */
 struct journal *journal_open(const char *path, int *err);
 void journal_close(struct journal *j);
 /* Writes one line. args and response are not consumed (may be NULL).

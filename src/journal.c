@@ -4,11 +4,21 @@
  * Each line is built as a cJSON object, printed unformatted (JSON strings
  * escape newlines, so one record is always one line) and written with a
  * single write(2) on a descriptor opened O_APPEND: a line is never
- * interleaved with another, even with a second mount appending to the
- * same file, and nothing sits in a stdio buffer when the daemon is
- * killed. There is no fsync per line: the journal is a record for people,
- * not a database, and an fsync per grant would slow bulk grants to the
- * disk's pace.
+ * interleaved with another, and nothing sits in a stdio buffer when the
+ * daemon is killed. There is no fsync per line: the journal is a record
+ * for people, not a database, and an fsync per grant would slow bulk
+ * grants to the disk's pace.
+ *
+ * One journal belongs to one daemon: the file is locked (flock LOCK_EX)
+ * from journal_open to journal_close, so a second mount given the same
+ * journal is refused at start-up instead of mixing two schools' changes
+ * in one record. The lock is on the open file description, so the
+ * daemonized child keeps it after fuse_daemonize's parent exits, and the
+ * kernel drops it when the daemon dies, even by SIGKILL. A daemon that was
+ * just unmounted still holds it while it frees its caches, so the second
+ * opener waits up to JOURNAL_LOCK_WAIT_MS before giving up ("umount;
+ * mount" in a script). A journal that is not a regular file (/dev/null)
+ * is not locked: nothing is kept there to protect.
  *
  * The in-memory copy (for .memberspot/journal) is a queue of whole lines;
  * the oldest are dropped once the total passes JOURNAL_KEEP, so appending
@@ -35,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,6 +94,30 @@ static int make_parents(const char *path)
 	return rc;
 }
 
+/* Takes the lock of a regular file fd, waiting up to JOURNAL_LOCK_WAIT_MS
+ * for a holder that is exiting. 0, -EBUSY (held by another opener) or
+ * -errno. */
+static int lock_file(int fd)
+{
+	const struct timespec step = {0, 50 * 1000 * 1000};
+	struct stat st;
+	int waited_ms;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	for (waited_ms = 0;; waited_ms += 50) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited_ms >= JOURNAL_LOCK_WAIT_MS)
+			return -EBUSY;
+		nanosleep(&step, NULL);
+	}
+}
+
 struct journal *journal_open(const char *path, int *err)
 {
 	struct journal *j;
@@ -105,6 +140,9 @@ struct journal *journal_open(const char *path, int *err)
 			rc = -errno;
 			goto free_j;
 		}
+		rc = lock_file(j->fd);
+		if (rc)
+			goto close_fd;
 	}
 	rc = -pthread_mutex_init(&j->lock, NULL);
 	if (rc)
