@@ -234,7 +234,7 @@ case_end "binary junk in a value file" 'control|line|byte|UTF' 1
 # After all of it
 # =====================================================================
 
-t_json_eq "$(cat "$D/user.json")" "$(fake_user "$E")" "user.json still equals the fake's record"
+t_json_eq "$(cat "$D/user.json")" "$(fake_user_api "$E")" "user.json still equals the fake's record"
 t_ok "a good change still works afterwards" sh -c 'echo "Fine Co" > "$1"' _ "$D/properties/Company"
 t_is "$(fake_user "$E" | jq -r '.customProperties["p-company"]')" "Fine Co" "the fake holds it"
 
