@@ -47,6 +47,19 @@ int input_state(const char *data, size_t len, bool *active, char *why,
 		size_t whylen);
 
 /*
+ * The same checks on content still being written: data[0..len) is what
+ * has arrived so far. They return -EINVAL only when no bytes that may
+ * follow can make the content valid (a bad byte, a second line, a word
+ * that no state word starts with), so a writer hears of it at the write
+ * that made it certain; 0 otherwise (the complete content is checked
+ * again when it is applied). A multi-byte character cut at the end of
+ * data is no error yet.
+ */
+int input_utf8_prefix(const char *data, size_t len, char *why, size_t whylen);
+int input_value_prefix(const char *data, size_t len, char *why, size_t whylen);
+int input_state_prefix(const char *data, size_t len, char *why, size_t whylen);
+
+/*
  * properties.json: data must be UTF-8 and one JSON object
  * {"NAME": scalar, ...}; each NAME a property name (or id) in defs, given
  * once; values strings, numbers, booleans or null; no control character

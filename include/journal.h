@@ -11,6 +11,10 @@
  * or not a regular file, is refused) and are kept in memory (the newest
  * JOURNAL_KEEP bytes) for .memberspot/journal. The file never keeps part
  * of a line. The key is never passed in and so never written. Thread-safe.
+ *
+ * The file is locked while the journal is open: a second journal_open of
+ * it (another daemon, or this one) waits up to JOURNAL_LOCK_WAIT_MS for
+ * the holder to close it, then fails with -EBUSY.
  */
 #ifndef MSFS_JOURNAL_H
 #define MSFS_JOURNAL_H
@@ -20,13 +24,15 @@
 #include "buf.h"
 
 #define JOURNAL_KEEP (1u << 20)
+#define JOURNAL_LOCK_WAIT_MS 2000
 
 struct journal;
 
 /* path may be NULL or "/dev/null" (memory only). Returns NULL and sets *err
  * (-errno) when the file cannot be opened or is refused (-ELOOP a symlink,
- * -EINVAL not a regular file, -EPERM open to group or others); why (may
- * be NULL) then gets the readable reason. */
+ * -EINVAL not a regular file, -EPERM open to group or others, -EBUSY
+ * locked by another open journal); why (may be NULL) then gets the
+ * readable reason. */
 struct journal *journal_open(const char *path, int *err, struct buf *why);
 void journal_close(struct journal *j);
 /* 1 when lines go to a file, 0 when they are kept in memory only. */

@@ -139,9 +139,7 @@ int school_delete(struct school *s, const char *const *emails, int n);
 
 /* Drops the cached views behind a mount path ("/" drops everything). */
 int school_refresh(struct school *s, const char *path);
-/* The same, but keeps copies fetched less than min_age seconds ago: what
- * `rm` of a file does, so `rm -r` over a member's files costs one fetch,
- * not one per file. */
+/* The same, but keeps copies fetched less than min_age seconds ago. */
 int school_forget(struct school *s, const char *path, double min_age);
 
 #endif

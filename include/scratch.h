@@ -2,9 +2,10 @@
  * scratch: editors' temporary files, held in memory.
  *
  * vim, nano, sed -i and friends create swap, backup and temporary files
- * next to the file they edit. In users/E/ and users/E/properties/ any name
- * that is not part of the tree is such a scratch file: it lives here, keyed
- * by its full mount path, and never reaches the API. A rename of a scratch
+ * next to the file they edit. In users/E/ any name that is not part of the
+ * tree, and in users/E/properties/ an editor's temporary name
+ * (scratch_editor_name), is such a scratch file: it lives here, keyed by
+ * its full mount path, and never reaches the API. A rename of a scratch
  * file over an editable file is a save (handled by the caller).
  * Sizes are bounded (SCRATCH_MAX_FILE per file, SCRATCH_MAX_TOTAL in all)
  * so a runaway writer gets EFBIG/ENOSPC, not the machine's memory.
@@ -51,7 +52,34 @@ int scratch_rename(struct scratch *s, const char *from, const char *to);
  * the last component. Stops and returns fn's non-zero return. */
 int scratch_list(struct scratch *s, const char *dir,
 		 int (*fn)(void *arg, const char *name), void *arg);
-/* Drops every scratch file under dir (the member was deleted). */
+/* Drops every scratch file and unlinked name under dir (the member was
+ * deleted). */
 void scratch_drop_dir(struct scratch *s, const char *dir);
+
+/*
+ * Editors' temporary names: 1 when name (one path component) is a name
+ * that vim, nano, sed -i, perl -i or emacs creates next to the file it
+ * edits (swap, lock, backup, write test, in-place temporary). The one
+ * table of them is in scratch.c. In users/E/properties/ only such names
+ * can be scratch files.
+ */
+int scratch_editor_name(const char *name);
+
+/*
+ * Unlinked names. Removing an editable file changes nothing (the member
+ * keeps its value), but tools that replace a file across filesystems
+ * (mv from /tmp, cp --remove-destination) unlink it and then create it
+ * with O_EXCL: for SCRATCH_UNLINKED_SECS after an unlink the name is
+ * remembered here, looks absent, and a create of it opens the editable
+ * file to be written whole. Bounded like the files (MAX_FILES names);
+ * expired names are dropped as they are met.
+ */
+#define SCRATCH_UNLINKED_SECS 10
+/* Remembers path as unlinked now. 0, -ENOSPC or -ENOMEM. */
+int scratch_unlinked_add(struct scratch *s, const char *path);
+/* 1 while path is remembered as unlinked. */
+int scratch_unlinked(struct scratch *s, const char *path);
+/* Like scratch_unlinked, and forgets it: the name is taken again. */
+int scratch_unlinked_take(struct scratch *s, const char *path);
 
 #endif

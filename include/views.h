@@ -96,15 +96,30 @@ struct edit_lines {
  * 0 or the errno of the first failed line. */
 int edit_lines(struct school *s, const char *path, const struct tree_path *p,
 	       const char *data, size_t len, struct edit_lines *res);
-/* O_CREAT of a name that does not exist yet: touch users/E/offers/O grants
- * the offer. -EPERM for names that cannot be created. */
+/* O_CREAT of a name that does not exist yet: may it be created? Sends
+ * nothing. users/E/offers/O may (its grant waits for edit_apply_create);
+ * users/E/properties/NAME of no property is -ENOENT, with the known
+ * properties named in errlog; other names -EPERM. */
 int edit_create(struct school *s, const struct tree_path *p);
+/* The content of a file created by O_CREAT, applied: for
+ * users/E/offers/O, empty content or "active" grants the offer,
+ * "inactive" grants it and then deactivates it; anything else is -EINVAL
+ * and nothing is sent. */
+int edit_apply_create(struct school *s, const char *path,
+		      const struct tree_path *p, const char *data, size_t len);
+/* Content still being written to a file that takes writes of kind w:
+ * -EINVAL (reason in errlog) once no continuation can make it valid (a
+ * bad byte, a second line, a word that is no state), else 0. */
+int edit_check_partial(const char *path, const struct tree_path *p,
+		       enum view_write w, const char *data, size_t len);
 /* mkdir users/E: a pending member. */
 int edit_mkdir(struct school *s, const struct tree_path *p);
 /* rmdir users/E deletes the member; rmdir of its subdirectories only drops
  * cached copies. */
 int edit_rmdir(struct school *s, const struct tree_path *p);
-/* unlink never changes the member: drops that file's cached copy. */
+/* unlink sends nothing and drops nothing. Inside a member's directory it
+ * succeeds and the file stays (rm -r users/E must reach its rmdir);
+ * elsewhere it is -EPERM. Scratch files are the caller's (scratch.h). */
 int edit_unlink(struct school *s, const struct tree_path *p);
 
 #endif

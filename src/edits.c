@@ -2,10 +2,18 @@
  * edits.c - what writing, creating and removing does to the school.
  *
  * Every write arrives here as the complete new content of a file, when the
- * file is closed. The content is checked first (UTF-8, one line, no control
- * characters, a known state word, valid JSON, known property names); only
- * input that passes reaches school.c and so the API. Rejected input is
- * -EINVAL with the reason in errlog, and nothing is sent.
+ * file is closed or a write completes it. The content is checked first
+ * (UTF-8, one line, no control characters, a known state word, valid JSON,
+ * known property names); only input that passes reaches school.c and so
+ * the API. Rejected input is -EINVAL with the reason in errlog, and
+ * nothing is sent. edit_check_partial runs the same checks on content
+ * still being written, so a refusal reaches the write() that made it
+ * certain.
+ *
+ * Creating a file sends nothing by itself: users/E/offers/O is granted
+ * when its content is applied (edit_apply_create), so a create whose
+ * content is refused grants nothing. Removing a file sends nothing either
+ * (edit_unlink).
  *
  * Control files (grant, chapters, refresh) run line by line. Each line is
  * checked as UTF-8 before it is split, and each field for control
@@ -670,17 +678,82 @@ int edit_apply(struct school *s, const char *path, const struct tree_path *p,
 	}
 }
 
+/* The known property names, for the reason of a refused one. */
+static void refuse_property_name(struct school *s, const struct tree_path *p)
+{
+	struct cval *defs = NULL;
+	struct buf names = {0};
+	const cJSON *d;
+
+	if (!school_propdefs(s, &defs)) {
+		cJSON_ArrayForEach(d, defs->json) {
+			const char *name = model_propdef_name(d);
+
+			if (!name || !model_propdef_id(d))
+				continue;
+			if (names.len)
+				buf_append(&names, ", ", 2);
+			buf_append(&names, name, strlen(name));
+		}
+	}
+	errlog_add("create", 0,
+		   "users/%s/properties/%s: no such property (properties: "
+		   "%.*s); editors' temporary names are the only other names "
+		   "here",
+		   p->id[0], p->id[1], names.len > 400 ? 400 : (int)names.len,
+		   names.len ? names.data : "none");
+	buf_free(&names);
+	cval_put(defs);
+}
+
 int edit_create(struct school *s, const struct tree_path *p)
 {
 	struct cval *u = NULL;
-	const char *first = NULL, *last = NULL;
 	int r;
 
+	if (p->node == N_USER_PROP) {
+		refuse_property_name(s, p);
+		return -ENOENT;
+	}
 	if (p->node != N_USER_OFFER)
 		return -EPERM;
 	if (school_config(s)->readonly)
 		return -EROFS;
 	r = check_new_ids(p);
+	if (r)
+		return r;
+	r = school_user(s, p->id[0], &u);
+	cval_put(u);
+	if (r == -ENOENT && school_pending_has(s, p->id[0]))
+		r = 0;
+	return r;
+}
+
+int edit_apply_create(struct school *s, const char *path,
+		      const struct tree_path *p, const char *data, size_t len)
+{
+	struct cval *u = NULL;
+	const char *first = NULL, *last = NULL;
+	bool active = true;
+	char *text = NULL;
+	const char *w;
+	int r;
+
+	if (p->node != N_USER_OFFER)
+		return -EPERM;
+	if (school_config(s)->readonly) {
+		errlog_add(path, 0, "mounted read-only (-o ro)");
+		return -EROFS;
+	}
+	/* Empty content grants (touch); otherwise a state word. */
+	r = value_text(path, data, len, &text);
+	if (r)
+		return r;
+	for (w = text; isspace((unsigned char)*w); w++)
+		;
+	if (*w)
+		r = parse_state(path, data, len, &active);
+	free(text);
 	if (r)
 		return r;
 	/* Names are only known for members that exist already; a pending
@@ -698,6 +771,32 @@ int edit_create(struct school *s, const struct tree_path *p)
 	}
 	r = school_grant(s, p->id[0], first, last, p->id[1], NULL);
 	cval_put(u);
+	/* A grant makes the offer active; inactive takes a second step. */
+	if (!r && !active)
+		r = school_set_offer_state(s, p->id[0], p->id[1], false);
+	return r;
+}
+
+int edit_check_partial(const char *path, const struct tree_path *p,
+		       enum view_write w, const char *data, size_t len)
+{
+	char why[INPUT_WHY_MAX];
+	int r;
+
+	switch (w) {
+	case VW_VALUE:
+		r = p->node == N_USER_OFFER || p->node == N_USER_ORDER
+			    ? input_state_prefix(data, len, why, sizeof(why))
+			    : input_value_prefix(data, len, why, sizeof(why));
+		break;
+	case VW_JSON:
+		r = input_utf8_prefix(data, len, why, sizeof(why));
+		break;
+	default:
+		return 0;
+	}
+	if (r == -EINVAL)
+		errlog_add(path, 0, "%s", why);
 	return r;
 }
 
@@ -752,18 +851,25 @@ int edit_rmdir(struct school *s, const struct tree_path *p)
 
 int edit_unlink(struct school *s, const struct tree_path *p)
 {
-	switch (p->node) {
-	case N_README:
-	case N_META_STATUS:
-	case N_META_ERRORS:
-	case N_META_JOURNAL:
-	case N_META_REFRESH:
-		return -EPERM;
-	default:
-		break;
-	}
+	(void)s;
 	if (tree_node_is_dir(p->node))
 		return -EISDIR;
-	/* Removing a view forgets its cached copy; the member is unchanged. */
-	return 0;
+	switch (p->node) {
+	case N_USER_JSON:
+	case N_USER_OFFER:
+	case N_USER_ORDER:
+	case N_USER_PROP:
+	case N_USER_PROPS_JSON:
+	case N_USER_PROGRESS_JSON:
+	case N_USER_PROGRESS_COURSE:
+	case N_USER_CHAPTERS:
+	case N_USER_LOGIN_TOKEN:
+		/* rm -r users/E unlinks every file before the rmdir that
+		 * deletes the member, and stops at the first refusal: so
+		 * here unlink succeeds and changes nothing. */
+		return 0;
+	default:
+		/* Nothing else can be removed: the file stays. */
+		return -EPERM;
+	}
 }

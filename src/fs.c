@@ -10,7 +10,14 @@
  *   the page cache must never serve an old copy or cut a read short.
  * - Writes go into the handle; flush (close) applies the whole new content
  *   through edit_apply, so close() fails when the API refused the change.
- *   fsync applies too, for editors that check it.
+ *   fsync applies too, for editors that check it. Each write is checked
+ *   first (edit_check_partial): content that can no longer become valid
+ *   fails that write() and is never sent.
+ * - A created file is a handle too: users/E/offers/O exists only in its
+ *   open handles ("creating", below) until its content is applied, which
+ *   grants. Unlinking sends nothing (edit_unlink); an editable file's name
+ *   is then free for a create for a while (scratch_unlinked_add), so mv
+ *   from another filesystem and cp --remove-destination save through it.
  * - Scratch files (editors' temporaries) live in scratch.c, by path.
  * - Kernel caches: a change queues the affected paths; a notifier thread
  *   calls fuse_invalidate_path outside the handler that caused it.
@@ -23,6 +30,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +58,14 @@ struct handle {
 	int writable;
 	int dirty;     /* content changed since the last apply */
 	int truncated; /* opened with O_TRUNC and not written since */
-	int refused;   /* a write was refused: nothing may be sent */
+	int refused;   /* -errno of a refused write: nothing may be sent */
+	int create;    /* the file does not exist yet: applying creates it
+			* (edit_apply_create); listed in `creating` */
+	struct handle *cnext; /* creating list, under creating.lock */
 	int err;       /* a failed apply not yet reported by flush */
 	int resync;    /* control files: a failed write() cut a line; skip
 			* to the next newline (that tail is not a line) */
 	int noted;     /* its content was noted as the reader's base */
-	int dry;       /* created by a dry run: not in the school (dry_files) */
 	pid_t pid;     /* the process that opened it */
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
@@ -65,6 +75,13 @@ struct handle {
 #define CONTROL_LINE_MAX (64 * 1024)
 
 static struct timespec mount_time;
+
+/* Handles of files being created (h->create), so that lookups of their
+ * path (getattr, utimens of touch) see the file before it exists. */
+static struct {
+	pthread_mutex_t lock;
+	struct handle *head;
+} creating = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* -o uid=,gid=,umask= (fs.h); (uid_t)-1 and (gid_t)-1: the mounting user. */
 static struct fs_owner owner = {(uid_t)-1, (gid_t)-1, 077};
@@ -201,20 +218,73 @@ static void fill_stat(struct stat *st, const struct view_attr *a)
 	st->st_atim = st->st_mtim = st->st_ctim = mount_time;
 }
 
-/* Parses and stats a path in one go. */
+static void creating_add(struct handle *h)
+{
+	pthread_mutex_lock(&creating.lock);
+	h->cnext = creating.head;
+	creating.head = h;
+	pthread_mutex_unlock(&creating.lock);
+}
+
+static void creating_remove(struct handle *h)
+{
+	struct handle **pp;
+
+	pthread_mutex_lock(&creating.lock);
+	for (pp = &creating.head; *pp; pp = &(*pp)->cnext) {
+		if (*pp == h) {
+			*pp = h->cnext;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&creating.lock);
+}
+
+static int creating_has(const char *path)
+{
+	struct handle *h;
+	int found = 0;
+
+	pthread_mutex_lock(&creating.lock);
+	for (h = creating.head; h && !found; h = h->cnext)
+		found = !strcmp(h->path, path);
+	pthread_mutex_unlock(&creating.lock);
+	return found;
+}
+
+/* Parses and stats a path in one go: a file being created exists, an
+ * unlinked name does not (for now). */
 static int lookup(const char *path, struct tree_path *tp, struct view_attr *a)
 {
+	struct school *s = school_of();
 	int r = tree_parse(path, tp);
 
 	if (r)
 		return r;
-	r = view_stat(school_of(), path, tp, a);
+	if (creating_has(path)) {
+		a->type = VIEW_FILE;
+		a->mode = 0600;
+		a->size = 0;
+		a->write = VW_VALUE;
+		return 0;
+	}
+	if (scratch_unlinked(school_scratch(s), path))
+		r = -ENOENT;
+	else
+		r = view_stat(s, path, tp, a);
 	if (r)
 		tree_path_free(tp);
 	return r;
 }
 
-/* Where a new file of this name would be a scratch file. */
+/* Files whose content a write replaces (what unlink frees for a create). */
+static int takes_writes(enum view_write w)
+{
+	return w == VW_VALUE || w == VW_JSON || w == VW_CONTROL;
+}
+
+/* Where a new file of this name would be a scratch file: any other name
+ * in users/E/, an editor's temporary name in users/E/properties/. */
 static int scratch_place(struct school *s, const struct tree_path *tp,
 			 const char *path)
 {
@@ -222,76 +292,22 @@ static int scratch_place(struct school *s, const struct tree_path *tp,
 
 	if (tp->node == N_USER_SCRATCH)
 		return 1;
-	if (tp->node != N_USER_PROP)
+	if (tp->node != N_USER_PROP ||
+	    !scratch_editor_name(strrchr(path, '/') + 1))
 		return 0;
 	if (tp->scratch)
 		return 1;
-	/* A name in properties/ that is no defined property. */
+	/* An editor's name that is also a defined property is the property. */
 	return view_stat(s, path, tp, &a) == -ENOENT ||
 	       (a.write == VW_SCRATCH);
-}
-
-/*
- * Files a create under -o dry_run did not make (the grant was not sent),
- * by path, while a descriptor of them is open: the creator's calls by
- * path (touch sets the times by path) still find them, as they would
- * after the real grant. Once closed, the path is what the school says.
- */
-static pthread_mutex_t dry_lock = PTHREAD_MUTEX_INITIALIZER;
-static cJSON *dry_files; /* object: path -> open descriptors */
-
-/* Counts one more open descriptor of path. 0 or -ENOMEM. */
-static int dry_file_add(const char *path)
-{
-	cJSON *n;
-	int r = 0;
-
-	pthread_mutex_lock(&dry_lock);
-	if (!dry_files)
-		dry_files = cJSON_CreateObject();
-	n = dry_files ? cJSON_GetObjectItemCaseSensitive(dry_files, path)
-		      : NULL;
-	if (n)
-		cJSON_SetNumberValue(n, n->valuedouble + 1);
-	else if (!dry_files || !cJSON_AddNumberToObject(dry_files, path, 1))
-		r = -ENOMEM;
-	pthread_mutex_unlock(&dry_lock);
-	return r;
-}
-
-static void dry_file_drop(const char *path)
-{
-	cJSON *n;
-
-	pthread_mutex_lock(&dry_lock);
-	n = cJSON_GetObjectItemCaseSensitive(dry_files, path);
-	if (n && n->valuedouble > 1)
-		cJSON_SetNumberValue(n, n->valuedouble - 1);
-	else if (n)
-		cJSON_DeleteItemFromObjectCaseSensitive(dry_files, path);
-	if (dry_files && !dry_files->child) {
-		cJSON_Delete(dry_files);
-		dry_files = NULL;
-	}
-	pthread_mutex_unlock(&dry_lock);
-}
-
-static int dry_file_has(const char *path)
-{
-	int has;
-
-	pthread_mutex_lock(&dry_lock);
-	has = cJSON_GetObjectItemCaseSensitive(dry_files, path) != NULL;
-	pthread_mutex_unlock(&dry_lock);
-	return has;
 }
 
 static void handle_free(struct handle *h)
 {
 	if (!h)
 		return;
-	if (h->dry)
-		dry_file_drop(h->path);
+	if (h->create)
+		creating_remove(h);
 	pthread_mutex_destroy(&h->lock);
 	buf_free(&h->data);
 	tree_path_free(&h->tp);
@@ -354,13 +370,26 @@ static int apply(struct handle *h)
 
 	if (!h->dirty || h->scratch || h->refused)
 		return 0;
-	if (h->write == VW_CONTROL)
+	if (h->create) {
+		r = edit_apply_create(school_of(), h->path, &h->tp,
+				      h->data.data, h->data.len);
+		if (!r) {
+			/* It exists now: later writes change it. */
+			creating_remove(h);
+			h->create = 0;
+		} else {
+			/* It never will: every later write and close of this
+			 * handle fails (a tool may close a dup first). */
+			h->refused = r;
+		}
+	} else if (h->write == VW_CONTROL) {
 		r = h->data.len ? edit_lines(school_of(), h->path, &h->tp,
 					     h->data.data, h->data.len,
 					     &h->lines)
 				: 0;
-	else
+	} else {
 		r = save(h->path, &h->tp, h->pid, h->data.data, h->data.len);
+	}
 	/* Applied or refused, this content has had its answer; a second
 	 * close of a dup'ed descriptor must not send it again. */
 	h->dirty = 0;
@@ -373,7 +402,8 @@ static int apply(struct handle *h)
 	return r;
 }
 
-/* Reports (once) the first failure of this handle. Caller holds h->lock. */
+/* Reports (once) the first failure of this handle; a file that could not
+ * be created fails every close. Caller holds h->lock. */
 static int take_error(struct handle *h)
 {
 	int r = apply(h);
@@ -381,6 +411,8 @@ static int take_error(struct handle *h)
 	if (!r)
 		r = h->err;
 	h->err = 0;
+	if (!r && h->create)
+		r = h->refused;
 	return r;
 }
 
@@ -474,12 +506,21 @@ static int write_control(struct handle *h, const char *data, size_t size)
 	return (int)size;
 }
 
-/* Opens a handle on an existing node; a = its attributes. empty: there
- * is no content to load (a file a dry run's create did not make; it is
- * then in dry_files while open). */
+/* How open_node starts a handle's content. */
+enum open_as {
+	OPEN_EXISTING, /* the file's content (or none, with O_TRUNC) */
+	OPEN_REPLACE,  /* created again after an unlink: what is written */
+	OPEN_CREATE,   /* a new file: applying creates it */
+};
+
+/* Opens a handle on a node; a = its attributes. A created file (replace,
+ * create) starts empty and is applied at the first flush, as an emptied
+ * file is (so close() of `touch` reports a refused grant), except under
+ * O_TRUNC: a shell's `> f` flushes once before it writes, so there an
+ * unwritten file is applied on release only. */
 static int open_node(const char *path, struct tree_path *tp,
-		     const struct view_attr *a, int empty,
-		     struct fuse_file_info *fi)
+		     const struct view_attr *a, struct fuse_file_info *fi,
+		     enum open_as as)
 {
 	struct school *s = school_of();
 	int acc = fi->flags & O_ACCMODE;
@@ -504,22 +545,26 @@ static int open_node(const char *path, struct tree_path *tp,
 	if (h->scratch) {
 		if (fi->flags & O_TRUNC)
 			r = scratch_truncate(school_scratch(s), path, 0);
+	} else if (as != OPEN_EXISTING) {
+		h->create = as == OPEN_CREATE;
+		if (fi->flags & O_TRUNC)
+			h->truncated = 1;
+		else
+			h->dirty = 1;
 	} else if (fi->flags & O_TRUNC) {
 		/* Not dirty yet: a shell's `echo x > f` flushes the O_TRUNC'd
 		 * descriptor (close after dup2) before writing. An emptying
 		 * with no write at all (`: > f`) is applied on release. */
 		h->truncated = 1;
-	} else if (a->write != VW_CONTROL && !empty) {
+	} else if (a->write != VW_CONTROL) {
 		r = view_render(s, &h->tp, &h->data);
-	}
-	if (!r && empty) {
-		r = dry_file_add(path);
-		h->dry = !r;
 	}
 	if (r) {
 		handle_free(h);
 		return r;
 	}
+	if (h->create)
+		creating_add(h);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
@@ -612,9 +657,7 @@ static int fs_getattr(const char *path, struct stat *st,
 		return 0;
 	}
 	r = lookup(path, &tp, &a);
-	if (r == -ENOENT && dry_file_has(path))
-		r = view_stat_dry_created(&a);
-	else if (!r)
+	if (!r)
 		tree_path_free(&tp);
 	if (r)
 		return r;
@@ -625,13 +668,21 @@ static int fs_getattr(const char *path, struct stat *st,
 struct dir_fill {
 	void *buf;
 	fuse_fill_dir_t filler;
+	const char *dir;     /* the listed directory's path */
+	struct scratch *unl; /* set where unlinked names are to be hidden */
 };
 
 static int dir_fill(void *arg, const char *name, enum view_type t)
 {
 	struct dir_fill *df = arg;
+	char path[PATH_MAX];
 	struct stat st;
 
+	if (df->unl && t == VIEW_FILE &&
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", df->dir, name) <
+		    sizeof(path) &&
+	    scratch_unlinked(df->unl, path))
+		return 0; /* looks removed, as a lookup says */
 	memset(&st, 0, sizeof(st));
 	st.st_mode = t == VIEW_DIR ? S_IFDIR : t == VIEW_LINK ? S_IFLNK
 							      : S_IFREG;
@@ -642,7 +693,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
 {
-	struct dir_fill df = {buf, filler};
+	struct dir_fill df = {buf, filler, path, NULL};
 	struct tree_path tp;
 	int r;
 
@@ -652,6 +703,10 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	r = tree_parse(path, &tp);
 	if (r)
 		return r;
+	/* Only files in a member's directories can be unlinked. */
+	if (tp.node == N_USER || tp.node == N_USER_OFFERS ||
+	    tp.node == N_USER_ORDERS || tp.node == N_USER_PROPS)
+		df.unl = school_scratch(school_of());
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
 	r = view_list(school_of(), path, &tp, dir_fill, &df);
@@ -687,9 +742,26 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	struct view_attr a;
 	int r = lookup(path, &tp, &a);
 
+	if (r == -ENOENT && (fi->flags & O_ACCMODE) != O_RDONLY &&
+	    !tree_parse(path, &tp)) {
+		/* The kernel still holds the entry of a create that came to
+		 * nothing a moment ago (entry_timeout), so an O_CREAT open
+		 * arrives here and not in create: it is that create again. */
+		r = tp.node == N_USER_OFFER ? edit_create(school_of(), &tp)
+					    : -ENOENT;
+		if (!r) {
+			a.type = VIEW_FILE;
+			a.mode = 0600;
+			a.size = 0;
+			a.write = VW_VALUE;
+			r = open_node(path, &tp, &a, fi, OPEN_CREATE);
+		}
+		tree_path_free(&tp);
+		return r;
+	}
 	if (r)
 		return r;
-	r = open_node(path, &tp, &a, 0, fi);
+	r = open_node(path, &tp, &a, fi, OPEN_EXISTING);
 	tree_path_free(&tp);
 	return r;
 }
@@ -699,17 +771,24 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct school *s = school_of();
 	struct tree_path tp;
 	struct view_attr a;
-	int r = tree_parse(path, &tp), dry = 0;
+	int r = tree_parse(path, &tp);
 
 	if (r)
 		return r;
 	r = view_stat(s, path, &tp, &a);
+	if (!r && takes_writes(a.write) &&
+	    scratch_unlinked_take(school_scratch(s), path)) {
+		/* Unlinked a moment ago (mv from another filesystem, cp
+		 * --remove-destination): what is written now replaces it. */
+		r = open_node(path, &tp, &a, fi, OPEN_REPLACE);
+		goto out;
+	}
 	if (!r) {
 		/* Creating an editable file that exists opens it. */
 		if (fi->flags & O_EXCL)
 			r = -EEXIST;
 		else
-			r = open_node(path, &tp, &a, 0, fi);
+			r = open_node(path, &tp, &a, fi, OPEN_EXISTING);
 		goto out;
 	}
 	if (r != -ENOENT)
@@ -720,19 +799,19 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		a.mode = mode & 07777;
 		a.size = 0;
 		a.write = VW_SCRATCH;
-	} else {
-		r = edit_create(s, &tp);
 		if (!r)
-			r = view_stat(s, path, &tp, &a);
-		/* A dry run granted nothing, so the file is not there; the
-		 * creator still gets it open, as the real run would. */
-		if (r == -ENOENT && school_config(s)->dry_run) {
-			r = view_stat_dry_created(&a);
-			dry = 1;
-		}
+			r = open_node(path, &tp, &a, fi, OPEN_EXISTING);
+		goto out;
 	}
-	if (!r)
-		r = open_node(path, &tp, &a, dry, fi);
+	/* Nothing is sent yet: the grant waits for the content. */
+	r = edit_create(s, &tp);
+	if (!r) {
+		a.type = VIEW_FILE;
+		a.mode = 0600;
+		a.size = 0;
+		a.write = VW_VALUE;
+		r = open_node(path, &tp, &a, fi, OPEN_CREATE);
+	}
 out:
 	tree_path_free(&tp);
 	return r;
@@ -790,28 +869,40 @@ static int fs_write(const char *path, const char *data, size_t size,
 		pthread_mutex_unlock(&h->lock);
 		return r;
 	}
+	pthread_mutex_lock(&h->lock);
 	if (fi->flags & O_APPEND)
 		off = (off_t)h->data.len;
 	end = (size_t)off + size;
-	pthread_mutex_lock(&h->lock);
 	h->truncated = 0;
+	if (h->refused) {
+		/* The content is refused whatever follows. */
+		r = h->refused;
+		goto out;
+	}
 	if (end > view_max_write(h->write)) {
 		errlog_add(path, 0, "write beyond %zu bytes refused",
 			   view_max_write(h->write));
 		/* What was written is incomplete: sending it would be wrong. */
-		h->refused = 1;
-		h->err = -EFBIG;
-		pthread_mutex_unlock(&h->lock);
-		return -EFBIG;
+		r = -EFBIG;
+		goto refuse;
 	}
 	if (end > h->data.len)
 		r = buf_resize(&h->data, end);
-	if (!r) {
-		memcpy(h->data.data + off, data, size);
-		h->dirty = 1;
-		if (complete(h))
-			r = apply(h); /* and close() reports it again */
-	}
+	if (r)
+		goto out;
+	memcpy(h->data.data + off, data, size);
+	h->dirty = 1;
+	r = edit_check_partial(path, &h->tp, h->write, h->data.data,
+			       h->data.len);
+	if (r)
+		goto refuse;
+	if (complete(h))
+		r = apply(h); /* and close() reports it again */
+	goto out;
+refuse:
+	h->refused = r;
+	h->err = r; /* close() reports it again */
+out:
 	pthread_mutex_unlock(&h->lock);
 	return r ? r : (int)size;
 }
@@ -894,6 +985,9 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 		if (h->truncated)
 			h->dirty = 1; /* `: > f`: emptied, never written */
 		apply(h);
+		/* A file never created: the kernel should forget its entry. */
+		if (h->create)
+			notifier_queue(NULL, h->path);
 		pthread_mutex_unlock(&h->lock);
 		handle_free(h);
 	}
@@ -943,11 +1037,12 @@ static int fs_unlink(const char *path)
 	if (a.write == VW_SCRATCH) {
 		r = scratch_unlink(school_scratch(s), path);
 	} else {
+		/* No request, no cache dropped (.memberspot/refresh does
+		 * that); an editable file's name takes a create for a while.
+		 * Should that table be full, only that create is lost. */
 		r = edit_unlink(s, &tp);
-		if (!r)
-			r = school_forget(s, path, 2.0);
-		if (!r)
-			notifier_queue(NULL, path);
+		if (!r && takes_writes(a.write))
+			scratch_unlinked_add(school_scratch(s), path);
 	}
 	tree_path_free(&tp);
 	return r;
@@ -987,6 +1082,7 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 				 b.len);
 		if (!r) {
 			scratch_unlink(school_scratch(s), from);
+			scratch_unlinked_take(school_scratch(s), to);
 			notifier_queue(NULL, to);
 		}
 	} else if (fa.write == VW_SCRATCH &&
@@ -1064,8 +1160,6 @@ static int fs_utimens(const char *path, const struct timespec tv[2],
 	r = lookup(path, &tp, &a);
 	if (!r)
 		tree_path_free(&tp);
-	if (r == -ENOENT && dry_file_has(path))
-		r = 0;
 	return r; /* touch of an existing entry: nothing to change */
 }
 

@@ -111,6 +111,41 @@ int input_utf8(const char *data, size_t len, char *why, size_t whylen)
 		      at, c);
 }
 
+/* 1 when s[0..n) is the start of a well-formed sequence that needs more
+ * bytes than n: a character cut at the end of what was written so far. */
+static int utf8_cut(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
+
+	if (!n || s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (n >= len || (n >= 2 && (s[1] < lo || s[1] > hi)))
+		return 0;
+	for (i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return 1;
+}
+
+int input_utf8_prefix(const char *data, size_t len, char *why, size_t whylen)
+{
+	size_t at = input_utf8_span(data, len);
+
+	if (at == len || utf8_cut((const unsigned char *)data + at, len - at))
+		return 0;
+	return input_utf8(data, len, why, whylen);
+}
+
 /* ------------------------------------------------------------------------
  * Values, states, fields
  * ---------------------------------------------------------------------- */
@@ -155,15 +190,23 @@ int input_value(const char *data, size_t len, char **out, char *why,
 	r = input_utf8(data, len, why, whylen);
 	if (r)
 		return r;
-	*out = strndup(data, len);
+	*out = strndup(len ? data : "", len); /* data may be NULL when empty */
 	return *out ? 0 : -ENOMEM;
 }
+
+/* The state words, any case. */
+static const struct {
+	const char *word;
+	bool active;
+} states[] = {
+	{"active", true}, {"inactive", false}, {"1", true},  {"0", false},
+	{"true", true},	  {"false", false},    {"on", true}, {"off", false},
+};
+#define NSTATES (sizeof(states) / sizeof(states[0]))
 
 int input_state(const char *data, size_t len, bool *active, char *why,
 		size_t whylen)
 {
-	static const char *const yes[] = {"active", "1", "true", "on"};
-	static const char *const no[] = {"inactive", "0", "false", "off"};
 	char *text, *w, *e;
 	size_t i;
 	int r = input_value(data, len, &text, why, whylen);
@@ -175,12 +218,9 @@ int input_state(const char *data, size_t len, bool *active, char *why,
 	for (e = w + strlen(w); e > w && isspace((unsigned char)e[-1]);)
 		*--e = '\0';
 	r = -EINVAL;
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (!strcasecmp(w, yes[i])) {
-			*active = true;
-			r = 0;
-		} else if (!strcasecmp(w, no[i])) {
-			*active = false;
+	for (i = 0; i < NSTATES; i++) {
+		if (!strcasecmp(w, states[i].word)) {
+			*active = states[i].active;
 			r = 0;
 		}
 	}
@@ -189,6 +229,74 @@ int input_state(const char *data, size_t len, bool *active, char *why,
 		       "'%.40s' is not a state: write active or inactive", w);
 	free(text);
 	return r;
+}
+
+int input_value_prefix(const char *data, size_t len, char *why, size_t whylen)
+{
+	const char *nl = memchr(data, '\n', len);
+	size_t n = nl ? (size_t)(nl - data) : len, i;
+
+	if (nl && n + 1 < len)
+		return refuse(why, whylen, "one line expected, got several");
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		/* a CR may still be the first half of a CRLF ending */
+		if (c == '\r' && i == n - 1)
+			continue;
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return refuse(why, whylen,
+				      "control character 0x%02x at byte %zu "
+				      "(binary data?)",
+				      c, i);
+	}
+	if (nl)
+		return input_utf8(data, n, why, whylen);
+	return input_utf8_prefix(data, n, why, whylen);
+}
+
+static int blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int input_state_prefix(const char *data, size_t len, char *why, size_t whylen)
+{
+	const char *nl, *w, *e, *end;
+	size_t n, i;
+	int whole, r = input_value_prefix(data, len, why, whylen);
+
+	if (r)
+		return r;
+	nl = memchr(data, '\n', len);
+	end = nl ? nl : data + len;
+	if (end > data && end[-1] == '\r')
+		end--;
+	for (w = data; w < end && blank(*w); w++)
+		;
+	for (e = w; e < end && !blank(*e); e++)
+		;
+	n = (size_t)(e - w);
+	if (!n)
+		return 0;
+	/* the word is whole once a blank or the line's end follows it */
+	whole = e < end || nl;
+	for (; e < end; e++)
+		if (!blank(*e))
+			return refuse(why, whylen,
+				      "'%.*s' is not a state: write active "
+				      "or inactive",
+				      (int)(end - w < 40 ? end - w : 40), w);
+	for (i = 0; i < NSTATES; i++) {
+		size_t wl = strlen(states[i].word);
+
+		if ((whole ? wl == n : wl >= n) &&
+		    !strncasecmp(w, states[i].word, n))
+			return 0;
+	}
+	return refuse(why, whylen,
+		      "'%.*s' is not a state: write active or inactive",
+		      (int)(n < 40 ? n : 40), w);
 }
 
 /* ------------------------------------------------------------------------

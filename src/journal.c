@@ -22,6 +22,17 @@
  * elsewhere. An existing file that group or others may read or write is
  * refused, as the key file is.
  *
+ * One journal belongs to one daemon: the file is locked (flock LOCK_EX)
+ * from journal_open to journal_close, so a second mount given the same
+ * journal is refused at start-up instead of mixing two schools' changes
+ * in one record. The lock is on the open file description, so the
+ * daemonized child keeps it after fuse_daemonize's parent exits, and the
+ * kernel drops it when the daemon dies, even by SIGKILL. A daemon that was
+ * just unmounted still holds it while it frees its caches, so the second
+ * opener waits up to JOURNAL_LOCK_WAIT_MS before giving up ("umount;
+ * mount" in a script). A journal that is not a regular file (/dev/null)
+ * is not locked: nothing is kept there to protect.
+ *
  * The in-memory copy (for .memberspot/journal) is a queue of whole lines;
  * the oldest are dropped once the total passes JOURNAL_KEEP, so appending
  * is O(1) however full it is. A single line longer than JOURNAL_KEEP is
@@ -48,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,6 +174,30 @@ fail:
 	return rc;
 }
 
+/* Takes the lock of a regular file fd, waiting up to JOURNAL_LOCK_WAIT_MS
+ * for a holder that is exiting. 0, -EBUSY (held by another opener) or
+ * -errno. */
+static int lock_file(int fd)
+{
+	const struct timespec step = {0, 50 * 1000 * 1000};
+	struct stat st;
+	int waited_ms;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	for (waited_ms = 0;; waited_ms += 50) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited_ms >= JOURNAL_LOCK_WAIT_MS)
+			return -EBUSY;
+		nanosleep(&step, NULL);
+	}
+}
+
 struct journal *journal_open(const char *path, int *err, struct buf *why)
 {
 	struct journal *j;
@@ -182,6 +218,9 @@ struct journal *journal_open(const char *path, int *err, struct buf *why)
 		if (rc < 0)
 			goto free_j;
 		j->fd = rc;
+		rc = lock_file(j->fd);
+		if (rc)
+			goto close_fd;
 	}
 	rc = -pthread_mutex_init(&j->lock, NULL);
 	if (rc)

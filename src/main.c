@@ -527,6 +527,95 @@ static int run_probe(struct http *h, const struct options *o)
 	return probe_run(h, &po, stdout) == 0 ? 0 : 1;
 }
 
+/* Undoes mountinfo's octal escapes (\040 for a space, ...) in place. */
+static void unescape_mountinfo(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+					(s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* The type of the mount at path (a canonical path) as
+ * /proc/self/mountinfo lists it, or NULL when nothing is mounted there or
+ * the table cannot be read. malloc'd. */
+static char *mounted_type(const char *path)
+{
+	char *line = NULL, *type = NULL, *mp, *sep, *save;
+	size_t cap = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int i;
+
+	if (!f)
+		return NULL;
+	while (!type && getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPT...] - TYPE */
+		mp = strtok_r(line, " ", &save);
+		for (i = 1; mp && i < 5; i++)
+			mp = strtok_r(NULL, " ", &save);
+		if (!mp)
+			continue;
+		unescape_mountinfo(mp);
+		if (strcmp(mp, path))
+			continue;
+		while ((sep = strtok_r(NULL, " ", &save)) && strcmp(sep, "-"))
+			;
+		sep = sep ? strtok_r(NULL, " ", &save) : NULL;
+		type = strdup(sep ? sep : "unknown type");
+	}
+	free(line);
+	fclose(f);
+	return type;
+}
+
+/* Refuses a mountpoint that cannot take this mount, before the key is
+ * even read: one whose daemon died (stat fails with ENOTCONN: the kernel
+ * keeps the dead mount until it is unmounted) and a directory that is
+ * already a mount point (a second mount would hide the first, and its
+ * unmount would uncover it). Other errors (no such directory) are left
+ * to libfuse, whose message names them. "/dev/fd/N" (mount.fuse3's
+ * drop_privileges) is a mount already made. 0 or -1 (message printed). */
+static int check_mountpoint(const char *mp)
+{
+	char *canon, *type;
+	struct stat st;
+	unsigned fd;
+	char end;
+	int rc;
+
+	if (sscanf(mp, "/dev/fd/%u%c", &fd, &end) == 1)
+		return 0;
+	if (stat(mp, &st) != 0) {
+		if (errno != ENOTCONN)
+			return 0;
+		fail("cannot mount on %s: the filesystem mounted there lost "
+		     "its daemon (%s); run `fusermount3 -u %s` first",
+		     mp, strerror(ENOTCONN), mp);
+		return -1;
+	}
+	canon = realpath(mp, NULL);
+	if (!canon)
+		return 0;
+	type = mounted_type(canon);
+	rc = type ? -1 : 0;
+	if (type)
+		fail("cannot mount on %s: it is already a mount point (%s); "
+		     "unmount that first or choose another directory",
+		     mp, type);
+	free(type);
+	free(canon);
+	return rc;
+}
+
 /* Asks the API to accept the key, so a bad key, an unreachable API or an
  * unverifiable certificate is reported now rather than as EIO on the
  * first ls. */
@@ -625,6 +714,8 @@ int main(int argc, char *argv[])
 	if (o.allow_other && !o.default_permissions &&
 	    fuse_opt_add_arg(&args, "-odefault_permissions"))
 		goto out_args;
+	if (!o.probe && check_mountpoint(o.mountpoint))
+		goto out_args;
 	if (!o.probe && o.mountpoint && fuse_opt_add_arg(&args, o.mountpoint))
 		goto out_args;
 	if (!o.probe && fuse_parse_cmdline(&args, &cmd) != 0)
@@ -687,6 +778,12 @@ int main(int argc, char *argv[])
 	if (!o.journal)
 		o.journal = journal_default_path();
 	journal = journal_open(o.journal, &err, &why);
+	if (!journal && err == -EBUSY) {
+		fail("the journal %s is in use by another memberspotfs; give "
+		     "this mount its own with -o journal=PATH",
+		     o.journal);
+		goto out_http;
+	}
 	if (!journal) {
 		fail("refusing the journal %s: %s",
 		     o.journal ? o.journal : "(none)",

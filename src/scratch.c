@@ -18,13 +18,23 @@
  *
  * Modes: only permission bits are kept; scratch_stat reports them with
  * S_IFREG, ready for st_mode.
+ *
+ * Editors' names: which names are an editor's temporaries is said once,
+ * in editor_names[] below (fnmatch patterns); fs.c and README.md follow
+ * that table.
+ *
+ * Unlinked names live in a second table of the same shape, each with the
+ * time it stops being remembered (CLOCK_MONOTONIC); an expired name is
+ * dropped when its chain is walked.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "scratch.h"
 #include "strhash.h"
@@ -40,12 +50,50 @@ struct sfile {
 	struct buf data;
 };
 
+struct uname {
+	struct uname *next;
+	char *path;
+	double until; /* monotonic seconds */
+};
+
 struct scratch {
 	pthread_mutex_t lock;
 	struct sfile *buckets[NBUCKETS];
 	size_t total; /* content bytes of all files */
 	long nfiles;
+	struct uname *unlinked[NBUCKETS];
+	long nunlinked;
 };
+
+/*
+ * The temporary names editors create next to the file they edit, as
+ * fnmatch(3) patterns with GNU extended matching. The only such table:
+ * what is not here is no scratch file in users/E/properties/.
+ */
+static const char *const editor_names[] = {
+	/* vim's swap files (.X.swp, then .X.swo ... .X.saa; .X.swx in its
+	 * directory check) and nano's lock file (.X.swp) */
+	".?*.s[a-z][a-z]",
+	/* vim's test whether it may create files here (4913, 5036, ...) */
+	"+([0-9])",
+	/* backups: vim, nano -B and emacs (X~, emacs's X.~1~) */
+	"?*~",
+	/* sed -i: mkstemp("sedXXXXXX") */
+	"sed[A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9]",
+	/* perl -i: mkstemp("XXXXXXXX"), whose last six are replaced */
+	"XX[A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9][A-Za-z0-9]",
+	/* emacs: auto-save #X# and lock .#X */
+	"#?*#",
+	".#?*",
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ------------------------------------------------------------------ */
 /* Table (called with s->lock held)                                    */
@@ -164,15 +212,28 @@ struct scratch *scratch_new(void)
 	return s;
 }
 
+static void unlinked_remove_at(struct scratch *s, struct uname **pp)
+{
+	struct uname *u = *pp;
+
+	*pp = u->next;
+	s->nunlinked--;
+	free(u->path);
+	free(u);
+}
+
 void scratch_free(struct scratch *s)
 {
 	size_t i;
 
 	if (!s)
 		return;
-	for (i = 0; i < NBUCKETS; i++)
+	for (i = 0; i < NBUCKETS; i++) {
 		while (s->buckets[i])
 			remove_at(s, &s->buckets[i]);
+		while (s->unlinked[i])
+			unlinked_remove_at(s, &s->unlinked[i]);
+	}
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -444,6 +505,7 @@ void scratch_drop_dir(struct scratch *s, const char *dir)
 {
 	size_t dlen = strlen(dir), i;
 	struct sfile **pp;
+	struct uname **up;
 	const char *name;
 
 	pthread_mutex_lock(&s->lock);
@@ -455,6 +517,109 @@ void scratch_drop_dir(struct scratch *s, const char *dir)
 			else
 				pp = &(*pp)->next;
 		}
+		up = &s->unlinked[i];
+		while (*up) {
+			if (inside((*up)->path, dir, dlen, 1, &name))
+				unlinked_remove_at(s, up);
+			else
+				up = &(*up)->next;
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Editors' names                                                      */
+/* ------------------------------------------------------------------ */
+
+int scratch_editor_name(const char *name)
+{
+	size_t i;
+
+	if (!*name || strchr(name, '/'))
+		return 0;
+	for (i = 0; i < sizeof(editor_names) / sizeof(editor_names[0]); i++)
+		if (!fnmatch(editor_names[i], name, FNM_EXTMATCH))
+			return 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Unlinked names                                                      */
+/* ------------------------------------------------------------------ */
+
+/* The link pointing at path's live entry (or at the NULL ending its
+ * chain); expired entries met on the way are dropped. Lock held. */
+static struct uname **unlinked_slot(struct scratch *s, const char *path,
+				    double now)
+{
+	struct uname **pp = &s->unlinked[strhash(path) % NBUCKETS];
+
+	while (*pp) {
+		if ((*pp)->until <= now)
+			unlinked_remove_at(s, pp);
+		else if (strcmp((*pp)->path, path) == 0)
+			break;
+		else
+			pp = &(*pp)->next;
+	}
+	return pp;
+}
+
+int scratch_unlinked_add(struct scratch *s, const char *path)
+{
+	double now = mono_now();
+	struct uname **pp, *u;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	pp = unlinked_slot(s, path, now);
+	if (*pp) {
+		(*pp)->until = now + SCRATCH_UNLINKED_SECS;
+		goto unlock;
+	}
+	if (s->nunlinked >= MAX_FILES) {
+		rc = -ENOSPC;
+		goto unlock;
+	}
+	u = calloc(1, sizeof(*u));
+	if (u)
+		u->path = strdup(path);
+	if (!u || !u->path) {
+		free(u);
+		rc = -ENOMEM;
+		goto unlock;
+	}
+	u->until = now + SCRATCH_UNLINKED_SECS;
+	*pp = u; /* the end of its chain */
+	s->nunlinked++;
+unlock:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int unlinked_find(struct scratch *s, const char *path, int take)
+{
+	struct uname **pp;
+	int found = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->nunlinked) {
+		pp = unlinked_slot(s, path, mono_now());
+		found = *pp != NULL;
+		if (found && take)
+			unlinked_remove_at(s, pp);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+int scratch_unlinked(struct scratch *s, const char *path)
+{
+	return unlinked_find(s, path, 0);
+}
+
+int scratch_unlinked_take(struct scratch *s, const char *path)
+{
+	return unlinked_find(s, path, 1);
 }

@@ -13,7 +13,10 @@
  *  - an accepted state is one of the documented words;
  *  - an accepted properties.json is UTF-8 and yields changes whose
  *    propertyId is a defined id, each at most once, whose value is a
- *    scalar differing from the current one.
+ *    scalar differing from the current one;
+ *  - the checks of content still being written (input_*_prefix) refuse a
+ *    prefix only when no continuation can be accepted: a refused prefix
+ *    of the input means the whole input is refused.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -215,6 +218,34 @@ static void check_props(const char *data, size_t size, const cJSON *cur)
 	cJSON_Delete(changes);
 }
 
+/* Every prefix (the first 512) of the input as content written so far. */
+static void check_prefixes(const char *data, size_t size)
+{
+	char why[INPUT_WHY_MAX] = "", *out = NULL;
+	bool active;
+	int value = input_value(data, size, &out, why, sizeof(why));
+	int state = input_state(data, size, &active, why, sizeof(why));
+	int utf8 = input_utf8(data, size, why, sizeof(why));
+	size_t k;
+	int rc;
+
+	free(out);
+	for (k = 0; k <= size && k <= 512; k++) {
+		why[0] = '\0';
+		rc = input_value_prefix(data, k, why, sizeof(why));
+		CHECK(rc == 0 || (rc == -EINVAL && why[0]));
+		CHECK(rc == 0 || value == -EINVAL);
+		why[0] = '\0';
+		rc = input_state_prefix(data, k, why, sizeof(why));
+		CHECK(rc == 0 || (rc == -EINVAL && why[0]));
+		CHECK(rc == 0 || state == -EINVAL);
+		why[0] = '\0';
+		rc = input_utf8_prefix(data, k, why, sizeof(why));
+		CHECK(rc == 0 || (rc == -EINVAL && why[0]));
+		CHECK(rc == 0 || utf8 == -EINVAL);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -229,5 +260,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_state(text, size);
 	check_props(text, size, current);
 	check_props(text, size, NULL);
+	check_prefixes(text, size);
 	return 0;
 }

@@ -40,6 +40,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T_DIR/sanitizer
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T_DIR/sanitizer
 MNT=$T_DIR/mnt
 KEYFILE=$T_DIR/api.key
+# The default journal ($XDG_STATE_HOME/memberspotfs/journal.jsonl) is
+# locked by the daemon that uses it: each script gets its own, so scripts
+# run in parallel and nothing is written to the real user's state.
+export XDG_STATE_HOME=$T_DIR/state
 T_KEY=
 FAKE_URL=
 FAKE_PID=

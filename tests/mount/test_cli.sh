@@ -221,5 +221,112 @@ else
 fi
 msfs_unmount
 
+# =====================================================================
+# Mount hygiene: a mount point in use, a journal in use, a dead mount
+# =====================================================================
+
+# mounts_at DIR: how many mounts /proc/self/mountinfo lists at DIR.
+mounts_at() {
+	awk -v m="$1" '$5 == m { n++ } END { print n + 0 }' /proc/self/mountinfo
+}
+
+# other_daemon DIR OPTS: starts one more daemon on DIR, as a user would
+# (no -f: it returns once mounted, or fails), while the test's own mount
+# may be up. Waits at most 30 s. Sets O_STATUS (exit status or
+# "timeout"), O_ERR (stderr) and O_ADDED (mounts it added at DIR); a
+# mount it added is undone again. Adds no test point.
+other_daemon() {
+	local dir=$1 opts=$2 before i pid limit=300
+	local -a cmd san
+	[[ $MSFS_VALGRIND != 1 ]] || limit=1200
+	_T_MOUNTS=$((_T_MOUNTS + 1))
+	local err=$T_DIR/other.$_T_MOUNTS.err vglog=$T_DIR/valgrind.$_T_MOUNTS.log
+	mkdir -p "$dir"
+	before=$(mounts_at "$dir")
+	mapfile -t cmd < <(_t_daemon_cmd "$vglog")
+	env -u MEMBERSPOT_API_KEY "${cmd[@]}" -o "$opts" "$dir" </dev/null \
+		>/dev/null 2>"$err" &
+	pid=$!
+	O_STATUS=timeout
+	for ((i = 0; i < limit; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	else
+		O_STATUS=0
+		wait "$pid" || O_STATUS=$?
+	fi
+	O_ERR=$(cat "$err")
+	O_ADDED=$(($(mounts_at "$dir") - before))
+	for ((i = 0; i < O_ADDED; i++)); do
+		# the topmost mount at DIR: the one just added
+		fusermount3 -u "$dir" 2>/dev/null || fusermount3 -u -z "$dir"
+	done
+	mapfile -t san < <(_t_sanitizer_logs)
+	FINDINGS+=$(_t_log_findings "$err" "$vglog" "${san[@]}")
+}
+
+# t_other_refused DESC: the last other_daemon failed cleanly at start-up:
+# a non-zero exit, nothing mounted, one line on stderr.
+t_other_refused() {
+	local desc=$1
+	if [[ $O_STATUS == timeout || $O_STATUS -eq 0 ]]; then
+		t_fail "$desc: exits non-zero" "exit status: $O_STATUS" \
+			"stderr: $O_ERR"
+	else
+		t_pass "$desc: exits non-zero ($O_STATUS)"
+	fi
+	t_is "$O_ADDED" 0 "$desc: nothing mounted"
+	t_is "$(printf '%s' "$O_ERR" | grep -c '')" 1 \
+		"$desc: one line on stderr" || t_diag "stderr:" "$O_ERR"
+}
+
+JOURNAL_A=$T_DIR/journal-a.jsonl
+msfs_mount "journal=$JOURNAL_A" || t_bail "cannot mount"
+
+# A second mount on the same directory (its own journal): refused, and the
+# first goes on serving.
+other_daemon "$MNT" "$URL_OPT,api_key_file=$KEYFILE,journal=$T_DIR/journal-b.jsonl"
+t_other_refused "a second mount on a mount point"
+t_like "$O_ERR" "$MNT: it is already a mount point \\(fuse\\.memberspotfs\\)" \
+	"a second mount on a mount point: the line names the directory and what is mounted there"
+t_ok "a second mount on a mount point: the first mount still serves" ls "$MNT/offers"
+
+# A second daemon with the same journal (on a directory of its own): refused
+# and the line names the journal.
+other_daemon "$T_DIR/mnt2" "$URL_OPT,api_key_file=$KEYFILE,journal=$JOURNAL_A"
+t_other_refused "a second daemon with the same journal"
+t_like "$O_ERR" "journal $JOURNAL_A is in use.*-o journal=PATH" \
+	"a second daemon with the same journal: the line names the journal and the way out"
+t_ok "a second daemon with the same journal: the first mount still serves" \
+	ls "$MNT/users"
+msfs_unmount
+
+# Once the first daemon exited, its journal takes a mount again.
+msfs_try -f -o "$URL_OPT,api_key_file=$KEYFILE,journal=$JOURNAL_A" "$MNT"
+FINDINGS+=$TRY_FINDINGS
+t_is "$TRY_MOUNTED" 1 "the journal takes a new daemon once the old one exited" ||
+	t_diag "$TRY_ERR"
+
+# A mount whose daemon died (SIGKILL): stat gives ENOTCONN; a new mount on
+# it says how to clear it, and after fusermount3 -u mounting works.
+msfs_mount || t_bail "cannot mount"
+kill -KILL "$MSFS_PID"
+wait "$MSFS_PID" 2>/dev/null
+MSFS_PID=
+t_fails_with ENOTCONN "after kill -9 of the daemon, stat of the mount point fails" \
+	stat "$MNT"
+other_daemon "$MNT" "$URL_OPT,api_key_file=$KEYFILE"
+t_other_refused "a mount on a dead mount"
+t_like "$O_ERR" "run \`fusermount3 -u $MNT\` first" \
+	"a mount on a dead mount: the line says to run fusermount3 -u MOUNTPOINT"
+t_ok "fusermount3 -u clears the dead mount" fusermount3 -u "$MNT"
+msfs_mount || t_bail "cannot mount after fusermount3 -u"
+t_ok "after fusermount3 -u the new mount serves" ls "$MNT/offers"
+msfs_unmount
+
 t_is "$FINDINGS" "" "no sanitizer or valgrind findings in any start-up"
 t_done

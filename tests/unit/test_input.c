@@ -200,6 +200,79 @@ static void test_state(void)
 	   "a bad word is named and the valid ones suggested (%s)", why);
 }
 
+/* Content still being written: refused only where no continuation can
+ * make it valid. */
+static void test_prefix(void)
+{
+	static const struct {
+		const char *s;
+		size_t n;
+		int value; /* input_value_prefix */
+		int state; /* input_state_prefix */
+		const char *what;
+	} cases[] = {
+#define P(lit, v, st, what) {lit, sizeof(lit) - 1, v, st, what}
+		P("", 0, 0, "nothing yet"),
+		P("ACME", 0, -EINVAL, "a value without its newline"),
+		P("ACME\n", 0, -EINVAL, "a whole value"),
+		P("ACME\r", 0, -EINVAL, "a CR that may become CRLF"),
+		P("ACME\r\n", 0, -EINVAL, "a CRLF ending"),
+		P("a\rb", -EINVAL, -EINVAL, "a CR inside the line"),
+		P("ACME\nx", -EINVAL, -EINVAL, "a second line begun"),
+		P("ACME\n\n", -EINVAL, -EINVAL, "an empty second line"),
+		P("a\x01", -EINVAL, -EINVAL, "a control byte"),
+		P("a\0", -EINVAL, -EINVAL, "a NUL byte"),
+		P("J\xc3", 0, -EINVAL, "a character cut at the end"),
+		P("\xe2\x82", 0, -EINVAL, "two bytes of three"),
+		P("\xf0\x9f\x98", 0, -EINVAL, "three bytes of four"),
+		P("J\xc3\n", -EINVAL, -EINVAL,
+		  "a character cut by the newline"),
+		P("M\xfcller", -EINVAL, -EINVAL, "Latin-1"),
+		P("\xe0\x80", -EINVAL, -EINVAL, "an overlong start"),
+		P("\xed\xa0", -EINVAL, -EINVAL, "a surrogate start"),
+		P("\xc3x", -EINVAL, -EINVAL,
+		  "a lead byte without continuation"),
+		P("a", 0, 0, "the start of active"),
+		P("  InAc", 0, 0, "the start of inactive, blanks and case"),
+		P("inactive", 0, 0, "inactive, not yet ended"),
+		P("inactive  ", 0, 0, "inactive and blanks"),
+		P("TRUE\r\n", 0, 0, "true with CRLF"),
+		P("of", 0, 0, "the start of off"),
+		P("\n", 0, 0, "an empty line (a create's grant)"),
+		P("b", 0, -EINVAL, "no state starts with b"),
+		P("activ ", 0, -EINVAL, "a word ended short"),
+		P("activ\n", 0, -EINVAL, "a line ended short"),
+		P("active x", 0, -EINVAL, "a second word"),
+		P("actives", 0, -EINVAL, "a word too long"),
+		P("bogus\n", 0, -EINVAL, "echo bogus"),
+#undef P
+	};
+	char why[INPUT_WHY_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int v = input_value_prefix(cases[i].s, cases[i].n, why,
+					   sizeof(why));
+		int st = input_state_prefix(cases[i].s, cases[i].n, why,
+					    sizeof(why));
+
+		ok(v == cases[i].value, "value prefix: %s -> %d (want %d)",
+		   cases[i].what, v, cases[i].value);
+		ok(st == (cases[i].value ? cases[i].value : cases[i].state),
+		   "state prefix: %s -> %d", cases[i].what, st);
+	}
+	input_state_prefix("bogus\n", 6, why, sizeof(why));
+	ok(strstr(why, "'bogus'") && strstr(why, "active"),
+	   "the reason names the word and the valid ones (%s)", why);
+	input_value_prefix("a\nb", 3, why, sizeof(why));
+	ok(strstr(why, "one line") != NULL, "a second line is named (%s)", why);
+	ok(input_utf8_prefix("ok \xe2\x82", 5, why, sizeof(why)) == 0 &&
+		   input_utf8_prefix("ok \xff", 4, why, sizeof(why)) ==
+			   -EINVAL &&
+		   strstr(why, "0xff"),
+	   "utf8 prefix: a cut character waits, a bad byte is named (%s)", why);
+}
+
 static int diff(const char *current, const char *edit, cJSON **changes,
 		char *why)
 {
@@ -307,6 +380,7 @@ int main(void)
 	test_field();
 	test_value();
 	test_state();
+	test_prefix();
 	test_props();
 	return done_testing();
 }

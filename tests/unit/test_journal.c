@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -549,6 +550,58 @@ static void test_not_utf8(void)
 	cJSON_Delete(resp);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One journal, one daemon: the file is locked while open. */
+static void test_lock(void)
+{
+	char dir[] = "/tmp/msfs-journal-XXXXXX", path[256];
+	struct journal *j, *j2;
+	double t0, waited;
+	int err, fd;
+
+	if (!ok(mkdtemp(dir) != NULL, "temporary directory"))
+		return;
+	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+	j = journal_open(path, &err, NULL);
+	if (!ok(j != NULL, "open (%d)", err))
+		goto out;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ok(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK,
+	   "the open journal's file is locked for any other opener");
+	if (fd >= 0)
+		close(fd);
+	t0 = now_s();
+	j2 = journal_open(path, &err, NULL);
+	waited = now_s() - t0;
+	ok(j2 == NULL && err == -EBUSY,
+	   "a second open of the same file fails with EBUSY (%d)", err);
+	ok(waited >= JOURNAL_LOCK_WAIT_MS / 1000.0 - 0.1 &&
+		   waited < JOURNAL_LOCK_WAIT_MS / 1000.0 + 2,
+	   "after waiting about %d ms for the holder (%.2f s)",
+	   JOURNAL_LOCK_WAIT_MS, waited);
+	journal_close(j2);
+	journal_close(j);
+	j = journal_open(path, &err, NULL);
+	ok(j != NULL, "once closed, it opens again (%d)", err);
+	journal_close(j);
+
+	j = journal_open("/dev/null", &err, NULL);
+	j2 = journal_open("/dev/null", &err, NULL);
+	ok(j && j2, "a journal that is not a regular file is not locked");
+	journal_close(j2);
+	journal_close(j);
+out:
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_lines();
@@ -558,5 +611,6 @@ int main(void)
 	test_refused();
 	test_snapshot_durable();
 	test_default_path();
+	test_lock();
 	return done_testing();
 }

@@ -200,6 +200,56 @@ static void test_limits(struct scratch *s)
 	free(big);
 }
 
+/* The editors' names of scratch.c's one table, and names no editor makes. */
+static void test_editor_names(void)
+{
+	static const char *const yes[] = {
+		".Company.swp", ".Company.swx",	     ".Company.swo",
+		".Company.saa", ".Phone number.swp", "4913",
+		"5036",		"Company~",	     "properties.json.~1~",
+		"sedAb12Zx",	"XXeScgs0",	     "XXXeScgs",
+		"#Company#",	".#Company",
+	};
+	static const char *const no[] = {
+		"Company",     "Bogus",	    ".swp",    ".Company.txt",
+		"Company.swp", "49x3",	    "~",       "sedAb12Z",
+		"sedAb12Zx9",  "sed-b12Zx", "XXeScgs", "#",
+		"##",	       ".#",	    "a/b~",    "",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ok(scratch_editor_name(yes[i]) == 1, "an editor's name: '%s'",
+		   yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ok(scratch_editor_name(no[i]) == 0, "no editor's name: '%s'",
+		   no[i]);
+}
+
+static void test_unlinked(struct scratch *s)
+{
+	ok(!scratch_unlinked(s, "/users/a/properties/Company"),
+	   "unlinked: nothing remembered at first");
+	ok(scratch_unlinked_add(s, "/users/a/properties/Company") == 0 &&
+		   scratch_unlinked_add(s, "/users/a/properties.json") == 0 &&
+		   scratch_unlinked_add(s, "/users/b/properties.json") == 0,
+	   "unlinked: three names remembered");
+	ok(scratch_unlinked(s, "/users/a/properties/Company") &&
+		   scratch_unlinked(s, "/users/a/properties/Company"),
+	   "unlinked: asking does not forget");
+	ok(!scratch_unlinked(s, "/users/a/properties/Compan"),
+	   "unlinked: only the exact path");
+	ok(scratch_unlinked_take(s, "/users/a/properties/Company") &&
+		   !scratch_unlinked(s, "/users/a/properties/Company"),
+	   "unlinked: take forgets it");
+	ok(!scratch_unlinked_take(s, "/users/a/properties/Company"),
+	   "unlinked: a second take finds nothing");
+	scratch_drop_dir(s, "/users/a");
+	ok(!scratch_unlinked(s, "/users/a/properties.json") &&
+		   scratch_unlinked(s, "/users/b/properties.json"),
+	   "unlinked: dropping a member's directory forgets its names only");
+}
+
 int main(void)
 {
 	struct scratch *s = scratch_new();
@@ -208,7 +258,9 @@ int main(void)
 		return done_testing();
 	test_files(s);
 	test_list(s);
+	test_unlinked(s);
 	scratch_free(s);
+	test_editor_names();
 
 	s = scratch_new();
 	test_limits(s);
