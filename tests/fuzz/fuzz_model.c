@@ -50,8 +50,28 @@ static void check_getters(const cJSON *v, const cJSON *root)
 	check_bool(model_user_active(v));
 	a = model_user_offers(v);
 	CHECK(a == NULL || cJSON_IsArray(a));
-	a = model_user_props(v);
+	a = model_user_props_raw(v);
 	CHECK(a == NULL || cJSON_IsObject(a));
+	CHECK((a != NULL) == (model_user_props_reading(v) != NULL));
+	a = model_user_created(v);
+	CHECK(a == NULL || cJSON_IsString(a) || cJSON_IsNumber(a));
+	a = model_user_progress(v);
+	CHECK(a == NULL || cJSON_IsArray(a));
+	a = model_propdefs(v);
+	CHECK(a == NULL || cJSON_IsArray(a));
+	CHECK((a != NULL) == (model_propdefs_reading(v) != NULL));
+	(void)model_course_name(v);
+	(void)model_token_login_url(v);
+	(void)model_token_expires_at(v);
+	(void)model_users_page_reading(v);
+	(void)model_cursor_reading(v);
+	if (root && cJSON_IsArray(root)) {
+		cJSON *by_id = model_user_props_by_id(v, root);
+
+		CHECK(by_id == NULL || cJSON_IsObject(by_id));
+		cJSON_Delete(by_id);
+		(void)model_user_prop(v, root->child);
+	}
 	check_id(model_grant_offer_id(v));
 	check_id(model_grant_order_id(v));
 	check_bool(model_grant_active(v));
