@@ -18,6 +18,7 @@
 #define MSFS_VIEWS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -32,7 +33,7 @@ enum view_write {
 	VW_NONE,    /* read-only view */
 	VW_VALUE,   /* value file: whole content replaced on close */
 	VW_JSON,    /* properties.json: edited as a whole */
-	VW_CONTROL, /* write-only, line by line (grant, chapters, refresh) */
+	VW_CONTROL, /* grant, chapters, refresh: run by line, read empty */
 	VW_SCRATCH, /* editor's temporary file, in memory */
 };
 
@@ -41,6 +42,8 @@ struct view_attr {
 	mode_t mode;        /* permission bits only */
 	size_t size;
 	enum view_write write;
+	int hashed;    /* the content was rendered: hash is set */
+	uint64_t hash; /* mtimes_hash of the rendered content */
 };
 
 /* Largest content accepted for a file of this kind (EFBIG beyond). */
@@ -52,7 +55,9 @@ size_t view_max_write(enum view_write w);
 int view_stat_dry_created(struct view_attr *a);
 
 /* Classifies and checks existence. Returns 0, -ENOENT, or another -errno
- * when the API failed. `path` is the raw mount path (for scratch files). */
+ * when the API failed. `path` is the raw mount path (for scratch files).
+ * Where the size comes from rendering the content, a->hash is its hash
+ * (a->hashed), for the file's mtime (mtimes.h). */
 int view_stat(struct school *s, const char *path, const struct tree_path *p,
 	      struct view_attr *a);
 

@@ -24,6 +24,12 @@
  * - Permissions are the kernel's (default_permissions, which main adds
  *   with allow_other): fill_stat shows the owner and every mode as
  *   -o uid=,gid=,umask= make them (fs.h), and no handler checks callers.
+ * - Times: mtime and ctime are when the content last changed as the mount
+ *   saw it (mtimes.h): getattr passes the hash of what view_stat rendered,
+ *   readdir the hash of the names it listed, open what it rendered; a
+ *   change made here touches its path (and its directory when a name came
+ *   or went). Control files read as empty, so nothing in the tree refuses
+ *   a read (tar, rsync -a, cp -r, grep -r).
  */
 #include "fs.h"
 
@@ -44,6 +50,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "errlog.h"
+#include "mtimes.h"
 #include "school.h"
 #include "scratch.h"
 #include "tree.h"
@@ -75,6 +82,12 @@ struct handle {
 #define CONTROL_LINE_MAX (64 * 1024)
 
 static struct timespec mount_time;
+
+/* When each path's content last changed (mtimes.h). At most this many
+ * paths, 24 bytes each; beyond, all are forgotten and every time moves
+ * on (never back), so nothing changed is ever hidden from rsync. */
+#define MTIMES_MAX (1u << 20)
+static struct mtimes *mtimes;
 
 /* Handles of files being created (h->create), so that lookups of their
  * path (getattr, utimens of touch) see the file before it exists. */
@@ -191,7 +204,56 @@ static void *notifier_main(void *arg)
  * Helpers
  * ---------------------------------------------------------------------- */
 
-static void fill_stat(struct stat *st, const struct view_attr *a)
+static struct timespec now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return t;
+}
+
+/* A change made through the mount: path's content changed now, and with
+ * parent set, its directory's listing too. */
+static void changed(const char *path, int parent)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!mtimes)
+		return;
+	mtimes_touch(mtimes, path, now());
+	if (!parent || !slash)
+		return;
+	n = slash > path ? (size_t)(slash - path) : 1;
+	if (n >= sizeof(dir))
+		return;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	mtimes_touch(mtimes, dir, now());
+}
+
+/* A rendering of path's content was seen (open). */
+static void seen(const char *path, const struct buf *content)
+{
+	if (mtimes)
+		mtimes_see(mtimes, path,
+			   mtimes_hash(content->data, content->len), now());
+}
+
+/* The time path's content last changed: from the hash of what the stat
+ * rendered, else what is known of it. */
+static struct timespec file_time(const char *path, const struct view_attr *a)
+{
+	if (!mtimes)
+		return mount_time;
+	if (a->hashed)
+		return mtimes_see(mtimes, path, a->hash, now());
+	return mtimes_get(mtimes, path);
+}
+
+static void fill_stat(struct stat *st, const struct view_attr *a,
+		      const char *path)
 {
 	memset(st, 0, sizeof(*st));
 	switch (a->type) {
@@ -213,9 +275,10 @@ static void fill_stat(struct stat *st, const struct view_attr *a)
 	st->st_blksize = 4096;
 	st->st_uid = owner_uid();
 	st->st_gid = owner_gid();
-	/* A fixed time: editors compare mtimes to detect outside changes,
-	 * and a clock that moves on every stat would alarm them. */
-	st->st_atim = st->st_mtim = st->st_ctim = mount_time;
+	/* When the content last changed: it moves when the content does and
+	 * only then, as rsync -a and find -newer need and as editors, which
+	 * compare mtimes to detect outside changes, expect. */
+	st->st_atim = st->st_mtim = st->st_ctim = file_time(path, a);
 }
 
 static void creating_add(struct handle *h)
@@ -266,6 +329,7 @@ static int lookup(const char *path, struct tree_path *tp, struct view_attr *a)
 		a->mode = 0600;
 		a->size = 0;
 		a->write = VW_VALUE;
+		a->hashed = 0;
 		return 0;
 	}
 	if (scratch_unlinked(school_scratch(s), path))
@@ -366,6 +430,7 @@ static int save(const char *path, const struct tree_path *tp, pid_t pid,
  * last line (a control file). Caller holds h->lock. */
 static int apply(struct handle *h)
 {
+	int created = 0;
 	int r;
 
 	if (!h->dirty || h->scratch || h->refused)
@@ -377,6 +442,7 @@ static int apply(struct handle *h)
 			/* It exists now: later writes change it. */
 			creating_remove(h);
 			h->create = 0;
+			created = 1;
 		} else {
 			/* It never will: every later write and close of this
 			 * handle fails (a tool may close a dup first). */
@@ -399,6 +465,9 @@ static int apply(struct handle *h)
 		h->err = r;
 	if (!r)
 		notifier_queue(NULL, h->path);
+	/* A control file's content stays empty. */
+	if (!r && h->write != VW_CONTROL)
+		changed(h->path, created);
 	return r;
 }
 
@@ -525,15 +594,12 @@ static int open_node(const char *path, struct tree_path *tp,
 	struct school *s = school_of();
 	int acc = fi->flags & O_ACCMODE;
 	int wants_write = acc != O_RDONLY || (fi->flags & O_TRUNC);
-	int wants_read = acc != O_WRONLY;
 	struct handle *h;
 	int r = 0;
 
 	if (a->type == VIEW_DIR)
 		return -EISDIR;
 	if (wants_write && a->write == VW_NONE)
-		return -EACCES;
-	if (wants_read && a->write == VW_CONTROL)
 		return -EACCES;
 	if (wants_write && school_config(s)->readonly &&
 	    a->write != VW_SCRATCH && tp->node != N_META_REFRESH)
@@ -545,6 +611,8 @@ static int open_node(const char *path, struct tree_path *tp,
 	if (h->scratch) {
 		if (fi->flags & O_TRUNC)
 			r = scratch_truncate(school_scratch(s), path, 0);
+		if (!r && (fi->flags & O_TRUNC))
+			changed(path, 0);
 	} else if (as != OPEN_EXISTING) {
 		h->create = as == OPEN_CREATE;
 		if (fi->flags & O_TRUNC)
@@ -558,6 +626,11 @@ static int open_node(const char *path, struct tree_path *tp,
 		h->truncated = 1;
 	} else if (a->write != VW_CONTROL) {
 		r = view_render(s, &h->tp, &h->data);
+		/* A token is new on every open, by design: its mtime would
+		 * move on every read, and tar would say the file changed as
+		 * it read it. */
+		if (!r && h->tp.node != N_USER_LOGIN_TOKEN)
+			seen(path, &h->data);
 	}
 	if (r) {
 		handle_free(h);
@@ -608,6 +681,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 
 	clock_gettime(CLOCK_REALTIME, &mount_time);
+	/* Without it every time is the mount's: nothing worse. */
+	mtimes = mtimes_new(MTIMES_MAX, mount_time);
 	notifier.fuse = fuse_get_context()->fuse;
 	notifier.tail = &notifier.head;
 	notifier.stop = 0;
@@ -635,6 +710,8 @@ static void fs_destroy(void *private_data)
 		notifier.head = iv->next;
 		free(iv);
 	}
+	mtimes_free(mtimes);
+	mtimes = NULL;
 }
 
 static int fs_getattr(const char *path, struct stat *st,
@@ -649,11 +726,13 @@ static int fs_getattr(const char *path, struct stat *st,
 		/* An open, written file shows what has been written. */
 		pthread_mutex_lock(&h->lock);
 		a.type = VIEW_FILE;
-		a.mode = h->write == VW_CONTROL ? 0200 : 0600;
-		a.size = h->data.len;
+		a.mode = 0600;
+		/* a control file's unfinished line is not its content */
+		a.size = h->write == VW_CONTROL ? 0 : h->data.len;
 		a.write = h->write;
+		a.hashed = 0;
 		pthread_mutex_unlock(&h->lock);
-		fill_stat(st, &a);
+		fill_stat(st, &a, path);
 		return 0;
 	}
 	r = lookup(path, &tp, &a);
@@ -661,7 +740,8 @@ static int fs_getattr(const char *path, struct stat *st,
 		tree_path_free(&tp);
 	if (r)
 		return r;
-	fill_stat(st, &a);
+	tree_path_free(&tp);
+	fill_stat(st, &a, path);
 	return 0;
 }
 
@@ -670,6 +750,7 @@ struct dir_fill {
 	fuse_fill_dir_t filler;
 	const char *dir;     /* the listed directory's path */
 	struct scratch *unl; /* set where unlinked names are to be hidden */
+	uint64_t hash;	     /* of the names listed (mtimes_hash_name) */
 };
 
 static int dir_fill(void *arg, const char *name, enum view_type t)
@@ -683,6 +764,7 @@ static int dir_fill(void *arg, const char *name, enum view_type t)
 		    sizeof(path) &&
 	    scratch_unlinked(df->unl, path))
 		return 0; /* looks removed, as a lookup says */
+	df->hash = mtimes_hash_name(df->hash, name);
 	memset(&st, 0, sizeof(st));
 	st.st_mode = t == VIEW_DIR ? S_IFDIR : t == VIEW_LINK ? S_IFLNK
 							      : S_IFREG;
@@ -693,7 +775,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
 {
-	struct dir_fill df = {buf, filler, path, NULL};
+	struct dir_fill df = {buf, filler, path, NULL, 0};
 	struct tree_path tp;
 	int r;
 
@@ -711,6 +793,9 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	filler(buf, "..", NULL, 0, 0);
 	r = view_list(school_of(), path, &tp, dir_fill, &df);
 	tree_path_free(&tp);
+	/* A directory's mtime moves when its listing does. */
+	if (!r && mtimes)
+		mtimes_see(mtimes, path, df.hash, now());
 	return r == -ENOBUFS ? 0 : r;
 }
 
@@ -795,6 +880,8 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		goto out;
 	if (scratch_place(s, &tp, path)) {
 		r = scratch_create(school_scratch(s), path, mode & 07777);
+		if (!r)
+			changed(path, 1);
 		a.type = VIEW_FILE;
 		a.mode = mode & 07777;
 		a.size = 0;
@@ -830,6 +917,9 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 				 off);
 		return (int)n;
 	}
+	/* Control files read as empty; data holds an unfinished line. */
+	if (h->write == VW_CONTROL)
+		return 0;
 	pthread_mutex_lock(&h->lock);
 	if (!h->noted && !h->dirty &&
 	    (h->write == VW_VALUE || h->write == VW_JSON)) {
@@ -860,9 +950,14 @@ static int fs_write(const char *path, const char *data, size_t size,
 
 	if (!h || !h->writable)
 		return -EBADF;
-	if (h->scratch)
-		return (int)scratch_write(school_scratch(school_of()), path,
-					  data, size, off);
+	if (h->scratch) {
+		long n = scratch_write(school_scratch(school_of()), path, data,
+				       size, off);
+
+		if (n >= 0)
+			changed(path, 0);
+		return (int)n;
+	}
 	if (h->write == VW_CONTROL) {
 		pthread_mutex_lock(&h->lock);
 		r = write_control(h, data, size);
@@ -933,6 +1028,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		return r;
 	if (a.write == VW_SCRATCH) {
 		r = scratch_truncate(school_scratch(s), path, size);
+		if (!r)
+			changed(path, 0);
 	} else if (a.write == VW_VALUE || a.write == VW_JSON) {
 		/* truncate(1) on a closed file: one change, applied now. */
 		r = view_render(s, &tp, &b);
@@ -941,6 +1038,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		if (!r)
 			r = save(path, &tp, fuse_get_context()->pid, b.data,
 				 b.len);
+		if (!r)
+			changed(path, 0);
 	} else if (a.write == VW_CONTROL) {
 		r = 0; /* nothing is stored in control files */
 	} else {
@@ -1004,6 +1103,8 @@ static int fs_mkdir(const char *path, mode_t mode)
 		return r == -ENOENT ? -EPERM : r;
 	r = edit_mkdir(school_of(), &tp);
 	tree_path_free(&tp);
+	if (!r)
+		changed(path, 1);
 	return r;
 }
 
@@ -1019,8 +1120,10 @@ static int fs_rmdir(const char *path)
 		r = -ENOTDIR;
 	else
 		r = edit_rmdir(school_of(), &tp);
-	if (!r)
+	if (!r) {
 		notifier_queue(NULL, path);
+		changed(path, 1);
+	}
 	tree_path_free(&tp);
 	return r;
 }
@@ -1036,6 +1139,8 @@ static int fs_unlink(const char *path)
 		return r;
 	if (a.write == VW_SCRATCH) {
 		r = scratch_unlink(school_scratch(s), path);
+		if (!r)
+			changed(path, 1);
 	} else {
 		/* No request, no cache dropped (.memberspot/refresh does
 		 * that); an editable file's name takes a create for a while.
@@ -1084,11 +1189,18 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 			scratch_unlink(school_scratch(s), from);
 			scratch_unlinked_take(school_scratch(s), to);
 			notifier_queue(NULL, to);
+			changed(from, 1);
+			if (ta.write != VW_CONTROL)
+				changed(to, 0);
 		}
 	} else if (fa.write == VW_SCRATCH &&
 		   (to_exists ? ta.write == VW_SCRATCH
 			      : scratch_place(s, &ttp, to))) {
 		r = scratch_rename(school_scratch(s), from, to);
+		if (!r) {
+			changed(from, 1);
+			changed(to, 1);
+		}
 	} else if ((fa.write == VW_VALUE || fa.write == VW_JSON) &&
 		   !to_exists && scratch_place(s, &ttp, to)) {
 		/* vim's backup step: a scratch copy, the member unchanged. */
@@ -1096,8 +1208,10 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 		if (!r)
 			r = scratch_set(school_scratch(s), to, b.data, b.len,
 					fa.mode);
-		if (!r)
+		if (!r) {
 			notifier_queue(NULL, from);
+			changed(to, 1);
+		}
 	} else {
 		r = -EPERM;
 	}

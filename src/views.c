@@ -8,7 +8,13 @@
  * so `ls -l` over a list of N members stays O(N).
  *
  * Modes tell users what they can do: read-only views are 0400, editable
- * files 0600, write-only control files 0200, directories 0700.
+ * files 0600, directories 0700. Control files are 0600 too and read as
+ * empty: a file that cannot be read fails `tar`, `rsync -a`, `cp -r` and
+ * `grep -r` of the tree (their help is in README).
+ *
+ * Where a stat renders a file to know its size, the content's hash goes
+ * with the size (view_attr.hash): the fs layer makes the file's mtime of
+ * it (mtimes.h) at no further cost.
  *
  * Listings show only names that can be looked up again: every identifier
  * goes through fill_encoded, which leaves out one whose name would be
@@ -35,6 +41,7 @@
 #include "journal.h"
 #include "jsonout.h"
 #include "model.h"
+#include "mtimes.h"
 #include "school.h"
 #include "scratch.h"
 #include "stats.h"
@@ -42,7 +49,7 @@
 #define MODE_DIR 0700
 #define MODE_RO 0400
 #define MODE_RW 0600
-#define MODE_WO 0200
+#define MODE_CONTROL 0600 /* read as empty */
 
 int view_stat_dry_created(struct view_attr *a)
 {
@@ -339,6 +346,13 @@ static const char readme_text[] =
 	"(*) not listed by ls: reading them costs a request each (a token is\n"
 	"    minted, progress is rate limited), so grep -r, find, tar, rsync,\n"
 	"    cp -r and du never trigger that; they open by their names.\n"
+	"grant, chapters and .memberspot/refresh only take writes: they read\n"
+	"as empty, so tar, rsync -a, cp -r and grep -r copy the tree.\n"
+	"A file's mtime is when its content last changed as this mount saw\n"
+	"it (a change through the mount, or a fetch that differs); a\n"
+	"directory's when a listing of it changed. A file first seen shows\n"
+	"the time the mount started.\n"
+	"\n"
 	"Names: '%' is written %25, '/' %2F, a leading '.' %2E and a control\n"
 	"character (bytes 0x01-0x1F, 0x7F) %01-%1F, %7F.\n"
 	"Changes happen when the file is closed; a refused change makes "
@@ -512,7 +526,7 @@ int view_render(struct school *s, const struct tree_path *p, struct buf *out)
 	case N_OFFER_GRANT:
 	case N_USER_CHAPTERS:
 	case N_META_REFRESH:
-		r = 0; /* write-only: nothing to read */
+		r = 0; /* control files read as empty */
 		break;
 	default:
 		r = -EISDIR;
@@ -559,6 +573,8 @@ static void attr_set(struct view_attr *a, enum view_type t, mode_t mode,
 	a->mode = mode;
 	a->size = 0;
 	a->write = w;
+	a->hashed = 0;
+	a->hash = 0;
 }
 
 /* Size of a rendered file. */
@@ -568,8 +584,11 @@ static int attr_render(struct school *s, const struct tree_path *p,
 	struct buf b = {0};
 	int r = view_render(s, p, &b);
 
-	if (!r)
+	if (!r) {
 		a->size = b.len;
+		a->hash = mtimes_hash(b.data, b.len);
+		a->hashed = 1;
+	}
 	buf_free(&b);
 	return r;
 }
@@ -708,14 +727,17 @@ static int stat_user_node(struct school *s, const char *path,
 		if (c) {
 			struct buf t = {0};
 
-			if (!json_pretty(c->json, &t))
+			if (!json_pretty(c->json, &t)) {
 				a->size = t.len;
+				a->hash = mtimes_hash(t.data, t.len);
+				a->hashed = 1;
+			}
 			buf_free(&t);
 			cval_put(c);
 		}
 		break;
 	case N_USER_CHAPTERS:
-		attr_set(a, VIEW_FILE, MODE_WO, VW_CONTROL);
+		attr_set(a, VIEW_FILE, MODE_CONTROL, VW_CONTROL);
 		break;
 	case N_USER_LOGIN_TOKEN:
 		attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
@@ -757,7 +779,7 @@ int view_stat(struct school *s, const char *path, const struct tree_path *p,
 		attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
 		return attr_render(s, p, a);
 	case N_META_REFRESH:
-		attr_set(a, VIEW_FILE, MODE_WO, VW_CONTROL);
+		attr_set(a, VIEW_FILE, MODE_CONTROL, VW_CONTROL);
 		return 0;
 	case N_OFFER:
 	case N_OFFER_MEMBERS:
@@ -771,7 +793,7 @@ int view_stat(struct school *s, const char *path, const struct tree_path *p,
 		if (p->node == N_OFFER || p->node == N_OFFER_MEMBERS) {
 			attr_set(a, VIEW_DIR, MODE_DIR, VW_NONE);
 		} else if (p->node == N_OFFER_GRANT) {
-			attr_set(a, VIEW_FILE, MODE_WO, VW_CONTROL);
+			attr_set(a, VIEW_FILE, MODE_CONTROL, VW_CONTROL);
 		} else {
 			attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
 			r = attr_render(s, p, a);

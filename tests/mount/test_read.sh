@@ -428,8 +428,8 @@ for f in README properties.json "offers/$o/offer.json" "offers/$o/name" \
 	t_is "$(kind "$M/$f")" "regular file $RO_FILE_MODE $ME" \
 		"$f: a read-only file, mode 0$RO_FILE_MODE, mine"
 done
-for f in "offers/$o/grant" "users/$e/chapters"; do
-	t_is "$(kind "$M/$f")" "regular file 200 $ME" "$f: write-only, mode 0200, mine"
+for f in "offers/$o/grant" "users/$e/chapters" .memberspot/refresh; do
+	t_is "$(kind "$M/$f")" "regular file 600 $ME" "$f: a control file, mode 0600 (reads as empty), mine"
 done
 for f in . offers "offers/$o" "offers/$o/members" courses "courses/$c" \
 	"courses/$c/members" by-status by-status/active by-status/inactive users \

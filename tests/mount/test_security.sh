@@ -6,7 +6,7 @@
 #   - the API key shows nowhere: ps, the daemon's stderr (even with -d),
 #     the journal, .memberspot/errors and status, /proc/PID/environ when it
 #     came from MEMBERSPOT_API_KEY, /proc/PID/cmdline, this test's output;
-#   - files are 0600/0400/0200, directories 0700, owned by the mounting
+#   - files are 0600/0400 (control files 0600), directories 0700, owned by the mounting
 #     user; without allow_other another user cannot read the mount;
 #   - sharing (issue "Sharing"): allow_other brings default_permissions,
 #     so with the default umask 0077 every read and write of member data
@@ -227,9 +227,9 @@ cat "$M/users/$(enc "$E")/progress.json" >/dev/null
 probs=$(find "$M" -mindepth 1 -maxdepth 4 -printf '%y %m %U %P\n' 2>&1 | awk -v me="$ME" '
 		$3 != me { print "not mine: " $0; next }
 		$1 == "d" && $2 != "700" { print "dir not 0700: " $0; next }
-		$1 == "f" && $2 != "600" && $2 != "400" && $2 != "200" { print "file not 0600/0400/0200: " $0; next }
+		$1 == "f" && $2 != "600" && $2 != "400" { print "file not 0600/0400: " $0; next }
 		$1 != "d" && $1 != "f" && $1 != "l" { print "odd type: " $0 }')
-t_is "$(head -n 20 <<<"$probs")" "" "every file is 0600, 0400 or 0200, every directory 0700, all owned by uid $ME"
+t_is "$(head -n 20 <<<"$probs")" "" "every file is 0600 or 0400, every directory 0700, all owned by uid $ME"
 t_is "$(find "$M" -maxdepth 4 -type f -perm /044 | head -n 5)" "" "no file is readable by group or others"
 t_is "$(find "$M" -maxdepth 4 -type f -perm /022 | head -n 5)" "" "no file is writable by group or others"
 t_ok "control: find saw the files (README, user.json, grant)" \

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Backups and copies of the tree (LAYOUT.md "Rules": control files 0600 and
+# read as empty; a file's mtime and ctime are when its content last changed
+# as the mount saw it, a directory's when its listing changed), with the
+# real tools: rsync -a, find -newer, grep -r, tar, cp -r.
+#
+# The heart of it: rsync -a the members to a local directory, change a
+# value on the server to another of the same length (so only the mtime can
+# tell rsync), refresh, rsync -a again: the new value is copied.
+#
+# Both response dialects of the fake (MSFS_DIALECT). Every expected value
+# comes from the fake, never from the code under test.
+# shellcheck source=tests/mount/lib.sh disable=SC2016
+source "$(dirname "$0")/lib.sh"
+
+for tool in rsync tar find grep cp stat; do
+	command -v "$tool" >/dev/null || t_bail "missing tool: $tool"
+done
+
+fake_start --users 6 --seed 14
+STATE=$(fake_state) || t_bail "cannot read /_fake/state"
+sj() { jq -r "$@" <<<"$STATE"; }
+
+# The member whose Company changes: one with an offer (so its directory has
+# offers, progress files and courses), and another member, unchanged.
+E=$(sj 'first(.users[] | select((.offers | length) >= 1) | .email)')
+F=$(sj --arg e "$E" 'first(.users[] | select(.email != $e and (.offers | length) >= 1) | .email)')
+[[ -n $E && -n $F ]] || t_bail "no suitable members in the fake's data"
+PID=$(sj 'first(.properties[] | select(.name == "Company") | .id)')
+O=$(sj '.offers[0].id')
+[[ -n $PID && -n $O ]] || t_bail "no Company property or no offer in the fake's data"
+company() { fake_user "$E" | jq -r --arg p "$PID" '.customProperties[$p] // empty'; }
+
+# set_company VALUE: through the fake's own API (not the mount), with the
+# property-id field of the fake's dialect.
+set_company() {
+	local key=propertyId
+	! dialect_evidence || key=id
+	fake_api POST /v1/users/set-custom-user-properties \
+		-H 'Content-Type: application/json' --data-binary "$(jq -nc \
+			--arg e "$E" --arg k "$key" --arg p "$PID" --arg v "$1" \
+			'{email: $e, properties: [{($k): $p, value: $v}]}')" >/dev/null
+}
+set_company "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
+[[ $(company) == "AAAA GmbH" ]] || t_bail "the fake did not take Company"
+
+T0=$(date +%s.%N)
+msfs_mount cache_ttl=3600 || t_bail "cannot mount"
+M=$MNT
+D=$M/users/$(enc "$E")
+DF=$M/users/$(enc "$F")
+COPY=$T_DIR/copy
+mkdir -p "$COPY"
+
+# ns since 1970 of a file's mtime / ctime
+mtime() { stat -c '%.9Y' -- "$1" | tr -d .; }
+ctime() { stat -c '%.9Z' -- "$1" | tr -d .; }
+ns() { printf '%s' "${1/./}"; }
+
+# =====================================================================
+# 1. Control files: 0600, read as empty, reading costs nothing
+# =====================================================================
+
+CONTROL=("offers/$(enc "$O")/grant" "users/$(enc "$E")/chapters" .memberspot/refresh)
+# the member and the offers are cached: their files cost nothing now
+ls -l "$D" "$M/offers/$(enc "$O")" >/dev/null
+fake_reset
+for f in "${CONTROL[@]}"; do
+	t_is "$(stat -c '%a %s' "$M/$f")" "600 0" "$f: mode 0600, size 0"
+	t_ok "$f: cat exits 0" cat "$M/$f"
+	t_is "$T_OUT" "" "$f: reads as empty"
+done
+t_cost "reading the control files sends nothing" "total=0"
+res=$(python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.write(fd, b"/users/nobody")  # a line not finished yet
+print(repr(os.read(fd, 100)), os.fstat(fd).st_size, oct(os.fstat(fd).st_mode & 0o777))
+os.close(fd)
+' "$M/.memberspot/refresh" 2>&1)
+t_is "$res" "b'' 0 0o600" \
+	".memberspot/refresh opened read-write: an unfinished line is not read back, size 0, mode 0600"
+t_like "$(cat "$M/README")" "grant, chapters and .memberspot/refresh only take writes: they read" \
+	"the README inside the mount says control files read as empty"
+
+# =====================================================================
+# 2. Times: first sightings show the mount's start, and stay
+# =====================================================================
+
+# The mount started after T0 and before T1 (it answers nothing before its
+# start); a stat at T1 that gave "now" would be later.
+sleep 1.1
+T1=$(date +%s.%N)
+m1=$(mtime "$DF/user.json")
+t_ok "a member's user.json first seen: mtime at the mount's start, not at the stat ($T0 .. $T1, got $m1)" \
+	test "$m1" -ge "$(ns "$T0")" -a "$m1" -le "$(ns "$T1")"
+t_is "$(ctime "$DF/user.json")" "$m1" "its ctime is its mtime"
+t_is "$(mtime "$M/users")" "$m1" "users/: the same time (a directory first seen)"
+sleep 1.1
+t_is "$(mtime "$DF/user.json")" "$m1" "a second stat a second later: the same mtime"
+cat "$DF/user.json" >/dev/null
+t_is "$(mtime "$DF/user.json")" "$m1" "and after a read (unchanged content): the same"
+ls "$M/users" >/dev/null
+t_is "$(mtime "$M/users")" "$m1" "a listing of users/ that did not change: the same"
+
+# =====================================================================
+# 3. rsync -a, a change of the same length on the server, rsync -a again
+# =====================================================================
+
+t_ok "rsync -a users/ to a local directory exits 0" rsync -a "$M/users/" "$COPY/"
+C=$COPY/$(enc "$E")
+t_file_is "$C/properties/Company" $'AAAA GmbH\n' "the copy holds Company AAAA GmbH"
+t_is "$(find "$COPY" -name chapters -type f -size 0 | wc -l)" \
+	"$(sj '.users | length')" "every member's chapters is copied, empty"
+t_is "$(find "$COPY" -mindepth 1 -maxdepth 1 -type d | wc -l)" \
+	"$(sj '.users | length')" "one directory per member copied"
+
+touch "$T_DIR/marker"
+set_company "BBBB GmbH" || t_fail "Company changed through the fake's API"
+t_is "$(company)" "BBBB GmbH" "the server holds BBBB GmbH (same length)"
+t_file_is "$D/properties/Company" $'AAAA GmbH\n' "the mount still shows its cached AAAA GmbH"
+echo / >"$M/.memberspot/refresh"
+t_file_is "$D/properties/Company" $'BBBB GmbH\n' "after refresh the mount shows BBBB GmbH"
+t_ok "rsync -a again exits 0" rsync -a "$M/users/" "$COPY/"
+t_file_is "$C/properties/Company" $'BBBB GmbH\n' \
+	"rsync -a copied the new value (same size: only the mtime tells)"
+t_ok "the copied user.json is the mount's" cmp "$C/user.json" "$D/user.json"
+t_ok "the copied properties.json is the mount's" cmp "$C/properties.json" "$D/properties.json"
+t_is "$(stat -c %Y "$C/properties/Company")" "$(stat -c %Y "$D/properties/Company")" \
+	"the copy's mtime is the mount's"
+
+got=$(cd "$M/users" && find . -newer "$T_DIR/marker" | sort)
+want=$(printf './%s\n' "$(enc "$E")/user.json" "$(enc "$E")/properties.json" \
+	"$(enc "$E")/properties/Company" | sort)
+t_is "$got" "$want" "find -newer: exactly the three files whose content changed"
+f=$D/properties/Company
+t_is "$(ctime "$f")" "$(mtime "$f")" "the changed file's ctime is its mtime"
+t_ok "its mtime is after the change was made" test "$(mtime "$f")" -gt "$(mtime "$T_DIR/marker")"
+sleep 1.1
+t_is "$(mtime "$f")" "$(mtime "$f")" "and it stays"
+m2=$(mtime "$f")
+echo / >"$M/.memberspot/refresh"
+t_is "$(mtime "$f")" "$m2" "a refresh that fetches the same content does not move it"
+t_ok "a third rsync -a exits 0" rsync -a --itemize-changes "$M/users/" "$COPY/"
+# progress files (still listed in users/E/, LAYOUT.md wants them unlisted)
+# show size 0 until their rate-limited content is fetched, and the refresh
+# dropped it: rsync sees another size and copies them. Not asserted here.
+t_is "$(grep '^>f' "$T_DIR/out" | grep -cv '/progress[./]')" 0 \
+	"and copies no other file: nothing changed" || t_diag "$(cat "$T_DIR/out")"
+
+# =====================================================================
+# 4. Directory mtimes move when their listing changes
+# =====================================================================
+
+touch "$T_DIR/marker2"
+NEW=backup-new@example.com
+fake_api POST /v1/users/grant-user-offer-by-mail -H 'Content-Type: application/json' \
+	--data-binary "$(jq -nc --arg e "$NEW" --arg o "$O" '{email: $e, grantOffer: $o, firstname: "N", name: "N"}')" \
+	>/dev/null || t_fail "a member created through the fake's API"
+echo / >"$M/.memberspot/refresh"
+t_is "$(cd "$M" && find . -maxdepth 1 -newer "$T_DIR/marker2")" "" \
+	"before anything is listed, no directory looks changed"
+ls "$M/users" "$M/offers" >/dev/null
+t_is "$(cd "$M" && find . -maxdepth 1 -newer "$T_DIR/marker2")" "./users" \
+	"after listing: users/ (a member more) is newer, offers/ and the root are not"
+t_ok "rsync -a exits 0 and copies the new member" rsync -a "$M/users/" "$COPY/"
+t_ok "the new member's user.json is in the copy" cmp "$COPY/$(enc "$NEW")/user.json" \
+	"$M/users/$(enc "$NEW")/user.json"
+
+# =====================================================================
+# 5. A change made through the mount: now, without waiting for a listing
+# =====================================================================
+
+touch "$T_DIR/marker3"
+t_is "$(write_once "$D/properties/Company" <<<"CCCC GmbH")" ok "Company written through the mount"
+t_is "$(company)" "CCCC GmbH" "the server holds it"
+t_ok "properties/Company is newer than before the write" \
+	test "$(mtime "$D/properties/Company")" -gt "$(mtime "$T_DIR/marker3")"
+got=$(cd "$D" && find . -newer "$T_DIR/marker3" | sort)
+t_is "$got" "$(printf '%s\n' ./properties.json ./properties/Company ./user.json)" \
+	"find -newer: Company and the two files that show it"
+t_is "$(cd "$DF" && find . -newer "$T_DIR/marker3")" "" "another member: nothing newer"
+
+# Created through the mount: a scratch file and a pending member are new
+# now, and so are their directories, before anything lists them.
+sleep 0.1
+touch "$T_DIR/marker4"
+t_ok "a scratch file created in users/E/" touch "$D/notes.txt"
+t_ok "notes.txt: mtime after its creation" \
+	test "$(mtime "$D/notes.txt")" -gt "$(mtime "$T_DIR/marker4")"
+t_ok "users/E/: mtime after it (a name more), with no listing" \
+	test "$(mtime "$D")" -gt "$(mtime "$T_DIR/marker4")"
+m3=$(mtime "$D/notes.txt")
+sleep 0.1
+printf 'x\n' >>"$D/notes.txt"
+t_ok "written to: its mtime moves again" test "$(mtime "$D/notes.txt")" -gt "$m3"
+t_ok "rm notes.txt" rm "$D/notes.txt"
+P=$M/users/backup-pending@example.com
+t_ok "mkdir users/PENDING (a pending member)" mkdir "$P"
+t_ok "users/PENDING: mtime after its creation" \
+	test "$(mtime "$P")" -gt "$(mtime "$T_DIR/marker4")"
+t_ok "users/: mtime after it, with no listing" \
+	test "$(mtime "$M/users")" -gt "$(mtime "$T_DIR/marker4")"
+t_ok "rmdir users/PENDING" rmdir "$P"
+
+# =====================================================================
+# 6. grep -r, tar, cp -r of a member's directory
+# =====================================================================
+
+MARK=$(fake_log | jq length)
+t_ok "grep -r over a member's directory exits 0" grep -r -- "CCCC GmbH" "$D"
+t_like "$T_OUT" "properties/Company:CCCC GmbH" "grep -r finds the value in properties/Company"
+t_ok "grep -r '' (every line of every file) of a member's directory exits 0" grep -r -- '' "$D"
+t_ok "tar cf of a member's directory exits 0" tar cf "$T_DIR/m.tar" -C "$M/users" "$(enc "$E")"
+t_is "$(tar tvf "$T_DIR/m.tar" | awk '$NF ~ /\/chapters$/ { print $1, $3 }')" "-rw------- 0" \
+	"the archive holds chapters: 0600, empty"
+t_ok "tar xf of that archive exits 0" tar xf "$T_DIR/m.tar" -C "$T_DIR"
+t_ok "tar's properties.json is the mount's" cmp "$T_DIR/$(enc "$E")/properties.json" \
+	"$D/properties.json"
+t_ok "cp -r of a member's directory exits 0" cp -r "$D" "$T_DIR/cp"
+t_ok "cp's user.json is the mount's" cmp "$T_DIR/cp/user.json" "$D/user.json"
+t_is "$(stat -c %s "$T_DIR/cp/chapters")" 0 "cp's chapters is empty"
+t_ok "cp -a of the member (times kept) exits 0" cp -a "$D" "$T_DIR/cpa"
+t_is "$(stat -c %Y "$T_DIR/cpa/properties/Company")" "$(stat -c %Y "$D/properties/Company")" \
+	"cp -a keeps the content-change time"
+
+t_is "$(fake_changes_since "$MARK")" "[]" "grep -r, tar, cp -r: no change request"
+
+msfs_unmount
+t_done
