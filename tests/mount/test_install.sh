@@ -23,6 +23,15 @@ if [[ $(id -u) -ne 0 ]]; then
 	t_done
 	exit
 fi
+# It builds and installs its own daemon from the source tree: the
+# sanitizer, valgrind and evidence-dialect runs of scripts/test would
+# only build the same thing again (about a minute each on 2 cores).
+if [[ $MSFS_ASAN == 1 || $MSFS_VALGRIND == 1 || -n ${MSFS_DIALECT:-} ]]; then
+	t_skip "install into /usr and mount -t fuse.memberspotfs" \
+		"runs in scripts/test's plain phase only (it builds its own daemon)"
+	t_done
+	exit
+fi
 for tool in meson ninja mount umount flock; do
 	command -v "$tool" >/dev/null || t_bail "missing tool: $tool"
 done
