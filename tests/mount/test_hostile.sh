@@ -624,7 +624,11 @@ else
 	fake_reset
 	t0=$EPOCHREALTIME
 	# a writer that goes on after errors (cat stops at the first one)
-	out=$(timeout 120 python3 - "$G" "$T_DIR/million" <<-'EOF'
+	# bounded, not timed: a daemon that hangs on it is caught here, and
+	# a slow machine (ASan, a loaded CI) is not a failure
+	limit=120
+	[[ $MSFS_ASAN != 1 ]] || limit=400
+	out=$(timeout "$limit" python3 - "$G" "$T_DIR/million" <<-'EOF'
 	import errno, os, sys
 	fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
 	errs = {}
@@ -649,8 +653,8 @@ else
 	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$MSFS_PID/status")
 	t_diag "a million refused lines: ${secs}s; daemon RSS ${rss0} kB before, peak ${hwm} kB; writer: $(tr '\n' ' ' <<<"$out")"
 	t_is "$(head -n 1 <<<"$out")" "close EINVAL" "a million refused lines: close() fails with EINVAL"
-	t_ok "a million refused lines: written within 60 s (${secs}s)" \
-		awk -v s="$secs" 'BEGIN { exit !(s < 60) }'
+	t_ok "a million refused lines: the writer finished within ${limit} s (${secs}s)" \
+		awk -v s="$secs" -v l="$limit" 'BEGIN { exit !(s < l) }'
 	if [[ $MSFS_ASAN == 1 ]]; then
 		t_skip "a million refused lines: memory" "ASan's quarantine holds freed memory"
 	else
