@@ -5,8 +5,9 @@
  *
  * An editor reads a file when it opens it and writes it back much later,
  * through a new open or a rename over it, from the same process. So the
- * content a process reads (the rendered file, as the read was served) is
- * kept here under (mount path, pid), for BASES_KEEP seconds; a save by
+ * content a process first reads (the rendered file, as the read was
+ * served) is kept here under (mount path, pid), for BASES_KEEP seconds,
+ * until the process saves (then the saved content is its base); a save by
  * that process finds it and sends only what differs from it, and refuses
  * (ESTALE) when the server meanwhile changed what it changes. A process
  * that never read the file has no base: its save is judged as before.
@@ -24,21 +25,32 @@
 #include "buf.h"
 
 #define BASES_KEEP 3600.0 /* seconds */
+
+/* A process is named by `who`: its pid and its start time together
+ * (bases_who), so a new process that is given an old pid is not taken for
+ * the old one. */
 #define BASES_MAX 256
 
 struct bases;
 
+/* The identity of process pid now: its pid and start time (from
+ * /proc/PID/stat; the pid alone when that cannot be read). */
+unsigned long long bases_who(pid_t pid);
+
 struct bases *bases_new(void);
 void bases_free(struct bases *b); /* NULL is fine */
 
-/* Remembers data[0..len) as what pid last read of path (or, after a save,
- * the content it saved). 0 or -ENOMEM. */
-int bases_note(struct bases *b, const char *path, pid_t pid,
-	       const char *data, size_t len);
+/* Remembers data[0..len) as pid's base of path: the content it saved
+ * (after a save), or with first set, what it read, unless it has a base
+ * already. An editor's first read is what its user edits; later reads by
+ * the same process (vim's backup copy, made just before it writes) must
+ * not move the base past changes made elsewhere. 0 or -ENOMEM. */
+int bases_note(struct bases *b, const char *path, unsigned long long who,
+	       const char *data, size_t len, int first);
 /* 1 with a copy of pid's base of path appended to out, 0 when there is
  * none (never read, or forgotten), -ENOMEM. now is the monotonic clock
  * in seconds (cache_now()), for expiry. */
-int bases_get(struct bases *b, const char *path, pid_t pid, double now,
+int bases_get(struct bases *b, const char *path, unsigned long long who, double now,
 	      struct buf *out);
 /* Drops every base of path and of the paths below it (a member deleted,
  * a directory dropped). */

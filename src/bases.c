@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@
 
 struct base {
 	char *path;  /* NULL: a free slot */
-	pid_t pid;
+	unsigned long long who;
 	double noted; /* monotonic seconds */
 	unsigned long seq; /* order of noting: the lowest goes first */
 	struct buf data;
@@ -28,6 +29,30 @@ struct bases {
 	unsigned long seq;
 	struct base slot[BASES_MAX];
 };
+
+unsigned long long bases_who(pid_t pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long long start = 0;
+	size_t n;
+	FILE *f;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f) {
+		n = fread(line, 1, sizeof(line) - 1, f);
+		fclose(f);
+		line[n] = '\0';
+		/* after the command name, which may hold spaces and ')' */
+		p = strrchr(line, ')');
+		for (field = 2; p && field < 22; field++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			start = strtoull(p + 1, NULL, 10);
+	}
+	return start << 22 ^ (unsigned long long)pid;
+}
 
 struct bases *bases_new(void)
 {
@@ -58,12 +83,12 @@ void bases_free(struct bases *b)
 }
 
 /* The slot of (path, pid), or NULL. Caller holds the lock. */
-static struct base *find(struct bases *b, const char *path, pid_t pid)
+static struct base *find(struct bases *b, const char *path, unsigned long long who)
 {
 	size_t i;
 
 	for (i = 0; i < BASES_MAX; i++)
-		if (b->slot[i].path && b->slot[i].pid == pid &&
+		if (b->slot[i].path && b->slot[i].who == who &&
 		    !strcmp(b->slot[i].path, path))
 			return &b->slot[i];
 	return NULL;
@@ -85,8 +110,8 @@ static struct base *room(struct bases *b)
 	return old;
 }
 
-int bases_note(struct bases *b, const char *path, pid_t pid,
-	       const char *data, size_t len)
+int bases_note(struct bases *b, const char *path, unsigned long long who,
+	       const char *data, size_t len, int first)
 {
 	struct buf copy = {0};
 	struct base *e;
@@ -96,7 +121,12 @@ int bases_note(struct bases *b, const char *path, pid_t pid,
 	if (r)
 		return r;
 	pthread_mutex_lock(&b->lock);
-	e = find(b, path, pid);
+	e = find(b, path, who);
+	if (e && first && cache_now() - e->noted < BASES_KEEP) {
+		pthread_mutex_unlock(&b->lock);
+		buf_free(&copy);
+		return 0;
+	}
 	if (!e) {
 		p = strdup(path);
 		if (!p) {
@@ -106,7 +136,7 @@ int bases_note(struct bases *b, const char *path, pid_t pid,
 		}
 		e = room(b);
 		e->path = p;
-		e->pid = pid;
+		e->who = who;
 	}
 	buf_free(&e->data);
 	e->data = copy;
@@ -116,14 +146,14 @@ int bases_note(struct bases *b, const char *path, pid_t pid,
 	return 0;
 }
 
-int bases_get(struct bases *b, const char *path, pid_t pid, double now,
+int bases_get(struct bases *b, const char *path, unsigned long long who, double now,
 	      struct buf *out)
 {
 	struct base *e;
 	int r = 0;
 
 	pthread_mutex_lock(&b->lock);
-	e = find(b, path, pid);
+	e = find(b, path, who);
 	if (e && now - e->noted >= BASES_KEEP) {
 		slot_clear(e);
 		e = NULL;

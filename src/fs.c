@@ -412,7 +412,8 @@ static int save(const char *path, const struct tree_path *tp, pid_t pid,
 	struct bases *bases = school_bases(s);
 	struct buf b = {0};
 	struct edit_base base;
-	int had = bases_get(bases, path, pid, cache_now(), &b);
+	unsigned long long who = bases_who(pid);
+	int had = bases_get(bases, path, who, cache_now(), &b);
 	int r;
 
 	if (had < 0)
@@ -421,7 +422,7 @@ static int save(const char *path, const struct tree_path *tp, pid_t pid,
 	base.len = b.len;
 	r = edit_apply(s, path, tp, data, len, had ? &base : NULL);
 	if (!r && had)
-		bases_note(bases, path, pid, data, len);
+		bases_note(bases, path, who, data, len, 0);
 	buf_free(&b);
 	return r;
 }
@@ -926,8 +927,8 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 		/* What this process sees is what its next save starts from. */
 		h->noted = 1;
 		bases_note(school_bases(school_of()), h->path,
-			   fuse_get_context()->pid, h->data.data ? h->data.data : "",
-			   h->data.len);
+			   bases_who(fuse_get_context()->pid), h->data.data ? h->data.data : "",
+			   h->data.len, 1);
 	}
 	if ((size_t)off >= h->data.len) {
 		n = 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* 1 and the base in got when (path, pid) has one at time now. */
 static int get(struct bases *b, const char *path, pid_t pid, double now,
@@ -32,7 +33,7 @@ int main(void)
 	r = get(b, "/users/a/properties.json", 10, now, got, sizeof(got));
 	ok(r == 0 && !*got, "nothing noted: no base");
 
-	ok(bases_note(b, "/users/a/properties.json", 10, "{\"A\": 1}\n", 9) ==
+	ok(bases_note(b, "/users/a/properties.json", 10, "{\"A\": 1}\n", 9, 1) ==
 		   0,
 	   "note a read");
 	r = get(b, "/users/a/properties.json", 10, now, got, sizeof(got));
@@ -44,12 +45,16 @@ int main(void)
 		   0,
 	   "another file has none");
 
-	bases_note(b, "/users/a/properties.json", 10, "{\"A\": 2}\n", 9);
+	bases_note(b, "/users/a/properties.json", 10, "{\"A\": 9}\n", 9, 1);
+	r = get(b, "/users/a/properties.json", 10, now, got, sizeof(got));
+	ok(r == 1 && !strcmp(got, "{\"A\": 1}\n") && bases_count(b) == 1,
+	   "a later read does not move the base (the first read stays)");
+	bases_note(b, "/users/a/properties.json", 10, "{\"A\": 2}\n", 9, 0);
 	r = get(b, "/users/a/properties.json", 10, now, got, sizeof(got));
 	ok(r == 1 && !strcmp(got, "{\"A\": 2}\n") && bases_count(b) == 1,
-	   "a second note replaces the first (one entry)");
+	   "a save replaces it (one entry)");
 
-	bases_note(b, "/users/a/properties/Company", 10, "", 0);
+	bases_note(b, "/users/a/properties/Company", 10, "", 0, 1);
 	r = get(b, "/users/a/properties/Company", 10, now, got, sizeof(got));
 	ok(r == 1 && !*got, "an empty file read is a base too");
 
@@ -57,8 +62,8 @@ int main(void)
 		sizeof(got));
 	ok(r == 0, "a base older than BASES_KEEP is gone");
 
-	bases_note(b, "/users/a/properties.json", 10, "x", 1);
-	bases_note(b, "/users/ab/properties.json", 10, "y", 1);
+	bases_note(b, "/users/a/properties.json", 10, "x", 1, 0);
+	bases_note(b, "/users/ab/properties.json", 10, "y", 1, 0);
 	bases_forget(b, "/users/a/");
 	ok(get(b, "/users/a/properties.json", 10, now, got, sizeof(got)) ==
 			   0 &&
@@ -71,7 +76,7 @@ int main(void)
 
 	for (i = 0; i < BASES_MAX + 10; i++) {
 		snprintf(path, sizeof(path), "/f%d", i);
-		bases_note(b, path, 1, path, strlen(path));
+		bases_note(b, path, 1, path, strlen(path), 1);
 	}
 	ok(bases_count(b) == BASES_MAX, "at most BASES_MAX entries (%zu)",
 	   bases_count(b));
@@ -79,6 +84,9 @@ int main(void)
 	   "the oldest went first");
 	r = get(b, "/f265", 1, cache_now(), got, sizeof(got));
 	ok(r == 1 && !strcmp(got, "/f265"), "the newest is kept");
+	ok(bases_who(getpid()) == bases_who(getpid()) &&
+		   bases_who(getpid()) != (unsigned long long)getpid(),
+	   "a process's identity is stable and holds its start time");
 	bases_free(b);
 	bases_free(NULL);
 	return done_testing();
