@@ -346,12 +346,12 @@ CMDS
 	probs=$(find "$M" -mindepth 0 -maxdepth 4 -printf '%y %m %U %G %P\n' 2>&1 | awk -v me="$ME" -v g="$GID" '
 		$3 != me || $4 != g { print "not uid " me ", gid " g ": " $0; next }
 		$1 == "d" && $2 != "770" { print "dir not 0770: " $0; next }
-		$1 == "f" && $2 != "660" && $2 != "440" && $2 != "220" { print "file not 0660/0440/0220: " $0; next }
+		$1 == "f" && $2 != "660" && $2 != "440" { print "file not 0660/0440: " $0; next }
 		$1 != "d" && $1 != "f" && $1 != "l" { print "odd type: " $0 }')
 	t_is "$(head -n 20 <<<"$probs")" "" \
-		"gid=$SHARE_GROUP,umask=0007: directories 0770, files 0660, 0440 or 0220, owner uid $ME, group $GID"
+		"gid=$SHARE_GROUP,umask=0007: directories 0770, files 0660 or 0440, owner uid $ME, group $GID"
 	t_is "$(stat -c '%a' "$U/user.json" "$U/properties.json" "$M/offers/$(enc "$O")/grant" | tr '\n' ' ')" \
-		"440 660 220 " "gid=$SHARE_GROUP,umask=0007: user.json 0440 (read-only), properties.json 0660, grant 0220"
+		"440 660 660 " "gid=$SHARE_GROUP,umask=0007: user.json 0440 (read-only), properties.json 0660, grant 0660 (control files read as empty)"
 	fake_reset
 	t_ok "a member of $SHARE_GROUP can ls users/" as_member ls "$M/users"
 	t_ok "a member of $SHARE_GROUP can cat users/E/user.json" as_member cat "$U/user.json"
