@@ -192,6 +192,8 @@ static void check_pretty(const cJSON *json)
 static void check_users_page(cJSON *body, int page_len)
 {
 	int was_array = cJSON_IsArray(body), size = cJSON_GetArraySize(body);
+	/* The envelope model reads: "users" first, then "data" (API.md,
+	 * "Evidence and dialects"), the first that is an array. */
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(body, "users");
 	const cJSON *last = NULL;
 	cJSON *users = NULL;
@@ -199,6 +201,8 @@ static void check_users_page(cJSON *body, int page_len)
 	const char *uid;
 	int rc;
 
+	if (!cJSON_IsArray(arr))
+		arr = cJSON_GetObjectItemCaseSensitive(body, "data");
 	if (was_array && body->child)
 		last = body->child->prev;
 	rc = model_users_page(body, page_len, &users, &next);
