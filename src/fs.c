@@ -825,6 +825,18 @@ static int fs_readlink(const char *path, char *out, size_t size)
 	return r;
 }
 
+/* Opens users/E/offers/O that does not exist yet (edit_create checks the
+ * name). Nothing is sent yet: the grant waits for the content. */
+static int open_created(const char *path, struct tree_path *tp,
+			struct fuse_file_info *fi)
+{
+	struct view_attr a = {
+		.type = VIEW_FILE, .mode = 0600, .write = VW_VALUE};
+	int r = edit_create(school_of(), tp);
+
+	return r ? r : open_node(path, tp, &a, fi, OPEN_CREATE);
+}
+
 static int fs_open(const char *path, struct fuse_file_info *fi)
 {
 	struct tree_path tp;
@@ -836,15 +848,8 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 		/* The kernel still holds the entry of a create that came to
 		 * nothing a moment ago (entry_timeout), so an O_CREAT open
 		 * arrives here and not in create: it is that create again. */
-		r = tp.node == N_USER_OFFER ? edit_create(school_of(), &tp)
+		r = tp.node == N_USER_OFFER ? open_created(path, &tp, fi)
 					    : -ENOENT;
-		if (!r) {
-			a.type = VIEW_FILE;
-			a.mode = 0600;
-			a.size = 0;
-			a.write = VW_VALUE;
-			r = open_node(path, &tp, &a, fi, OPEN_CREATE);
-		}
 		tree_path_free(&tp);
 		return r;
 	}
@@ -894,15 +899,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 			r = open_node(path, &tp, &a, fi, OPEN_EXISTING);
 		goto out;
 	}
-	/* Nothing is sent yet: the grant waits for the content. */
-	r = edit_create(s, &tp);
-	if (!r) {
-		a.type = VIEW_FILE;
-		a.mode = 0600;
-		a.size = 0;
-		a.write = VW_VALUE;
-		r = open_node(path, &tp, &a, fi, OPEN_CREATE);
-	}
+	r = open_created(path, &tp, fi);
 out:
 	tree_path_free(&tp);
 	return r;
