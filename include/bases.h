@@ -49,7 +49,7 @@ int bases_note(struct bases *b, const char *path, unsigned long long who,
 	       const char *data, size_t len, int first);
 /* 1 with a copy of pid's base of path appended to out, 0 when there is
  * none (never read, or forgotten), -ENOMEM. now is the monotonic clock
- * in seconds (cache_now()), for expiry. */
+ * in seconds (mono_now()), for expiry. */
 int bases_get(struct bases *b, const char *path, unsigned long long who, double now,
 	      struct buf *out);
 /* Drops every base of path and of the paths below it (a member deleted,

@@ -76,7 +76,4 @@ struct cval *cval_wrap(cJSON *json, double fetched, int stale);
 struct cval *cval_get(struct cval *v); /* another reference */
 void cval_put(struct cval *v);         /* NULL is fine */
 
-/* Monotonic clock in seconds. */
-double cache_now(void);
-
 #endif

@@ -16,6 +16,7 @@
  * Response shapes are not looked at here, apart from the users page,
  * which goes through model_users_page.
  */
+#include "clock.h"
 #include "api.h"
 
 #include "buf.h"
@@ -111,14 +112,6 @@ int api_status_errno(long status)
 /* ------------------------------------------------------------------ */
 /* Outcome: status -> errno, message -> errlog                        */
 /* ------------------------------------------------------------------ */
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int is_blank(const char *p, const char *end)
 {
@@ -382,11 +375,11 @@ static int api_call_why(struct http *h, const char *method,
 	if (ep == API_PROGRESS_LIST || ep == API_PROGRESS_COURSE)
 		cls = HTTP_CLASS_PROGRESS;
 
-	t0 = now_mono();
+	t0 = mono_now();
 	rc = http_request_capped(h, method, path, json, cls,
 				 strcmp(method, "GET") == 0, ep,
 				 api_endpoint_cap(ep), &r);
-	rc = finish(where.data, rc, now_mono() - t0, &r,
+	rc = finish(where.data, rc, mono_now() - t0, &r,
 		    strcmp(method, "GET") != 0, out, why);
 	http_response_free(&r);
 	free(json);

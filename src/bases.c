@@ -6,6 +6,7 @@
  * of an editable file and once per save, never per byte. The oldest
  * noted entry makes room for a new one.
  */
+#include "clock.h"
 #include "bases.h"
 
 #include <errno.h>
@@ -122,7 +123,7 @@ int bases_note(struct bases *b, const char *path, unsigned long long who,
 		return r;
 	pthread_mutex_lock(&b->lock);
 	e = find(b, path, who);
-	if (e && first && cache_now() - e->noted < BASES_KEEP) {
+	if (e && first && mono_now() - e->noted < BASES_KEEP) {
 		pthread_mutex_unlock(&b->lock);
 		buf_free(&copy);
 		return 0;
@@ -140,7 +141,7 @@ int bases_note(struct bases *b, const char *path, unsigned long long who,
 	}
 	buf_free(&e->data);
 	e->data = copy;
-	e->noted = cache_now();
+	e->noted = mono_now();
 	e->seq = ++b->seq;
 	pthread_mutex_unlock(&b->lock);
 	return 0;

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cache.h"
 #include "strhash.h"
 #include "stats.h"
@@ -89,14 +90,6 @@ struct cache {
 /* ------------------------------------------------------------------ */
 /* Values                                                              */
 /* ------------------------------------------------------------------ */
-
-double cache_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct cval *cval_new(cJSON *json, double fetched, int stale)
 {
@@ -438,7 +431,7 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
-	now = cache_now();
+	now = mono_now();
 	sweep_some(c, now);
 	e = find(c, key, h);
 	if (e && e->flight) {
@@ -504,7 +497,7 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 	}
 
 	pthread_mutex_lock(&c->lock);
-	now = cache_now();
+	now = mono_now();
 	e->flight = NULL;
 	if (e->orphan) {
 		/* Dropped or replaced meanwhile: the result is only for the
@@ -540,7 +533,7 @@ struct cval *cache_peek(struct cache *c, const char *key)
 
 	pthread_mutex_lock(&c->lock);
 	e = find(c, key, h);
-	if (e && is_fresh(e, cache_now()))
+	if (e && is_fresh(e, mono_now()))
 		v = cval_get(e->val);
 	pthread_mutex_unlock(&c->lock);
 	return v;
@@ -573,7 +566,7 @@ int cache_put(struct cache *c, const char *key, cJSON *json)
 	double now;
 
 	pthread_mutex_lock(&c->lock);
-	now = cache_now();
+	now = mono_now();
 	sweep_some(c, now);
 	v = cval_new(json, now, 0);
 	if (!v)
@@ -602,7 +595,7 @@ void cache_put_missing(struct cache *c, const char *key)
 	double now;
 
 	pthread_mutex_lock(&c->lock);
-	now = cache_now();
+	now = mono_now();
 	sweep_some(c, now);
 	e = claim(c, key, now);
 	/* Out of memory: not remembering a miss only costs a fetch. */

@@ -31,6 +31,7 @@
  *   or went). Control files read as empty, so nothing in the tree refuses
  *   a read (tar, rsync -a, cp -r, grep -r).
  */
+#include "clock.h"
 #include "fs.h"
 
 #include <cjson/cJSON.h>
@@ -413,7 +414,7 @@ static int save(const char *path, const struct tree_path *tp, pid_t pid,
 	struct buf b = {0};
 	struct edit_base base;
 	unsigned long long who = bases_who(pid);
-	int had = bases_get(bases, path, who, cache_now(), &b);
+	int had = bases_get(bases, path, who, mono_now(), &b);
 	int r;
 
 	if (had < 0)

@@ -38,6 +38,7 @@
  * The key lives only in the header list given to curl; verbose output and
  * debug callbacks are never enabled, so it cannot reach a log.
  */
+#include "clock.h"
 #include "http.h"
 
 #include "buf.h"
@@ -119,14 +120,6 @@ struct attempt {
 /* ------------------------------------------------------------------ */
 /* Time and jitter                                                     */
 /* ------------------------------------------------------------------ */
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct timespec to_timespec(double t)
 {
@@ -213,7 +206,7 @@ static int pace(struct http *h, enum http_class cls, double deadline)
 	int rc;
 
 	pthread_mutex_lock(&h->pace_lock);
-	now = now_mono();
+	now = mono_now();
 	slot = p->not_before > now ? p->not_before : now;
 	if (p->n && p->sent[p->oldest] + p->window > slot)
 		slot = p->sent[p->oldest] + p->window;
@@ -523,7 +516,7 @@ static int attempt_once(struct http *h, const char *url, const char *method,
 	rc = pool_get(h, deadline, &c);
 	if (rc)
 		return rc;
-	remaining = deadline - now_mono();
+	remaining = deadline - mono_now();
 	if (remaining <= 0.001) {
 		pool_put(h, c);
 		return -ETIMEDOUT;
@@ -584,7 +577,7 @@ static int request(struct http *h, const char *method, const char *path,
 	memset(resp, 0, sizeof(*resp));
 	if ((unsigned)cls >= HTTP_CLASS__N || !path || path[0] != '/')
 		return -EINVAL;
-	deadline = now_mono() + h->timeout_s;
+	deadline = mono_now() + h->timeout_s;
 	rc = buf_printf(&url, "%s%s", h->base_url, path);
 	if (rc)
 		return rc;
@@ -598,7 +591,7 @@ static int request(struct http *h, const char *method, const char *path,
 		a.retry_after = -1;
 		rc = attempt_once(h, url.data, method, json_body, deadline,
 				  endpoint, &a, &status, &cerr);
-		now = now_mono();
+		now = mono_now();
 
 		if (rc) {
 			/* Too big once is too big again: not retried. */
@@ -678,7 +671,7 @@ int http_request_capped(struct http *h, const char *method, const char *path,
 			int idempotent, int endpoint, size_t max_body,
 			struct http_response *resp)
 {
-	double now = now_mono();
+	double now = mono_now();
 	int rc;
 
 	if (h->dry_run && strcmp(method, "GET")) {
@@ -699,7 +692,7 @@ int http_request_capped(struct http *h, const char *method, const char *path,
 		     max_body, resp);
 	pthread_mutex_lock(&h->pace_lock);
 	if (rc == -ETIMEDOUT || rc == -EHOSTUNREACH) {
-		h->down_until = now_mono() + HTTP_DOWN_HOLDOFF;
+		h->down_until = mono_now() + HTTP_DOWN_HOLDOFF;
 		h->down_err = rc;
 	} else if (rc == 0) {
 		h->down_until = 0;

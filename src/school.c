@@ -34,6 +34,7 @@
  * asks the fs layer to forget the kernel's copies of the member's paths and
  * of the symlinks that may have appeared or vanished.
  */
+#include "clock.h"
 #include "school.h"
 
 #include <errno.h>
@@ -617,7 +618,7 @@ int school_user_fresh(struct school *s, const char *email, struct cval **out)
 		return -ENOMEM;
 	}
 	put_record(s, email, copy);
-	*out = cval_wrap(record, cache_now(), 0);
+	*out = cval_wrap(record, mono_now(), 0);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -1022,7 +1023,7 @@ static int held_walk(struct school *s, double *walk)
 again:
 	for (;;) {
 		m = cache_peek(s->views, "held");
-		if (m && cache_now() - held_number(m->json, "started") <
+		if (m && mono_now() - held_number(m->json, "started") <
 				 s->cfg.cache_ttl) {
 			*walk = held_number(m->json, "walk");
 			cval_put(m);
@@ -1049,7 +1050,7 @@ again:
 	s->held_log = cJSON_CreateArray();
 	pthread_mutex_unlock(&s->lock);
 
-	started = cache_now();
+	started = mono_now();
 	r = s->held_log ? held_run(s, s->held_running) : -ENOMEM;
 
 	pthread_mutex_lock(&s->lock);
@@ -1259,7 +1260,7 @@ int school_grants(struct school *s, const char *email, const cJSON *user,
 wrap:
 	if (!copy)
 		return -ENOMEM;
-	*out = cval_wrap(copy, cache_now(), 0);
+	*out = cval_wrap(copy, mono_now(), 0);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -1616,15 +1617,6 @@ int school_enable_chapter(struct school *s, const char *email,
  */
 #define DELETE_WINDOW 60.0 /* seconds */
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	/* never 0, which marks a free slot */
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + 1;
-}
-
 /* Takes n slots stamped *stamp, or refuses with EPERM (and says so). */
 static int budget_take(struct school *s, int n, double *stamp)
 {
@@ -1779,7 +1771,7 @@ static void drop_older(struct school *s, const char *key, double min_age)
 
 	if (min_age > 0) {
 		v = cache_peek(kc(s, key), key);
-		if (v && cache_now() - v->fetched < min_age) {
+		if (v && mono_now() - v->fetched < min_age) {
 			cval_put(v);
 			return;
 		}

@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "scratch.h"
 #include "strhash.h"
 
@@ -86,14 +87,6 @@ static const char *const editor_names[] = {
 	"#?*#",
 	".#?*",
 };
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ------------------------------------------------------------------ */
 /* Table (called with s->lock held)                                    */

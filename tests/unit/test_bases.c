@@ -1,5 +1,6 @@
 /* Unit tests for bases.c: per (path, pid), replaced on a new note,
  * expiry, eviction of the oldest, forgetting a directory. */
+#include "clock.h"
 #include "bases.h"
 #include "cache.h"
 #include "tap.h"
@@ -25,7 +26,7 @@ int main(void)
 {
 	struct bases *b = bases_new();
 	char got[64], path[32];
-	double now = cache_now();
+	double now = mono_now();
 	int i, r;
 
 	if (!ok(b != NULL, "bases_new"))
@@ -80,9 +81,9 @@ int main(void)
 	}
 	ok(bases_count(b) == BASES_MAX, "at most BASES_MAX entries (%zu)",
 	   bases_count(b));
-	ok(get(b, "/f0", 1, cache_now(), got, sizeof(got)) == 0,
+	ok(get(b, "/f0", 1, mono_now(), got, sizeof(got)) == 0,
 	   "the oldest went first");
-	r = get(b, "/f265", 1, cache_now(), got, sizeof(got));
+	r = get(b, "/f265", 1, mono_now(), got, sizeof(got));
 	ok(r == 1 && !strcmp(got, "/f265"), "the newest is kept");
 	ok(bases_who(getpid()) == bases_who(getpid()) &&
 		   bases_who(getpid()) != (unsigned long long)getpid(),
