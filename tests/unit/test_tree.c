@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nodes.h"
 #include "tree.h"
 #include "tap.h"
 
@@ -427,19 +428,57 @@ static void test_is_dir(void)
 	ok(bad == 0, "tree_node_is_dir knows every directory");
 }
 
-static void test_user_path(void)
+static void test_node_path(void)
 {
 	char *p;
 
-	p = tree_user_path("a@b.c", "/user.json");
-	ok(tap_streq(p, "/users/a@b.c/user.json"), "user path with suffix");
+	p = node_path(N_USER_JSON, "a@b.c", NULL);
+	ok(tap_streq(p, "/users/a@b.c/user.json"), "user.json path");
 	free(p);
-	p = tree_user_path(".x/y%", "");
-	ok(tap_streq(p, "/users/%2Ex%2Fy%25"), "user path, encoded, no suffix");
+	p = node_path(N_USER, ".x/y%", NULL);
+	ok(tap_streq(p, "/users/%2Ex%2Fy%25"), "member path, encoded");
 	free(p);
-	p = tree_user_path("a@b.c", NULL);
-	ok(tap_streq(p, "/users/a@b.c"), "user path, NULL suffix");
+	p = node_path(N_OFFER_MEMBER, "o/1", "a@b.c");
+	ok(tap_streq(p, "/offers/o%2F1/members/a@b.c"), "offer member path");
 	free(p);
+	p = node_path(N_STATUS_DIR, "inactive", NULL);
+	ok(tap_streq(p, "/by-status/inactive"), "status directory path");
+	free(p);
+	p = node_path(N_USER_PROGRESS_COURSE, "a@b.c", "c.1");
+	ok(tap_streq(p, "/users/a@b.c/progress/c.1.json"), "progress path");
+	free(p);
+	p = node_path(N_ROOT, NULL, NULL);
+	ok(tap_streq(p, "/"), "root path");
+	free(p);
+}
+
+/* Every node's path, built from the table, parses back to that node with
+ * the same identifiers. */
+static void test_path_round_trip(void)
+{
+	struct tree_path tp;
+	int n, bad = 0;
+
+	for (n = 0; n < N__COUNT; n++) {
+		const char *id0 = n == N_STATUS_DIR || n == N_STATUS_MEMBER
+					  ? "active"
+					  : "i/0";
+		char *path = node_path((enum node)n, id0, "%1");
+		int rc = path ? tree_parse(path, &tp) : -ENOMEM;
+
+		if (rc || tp.node != (enum node)n ||
+		    (tp.id[0] && strcmp(tp.id[0], id0)) ||
+		    (tp.id[1] && n != N_USER_SCRATCH && strcmp(tp.id[1], "%1"))) {
+			diag("node %d: %s parses to %d (rc %d)", n,
+			     path ? path : "(null)", rc ? -1 : (int)tp.node,
+			     rc);
+			bad++;
+		}
+		if (!rc)
+			tree_path_free(&tp);
+		free(path);
+	}
+	ok(bad == 0, "every node's path parses back to it");
 }
 
 int main(void)
@@ -450,6 +489,7 @@ int main(void)
 	test_parse();
 	test_long_names();
 	test_is_dir();
-	test_user_path();
+	test_node_path();
+	test_path_round_trip();
 	return done_testing();
 }
