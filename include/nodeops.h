@@ -30,8 +30,7 @@ int view_stat_scratch(const struct node_ctx *c, struct view_attr *a);
 /* --- views.c: children named by identifiers --- */
 int view_list_status(const struct node_ctx *c, view_fill_fn fill, void *arg);
 int view_list_offers(const struct node_ctx *c, view_fill_fn fill, void *arg);
-int view_list_courses(const struct node_ctx *c, view_fill_fn fill,
-		      void *arg);
+int view_list_courses(const struct node_ctx *c, view_fill_fn fill, void *arg);
 int view_list_users(const struct node_ctx *c, view_fill_fn fill, void *arg);
 int view_list_exams(const struct node_ctx *c, view_fill_fn fill, void *arg);
 int view_list_offer_members(const struct node_ctx *c, view_fill_fn fill,
@@ -40,15 +39,13 @@ int view_list_course_members(const struct node_ctx *c, view_fill_fn fill,
 			     void *arg);
 int view_list_status_members(const struct node_ctx *c, view_fill_fn fill,
 			     void *arg);
-int view_list_scratch(const struct node_ctx *c, view_fill_fn fill,
-		      void *arg);
+int view_list_scratch(const struct node_ctx *c, view_fill_fn fill, void *arg);
 int view_list_user_offers(const struct node_ctx *c, view_fill_fn fill,
 			  void *arg);
 int view_list_user_orders(const struct node_ctx *c, view_fill_fn fill,
 			  void *arg);
 int view_list_props(const struct node_ctx *c, view_fill_fn fill, void *arg);
-int view_list_progress(const struct node_ctx *c, view_fill_fn fill,
-		       void *arg);
+int view_list_progress(const struct node_ctx *c, view_fill_fn fill, void *arg);
 
 /* --- views.c: content --- */
 int view_render_readme(const struct node_ctx *c, struct buf *out);
@@ -79,13 +76,11 @@ int edit_apply_prop(const struct node_ctx *c, const char *data, size_t len,
 		    const struct edit_base *base);
 int edit_apply_props_json(const struct node_ctx *c, const char *data,
 			  size_t len, const struct edit_base *base);
-int edit_apply_control(const struct node_ctx *c, const char *data,
-		       size_t len, const struct edit_base *base);
+int edit_apply_control(const struct node_ctx *c, const char *data, size_t len,
+		       const struct edit_base *base);
 int edit_line_grant(struct line_run *run, int lineno, char *line, size_t len);
-int edit_line_chapter(struct line_run *run, int lineno, char *line,
-		      size_t len);
-int edit_line_refresh(struct line_run *run, int lineno, char *line,
-		      size_t len);
+int edit_line_chapter(struct line_run *run, int lineno, char *line, size_t len);
+int edit_line_refresh(struct line_run *run, int lineno, char *line, size_t len);
 int edit_create_grant(struct school *s, const struct tree_path *p);
 int edit_create_prop(struct school *s, const struct tree_path *p);
 int edit_mkdir_member(struct school *s, const struct tree_path *p);

@@ -43,22 +43,22 @@ enum node_name {
 enum node_forget {
 	FORGET_NOTHING,
 	FORGET_PROPDEFS, /* the property definitions */
-	FORGET_OFFERS,   /* the offer list and every member list */
-	FORGET_LISTS,    /* every member list */
-	FORGET_ROSTER,   /* the full member list and every member record */
-	FORGET_EXAMS,    /* every exam */
-	FORGET_EXAM,     /* exam id[0] */
-	FORGET_MEMBER,   /* member id[0]: record and progress */
+	FORGET_OFFERS,	 /* the offer list and every member list */
+	FORGET_LISTS,	 /* every member list */
+	FORGET_ROSTER,	 /* the full member list and every member record */
+	FORGET_EXAMS,	 /* every exam */
+	FORGET_EXAM,	 /* exam id[0] */
+	FORGET_MEMBER,	 /* member id[0]: record and progress */
 };
 
 /* Row flags. */
 #define NODE_LISTED 0x01    /* readdir of the parent shows it */
 #define NODE_MEMBER 0x02    /* under users/E: member E must exist */
 #define NODE_PENDING 0x04   /* exists for a pending member (mkdir) too */
-#define NODE_SIZED 0x08     /* stat renders it for its size and hash */
+#define NODE_SIZED 0x08	    /* stat renders it for its size and hash */
 #define NODE_RECORD 0x10    /* rendering it reads the member's record */
 #define NODE_REMOVABLE 0x20 /* unlink/rmdir succeed and change nothing */
-#define NODE_STATE 0x40     /* its value is a state word */
+#define NODE_STATE 0x40	    /* its value is a state word */
 #define NODE_SERIAL 0x80    /* its lines run one at a time */
 #define NODE_RO_OK 0x100    /* writable under -o ro (changes no school) */
 #define NODE_CREATE 0x200   /* O_CREAT of a new one grants (apply_create) */

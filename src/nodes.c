@@ -36,6 +36,9 @@
 /* users/E/...: every file and directory of a member. */
 #define IN_MEMBER (NODE_MEMBER | NODE_REMOVABLE)
 
+/* Left unformatted: a row reads best as a block of fields, not as one
+ * field a line three indents deep. */
+/* clang-format off */
 static const struct node_entry table[N__COUNT] = {
 	[N_ROOT] = {
 		.name = "", .parent = N_ROOT, .type = VIEW_DIR,
@@ -298,6 +301,7 @@ static const struct node_entry table[N__COUNT] = {
 		.line = edit_line_refresh,
 	},
 };
+/* clang-format on */
 
 const struct node_entry *node_entry(enum node n)
 {

@@ -353,15 +353,21 @@ int view_render_empty(const struct node_ctx *c, struct buf *out)
 	return 0; /* control files read as empty */
 }
 
+/* Renders *v (when r, the result of fetching it, is 0) and releases it. */
+static int put_cval(int r, struct cval **v, struct buf *out)
+{
+	if (!r)
+		r = put_json(out, (*v)->json);
+	cval_put(*v);
+	return r;
+}
+
 int view_render_propdefs(const struct node_ctx *c, struct buf *out)
 {
-	struct cval *v;
+	struct cval *v = NULL;
 	int r = school_propdefs(c->s, &v);
 
-	if (!r)
-		r = put_json(out, v->json);
-	cval_put(v);
-	return r;
+	return put_cval(r, &v, out);
 }
 
 int view_render_offer_json(const struct node_ctx *c, struct buf *out)
@@ -467,20 +473,12 @@ int view_render_props_json(const struct node_ctx *c, struct buf *out)
 	return r;
 }
 
-/* Renders v (when r is 0) and releases it. */
-static int put_cval(int r, struct cval *v, struct buf *out)
-{
-	if (!r)
-		r = put_json(out, v->json);
-	cval_put(v);
-	return r;
-}
-
 int view_render_progress(const struct node_ctx *c, struct buf *out)
 {
 	struct cval *v = NULL;
+	int r = school_progress(c->s, c->p->id[0], &v);
 
-	return put_cval(school_progress(c->s, c->p->id[0], &v), v, out);
+	return put_cval(r, &v, out);
 }
 
 int view_render_course_progress(const struct node_ctx *c, struct buf *out)
@@ -488,7 +486,7 @@ int view_render_course_progress(const struct node_ctx *c, struct buf *out)
 	struct cval *v = NULL;
 	int r = school_course_progress(c->s, c->p->id[0], c->p->id[1], &v);
 
-	return put_cval(r, v, out);
+	return put_cval(r, &v, out);
 }
 
 int view_render_login_token(const struct node_ctx *c, struct buf *out)
@@ -505,8 +503,9 @@ int view_render_login_token(const struct node_ctx *c, struct buf *out)
 int view_render_exam_json(const struct node_ctx *c, struct buf *out)
 {
 	struct cval *v = NULL;
+	int r = school_exam(c->s, c->p->id[0], &v);
 
-	return put_cval(school_exam(c->s, c->p->id[0], &v), v, out);
+	return put_cval(r, &v, out);
 }
 
 int view_render_exam_csv(const struct node_ctx *c, struct buf *out)

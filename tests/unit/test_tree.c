@@ -101,7 +101,7 @@ static void test_encoding(void)
 	refused(".Company.swp");
 	refused("%2E%2E"); /* ".." is "%2E." */
 	refused(".%2E");
-	refused("%2f");	 /* lower case is not what the encoder writes */
+	refused("%2f"); /* lower case is not what the encoder writes */
 	refused("a%2e");
 	refused("%2e");
 	refused("%41"); /* only the three escapes exist */
@@ -468,7 +468,8 @@ static void test_path_round_trip(void)
 
 		if (rc || tp.node != (enum node)n ||
 		    (tp.id[0] && strcmp(tp.id[0], id0)) ||
-		    (tp.id[1] && n != N_USER_SCRATCH && strcmp(tp.id[1], "%1"))) {
+		    (tp.id[1] && n != N_USER_SCRATCH &&
+		     strcmp(tp.id[1], "%1"))) {
 			diag("node %d: %s parses to %d (rc %d)", n,
 			     path ? path : "(null)", rc ? -1 : (int)tp.node,
 			     rc);
