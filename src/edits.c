@@ -693,18 +693,28 @@ int edit_create_prop(struct school *s, const struct tree_path *p)
 	return -ENOENT;
 }
 
-int edit_create_grant(struct school *s, const struct tree_path *p)
+/* A name about to be made (by mkdir, or O_CREAT): -EROFS under -o ro,
+ * -EINVAL for a name refused, else whether member id[0] exists: 0,
+ * -ENOENT or another -errno. Sends nothing but that lookup. */
+static int new_name(struct school *s, const struct tree_path *p, int mkdir)
 {
 	struct cval *u = NULL;
 	int r;
 
 	if (school_config(s)->readonly)
 		return -EROFS;
-	r = check_new_ids(p, 0);
+	r = check_new_ids(p, mkdir);
 	if (r)
 		return r;
 	r = school_user(s, p->id[0], &u);
 	cval_put(u);
+	return r;
+}
+
+int edit_create_grant(struct school *s, const struct tree_path *p)
+{
+	int r = new_name(s, p, 0);
+
 	if (r == -ENOENT && school_pending_has(s, p->id[0]))
 		r = 0;
 	return r;
@@ -712,16 +722,8 @@ int edit_create_grant(struct school *s, const struct tree_path *p)
 
 int edit_mkdir_member(struct school *s, const struct tree_path *p)
 {
-	struct cval *u = NULL;
-	int r;
+	int r = new_name(s, p, 1);
 
-	if (school_config(s)->readonly)
-		return -EROFS;
-	r = check_new_ids(p, 1);
-	if (r)
-		return r;
-	r = school_user(s, p->id[0], &u);
-	cval_put(u);
 	if (!r)
 		return -EEXIST;
 	if (r != -ENOENT)
