@@ -613,8 +613,8 @@ int edit_line_refresh(struct line_run *run, int lineno, char *line, size_t len)
  * What each node does with a write (the node table points here)
  * ---------------------------------------------------------------------- */
 
-static int apply_state(const struct node_ctx *c, const char *data,
-		       size_t len, int order)
+static int apply_state(const struct node_ctx *c, const char *data, size_t len,
+		       int order)
 {
 	bool active;
 	int r = parse_state(c->path, data, len, &active);
@@ -649,12 +649,11 @@ int edit_apply_prop(const struct node_ctx *c, const char *data, size_t len,
 int edit_apply_props_json(const struct node_ctx *c, const char *data,
 			  size_t len, const struct edit_base *base)
 {
-	return set_properties_json(c->s, c->path, c->p->id[0], data, len,
-				   base);
+	return set_properties_json(c->s, c->path, c->p->id[0], data, len, base);
 }
 
-int edit_apply_control(const struct node_ctx *c, const char *data,
-		       size_t len, const struct edit_base *base)
+int edit_apply_control(const struct node_ctx *c, const char *data, size_t len,
+		       const struct edit_base *base)
 {
 	return edit_lines(c->s, c->path, c->p, data, len, NULL);
 }
@@ -771,10 +770,9 @@ int edit_lines(struct school *s, const char *path, const struct tree_path *p,
 		return r;
 	if (!e->line)
 		return -EACCES;
-	return run_lines(s, path, p, data, len, e->line,
-			 (e->flags & NODE_SERIAL) ? 1
-						  : school_config(s)->workers,
-			 res);
+	return run_lines(
+		s, path, p, data, len, e->line,
+		(e->flags & NODE_SERIAL) ? 1 : school_config(s)->workers, res);
 }
 
 int edit_apply(struct school *s, const char *path, const struct tree_path *p,

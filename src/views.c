@@ -692,8 +692,7 @@ static int takes_course(const struct node_ctx *c, const cJSON *user)
 
 static int has_status(const struct node_ctx *c, const cJSON *user)
 {
-	return (model_user_active(user) == 1) ==
-	       !strcmp(c->p->id[0], "active");
+	return (model_user_active(user) == 1) == !strcmp(c->p->id[0], "active");
 }
 
 int view_exists_offer_member(const struct node_ctx *c)
@@ -765,8 +764,7 @@ int view_stat_progress(const struct node_ctx *c, struct view_attr *a)
 	int r;
 
 	if (course) {
-		r = member_has_course(c->s, c->p->id[0], c->user->json,
-				      course);
+		r = member_has_course(c->s, c->p->id[0], c->user->json, course);
 		if (r <= 0)
 			return r ? r : -ENOENT;
 	}
@@ -914,8 +912,7 @@ int view_list_users(const struct node_ctx *c, view_fill_fn fill, void *arg)
 	}
 	cJSON_ArrayForEach(e, pending)
 	{
-		r = fill_encoded(fill, arg, c->path, e->string, NULL,
-				 VIEW_DIR);
+		r = fill_encoded(fill, arg, c->path, e->string, NULL, VIEW_DIR);
 		if (r)
 			break;
 	}
@@ -959,8 +956,7 @@ int view_list_courses(const struct node_ctx *c, view_fill_fn fill, void *arg)
 	}
 	cJSON_ArrayForEach(o, offers->json)
 	{
-		cJSON_ArrayForEach(co, model_offer_courses(o))
-		{
+		cJSON_ArrayForEach(co, model_offer_courses(o)) {
 			const char *id = model_course_id(co);
 
 			if (!id || cJSON_GetObjectItemCaseSensitive(seen, id))
@@ -983,8 +979,7 @@ int view_list_exams(const struct node_ctx *c, view_fill_fn fill, void *arg)
 	cJSON *exams = school_known_exams(c->s), *e;
 	int r = 0;
 
-	cJSON_ArrayForEach(e, exams)
-	{
+	cJSON_ArrayForEach(e, exams) {
 		r = fill_encoded(fill, arg, c->path, e->valuestring, NULL,
 				 VIEW_DIR);
 		if (r)
@@ -1015,8 +1010,8 @@ int view_list_scratch(const struct node_ctx *c, view_fill_fn fill, void *arg)
 
 /* users/E/offers/, users/E/orders/: the member's grants (none for a
  * pending member). */
-static int list_grants(const struct node_ctx *c, view_fill_fn fill,
-		       void *arg, int order)
+static int list_grants(const struct node_ctx *c, view_fill_fn fill, void *arg,
+		       int order)
 {
 	struct cval *grants;
 	const cJSON *g;
@@ -1061,8 +1056,7 @@ int view_list_props(const struct node_ctx *c, view_fill_fn fill, void *arg)
 
 	if (r)
 		return r;
-	cJSON_ArrayForEach(d, defs->json)
-	{
+	cJSON_ArrayForEach(d, defs->json) {
 		/* without an id it can be neither read nor set */
 		if (!model_propdef_name(d) || !model_propdef_id(d))
 			continue;
@@ -1089,8 +1083,7 @@ static int fill_course_json(void *arg, const char *course)
 			    VIEW_FILE);
 }
 
-int view_list_progress(const struct node_ctx *c, view_fill_fn fill,
-		       void *arg)
+int view_list_progress(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
 	struct course_fill cf = {fill, arg, c->path};
 
@@ -1112,8 +1105,8 @@ int view_list(struct school *s, const char *path, const struct tree_path *p,
 	r = ctx_open(&c, s, path, p, 0);
 	if (r)
 		return r;
-	r = node_each_listed(p->node,
-			     (e->flags & NODE_MEMBER) && !c.user, fill, arg);
+	r = node_each_listed(p->node, (e->flags & NODE_MEMBER) && !c.user, fill,
+			     arg);
 	if (!r && e->list)
 		r = e->list(&c, fill, arg);
 	ctx_done(&c);
