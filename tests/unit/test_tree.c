@@ -430,26 +430,27 @@ static void test_is_dir(void)
 
 static void test_node_path(void)
 {
-	char *p;
+	static const struct {
+		enum node n;
+		const char *id0, *id1, *want;
+	} cases[] = {
+		{N_USER_JSON, "a@b.c", NULL, "/users/a@b.c/user.json"},
+		{N_USER, ".x/y%", NULL, "/users/%2Ex%2Fy%25"},
+		{N_OFFER_MEMBER, "o/1", "a@b.c", "/offers/o%2F1/members/a@b.c"},
+		{N_STATUS_DIR, "inactive", NULL, "/by-status/inactive"},
+		{N_USER_PROGRESS_COURSE, "a@b.c", "c.1",
+		 "/users/a@b.c/progress/c.1.json"},
+		{N_ROOT, NULL, NULL, "/"},
+	};
+	size_t i;
 
-	p = node_path(N_USER_JSON, "a@b.c", NULL);
-	ok(tap_streq(p, "/users/a@b.c/user.json"), "user.json path");
-	free(p);
-	p = node_path(N_USER, ".x/y%", NULL);
-	ok(tap_streq(p, "/users/%2Ex%2Fy%25"), "member path, encoded");
-	free(p);
-	p = node_path(N_OFFER_MEMBER, "o/1", "a@b.c");
-	ok(tap_streq(p, "/offers/o%2F1/members/a@b.c"), "offer member path");
-	free(p);
-	p = node_path(N_STATUS_DIR, "inactive", NULL);
-	ok(tap_streq(p, "/by-status/inactive"), "status directory path");
-	free(p);
-	p = node_path(N_USER_PROGRESS_COURSE, "a@b.c", "c.1");
-	ok(tap_streq(p, "/users/a@b.c/progress/c.1.json"), "progress path");
-	free(p);
-	p = node_path(N_ROOT, NULL, NULL);
-	ok(tap_streq(p, "/"), "root path");
-	free(p);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *p = node_path(cases[i].n, cases[i].id0, cases[i].id1);
+
+		ok(tap_streq(p, cases[i].want), "node_path: %s",
+		   cases[i].want);
+		free(p);
+	}
 }
 
 /* Every node's path, built from the table, parses back to that node with
