@@ -447,8 +447,7 @@ static void test_node_path(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *p = node_path(cases[i].n, cases[i].id0, cases[i].id1);
 
-		ok(tap_streq(p, cases[i].want), "node_path: %s",
-		   cases[i].want);
+		ok(tap_streq(p, cases[i].want), "node_path: %s", cases[i].want);
 		free(p);
 	}
 }
