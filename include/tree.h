@@ -32,6 +32,8 @@
 /* NAME_MAX of every Linux filesystem: the longest name a listing shows. */
 #define TREE_NAME_MAX 255
 
+/* The node kinds: one row each in the node table (nodes.h), which holds
+ * everything else about them. */
 enum node {
 	N_ROOT,
 	N_README,                 /* /README */
@@ -112,11 +114,7 @@ int tree_decode(const char *name, char **out);
  * kernel can look up (at most TREE_NAME_MAX bytes); 0 otherwise. */
 int tree_name_fits(const char *id, const char *suffix);
 
-/* 1 for directories, 0 for files and symlinks. */
+/* 1 for directories, 0 for files and symlinks (the node table's kind). */
 int tree_node_is_dir(enum node n);
-
-/* Builds a mount path (malloc'd) such as "/users/<enc(email)>/user.json":
- * fmt uses %s for already-encoded parts; helper for invalidation lists. */
-char *tree_user_path(const char *email, const char *suffix);
 
 #endif

@@ -12,6 +12,8 @@
  * Writes (edits.c) take the complete new content of an editable file when
  * it is closed, parse it, and call the matching school change. Bad input is
  * -EINVAL with the reason in errlog, before anything is sent.
+ * Which function serves which node is the node table's (nodes.h): each
+ * entry point below looks the row up and calls it.
  * No FUSE types here. Thread-safe as school.c is.
  */
 #ifndef MSFS_VIEWS_H

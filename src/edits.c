@@ -25,6 +25,8 @@
  * of the first failed line.
  */
 #include "views.h"
+#include "nodeops.h"
+#include "nodes.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -75,7 +77,7 @@ static int parse_state(const char *path, const char *data, size_t len,
  * exist came from the server and are left alone: its ids may hold control
  * characters. A new member's email may not.
  */
-static int check_new_ids(const struct tree_path *p)
+static int check_new_ids(const struct tree_path *p, int mkdir)
 {
 	char why[INPUT_WHY_MAX];
 	int i, r = 0;
@@ -84,10 +86,10 @@ static int check_new_ids(const struct tree_path *p)
 		if (p->id[i])
 			r = input_utf8(p->id[i], strlen(p->id[i]), why,
 				       sizeof(why));
-	if (!r && p->node == N_USER)
+	if (!r && mkdir)
 		r = input_field("email", p->id[0], false, why, sizeof(why));
 	if (r)
-		errlog_add(p->node == N_USER ? "mkdir" : "create", 0,
+		errlog_add(mkdir ? "mkdir" : "create", 0,
 			   "%s: name refused: %s", p->id[0], why);
 	return r;
 }
@@ -352,15 +354,11 @@ out:
  * Control files: lines run by a pool of workers
  * ---------------------------------------------------------------------- */
 
-struct line_run;
-typedef int (*line_fn)(struct line_run *run, int lineno, char *line,
-		       size_t len);
-
 struct line_run {
 	struct school *s;
 	const char *path;
 	const struct tree_path *p;
-	line_fn fn;
+	node_line_fn fn;
 
 	pthread_mutex_t lock;
 	const char *data; /* guarded by lock: the cursor */
@@ -435,7 +433,7 @@ static void *line_worker(void *arg)
 
 static int run_lines(struct school *s, const char *path,
 		     const struct tree_path *p, const char *data, size_t len,
-		     line_fn fn, int workers, struct edit_lines *res)
+		     node_line_fn fn, int workers, struct edit_lines *res)
 {
 	struct line_run run = {.s = s, .path = path, .p = p, .fn = fn,
 			       .data = data, .len = len,
@@ -523,8 +521,7 @@ static int split_line(struct line_run *run, int lineno, const char *op,
 	return r;
 }
 
-static int grant_line(struct line_run *run, int lineno, char *line,
-		      size_t len)
+int edit_line_grant(struct line_run *run, int lineno, char *line, size_t len)
 {
 	struct csv_fields f = {0};
 	const char *first, *last, *order;
@@ -558,8 +555,7 @@ out:
 	return r;
 }
 
-static int chapter_line(struct line_run *run, int lineno, char *line,
-			size_t len)
+int edit_line_chapter(struct line_run *run, int lineno, char *line, size_t len)
 {
 	struct csv_fields f = {0};
 	char reason[INPUT_WHY_MAX];
@@ -588,8 +584,7 @@ out:
 	return r;
 }
 
-static int refresh_line(struct line_run *run, int lineno, char *line,
-			size_t len)
+int edit_line_refresh(struct line_run *run, int lineno, char *line, size_t len)
 {
 	char why[INPUT_WHY_MAX];
 	char *path;
@@ -615,67 +610,52 @@ static int refresh_line(struct line_run *run, int lineno, char *line,
 }
 
 /* ------------------------------------------------------------------------
- * Entry points
+ * What each node does with a write (the node table points here)
  * ---------------------------------------------------------------------- */
 
-int edit_lines(struct school *s, const char *path, const struct tree_path *p,
-	       const char *data, size_t len, struct edit_lines *res)
+static int apply_state(const struct node_ctx *c, const char *data, size_t len,
+		       int order)
 {
-	const struct school_config *cfg = school_config(s);
+	bool active;
+	int r = parse_state(c->path, data, len, &active);
 
-	if (cfg->readonly && p->node != N_META_REFRESH) {
-		errlog_add(path, 0, "mounted read-only (-o ro)");
-		return -EROFS;
-	}
-	switch (p->node) {
-	case N_OFFER_GRANT:
-		return run_lines(s, path, p, data, len, grant_line,
-				 cfg->workers, res);
-	case N_USER_CHAPTERS:
-		return run_lines(s, path, p, data, len, chapter_line,
-				 cfg->workers, res);
-	case N_META_REFRESH:
-		return run_lines(s, path, p, data, len, refresh_line, 1, res);
-	default:
-		return -EACCES;
-	}
+	if (r)
+		return r;
+	if (order)
+		return school_set_order_state(c->s, c->p->id[0], c->p->id[1],
+					      active);
+	return school_set_offer_state(c->s, c->p->id[0], c->p->id[1], active);
 }
 
-int edit_apply(struct school *s, const char *path, const struct tree_path *p,
-	       const char *data, size_t len, const struct edit_base *base)
+int edit_apply_offer_state(const struct node_ctx *c, const char *data,
+			   size_t len, const struct edit_base *base)
 {
-	const struct school_config *cfg = school_config(s);
-	bool active;
-	int r;
+	return apply_state(c, data, len, 0);
+}
 
-	if (cfg->readonly && p->node != N_META_REFRESH) {
-		errlog_add(path, 0, "mounted read-only (-o ro)");
-		return -EROFS;
-	}
-	switch (p->node) {
-	case N_USER_OFFER:
-	case N_USER_ORDER:
-		r = parse_state(path, data, len, &active);
-		if (r)
-			return r;
-		if (p->node == N_USER_OFFER)
-			return school_set_offer_state(s, p->id[0], p->id[1],
-						      active);
-		return school_set_order_state(s, p->id[0], p->id[1], active);
-	case N_USER_PROP:
-		return set_one_property(s, path, p->id[0], p->id[1], data,
-					len, base);
-	case N_USER_PROPS_JSON:
-		return set_properties_json(s, path, p->id[0], data, len,
-					   base);
-	case N_OFFER_GRANT:
-	case N_USER_CHAPTERS:
-	case N_META_REFRESH:
-		return edit_lines(s, path, p, data, len, NULL);
-	default:
-		errlog_add(path, 0, "read-only file");
-		return -EACCES;
-	}
+int edit_apply_order_state(const struct node_ctx *c, const char *data,
+			   size_t len, const struct edit_base *base)
+{
+	return apply_state(c, data, len, 1);
+}
+
+int edit_apply_prop(const struct node_ctx *c, const char *data, size_t len,
+		    const struct edit_base *base)
+{
+	return set_one_property(c->s, c->path, c->p->id[0], c->p->id[1], data,
+				len, base);
+}
+
+int edit_apply_props_json(const struct node_ctx *c, const char *data,
+			  size_t len, const struct edit_base *base)
+{
+	return set_properties_json(c->s, c->path, c->p->id[0], data, len, base);
+}
+
+int edit_apply_control(const struct node_ctx *c, const char *data, size_t len,
+		       const struct edit_base *base)
+{
+	return edit_lines(c->s, c->path, c->p, data, len, NULL);
 }
 
 /* The known property names, for the reason of a refused one. */
@@ -706,27 +686,116 @@ static void refuse_property_name(struct school *s, const struct tree_path *p)
 	cval_put(defs);
 }
 
-int edit_create(struct school *s, const struct tree_path *p)
+int edit_create_prop(struct school *s, const struct tree_path *p)
+{
+	refuse_property_name(s, p);
+	return -ENOENT;
+}
+
+/* A name about to be made (by mkdir, or O_CREAT): -EROFS under -o ro,
+ * -EINVAL for a name refused, else whether member id[0] exists: 0,
+ * -ENOENT or another -errno. Sends nothing but that lookup. */
+static int new_name(struct school *s, const struct tree_path *p, int mkdir)
 {
 	struct cval *u = NULL;
 	int r;
 
-	if (p->node == N_USER_PROP) {
-		refuse_property_name(s, p);
-		return -ENOENT;
-	}
-	if (p->node != N_USER_OFFER)
-		return -EPERM;
 	if (school_config(s)->readonly)
 		return -EROFS;
-	r = check_new_ids(p);
+	r = check_new_ids(p, mkdir);
 	if (r)
 		return r;
 	r = school_user(s, p->id[0], &u);
 	cval_put(u);
+	return r;
+}
+
+int edit_create_grant(struct school *s, const struct tree_path *p)
+{
+	int r = new_name(s, p, 0);
+
 	if (r == -ENOENT && school_pending_has(s, p->id[0]))
 		r = 0;
 	return r;
+}
+
+int edit_mkdir_member(struct school *s, const struct tree_path *p)
+{
+	int r = new_name(s, p, 1);
+
+	if (!r)
+		return -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	return school_pending_add(s, p->id[0]);
+}
+
+int edit_rmdir_member(struct school *s, const struct tree_path *p)
+{
+	struct cval *u = NULL;
+	const char *email = p->id[0];
+	int r = school_user(s, email, &u);
+
+	cval_put(u);
+	if (r == -ENOENT && school_pending_has(s, email)) {
+		school_pending_remove(s, email);
+		return 0;
+	}
+	if (r)
+		return r;
+	return school_delete(s, &email, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Entry points: a table lookup each
+ * ---------------------------------------------------------------------- */
+
+/* -EROFS under -o ro for a node whose writes change the school. */
+static int refuse_readonly(struct school *s, const char *path,
+			   const struct node_entry *e)
+{
+	if (!school_config(s)->readonly || (e->flags & NODE_RO_OK))
+		return 0;
+	errlog_add(path, 0, "mounted read-only (-o ro)");
+	return -EROFS;
+}
+
+int edit_lines(struct school *s, const char *path, const struct tree_path *p,
+	       const char *data, size_t len, struct edit_lines *res)
+{
+	const struct node_entry *e = node_entry(p->node);
+	int r = refuse_readonly(s, path, e);
+
+	if (r)
+		return r;
+	if (!e->line)
+		return -EACCES;
+	return run_lines(
+		s, path, p, data, len, e->line,
+		(e->flags & NODE_SERIAL) ? 1 : school_config(s)->workers, res);
+}
+
+int edit_apply(struct school *s, const char *path, const struct tree_path *p,
+	       const char *data, size_t len, const struct edit_base *base)
+{
+	const struct node_entry *e = node_entry(p->node);
+	struct node_ctx c = {s, path, p, NULL};
+	int r = refuse_readonly(s, path, e);
+
+	if (r)
+		return r;
+	if (!e->apply) {
+		errlog_add(path, 0, "read-only file");
+		return -EACCES;
+	}
+	return e->apply(&c, data, len, base);
+}
+
+int edit_create(struct school *s, const struct tree_path *p)
+{
+	const struct node_entry *e = node_entry(p->node);
+
+	return e->create ? e->create(s, p) : -EPERM;
 }
 
 int edit_apply_create(struct school *s, const char *path,
@@ -739,7 +808,7 @@ int edit_apply_create(struct school *s, const char *path,
 	const char *w;
 	int r;
 
-	if (p->node != N_USER_OFFER)
+	if (!(node_entry(p->node)->flags & NODE_CREATE))
 		return -EPERM;
 	if (school_config(s)->readonly) {
 		errlog_add(path, 0, "mounted read-only (-o ro)");
@@ -785,7 +854,7 @@ int edit_check_partial(const char *path, const struct tree_path *p,
 
 	switch (w) {
 	case VW_VALUE:
-		r = p->node == N_USER_OFFER || p->node == N_USER_ORDER
+		r = (node_entry(p->node)->flags & NODE_STATE)
 			    ? input_state_prefix(data, len, why, sizeof(why))
 			    : input_value_prefix(data, len, why, sizeof(why));
 		break;
@@ -802,74 +871,34 @@ int edit_check_partial(const char *path, const struct tree_path *p,
 
 int edit_mkdir(struct school *s, const struct tree_path *p)
 {
-	struct cval *u = NULL;
-	int r;
+	const struct node_entry *e = node_entry(p->node);
 
-	if (p->node != N_USER)
-		return -EPERM;
-	if (school_config(s)->readonly)
-		return -EROFS;
-	r = check_new_ids(p);
-	if (r)
-		return r;
-	r = school_user(s, p->id[0], &u);
-	cval_put(u);
-	if (!r)
-		return -EEXIST;
-	if (r != -ENOENT)
-		return r;
-	return school_pending_add(s, p->id[0]);
+	return e->mkdir ? e->mkdir(s, p) : -EPERM;
 }
 
 int edit_rmdir(struct school *s, const struct tree_path *p)
 {
-	struct cval *u = NULL;
-	const char *email;
-	int r;
+	const struct node_entry *e = node_entry(p->node);
 
-	switch (p->node) {
-	case N_USER:
-		email = p->id[0];
-		r = school_user(s, email, &u);
-		cval_put(u);
-		if (r == -ENOENT && school_pending_has(s, email)) {
-			school_pending_remove(s, email);
-			return 0;
-		}
-		if (r)
-			return r;
-		return school_delete(s, &email, 1);
-	case N_USER_OFFERS:
-	case N_USER_ORDERS:
-	case N_USER_PROPS:
-	case N_USER_PROGRESS:
+	if (e->rmdir)
+		return e->rmdir(s, p);
+	/* A member's subdirectories: rm -r users/E reaches them before the
+	 * member's own rmdir, which does the work. */
+	if (e->type == VIEW_DIR && (e->flags & NODE_REMOVABLE))
 		return 0;
-	default:
-		return -EPERM;
-	}
+	return -EPERM;
 }
 
 int edit_unlink(struct school *s, const struct tree_path *p)
 {
+	const struct node_entry *e = node_entry(p->node);
+
 	(void)s;
-	if (tree_node_is_dir(p->node))
+	if (e->type == VIEW_DIR)
 		return -EISDIR;
-	switch (p->node) {
-	case N_USER_JSON:
-	case N_USER_OFFER:
-	case N_USER_ORDER:
-	case N_USER_PROP:
-	case N_USER_PROPS_JSON:
-	case N_USER_PROGRESS_JSON:
-	case N_USER_PROGRESS_COURSE:
-	case N_USER_CHAPTERS:
-	case N_USER_LOGIN_TOKEN:
-		/* rm -r users/E unlinks every file before the rmdir that
-		 * deletes the member, and stops at the first refusal: so
-		 * here unlink succeeds and changes nothing. */
-		return 0;
-	default:
-		/* Nothing else can be removed: the file stays. */
-		return -EPERM;
-	}
+	/* rm -r users/E unlinks every file before the rmdir that deletes
+	 * the member, and stops at the first refusal: so here unlink
+	 * succeeds and changes nothing. Nothing else can be removed: the
+	 * file stays. */
+	return (e->flags & NODE_REMOVABLE) ? 0 : -EPERM;
 }

@@ -55,6 +55,7 @@
 #include "model.h"
 #include "scratch.h"
 #include "strhash.h"
+#include "nodes.h"
 #include "tree.h"
 
 struct school {
@@ -1344,21 +1345,15 @@ static void kernel_forget(struct school *s, const char *path)
 		s->invalidate(s->invalidate_arg, path);
 }
 
-/* Forgets a kernel path built from encoded parts: prefix + enc(a) +
- * middle + enc(b). */
-static void kernel_forget2(struct school *s, const char *prefix,
-			   const char *a, const char *middle, const char *b)
+/* Forgets the mount path of node n with identifiers id0, id1 (nodes.h
+ * encodes them). */
+static void kernel_forget_node(struct school *s, enum node n, const char *id0,
+			       const char *id1)
 {
-	char *ea = tree_encode(a), *eb = b ? tree_encode(b) : NULL;
-	struct buf p = {0};
+	char *path = node_path(n, id0, id1);
 
-	if (ea && (!b || eb) &&
-	    !buf_printf(&p, "%s%s%s%s", prefix, ea, middle ? middle : "",
-			eb ? eb : ""))
-		kernel_forget(s, p.data);
-	buf_free(&p);
-	free(ea);
-	free(eb);
+	kernel_forget(s, path);
+	free(path);
 }
 
 /* The symlinks a member may have in offers/, courses/ and by-status/. */
@@ -1368,8 +1363,8 @@ static void forget_member_links(struct school *s, const char *email,
 	struct cval *offers = cache_peek(s->cache, "offers");
 	const cJSON *o, *c;
 
-	kernel_forget2(s, "/by-status/active/", email, NULL, NULL);
-	kernel_forget2(s, "/by-status/inactive/", email, NULL, NULL);
+	kernel_forget_node(s, N_STATUS_MEMBER, "active", email);
+	kernel_forget_node(s, N_STATUS_MEMBER, "inactive", email);
 	if (!offers)
 		return;
 	/* Any offer may have gained or lost the member; the entries are few
@@ -1382,14 +1377,14 @@ static void forget_member_links(struct school *s, const char *email,
 			continue;
 		if (extra_offer && strcmp(oid, extra_offer))
 			continue;
-		kernel_forget2(s, "/offers/", oid, "/members/", email);
+		kernel_forget_node(s, N_OFFER_MEMBER, oid, email);
 		cJSON_ArrayForEach(c, model_offer_courses(o))
 		{
 			const char *cid = model_course_id(c);
 
 			if (cid)
-				kernel_forget2(s, "/courses/", cid,
-					       "/members/", email);
+				kernel_forget_node(s, N_COURSE_MEMBER, cid,
+						   email);
 		}
 	}
 	cval_put(offers);
@@ -1412,7 +1407,6 @@ static void member_changed(struct school *s, const char *email,
 {
 	char *key = key_of("user:", email);
 	char *pkey = key_of("progress:", email);
-	char *path = tree_user_path(email, "");
 
 	fence_mark(s->fence, email, news);
 	if (key)
@@ -1425,13 +1419,12 @@ static void member_changed(struct school *s, const char *email,
 	/* Course progress keys embed the email after a length prefix;
 	 * dropping them all is cheap in the small views table. */
 	cache_drop_prefix(s->views, "cprogress:");
-	kernel_forget(s, path);
-	kernel_forget(s, "/by-status/active");
-	kernel_forget(s, "/by-status/inactive");
+	kernel_forget_node(s, N_USER, email, NULL);
+	kernel_forget_node(s, N_STATUS_DIR, "active", NULL);
+	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL);
 	forget_member_links(s, email, NULL);
 	free(key);
 	free(pkey);
-	free(path);
 }
 
 /* ------------------------------------------------------------------------
@@ -1733,7 +1726,7 @@ int school_delete(struct school *s, const char *const *emails, int n)
 	if (!r && !s->cfg.dry_run) {
 		for (i = 0; i < n; i++) {
 			char *key = key_of("user:", emails[i]);
-			char *dir = tree_user_path(emails[i], "");
+			char *dir = node_path(N_USER, emails[i], NULL);
 
 			forget_member_links(s, emails[i], NULL);
 			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
@@ -1802,54 +1795,34 @@ int school_forget(struct school *s, const char *path, double min_age)
 	r = tree_parse(path, &tp);
 	if (r)
 		return r;
-	switch (tp.node) {
-	case N_PROPDEFS:
+	switch (node_entry(tp.node)->forget) {
+	case FORGET_PROPDEFS:
 		cache_drop(s->cache, "propdefs");
 		break;
-	case N_OFFERS:
-	case N_OFFER:
-	case N_OFFER_JSON:
-	case N_OFFER_NAME:
-	case N_COURSES:
-	case N_COURSE:
+	case FORGET_OFFERS:
 		cache_drop(s->cache, "offers");
 		cache_drop_prefix(s->views, "list:");
 		cache_drop(s->views, "held");
 		break;
-	case N_OFFER_MEMBERS:
-	case N_OFFER_MEMBER:
-	case N_COURSE_MEMBERS:
-	case N_COURSE_MEMBER:
-	case N_BY_STATUS:
-	case N_STATUS_DIR:
-	case N_STATUS_MEMBER:
+	case FORGET_LISTS:
 		cache_drop_prefix(s->views, "list:");
 		cache_drop(s->views, "held");
 		break;
-	case N_USERS:
+	case FORGET_ROSTER:
 		cache_drop(s->views, "roster");
 		cache_drop_prefix(s->cache, "user:");
 		break;
-	case N_EXAMS:
+	case FORGET_EXAMS:
 		cache_drop_prefix(s->cache, "exam:");
 		break;
-	case N_EXAM:
-	case N_EXAM_JSON:
-	case N_EXAM_CSV:
+	case FORGET_EXAM:
 		key = key_of("exam:", tp.id[0]);
 		if (key)
 			cache_drop(s->cache, key);
 		break;
-	case N_META:
-	case N_META_STATUS:
-	case N_META_ERRORS:
-	case N_META_JOURNAL:
-	case N_META_REFRESH:
-	case N_README:
-	case N_ROOT:
+	case FORGET_NOTHING:
 		break;
-	default:
-		/* Everything under users/E. */
+	case FORGET_MEMBER:
 		key = key_of("user:", tp.id[0]);
 		if (key)
 			drop_older(s, key, min_age);

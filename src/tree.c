@@ -1,13 +1,14 @@
 /*
  * tree: path -> node kind and identifiers, and the name encoding.
  *
- * A path is split into at most four components and matched against the
- * fixed shape of LAYOUT.md by hand: the tree is small and a table would
- * hide the few irregular places (scratch names in users/E/ and
- * users/E/properties/, the ".json" suffix in progress/). Every component
- * that stands for an identifier goes through tree_decode, which refuses
- * anything that is not the canonical encoding of some identifier; so a
- * lookup can never alias two names onto one member.
+ * A path is split into at most four components and walked down the node
+ * table (nodes.c) from the root: each component is a fixed name of a row
+ * under the node reached so far, or the name pattern of one (scratch
+ * names in users/E/ and users/E/properties/, the ".json" suffix in
+ * progress/). Every component that stands for an identifier goes through
+ * tree_decode, which refuses anything that is not the canonical encoding
+ * of some identifier; so a lookup can never alias two names onto one
+ * member.
  *
  * The encoding is a bijection between non-empty identifiers and the names
  * it produces, so every name a listing shows can be looked up again: the
@@ -23,6 +24,7 @@
 #include <string.h>
 
 #include "tree.h"
+#include "nodes.h"
 
 /* /users/E/properties/NAME is the deepest path. */
 #define TREE_DEPTH_MAX 4
@@ -148,276 +150,28 @@ int tree_name_fits(const char *id, const char *suffix)
 	return n <= TREE_NAME_MAX;
 }
 
-char *tree_user_path(const char *email, const char *suffix)
-{
-	char *enc, *path;
-
-	enc = tree_encode(email);
-	if (!enc)
-		return NULL;
-	if (asprintf(&path, "/users/%s%s", enc, suffix ? suffix : "") < 0)
-		path = NULL;
-	free(enc);
-	return path;
-}
-
 /* ------------------------------------------------------------------ */
-/* Node kinds                                                          */
+/* Node kinds and parsing                                              */
 /* ------------------------------------------------------------------ */
 
 int tree_node_is_dir(enum node n)
 {
-	switch (n) {
-	case N_ROOT:
-	case N_OFFERS:
-	case N_OFFER:
-	case N_OFFER_MEMBERS:
-	case N_COURSES:
-	case N_COURSE:
-	case N_COURSE_MEMBERS:
-	case N_BY_STATUS:
-	case N_STATUS_DIR:
-	case N_USERS:
-	case N_USER:
-	case N_USER_OFFERS:
-	case N_USER_ORDERS:
-	case N_USER_PROPS:
-	case N_USER_PROGRESS:
-	case N_EXAMS:
-	case N_EXAM:
-	case N_META:
-		return 1;
-	default:
-		return 0;
-	}
+	return node_entry(n)->type == VIEW_DIR;
 }
 
-/* ------------------------------------------------------------------ */
-/* Parsing                                                             */
-/* ------------------------------------------------------------------ */
-
-struct name_node {
-	const char *name;
-	enum node node;
-};
-
-static const struct name_node root_names[] = {
-	{"README", N_README},	    {"properties.json", N_PROPDEFS},
-	{"offers", N_OFFERS},	    {"courses", N_COURSES},
-	{"by-status", N_BY_STATUS}, {"users", N_USERS},
-	{"exams", N_EXAMS},	    {".memberspot", N_META},
-	{NULL, N__COUNT},
-};
-
-static const struct name_node offer_names[] = {
-	{"offer.json", N_OFFER_JSON},
-	{"name", N_OFFER_NAME},
-	{"members", N_OFFER_MEMBERS},
-	{"grant", N_OFFER_GRANT},
-	{NULL, N__COUNT},
-};
-
-static const struct name_node user_names[] = {
-	{"user.json", N_USER_JSON},
-	{"offers", N_USER_OFFERS},
-	{"orders", N_USER_ORDERS},
-	{"properties", N_USER_PROPS},
-	{"properties.json", N_USER_PROPS_JSON},
-	{"progress.json", N_USER_PROGRESS_JSON},
-	{"progress", N_USER_PROGRESS},
-	{"chapters", N_USER_CHAPTERS},
-	{"login-token", N_USER_LOGIN_TOKEN},
-	{NULL, N__COUNT},
-};
-
-static const struct name_node exam_names[] = {
-	{"results.json", N_EXAM_JSON},
-	{"results.csv", N_EXAM_CSV},
-	{NULL, N__COUNT},
-};
-
-static const struct name_node meta_names[] = {
-	{"status", N_META_STATUS},
-	{"errors", N_META_ERRORS},
-	{"journal", N_META_JOURNAL},
-	{"refresh", N_META_REFRESH},
-	{NULL, N__COUNT},
-};
-
-/* The node a fixed name stands for, or N__COUNT. */
-static enum node lookup(const struct name_node *t, const char *name)
-{
-	for (; t->name; t++)
-		if (strcmp(t->name, name) == 0)
-			return t->node;
-	return N__COUNT;
-}
-
-/* Decodes an identifier component into id[slot]. A component that is no
- * encoding names nothing: -ENOENT, not -EINVAL, as lookups expect. */
-static int take_id(struct tree_path *p, int slot, const char *name)
-{
-	int rc = tree_decode(name, &p->id[slot]);
-
-	return rc == -EINVAL ? -ENOENT : rc;
-}
-
-static int take_raw(struct tree_path *p, int slot, const char *name)
-{
-	p->id[slot] = strdup(name);
-	return p->id[slot] ? 0 : -ENOMEM;
-}
-
-/* progress/C.json: the name must end in ".json" and the rest decode. */
-static int take_progress(struct tree_path *p, char *name)
-{
-	size_t len = strlen(name);
-
-	if (len <= 5 || strcmp(name + len - 5, ".json") != 0)
-		return -ENOENT;
-	name[len - 5] = '\0';
-	return take_id(p, 1, name);
-}
-
-/* users/E/...: c[0] is E, already decoded; n counts the components after
- * "users". */
-static int parse_user(struct tree_path *p, char **c, int n)
-{
-	enum node kind;
-	int rc;
-
-	if (n == 1) {
-		p->node = N_USER;
-		return 0;
-	}
-	kind = lookup(user_names, c[1]);
-	if (n == 2) {
-		if (kind != N__COUNT) {
-			p->node = kind;
-			return 0;
-		}
-		/* Anything else an editor may create here. */
-		p->node = N_USER_SCRATCH;
-		return take_raw(p, 1, c[1]);
-	}
-	if (n != 3)
-		return -ENOENT;
-	switch (kind) {
-	case N_USER_OFFERS:
-		p->node = N_USER_OFFER;
-		return take_id(p, 1, c[2]);
-	case N_USER_ORDERS:
-		p->node = N_USER_ORDER;
-		return take_id(p, 1, c[2]);
-	case N_USER_PROGRESS:
-		p->node = N_USER_PROGRESS_COURSE;
-		return take_progress(p, c[2]);
-	case N_USER_PROPS:
-		p->node = N_USER_PROP;
-		rc = tree_decode(c[2], &p->id[1]);
-		if (rc != -EINVAL)
-			return rc;
-		p->scratch = 1;
-		return take_raw(p, 1, c[2]);
-	default:
-		return -ENOENT;
-	}
-}
-
-/* c[0] is the top-level name, n >= 1 components. */
+/* Walks the components down the node table from the root. */
 static int parse_components(struct tree_path *p, char **c, int n)
 {
-	enum node top = lookup(root_names, c[0]);
-	enum node kind;
-	int rc;
+	enum node at = N_ROOT;
+	int i, rc;
 
-	if (top == N__COUNT)
-		return -ENOENT;
-	if (n == 1) {
-		p->node = top;
-		return 0;
+	for (i = 0; i < n; i++) {
+		rc = node_child(at, c[i], p, &at);
+		if (rc)
+			return rc;
 	}
-	switch (top) {
-	case N_OFFERS:
-		rc = take_id(p, 0, c[1]);
-		if (rc)
-			return rc;
-		if (n == 2) {
-			p->node = N_OFFER;
-			return 0;
-		}
-		kind = lookup(offer_names, c[2]);
-		if (kind == N__COUNT)
-			return -ENOENT;
-		if (n == 3) {
-			p->node = kind;
-			return 0;
-		}
-		if (n != 4 || kind != N_OFFER_MEMBERS)
-			return -ENOENT;
-		p->node = N_OFFER_MEMBER;
-		return take_id(p, 1, c[3]);
-	case N_COURSES:
-		rc = take_id(p, 0, c[1]);
-		if (rc)
-			return rc;
-		if (n == 2) {
-			p->node = N_COURSE;
-			return 0;
-		}
-		if (strcmp(c[2], "members") != 0)
-			return -ENOENT;
-		if (n == 3) {
-			p->node = N_COURSE_MEMBERS;
-			return 0;
-		}
-		if (n != 4)
-			return -ENOENT;
-		p->node = N_COURSE_MEMBER;
-		return take_id(p, 1, c[3]);
-	case N_BY_STATUS:
-		if (strcmp(c[1], "active") != 0 &&
-		    strcmp(c[1], "inactive") != 0)
-			return -ENOENT;
-		rc = take_raw(p, 0, c[1]);
-		if (rc)
-			return rc;
-		if (n == 2) {
-			p->node = N_STATUS_DIR;
-			return 0;
-		}
-		if (n != 3)
-			return -ENOENT;
-		p->node = N_STATUS_MEMBER;
-		return take_id(p, 1, c[2]);
-	case N_USERS:
-		rc = take_id(p, 0, c[1]);
-		if (rc)
-			return rc;
-		return parse_user(p, c + 1, n - 1);
-	case N_EXAMS:
-		rc = take_id(p, 0, c[1]);
-		if (rc)
-			return rc;
-		if (n == 2) {
-			p->node = N_EXAM;
-			return 0;
-		}
-		kind = lookup(exam_names, c[2]);
-		if (n != 3 || kind == N__COUNT)
-			return -ENOENT;
-		p->node = kind;
-		return 0;
-	case N_META:
-		kind = lookup(meta_names, c[1]);
-		if (n != 2 || kind == N__COUNT)
-			return -ENOENT;
-		p->node = kind;
-		return 0;
-	default:
-		/* README and properties.json are files. */
-		return -ENOENT;
-	}
+	p->node = at;
+	return 0;
 }
 
 /*

@@ -1,16 +1,15 @@
 /*
  * views.c - rendering the tree: which nodes exist, their kind, mode and
- * size, directory listings and file contents.
+ * size, directory listings and file contents. The node table (nodes.c)
+ * says which of the functions below serve each node; the public entry
+ * points only look the row up and call them.
  *
  * Everything here is derived from school.c's cached data on each call;
  * nothing is stored. Existence checks for symlinks in member lists use the
  * member's record (cached by the list fetch) rather than scanning the list,
  * so `ls -l` over a list of N members stays O(N).
  *
- * Modes tell users what they can do: read-only views are 0400, editable
- * files 0600, directories 0700. Control files are 0600 too and read as
- * empty: a file that cannot be read fails `tar`, `rsync -a`, `cp -r` and
- * `grep -r` of the tree (their help is in README).
+ * Modes come from the table (nodes.c says why they are what they are).
  *
  * Where a stat renders a file to know its size, the content's hash goes
  * with the size (view_attr.hash): the fs layer makes the file's mtime of
@@ -28,6 +27,8 @@
  * still open and stat by name, and the README inside the mount says so.
  */
 #include "views.h"
+#include "nodeops.h"
+#include "nodes.h"
 #include "strhash.h"
 
 #include <errno.h>
@@ -45,20 +46,6 @@
 #include "school.h"
 #include "scratch.h"
 #include "stats.h"
-
-#define MODE_DIR 0700
-#define MODE_RO 0400
-#define MODE_RW 0600
-#define MODE_CONTROL 0600 /* read as empty */
-
-int view_stat_dry_created(struct view_attr *a)
-{
-	a->type = VIEW_FILE;
-	a->mode = MODE_RW;
-	a->size = 0;
-	a->write = VW_VALUE;
-	return 0;
-}
 
 size_t view_max_write(enum view_write w)
 {
@@ -306,259 +293,289 @@ static int propdef(struct school *s, const char *name, struct cval **holder,
 }
 
 /* ------------------------------------------------------------------------
- * Content
+ * The node's context: the member behind users/E/...
  * ---------------------------------------------------------------------- */
 
-static const char readme_text[] =
-	"memberspotfs: this Memberspot school as files\n"
-	"\n"
-	"  properties.json          custom property definitions\n"
-	"  offers/ID/offer.json     an offer; name: its name\n"
-	"  offers/ID/members/       members holding it (symlinks to users/)\n"
-	"  offers/ID/grant          write EMAIL[,FIRST[,LAST[,ORDER]]] lines "
-	"to grant\n"
-	"  courses/ID/members/      members enrolled in a course\n"
-	"  by-status/active/        active members; inactive/ the others\n"
-	"  users/EMAIL/user.json    the member record\n"
-	"  users/EMAIL/offers/ID    \"active\" or \"inactive\"; write either "
-	"to "
-	"switch,\n"
-	"                           touch a new one to grant that offer\n"
-	"  users/EMAIL/orders/ID    the same, per order\n"
-	"      (when member records carry no offers, offers/ is derived from\n"
-	"      every offer's member lists, read once per cache_ttl for all\n"
-	"      members; orders/ then lists the orders granted through this\n"
-	"      mount, and any order id can be written)\n"
-	"  users/EMAIL/properties/NAME   a property value; write to set it\n"
-	"  users/EMAIL/properties.json   all values; edit with any editor\n"
-	"  users/EMAIL/progress.json     course progress (*); "
-	"progress/COURSE.json (*)\n"
-	"  users/EMAIL/chapters     write \"COURSE_ID CHAPTER_ID\" lines to "
-	"enable\n"
-	"  users/EMAIL/login-token  a fresh single sign-on token on every "
-	"read (*)\n"
-	"                           (and its login URL, where the API gives "
-	"one)\n"
-	"  exams/ID/results.json    exam results (also results.csv)\n"
-	"  .memberspot/             status, errors, journal; write a path to "
-	"refresh\n"
-	"\n"
-	"(*) not listed by ls: reading them costs a request each (a token is\n"
-	"    minted, progress is rate limited), so grep -r, find, tar, rsync,\n"
-	"    cp -r and du never trigger that; they open by their names.\n"
-	"grant, chapters and .memberspot/refresh only take writes: they read\n"
-	"as empty, so tar, rsync -a, cp -r and grep -r copy the tree.\n"
-	"A file's mtime is when its content last changed as this mount saw\n"
-	"it (a change through the mount, or a fetch that differs); a\n"
-	"directory's when a listing of it changed. A file first seen shows\n"
-	"the time the mount started.\n"
-	"\n"
-	"Names: '%' is written %25, '/' %2F, a leading '.' %2E and a control\n"
-	"character (bytes 0x01-0x1F, 0x7F) %01-%1F, %7F.\n"
-	"Changes happen when the file is closed; a refused change makes "
-	"close()\n"
-	"fail and its reason is in .memberspot/errors.\n"
-	"rmdir users/EMAIL deletes the member (irreversible; at most\n"
-	"max_deletes, default 10, a minute; the journal keeps its record).\n"
-	"Under -o dry_run no change is sent: the journal shows each request.\n";
-
-static int render_user_file(struct school *s, const struct tree_path *p,
-			    struct buf *out)
+/*
+ * Fills c for a stat or listing (record = 0) or a rendering (record = 1)
+ * of p. Under users/E the member must exist: for stat and list, as a
+ * member or, where the row allows, a pending one (c->user NULL); for
+ * rendering, only rows that read the record need it. Then the row's own
+ * existence check, for stat and list. 0 or -errno; ctx_done releases.
+ */
+static int ctx_open(struct node_ctx *c, struct school *s, const char *path,
+		    const struct tree_path *p, int record)
 {
-	struct cval *u;
-	const cJSON *v;
-	struct cval *defs;
-	int r = school_user(s, p->id[0], &u);
+	const struct node_entry *e = node_entry(p->node);
+	int r = 0;
 
-	if (r)
+	c->s = s;
+	c->path = path;
+	c->p = p;
+	c->user = NULL;
+	if (record) {
+		if (e->flags & NODE_RECORD)
+			r = school_user(s, p->id[0], &c->user);
 		return r;
-	switch (p->node) {
-	case N_USER_JSON:
-		r = put_json(out, u->json);
-		break;
-	case N_USER_OFFER:
-	case N_USER_ORDER:
-		r = grant_state(s, p->id[0], u->json, p->id[1],
-				p->node == N_USER_ORDER);
-		/* 2: an order this mount knows nothing of reads empty */
-		if (r == 0 || r == 1)
-			r = buf_puts(out, r ? "active\n" : "inactive\n");
-		else if (r == 2)
-			r = 0;
-		break;
-	case N_USER_PROP: {
-		const cJSON *def;
-		char *text;
-
-		r = propdef(s, p->id[1], &defs, &def);
-		if (r)
-			break;
-		v = model_user_prop(u->json, def);
-		if (v && !cJSON_IsNull(v)) {
-			text = model_scalar_text(v);
-			if (!text)
-				text = cJSON_PrintUnformatted(v);
-			if (text) {
-				r = buf_puts(out, text);
-				if (!r)
-					r = buf_puts(out, "\n");
-				free(text);
-			} else {
-				r = -ENOMEM;
-			}
-		}
-		cval_put(defs);
-		break;
 	}
-	case N_USER_PROPS_JSON: {
-		cJSON *obj = cJSON_CreateObject();
-		const cJSON *d;
-
-		r = school_propdefs(s, &defs);
-		if (r) {
-			cJSON_Delete(obj);
-			break;
-		}
-		cJSON_ArrayForEach(d, defs->json)
-		{
-			const char *id = model_propdef_id(d);
-			const char *name = model_propdef_name(d);
-
-			if (!id || !name)
-				continue;
-			v = model_user_prop(u->json, d);
-			cJSON_AddItemToObject(obj, name,
-					      v ? cJSON_Duplicate(v, 1)
-						: cJSON_CreateNull());
-		}
-		cval_put(defs);
-		r = put_json(out, obj);
-		cJSON_Delete(obj);
-		break;
+	if (e->flags & NODE_MEMBER) {
+		r = member(s, p->id[0], &c->user);
+		if (r == 1)
+			r = (e->flags & NODE_PENDING) ? 0 : -ENOENT;
+		if (r < 0)
+			return r;
 	}
-	default:
-		r = -ENOENT;
+	r = e->exists ? e->exists(c) : 0;
+	if (r) {
+		cval_put(c->user);
+		c->user = NULL;
 	}
-	cval_put(u);
 	return r;
 }
 
-int view_render(struct school *s, const struct tree_path *p, struct buf *out)
+static void ctx_done(struct node_ctx *c)
 {
-	struct cval *v = NULL, *holder = NULL;
+	cval_put(c->user);
+	c->user = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Content
+ * ---------------------------------------------------------------------- */
+
+int view_render_readme(const struct node_ctx *c, struct buf *out)
+{
+	return buf_puts(out, node_readme);
+}
+
+int view_render_empty(const struct node_ctx *c, struct buf *out)
+{
+	return 0; /* control files read as empty */
+}
+
+/* Renders *v (when r, the result of fetching it, is 0) and releases it. */
+static int put_cval(int r, struct cval **v, struct buf *out)
+{
+	if (!r)
+		r = put_json(out, (*v)->json);
+	cval_put(*v);
+	return r;
+}
+
+int view_render_propdefs(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *v = NULL;
+	int r = school_propdefs(c->s, &v);
+
+	return put_cval(r, &v, out);
+}
+
+int view_render_offer_json(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *holder;
 	const cJSON *offer;
-	int r;
+	int r = school_find_offer(c->s, c->p->id[0], &holder, &offer);
 
-	switch (p->node) {
-	case N_README:
-		return buf_puts(out, readme_text);
-	case N_PROPDEFS:
-		r = school_propdefs(s, &v);
-		if (!r)
-			r = put_json(out, v->json);
-		break;
-	case N_OFFER_JSON:
-	case N_OFFER_NAME:
-		r = school_find_offer(s, p->id[0], &holder, &offer);
-		if (r)
-			break;
-		if (p->node == N_OFFER_JSON)
-			r = put_json(out, offer);
-		else
-			r = buf_printf(out, "%s\n",
-				       model_offer_name(offer)
-					       ? model_offer_name(offer)
-					       : "");
-		break;
-	case N_USER_JSON:
-	case N_USER_OFFER:
-	case N_USER_ORDER:
-	case N_USER_PROP:
-	case N_USER_PROPS_JSON:
-		return render_user_file(s, p, out);
-	case N_USER_PROGRESS_JSON:
-		r = school_progress(s, p->id[0], &v);
-		if (!r)
-			r = put_json(out, v->json);
-		break;
-	case N_USER_PROGRESS_COURSE:
-		r = school_course_progress(s, p->id[0], p->id[1], &v);
-		if (!r)
-			r = put_json(out, v->json);
-		break;
-	case N_USER_LOGIN_TOKEN: {
-		char *token = NULL;
-
-		r = school_login_token(s, p->id[0], &token);
-		if (!r)
-			r = buf_puts(out, token);
-		free(token);
-		break;
-	}
-	case N_EXAM_JSON:
-	case N_EXAM_CSV:
-		r = school_exam(s, p->id[0], &v);
-		if (r)
-			break;
-		if (p->node == N_EXAM_JSON) {
-			r = put_json(out, v->json);
-		} else {
-			char *csv = NULL;
-
-			r = model_exam_csv(v->json, &csv);
-			if (!r)
-				r = buf_puts(out, csv);
-			free(csv);
-		}
-		break;
-	case N_META_STATUS:
-		r = stats_render(out);
-		if (!r)
-			r = buf_printf(out, "cache entries: %ld\n",
-				       cache_count(school_cache(s)));
-		break;
-	case N_META_ERRORS:
-		r = errlog_render(out);
-		break;
-	case N_META_JOURNAL:
-		r = journal_render(school_journal(s), out);
-		break;
-	case N_OFFER_GRANT:
-	case N_USER_CHAPTERS:
-	case N_META_REFRESH:
-		r = 0; /* control files read as empty */
-		break;
-	default:
-		r = -EISDIR;
-	}
-	cval_put(v);
+	if (r)
+		return r;
+	r = put_json(out, offer);
 	cval_put(holder);
 	return r;
 }
 
+int view_render_offer_name(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *holder;
+	const cJSON *offer;
+	const char *name;
+	int r = school_find_offer(c->s, c->p->id[0], &holder, &offer);
+
+	if (r)
+		return r;
+	name = model_offer_name(offer);
+	r = buf_printf(out, "%s\n", name ? name : "");
+	cval_put(holder);
+	return r;
+}
+
+int view_render_user_json(const struct node_ctx *c, struct buf *out)
+{
+	return put_json(out, c->user->json);
+}
+
+/* users/E/offers/O, users/E/orders/R: the state of the grant. */
+static int render_state(const struct node_ctx *c, struct buf *out, int order)
+{
+	int r = grant_state(c->s, c->p->id[0], c->user->json, c->p->id[1],
+			    order);
+
+	/* 2: an order this mount knows nothing of reads empty */
+	if (r == 0 || r == 1)
+		return buf_puts(out, r ? "active\n" : "inactive\n");
+	return r == 2 ? 0 : r;
+}
+
+int view_render_offer_state(const struct node_ctx *c, struct buf *out)
+{
+	return render_state(c, out, 0);
+}
+
+int view_render_order_state(const struct node_ctx *c, struct buf *out)
+{
+	return render_state(c, out, 1);
+}
+
+int view_render_prop(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *defs;
+	const cJSON *def, *v;
+	char *text;
+	int r = propdef(c->s, c->p->id[1], &defs, &def);
+
+	if (r)
+		return r;
+	v = model_user_prop(c->user->json, def);
+	if (v && !cJSON_IsNull(v)) {
+		text = model_scalar_text(v);
+		if (!text)
+			text = cJSON_PrintUnformatted(v);
+		r = text ? buf_printf(out, "%s\n", text) : -ENOMEM;
+		free(text);
+	}
+	cval_put(defs);
+	return r;
+}
+
+int view_render_props_json(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *defs;
+	cJSON *obj;
+	const cJSON *d, *v;
+	int r = school_propdefs(c->s, &defs);
+
+	if (r)
+		return r;
+	obj = cJSON_CreateObject();
+	cJSON_ArrayForEach(d, defs->json) {
+		const char *id = model_propdef_id(d);
+		const char *name = model_propdef_name(d);
+
+		if (!id || !name)
+			continue;
+		v = model_user_prop(c->user->json, d);
+		cJSON_AddItemToObject(obj, name,
+				      v ? cJSON_Duplicate(v, 1)
+					: cJSON_CreateNull());
+	}
+	cval_put(defs);
+	r = put_json(out, obj);
+	cJSON_Delete(obj);
+	return r;
+}
+
+int view_render_progress(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *v = NULL;
+	int r = school_progress(c->s, c->p->id[0], &v);
+
+	return put_cval(r, &v, out);
+}
+
+int view_render_course_progress(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *v = NULL;
+	int r = school_course_progress(c->s, c->p->id[0], c->p->id[1], &v);
+
+	return put_cval(r, &v, out);
+}
+
+int view_render_login_token(const struct node_ctx *c, struct buf *out)
+{
+	char *token = NULL;
+	int r = school_login_token(c->s, c->p->id[0], &token);
+
+	if (!r)
+		r = buf_puts(out, token);
+	free(token);
+	return r;
+}
+
+int view_render_exam_json(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *v = NULL;
+	int r = school_exam(c->s, c->p->id[0], &v);
+
+	return put_cval(r, &v, out);
+}
+
+int view_render_exam_csv(const struct node_ctx *c, struct buf *out)
+{
+	struct cval *v = NULL;
+	char *csv = NULL;
+	int r = school_exam(c->s, c->p->id[0], &v);
+
+	if (!r)
+		r = model_exam_csv(v->json, &csv);
+	if (!r)
+		r = buf_puts(out, csv);
+	free(csv);
+	cval_put(v);
+	return r;
+}
+
+int view_render_status(const struct node_ctx *c, struct buf *out)
+{
+	int r = stats_render(out);
+
+	if (!r)
+		r = buf_printf(out, "cache entries: %ld\n",
+			       cache_count(school_cache(c->s)));
+	return r;
+}
+
+int view_render_errors(const struct node_ctx *c, struct buf *out)
+{
+	return errlog_render(out);
+}
+
+int view_render_journal(const struct node_ctx *c, struct buf *out)
+{
+	return journal_render(school_journal(c->s), out);
+}
+
+int view_render(struct school *s, const struct tree_path *p, struct buf *out)
+{
+	const struct node_entry *e = node_entry(p->node);
+	struct node_ctx c;
+	int r;
+
+	if (!e->render)
+		return -EISDIR;
+	r = ctx_open(&c, s, NULL, p, 1);
+	if (!r)
+		r = e->render(&c, out);
+	ctx_done(&c);
+	return r;
+}
+
+/* A member link points from its directory up to the root, then down to
+ * users/E: "../../../users/E" from offers/O/members/. */
 int view_readlink(struct school *s, const struct tree_path *p,
 		  struct buf *out)
 {
-	char *name;
-	const char *up;
-	int r;
+	char *target;
+	int up, r = 0;
 
-	switch (p->node) {
-	case N_OFFER_MEMBER:
-	case N_COURSE_MEMBER:
-		up = "../../../users/";
-		break;
-	case N_STATUS_MEMBER:
-		up = "../../users/";
-		break;
-	default:
+	if (node_entry(p->node)->type != VIEW_LINK)
 		return -EINVAL;
-	}
-	name = tree_encode(p->id[1]);
-	if (!name)
+	target = node_path(N_USER, p->id[1], NULL);
+	if (!target)
 		return -ENOMEM;
-	r = buf_printf(out, "%s%s", up, name);
-	free(name);
+	for (up = node_depth(p->node) - 1; up > 0 && !r; up--)
+		r = buf_puts(out, "../");
+	if (!r)
+		r = buf_puts(out, target + 1);
+	free(target);
 	return r;
 }
 
@@ -577,6 +594,14 @@ static void attr_set(struct view_attr *a, enum view_type t, mode_t mode,
 	a->hash = 0;
 }
 
+/* The size and hash of content b. */
+static void attr_content(struct view_attr *a, const struct buf *b)
+{
+	a->size = b->len;
+	a->hash = mtimes_hash(b->data, b->len);
+	a->hashed = 1;
+}
+
 /* Size of a rendered file. */
 static int attr_render(struct school *s, const struct tree_path *p,
 		       struct view_attr *a)
@@ -584,256 +609,191 @@ static int attr_render(struct school *s, const struct tree_path *p,
 	struct buf b = {0};
 	int r = view_render(s, p, &b);
 
-	if (!r) {
-		a->size = b.len;
-		a->hash = mtimes_hash(b.data, b.len);
-		a->hashed = 1;
-	}
+	if (!r)
+		attr_content(a, &b);
 	buf_free(&b);
 	return r;
 }
 
-static int stat_scratch(struct school *s, const char *path,
-			struct view_attr *a)
+int view_stat_dry_created(struct view_attr *a)
 {
-	size_t size;
-	mode_t mode;
+	const struct node_entry *e = node_entry(N_USER_OFFER);
 
-	if (!scratch_stat(school_scratch(s), path, &size, &mode))
-		return -ENOENT;
-	attr_set(a, VIEW_FILE, mode & 07777, VW_SCRATCH);
-	a->size = size;
+	attr_set(a, e->type, e->mode, e->write);
 	return 0;
 }
 
-/* Is E in the member list behind a symlink directory? Decided from the
- * member's record after making sure the list (and so the record) is
- * cached. */
-static int stat_member_link(struct school *s, const struct tree_path *p)
+int view_exists_offer(const struct node_ctx *c)
 {
-	struct api_user_filter f = {NULL, NULL, -1};
-	struct cval *list, *u;
-	int r, in = 0;
+	struct cval *holder = NULL;
+	const cJSON *offer;
+	int r = school_find_offer(c->s, c->p->id[0], &holder, &offer);
 
-	if (p->node == N_OFFER_MEMBER)
-		f.offer_id = p->id[0];
-	else if (p->node == N_COURSE_MEMBER)
-		f.course_id = p->id[0];
-	else
-		f.active = !strcmp(p->id[0], "active");
-	r = school_members(s, &f, &list);
-	if (r)
-		return r;
-	cval_put(list);
-	r = school_user(s, p->id[1], &u);
-	if (r)
-		return r;
-	if (p->node == N_OFFER_MEMBER)
-		in = grant_state(s, p->id[1], u->json, p->id[0], 0) >= 0;
-	else if (p->node == N_COURSE_MEMBER)
-		in = member_has_course(s, p->id[1], u->json, p->id[0]) > 0;
-	else
-		in = (model_user_active(u->json) == 1) == (f.active == 1);
-	cval_put(u);
-	return in ? 0 : -ENOENT;
+	cval_put(holder);
+	return r;
 }
 
-static int stat_course(struct school *s, const char *course)
+int view_exists_exam(const struct node_ctx *c)
 {
-	struct api_user_filter f = {NULL, course, -1};
+	struct cval *v = NULL;
+	int r = school_exam(c->s, c->p->id[0], &v);
+
+	cval_put(v);
+	return r;
+}
+
+int view_exists_course(const struct node_ctx *c)
+{
+	struct api_user_filter f = {NULL, c->p->id[0], -1};
 	struct cval *list;
 	int r;
 
-	if (school_course_known(s, course))
+	if (school_course_known(c->s, c->p->id[0]))
 		return 0;
 	/* Not named by any offer: it exists if the API lists members for
 	 * it (an offer list may lag behind); an empty list is a typo. */
-	r = school_members(s, &f, &list);
+	r = school_members(c->s, &f, &list);
 	if (!r && cJSON_GetArraySize(list->json) == 0)
 		r = -ENOENT;
 	cval_put(list);
 	return r;
 }
 
-static int stat_user_node(struct school *s, const char *path,
-			  const struct tree_path *p, struct view_attr *a)
+/* Is E (id[1]) in the member list f behind a symlink directory? Decided
+ * by in() from the member's record after making sure the list (and so
+ * the record) is cached. */
+static int member_link(const struct node_ctx *c,
+		       const struct api_user_filter *f,
+		       int (*in)(const struct node_ctx *c, const cJSON *user))
 {
-	struct cval *u = NULL, *holder = NULL, *c;
-	const cJSON *def;
-	int r = member(s, p->id[0], &u);
+	struct cval *list, *u;
+	int r = school_members(c->s, f, &list);
 
-	if (r < 0)
+	if (r)
 		return r;
-	if (r == 1) { /* pending: only offers/ and scratch files */
-		r = 0;
-		if (p->node == N_USER)
-			attr_set(a, VIEW_DIR, MODE_DIR, VW_NONE);
-		else if (p->node == N_USER_OFFERS)
-			attr_set(a, VIEW_DIR, MODE_DIR, VW_NONE);
-		else if (p->node == N_USER_SCRATCH)
-			r = stat_scratch(s, path, a);
-		else
-			r = -ENOENT;
+	cval_put(list);
+	r = school_user(c->s, c->p->id[1], &u);
+	if (r)
 		return r;
-	}
-	switch (p->node) {
-	case N_USER:
-	case N_USER_OFFERS:
-	case N_USER_ORDERS:
-	case N_USER_PROPS:
-	case N_USER_PROGRESS:
-		attr_set(a, VIEW_DIR, MODE_DIR, VW_NONE);
-		break;
-	case N_USER_JSON:
-		attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
-		r = attr_render(s, p, a);
-		break;
-	case N_USER_OFFER:
-	case N_USER_ORDER:
-		attr_set(a, VIEW_FILE, MODE_RW, VW_VALUE);
-		r = attr_render(s, p, a);
-		break;
-	case N_USER_PROP:
-		/* Only a name that is surely no property is a scratch file:
-		 * when the definitions cannot be had, the error stands. */
-		r = p->scratch ? -ENOENT : propdef(s, p->id[1], &holder, &def);
-		if (!r) {
-			attr_set(a, VIEW_FILE, MODE_RW, VW_VALUE);
-			r = attr_render(s, p, a);
-		} else if (r == -ENOENT) {
-			r = stat_scratch(s, path, a);
-		}
-		break;
-	case N_USER_PROPS_JSON:
-		attr_set(a, VIEW_FILE, MODE_RW, VW_JSON);
-		r = attr_render(s, p, a);
-		break;
-	case N_USER_PROGRESS_JSON:
-	case N_USER_PROGRESS_COURSE:
-		if (p->node == N_USER_PROGRESS_COURSE) {
-			r = member_has_course(s, p->id[0], u->json, p->id[1]);
-			if (r <= 0) {
-				r = r ? r : -ENOENT;
-				break;
-			}
-			r = 0;
-		}
-		attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
-		/* A stat must not spend a rate-limited request. */
-		c = school_progress_cached(s, p->id[0],
-					   p->node == N_USER_PROGRESS_COURSE
-						   ? p->id[1]
-						   : NULL);
-		if (c) {
-			struct buf t = {0};
-
-			if (!json_pretty(c->json, &t)) {
-				a->size = t.len;
-				a->hash = mtimes_hash(t.data, t.len);
-				a->hashed = 1;
-			}
-			buf_free(&t);
-			cval_put(c);
-		}
-		break;
-	case N_USER_CHAPTERS:
-		attr_set(a, VIEW_FILE, MODE_CONTROL, VW_CONTROL);
-		break;
-	case N_USER_LOGIN_TOKEN:
-		attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
-		break;
-	case N_USER_SCRATCH:
-		r = stat_scratch(s, path, a);
-		break;
-	default:
-		r = -ENOENT;
-	}
-	cval_put(holder);
+	r = in(c, u->json) ? 0 : -ENOENT;
 	cval_put(u);
 	return r;
+}
+
+static int holds_offer(const struct node_ctx *c, const cJSON *user)
+{
+	return grant_state(c->s, c->p->id[1], user, c->p->id[0], 0) >= 0;
+}
+
+static int takes_course(const struct node_ctx *c, const cJSON *user)
+{
+	return member_has_course(c->s, c->p->id[1], user, c->p->id[0]) > 0;
+}
+
+static int has_status(const struct node_ctx *c, const cJSON *user)
+{
+	return (model_user_active(user) == 1) == !strcmp(c->p->id[0], "active");
+}
+
+int view_exists_offer_member(const struct node_ctx *c)
+{
+	struct api_user_filter f = {c->p->id[0], NULL, -1};
+
+	return member_link(c, &f, holds_offer);
+}
+
+int view_exists_course_member(const struct node_ctx *c)
+{
+	struct api_user_filter f = {NULL, c->p->id[0], -1};
+
+	return member_link(c, &f, takes_course);
+}
+
+int view_exists_status_member(const struct node_ctx *c)
+{
+	struct api_user_filter f = {NULL, NULL, -1};
+
+	f.active = !strcmp(c->p->id[0], "active");
+	return member_link(c, &f, has_status);
+}
+
+int view_stat_link(const struct node_ctx *c, struct view_attr *a)
+{
+	struct buf t = {0};
+	int r = view_readlink(c->s, c->p, &t);
+
+	a->size = t.len;
+	buf_free(&t);
+	return r;
+}
+
+int view_stat_scratch(const struct node_ctx *c, struct view_attr *a)
+{
+	size_t size;
+	mode_t mode;
+
+	if (!scratch_stat(school_scratch(c->s), c->path, &size, &mode))
+		return -ENOENT;
+	attr_set(a, VIEW_FILE, mode & 07777, VW_SCRATCH);
+	a->size = size;
+	return 0;
+}
+
+int view_stat_prop(const struct node_ctx *c, struct view_attr *a)
+{
+	struct cval *holder = NULL;
+	const cJSON *def;
+	/* Only a name that is surely no property is a scratch file: when
+	 * the definitions cannot be had, the error stands. */
+	int r = c->p->scratch ? -ENOENT
+			      : propdef(c->s, c->p->id[1], &holder, &def);
+
+	cval_put(holder);
+	if (!r)
+		return attr_render(c->s, c->p, a);
+	return r == -ENOENT ? view_stat_scratch(c, a) : r;
+}
+
+/* progress.json, progress/C.json: the size only when cached (a stat must
+ * not spend a rate-limited request). */
+int view_stat_progress(const struct node_ctx *c, struct view_attr *a)
+{
+	const char *course = c->p->id[1]; /* NULL: progress.json */
+	struct cval *v;
+	struct buf t = {0};
+	int r;
+
+	if (course) {
+		r = member_has_course(c->s, c->p->id[0], c->user->json, course);
+		if (r <= 0)
+			return r ? r : -ENOENT;
+	}
+	v = school_progress_cached(c->s, c->p->id[0], course);
+	if (!v)
+		return 0;
+	if (!json_pretty(v->json, &t))
+		attr_content(a, &t);
+	buf_free(&t);
+	cval_put(v);
+	return 0;
 }
 
 int view_stat(struct school *s, const char *path, const struct tree_path *p,
 	      struct view_attr *a)
 {
-	struct cval *v = NULL, *holder = NULL;
-	const cJSON *offer;
-	int r = 0;
+	const struct node_entry *e = node_entry(p->node);
+	struct node_ctx c;
+	int r = ctx_open(&c, s, path, p, 0);
 
-	switch (p->node) {
-	case N_ROOT:
-	case N_OFFERS:
-	case N_COURSES:
-	case N_BY_STATUS:
-	case N_STATUS_DIR:
-	case N_USERS:
-	case N_EXAMS:
-	case N_META:
-		attr_set(a, VIEW_DIR, MODE_DIR, VW_NONE);
-		return 0;
-	case N_README:
-	case N_PROPDEFS:
-	case N_META_STATUS:
-	case N_META_ERRORS:
-	case N_META_JOURNAL:
-		attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
-		return attr_render(s, p, a);
-	case N_META_REFRESH:
-		attr_set(a, VIEW_FILE, MODE_CONTROL, VW_CONTROL);
-		return 0;
-	case N_OFFER:
-	case N_OFFER_MEMBERS:
-	case N_OFFER_JSON:
-	case N_OFFER_NAME:
-	case N_OFFER_GRANT:
-		r = school_find_offer(s, p->id[0], &holder, &offer);
-		cval_put(holder);
-		if (r)
-			return r;
-		if (p->node == N_OFFER || p->node == N_OFFER_MEMBERS) {
-			attr_set(a, VIEW_DIR, MODE_DIR, VW_NONE);
-		} else if (p->node == N_OFFER_GRANT) {
-			attr_set(a, VIEW_FILE, MODE_CONTROL, VW_CONTROL);
-		} else {
-			attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
-			r = attr_render(s, p, a);
-		}
+	if (r)
 		return r;
-	case N_COURSE:
-	case N_COURSE_MEMBERS:
-		r = stat_course(s, p->id[0]);
-		if (!r)
-			attr_set(a, VIEW_DIR, MODE_DIR, VW_NONE);
-		return r;
-	case N_OFFER_MEMBER:
-	case N_COURSE_MEMBER:
-	case N_STATUS_MEMBER:
-		r = stat_member_link(s, p);
-		if (!r) {
-			struct buf t = {0};
-
-			attr_set(a, VIEW_LINK, 0777, VW_NONE);
-			r = view_readlink(s, p, &t);
-			a->size = t.len;
-			buf_free(&t);
-		}
-		return r;
-	case N_EXAM:
-	case N_EXAM_JSON:
-	case N_EXAM_CSV:
-		r = school_exam(s, p->id[0], &v);
-		cval_put(v);
-		if (r)
-			return r;
-		if (p->node == N_EXAM) {
-			attr_set(a, VIEW_DIR, MODE_DIR, VW_NONE);
-			return 0;
-		}
-		attr_set(a, VIEW_FILE, MODE_RO, VW_NONE);
-		return attr_render(s, p, a);
-	default:
-		return stat_user_node(s, path, p, a);
-	}
+	attr_set(a, e->type, e->mode, e->write);
+	if (e->stat)
+		r = e->stat(&c, a);
+	else if (e->flags & NODE_SIZED)
+		r = attr_render(s, p, a);
+	ctx_done(&c);
+	return r;
 }
 
 /* ------------------------------------------------------------------------
@@ -858,17 +818,50 @@ static int list_emails(const cJSON *emails, const char *dir,
 	return 0;
 }
 
-static int list_members(struct school *s, const struct api_user_filter *f,
-			const char *dir, view_fill_fn fill, void *arg)
+static int list_members(const struct node_ctx *c,
+			const struct api_user_filter *f, view_fill_fn fill,
+			void *arg)
 {
 	struct cval *list;
-	int r = school_members(s, f, &list);
+	int r = school_members(c->s, f, &list);
 
 	if (r)
 		return r;
-	r = list_emails(list->json, dir, fill, arg);
+	r = list_emails(list->json, c->path, fill, arg);
 	cval_put(list);
 	return r;
+}
+
+int view_list_offer_members(const struct node_ctx *c, view_fill_fn fill,
+			    void *arg)
+{
+	struct api_user_filter f = {c->p->id[0], NULL, -1};
+
+	return list_members(c, &f, fill, arg);
+}
+
+int view_list_course_members(const struct node_ctx *c, view_fill_fn fill,
+			     void *arg)
+{
+	struct api_user_filter f = {NULL, c->p->id[0], -1};
+
+	return list_members(c, &f, fill, arg);
+}
+
+int view_list_status_members(const struct node_ctx *c, view_fill_fn fill,
+			     void *arg)
+{
+	struct api_user_filter f = {NULL, NULL, -1};
+
+	f.active = !strcmp(c->p->id[0], "active");
+	return list_members(c, &f, fill, arg);
+}
+
+int view_list_status(const struct node_ctx *c, view_fill_fn fill, void *arg)
+{
+	int r = fill(arg, "active", VIEW_DIR);
+
+	return r ? r : fill(arg, "inactive", VIEW_DIR);
 }
 
 /* Adds the strings of list to the object set (as keys). */
@@ -889,8 +882,7 @@ static void add_keys(cJSON *set, cJSON *list)
  * first grant lands while the list is fetched would otherwise be in
  * neither (the list from before, the pending set from after).
  */
-static int list_users(struct school *s, const char *dir, view_fill_fn fill,
-		      void *arg)
+int view_list_users(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
 	struct api_user_filter all = {NULL, NULL, -1};
 	struct cval *list;
@@ -899,13 +891,13 @@ static int list_users(struct school *s, const char *dir, view_fill_fn fill,
 
 	if (!pending)
 		return -ENOMEM;
-	add_keys(pending, school_pending_list(s));
-	r = school_members(s, &all, &list);
+	add_keys(pending, school_pending_list(c->s));
+	r = school_members(c->s, &all, &list);
 	if (r) {
 		cJSON_Delete(pending);
 		return r;
 	}
-	add_keys(pending, school_pending_list(s));
+	add_keys(pending, school_pending_list(c->s));
 	cJSON_ArrayForEach(e, list->json)
 	{
 		if (!cJSON_IsString(e))
@@ -913,14 +905,14 @@ static int list_users(struct school *s, const char *dir, view_fill_fn fill,
 		if (pending->child)
 			cJSON_DeleteItemFromObjectCaseSensitive(pending,
 								e->valuestring);
-		r = fill_encoded(fill, arg, dir, e->valuestring, NULL,
+		r = fill_encoded(fill, arg, c->path, e->valuestring, NULL,
 				 VIEW_DIR);
 		if (r)
 			goto out;
 	}
 	cJSON_ArrayForEach(e, pending)
 	{
-		r = fill_encoded(fill, arg, dir, e->string, NULL, VIEW_DIR);
+		r = fill_encoded(fill, arg, c->path, e->string, NULL, VIEW_DIR);
 		if (r)
 			break;
 	}
@@ -930,12 +922,11 @@ out:
 	return r;
 }
 
-static int list_offers(struct school *s, const char *dir, view_fill_fn fill,
-		       void *arg)
+int view_list_offers(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
 	struct cval *offers;
 	const cJSON *o;
-	int r = school_offers(s, &offers);
+	int r = school_offers(c->s, &offers);
 
 	if (r)
 		return r;
@@ -943,7 +934,7 @@ static int list_offers(struct school *s, const char *dir, view_fill_fn fill,
 	{
 		if (!model_offer_id(o))
 			continue;
-		r = fill_encoded(fill, arg, dir, model_offer_id(o), NULL,
+		r = fill_encoded(fill, arg, c->path, model_offer_id(o), NULL,
 				 VIEW_DIR);
 		if (r)
 			break;
@@ -952,13 +943,12 @@ static int list_offers(struct school *s, const char *dir, view_fill_fn fill,
 	return r;
 }
 
-static int list_courses(struct school *s, const char *dir, view_fill_fn fill,
-			void *arg)
+int view_list_courses(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
 	struct cval *offers;
-	const cJSON *o, *c;
+	const cJSON *o, *co;
 	cJSON *seen = cJSON_CreateObject();
-	int r = school_offers(s, &offers);
+	int r = school_offers(c->s, &offers);
 
 	if (r || !seen) {
 		cJSON_Delete(seen);
@@ -966,14 +956,14 @@ static int list_courses(struct school *s, const char *dir, view_fill_fn fill,
 	}
 	cJSON_ArrayForEach(o, offers->json)
 	{
-		cJSON_ArrayForEach(c, model_offer_courses(o))
-		{
-			const char *id = model_course_id(c);
+		cJSON_ArrayForEach(co, model_offer_courses(o)) {
+			const char *id = model_course_id(co);
 
 			if (!id || cJSON_GetObjectItemCaseSensitive(seen, id))
 				continue;
 			cJSON_AddTrueToObject(seen, id);
-			r = fill_encoded(fill, arg, dir, id, NULL, VIEW_DIR);
+			r = fill_encoded(fill, arg, c->path, id, NULL,
+					 VIEW_DIR);
 			if (r)
 				goto out;
 		}
@@ -981,6 +971,21 @@ static int list_courses(struct school *s, const char *dir, view_fill_fn fill,
 out:
 	cJSON_Delete(seen);
 	cval_put(offers);
+	return r;
+}
+
+int view_list_exams(const struct node_ctx *c, view_fill_fn fill, void *arg)
+{
+	cJSON *exams = school_known_exams(c->s), *e;
+	int r = 0;
+
+	cJSON_ArrayForEach(e, exams) {
+		r = fill_encoded(fill, arg, c->path, e->valuestring, NULL,
+				 VIEW_DIR);
+		if (r)
+			break;
+	}
+	cJSON_Delete(exams);
 	return r;
 }
 
@@ -996,12 +1001,72 @@ static int fill_scratch(void *arg, const char *name)
 	return sf->fill(sf->arg, name, VIEW_FILE);
 }
 
-static int list_scratch(struct school *s, const char *path,
-			view_fill_fn fill, void *arg)
+int view_list_scratch(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
 	struct scratch_fill sf = {fill, arg};
 
-	return scratch_list(school_scratch(s), path, fill_scratch, &sf);
+	return scratch_list(school_scratch(c->s), c->path, fill_scratch, &sf);
+}
+
+/* users/E/offers/, users/E/orders/: the member's grants (none for a
+ * pending member). */
+static int list_grants(const struct node_ctx *c, view_fill_fn fill, void *arg,
+		       int order)
+{
+	struct cval *grants;
+	const cJSON *g;
+	int r;
+
+	if (!c->user)
+		return 0;
+	r = school_grants(c->s, c->p->id[0], c->user->json, &grants);
+	if (r)
+		return r;
+	cJSON_ArrayForEach(g, grants->json) {
+		const char *id = order ? model_grant_order_id(g)
+				       : model_grant_offer_id(g);
+
+		if (!id)
+			continue;
+		r = fill_encoded(fill, arg, c->path, id, NULL, VIEW_FILE);
+		if (r)
+			break;
+	}
+	cval_put(grants);
+	return r;
+}
+
+int view_list_user_offers(const struct node_ctx *c, view_fill_fn fill,
+			  void *arg)
+{
+	return list_grants(c, fill, arg, 0);
+}
+
+int view_list_user_orders(const struct node_ctx *c, view_fill_fn fill,
+			  void *arg)
+{
+	return list_grants(c, fill, arg, 1);
+}
+
+int view_list_props(const struct node_ctx *c, view_fill_fn fill, void *arg)
+{
+	struct cval *defs;
+	const cJSON *d;
+	int r = school_propdefs(c->s, &defs);
+
+	if (r)
+		return r;
+	cJSON_ArrayForEach(d, defs->json) {
+		/* without an id it can be neither read nor set */
+		if (!model_propdef_name(d) || !model_propdef_id(d))
+			continue;
+		r = fill_encoded(fill, arg, c->path, model_propdef_name(d),
+				 NULL, VIEW_FILE);
+		if (r)
+			break;
+	}
+	cval_put(defs);
+	return r ? r : view_list_scratch(c, fill, arg);
 }
 
 struct course_fill {
@@ -1018,187 +1083,32 @@ static int fill_course_json(void *arg, const char *course)
 			    VIEW_FILE);
 }
 
-static int list_user_dir(struct school *s, const char *path,
-			 const struct tree_path *p, view_fill_fn fill,
-			 void *arg)
+int view_list_progress(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
-	/* Not listed, though they open by name: login-token (a read mints
-	 * a token), progress.json and progress/ (rate-limited requests).
-	 * grep -r, find, tar, rsync, cp -r, du and indexers walk what
-	 * readdir returns, and browsing must cost nothing. */
-	static const char *const fixed[] = {"user.json",       "offers",
-					    "orders",	       "properties",
-					    "properties.json", "chapters"};
-	static const enum view_type fixed_type[] = {
-		VIEW_FILE, VIEW_DIR, VIEW_DIR, VIEW_DIR, VIEW_FILE, VIEW_FILE};
-	struct cval *u = NULL, *defs = NULL, *grants = NULL;
-	const cJSON *g, *d;
-	int r = member(s, p->id[0], &u);
-	size_t i;
+	struct course_fill cf = {fill, arg, c->path};
 
-	if (r < 0)
-		return r;
-	if (r == 1) { /* pending */
-		if (p->node == N_USER) {
-			r = fill(arg, "offers", VIEW_DIR);
-			if (!r)
-				r = list_scratch(s, path, fill, arg);
-		} else {
-			r = p->node == N_USER_OFFERS ? 0 : -ENOENT;
-		}
-		return r;
-	}
-	switch (p->node) {
-	case N_USER:
-		for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-			r = fill(arg, fixed[i], fixed_type[i]);
-			if (r)
-				goto out;
-		}
-		r = list_scratch(s, path, fill, arg);
-		break;
-	case N_USER_OFFERS:
-	case N_USER_ORDERS:
-		r = school_grants(s, p->id[0], u->json, &grants);
-		if (r)
-			break;
-		cJSON_ArrayForEach(g, grants->json) {
-			const char *id = p->node == N_USER_ORDERS
-						 ? model_grant_order_id(g)
-						 : model_grant_offer_id(g);
-
-			if (!id)
-				continue;
-			r = fill_encoded(fill, arg, path, id, NULL, VIEW_FILE);
-			if (r)
-				goto out;
-		}
-		break;
-	case N_USER_PROPS:
-		r = school_propdefs(s, &defs);
-		if (r)
-			break;
-		cJSON_ArrayForEach(d, defs->json)
-		{
-			/* without an id it can be neither read nor set */
-			if (!model_propdef_name(d) || !model_propdef_id(d))
-				continue;
-			r = fill_encoded(fill, arg, path,
-					 model_propdef_name(d), NULL, VIEW_FILE);
-			if (r)
-				goto out;
-		}
-		r = list_scratch(s, path, fill, arg);
-		break;
-	case N_USER_PROGRESS: {
-		struct course_fill cf = {fill, arg, path};
-
-		r = each_member_course(s, p->id[0], u->json, fill_course_json,
-				       &cf);
-		break;
-	}
-	default:
-		r = -ENOTDIR;
-	}
-out:
-	cval_put(grants);
-	cval_put(defs);
-	cval_put(u);
-	return r;
+	return each_member_course(c->s, c->p->id[0], c->user->json,
+				  fill_course_json, &cf);
 }
 
+/* The fixed names from the table (a pending member's only where the row
+ * allows), then the row's identifiers. */
 int view_list(struct school *s, const char *path, const struct tree_path *p,
 	      view_fill_fn fill, void *arg)
 {
-	static const char *const root[] = {"README",  "properties.json",
-					   "offers",  "courses",
-					   "by-status", "users",
-					   "exams",   ".memberspot"};
-	static const char *const meta[] = {"status", "errors", "journal",
-					   "refresh"};
-	struct api_user_filter f = {NULL, NULL, -1};
-	struct view_attr a;
-	cJSON *exams, *e;
-	size_t i;
+	const struct node_entry *e = node_entry(p->node);
+	struct node_ctx c;
 	int r;
 
-	switch (p->node) {
-	case N_ROOT:
-		for (i = 0; i < sizeof(root) / sizeof(root[0]); i++) {
-			r = fill(arg, root[i],
-				 i < 2 ? VIEW_FILE : VIEW_DIR);
-			if (r)
-				return r;
-		}
-		return 0;
-	case N_META:
-		for (i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
-			r = fill(arg, meta[i], VIEW_FILE);
-			if (r)
-				return r;
-		}
-		return 0;
-	case N_BY_STATUS:
-		r = fill(arg, "active", VIEW_DIR);
-		return r ? r : fill(arg, "inactive", VIEW_DIR);
-	case N_OFFERS:
-		return list_offers(s, path, fill, arg);
-	case N_COURSES:
-		return list_courses(s, path, fill, arg);
-	case N_USERS:
-		return list_users(s, path, fill, arg);
-	case N_EXAMS:
-		exams = school_known_exams(s);
-		r = 0;
-		cJSON_ArrayForEach(e, exams)
-		{
-			r = fill_encoded(fill, arg, path, e->valuestring,
-					 NULL, VIEW_DIR);
-			if (r)
-				break;
-		}
-		cJSON_Delete(exams);
-		return r;
-	case N_OFFER:
-		r = view_stat(s, path, p, &a);
-		if (r)
-			return r;
-		r = fill(arg, "offer.json", VIEW_FILE);
-		if (!r)
-			r = fill(arg, "name", VIEW_FILE);
-		if (!r)
-			r = fill(arg, "members", VIEW_DIR);
-		if (!r)
-			r = fill(arg, "grant", VIEW_FILE);
-		return r;
-	case N_OFFER_MEMBERS:
-		r = view_stat(s, path, p, &a);
-		if (r)
-			return r;
-		f.offer_id = p->id[0];
-		return list_members(s, &f, path, fill, arg);
-	case N_COURSE:
-		r = view_stat(s, path, p, &a);
-		return r ? r : fill(arg, "members", VIEW_DIR);
-	case N_COURSE_MEMBERS:
-		f.course_id = p->id[0];
-		return list_members(s, &f, path, fill, arg);
-	case N_STATUS_DIR:
-		f.active = !strcmp(p->id[0], "active");
-		return list_members(s, &f, path, fill, arg);
-	case N_EXAM:
-		r = view_stat(s, path, p, &a);
-		if (r)
-			return r;
-		r = fill(arg, "results.json", VIEW_FILE);
-		return r ? r : fill(arg, "results.csv", VIEW_FILE);
-	case N_USER:
-	case N_USER_OFFERS:
-	case N_USER_ORDERS:
-	case N_USER_PROPS:
-	case N_USER_PROGRESS:
-		return list_user_dir(s, path, p, fill, arg);
-	default:
+	if (e->type != VIEW_DIR)
 		return -ENOTDIR;
-	}
+	r = ctx_open(&c, s, path, p, 0);
+	if (r)
+		return r;
+	r = node_each_listed(p->node, (e->flags & NODE_MEMBER) && !c.user, fill,
+			     arg);
+	if (!r && e->list)
+		r = e->list(&c, fill, arg);
+	ctx_done(&c);
+	return r;
 }

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "fuzz.h"
+#include "nodes.h"
 #include "tree.h"
 
 /* The canonical path of each node: each "%s" is an identifier, encoded,
@@ -233,11 +234,11 @@ static void check_build(enum node node, const char *id0, const char *id1)
 	free(part[1]);
 }
 
-/* The member directory helper builds what tree_parse reads back. */
+/* The node table builds the paths tree_parse reads back. */
 static void check_user_path(const char *email)
 {
 	struct tree_path p;
-	char *path = tree_user_path(email, "/user.json"), *enc;
+	char *path = node_path(N_USER_JSON, email, NULL), *enc;
 	int rc;
 
 	CHECK(path != NULL);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nodes.h"
 #include "tree.h"
 #include "tap.h"
 
@@ -100,7 +101,7 @@ static void test_encoding(void)
 	refused(".Company.swp");
 	refused("%2E%2E"); /* ".." is "%2E." */
 	refused(".%2E");
-	refused("%2f");	 /* lower case is not what the encoder writes */
+	refused("%2f"); /* lower case is not what the encoder writes */
 	refused("a%2e");
 	refused("%2e");
 	refused("%41"); /* only the three escapes exist */
@@ -427,19 +428,58 @@ static void test_is_dir(void)
 	ok(bad == 0, "tree_node_is_dir knows every directory");
 }
 
-static void test_user_path(void)
+static void test_node_path(void)
 {
-	char *p;
+	static const struct {
+		enum node n;
+		const char *id0, *id1, *want;
+	} cases[] = {
+		{N_USER_JSON, "a@b.c", NULL, "/users/a@b.c/user.json"},
+		{N_USER, ".x/y%", NULL, "/users/%2Ex%2Fy%25"},
+		{N_OFFER_MEMBER, "o/1", "a@b.c", "/offers/o%2F1/members/a@b.c"},
+		{N_STATUS_DIR, "inactive", NULL, "/by-status/inactive"},
+		{N_USER_PROGRESS_COURSE, "a@b.c", "c.1",
+		 "/users/a@b.c/progress/c.1.json"},
+		{N_ROOT, NULL, NULL, "/"},
+	};
+	size_t i;
 
-	p = tree_user_path("a@b.c", "/user.json");
-	ok(tap_streq(p, "/users/a@b.c/user.json"), "user path with suffix");
-	free(p);
-	p = tree_user_path(".x/y%", "");
-	ok(tap_streq(p, "/users/%2Ex%2Fy%25"), "user path, encoded, no suffix");
-	free(p);
-	p = tree_user_path("a@b.c", NULL);
-	ok(tap_streq(p, "/users/a@b.c"), "user path, NULL suffix");
-	free(p);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *p = node_path(cases[i].n, cases[i].id0, cases[i].id1);
+
+		ok(tap_streq(p, cases[i].want), "node_path: %s", cases[i].want);
+		free(p);
+	}
+}
+
+/* Every node's path, built from the table, parses back to that node with
+ * the same identifiers. */
+static void test_path_round_trip(void)
+{
+	struct tree_path tp;
+	int n, bad = 0;
+
+	for (n = 0; n < N__COUNT; n++) {
+		const char *id0 = n == N_STATUS_DIR || n == N_STATUS_MEMBER
+					  ? "active"
+					  : "i/0";
+		char *path = node_path((enum node)n, id0, "%1");
+		int rc = path ? tree_parse(path, &tp) : -ENOMEM;
+
+		if (rc || tp.node != (enum node)n ||
+		    (tp.id[0] && strcmp(tp.id[0], id0)) ||
+		    (tp.id[1] && n != N_USER_SCRATCH &&
+		     strcmp(tp.id[1], "%1"))) {
+			diag("node %d: %s parses to %d (rc %d)", n,
+			     path ? path : "(null)", rc ? -1 : (int)tp.node,
+			     rc);
+			bad++;
+		}
+		if (!rc)
+			tree_path_free(&tp);
+		free(path);
+	}
+	ok(bad == 0, "every node's path parses back to it");
 }
 
 int main(void)
@@ -450,6 +490,7 @@ int main(void)
 	test_parse();
 	test_long_names();
 	test_is_dir();
-	test_user_path();
+	test_node_path();
+	test_path_round_trip();
 	return done_testing();
 }
