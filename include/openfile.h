@@ -133,8 +133,7 @@ int openfile_rmdir(struct openfiles *fs, const char *path);
 int openfile_rename(struct openfiles *fs, const char *from, const char *to,
 		    unsigned int flags, pid_t pid);
 /* chmod of a scratch file (other files' modes are fs.c's to judge). */
-int openfile_chmod_scratch(struct openfiles *fs, const char *path,
-			   mode_t mode);
+int openfile_chmod_scratch(struct openfiles *fs, const char *path, mode_t mode);
 /* utimens of a path not open: nothing changes; ENOENT unless a dry run
  * "created" it. */
 int openfile_utimens(struct openfiles *fs, const char *path);
@@ -144,8 +143,8 @@ int openfile_utimens(struct openfiles *fs, const char *path);
 /* Opens an existing file; flags are open(2)'s (O_ACCMODE, O_TRUNC,
  * O_APPEND). An O_CREAT open of a users/E/offers/O whose create came to
  * nothing a moment ago (the kernel still holds its entry) creates it. */
-int openfile_open(struct openfiles *fs, const char *path, int flags,
-		  pid_t pid, struct openfile **out);
+int openfile_open(struct openfiles *fs, const char *path, int flags, pid_t pid,
+		  struct openfile **out);
 /* O_CREAT: opens an existing file (EEXIST with O_EXCL), a name unlinked a
  * moment ago to be written whole, a new scratch file, or a new
  * users/E/offers/O (sent when its content is applied). */
@@ -154,8 +153,8 @@ int openfile_create(struct openfiles *fs, const char *path, mode_t mode,
 /* Bytes read (at most size) or -errno. path is the file's name now (a
  * scratch file may have been renamed while open); pid is the reader: its
  * first read of an editable file is its base. */
-long openfile_read(struct openfile *h, const char *path, char *out,
-		   size_t size, off_t off, pid_t pid);
+long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
+		   off_t off, pid_t pid);
 /* size or -errno; path as for openfile_read. */
 long openfile_write(struct openfile *h, const char *path, const char *data,
 		    size_t size, off_t off);

@@ -308,8 +308,9 @@ static int dir_fill(void *arg, const char *name, enum view_type t)
 	struct stat st;
 
 	memset(&st, 0, sizeof(st));
-	st.st_mode = t == VIEW_DIR ? S_IFDIR : t == VIEW_LINK ? S_IFLNK
-							      : S_IFREG;
+	st.st_mode = t == VIEW_DIR    ? S_IFDIR
+		     : t == VIEW_LINK ? S_IFLNK
+				      : S_IFREG;
 	return df->filler(df->buf, name, &st, 0, 0) ? -ENOBUFS : 0;
 }
 
@@ -380,8 +381,8 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 	return (int)openfile_read(h, path, out, size, off, caller());
 }
 
-static int fs_write(const char *path, const char *data, size_t size,
-		    off_t off, struct fuse_file_info *fi)
+static int fs_write(const char *path, const char *data, size_t size, off_t off,
+		    struct fuse_file_info *fi)
 {
 	struct openfile *h = handle_of(fi);
 

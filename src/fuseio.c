@@ -17,8 +17,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static atomic_int init_seen;      /* the INIT reply went out */
-static atomic_int kernel_offers;  /* the kernel's INIT offered the flag */
+static atomic_int init_seen;	 /* the INIT reply went out */
+static atomic_int kernel_offers; /* the kernel's INIT offered the flag */
 
 /*
  * The INIT reply is the first reply of a session: the kernel sends nothing

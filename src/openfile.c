@@ -47,23 +47,28 @@ struct openfiles {
 struct openfile {
 	pthread_mutex_t lock;
 	struct openfiles *fs;
+	/* Set at open, never changed: read without the lock. */
 	char *path;
 	struct tree_path tp;
 	enum view_write write;
-	int scratch;   /* content lives in scratch.c under path */
-	int writable;
-	int append;    /* O_APPEND */
-	pid_t pid;     /* the process that opened it */
+	int scratch;  /* content lives in scratch.c under path */
+	int writable; /* opened for writing (or with O_TRUNC) */
+	int append;   /* O_APPEND */
+	pid_t pid;    /* the process that opened it */
+	/* Under the lock. */
 	int dirty;     /* content changed since the last apply */
 	int truncated; /* opened with O_TRUNC and not written since */
 	int refused;   /* -errno of a refused write: nothing may be sent */
-	int create;    /* the file does not exist yet: applying creates it
-			* (edit_apply_create); listed in fs->creating */
-	struct openfile *cnext; /* fs->creating, under fs->lock */
 	int err;       /* a failed apply not yet reported by flush */
-	int resync;    /* control files: a failed write() cut a line; skip
-			* to the next newline (that tail is not a line) */
 	int noted;     /* its content was noted as the reader's base */
+	/* Control files: a failed write() cut a line; skip to the next
+	 * newline (that tail is not a line). */
+	int resync;
+	/* The file does not exist yet: applying creates it
+	 * (edit_apply_create); listed in fs->creating (cnext, under
+	 * fs->lock). */
+	int create;
+	struct openfile *cnext;
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
 };
@@ -483,8 +488,8 @@ static long control_resync(struct openfile *h, const char *data, size_t size)
 		return -EINVAL;
 	skip = (size_t)(nl - data) + 1;
 	h->resync = 0;
-	errlog_add(h->path, 0, "the rest of a line cut by a failed "
-		   "write was skipped");
+	errlog_add(h->path, 0,
+		   "the rest of a line cut by a failed write was skipped");
 	return skip == size ? -EINVAL : (long)skip;
 }
 
@@ -526,8 +531,8 @@ static long write_control(struct openfile *h, const char *data, size_t size)
 		return -EINVAL;
 	}
 	n = (size_t)(nl - h->data.data) + 1;
-	r = fs->env.ops->lines(fs->env.school, h->path, &h->tp, h->data.data,
-			       n, &h->lines);
+	r = fs->env.ops->lines(fs->env.school, h->path, &h->tp, h->data.data, n,
+			       &h->lines);
 	memmove(h->data.data, h->data.data + n, h->data.len - n);
 	buf_resize(&h->data, h->data.len - n);
 	h->dirty = h->data.len > 0;
@@ -636,9 +641,8 @@ static int start_content(struct openfile *h, int flags, enum open_as as)
  * O_TRUNC: a shell's `> f` flushes once before it writes, so there an
  * unwritten file is applied on release only. */
 static int open_node(struct openfiles *fs, const char *path,
-		     struct tree_path *tp, const struct view_attr *a,
-		     int flags, pid_t pid, enum open_as as,
-		     struct openfile **out)
+		     struct tree_path *tp, const struct view_attr *a, int flags,
+		     pid_t pid, enum open_as as, struct openfile **out)
 {
 	int wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	struct openfile *h;
@@ -677,12 +681,12 @@ static int open_created(struct openfiles *fs, const char *path,
 		.type = VIEW_FILE, .mode = 0600, .write = VW_VALUE};
 	int r = fs->env.ops->create(fs->env.school, tp);
 
-	return r ? r : open_node(fs, path, tp, &a, flags, pid, OPEN_CREATE,
-				 out);
+	return r ? r
+		 : open_node(fs, path, tp, &a, flags, pid, OPEN_CREATE, out);
 }
 
-int openfile_open(struct openfiles *fs, const char *path, int flags,
-		  pid_t pid, struct openfile **out)
+int openfile_open(struct openfiles *fs, const char *path, int flags, pid_t pid,
+		  struct openfile **out)
 {
 	struct tree_path tp;
 	struct view_attr a;
@@ -711,9 +715,8 @@ static int create_scratch(struct openfiles *fs, const char *path,
 			  struct tree_path *tp, mode_t mode, int flags,
 			  pid_t pid, struct openfile **out)
 {
-	struct view_attr a = {.type = VIEW_FILE,
-			      .mode = mode & 07777,
-			      .write = VW_SCRATCH};
+	struct view_attr a = {
+		.type = VIEW_FILE, .mode = mode & 07777, .write = VW_SCRATCH};
 	int r = scratch_create(fs->env.scratch, path, mode & 07777);
 
 	if (r)
@@ -736,8 +739,7 @@ int openfile_create(struct openfiles *fs, const char *path, mode_t mode,
 	    scratch_unlinked_take(fs->env.scratch, path))
 		/* Unlinked a moment ago (mv from another filesystem, cp
 		 * --remove-destination): what is written now replaces it. */
-		r = open_node(fs, path, &tp, &a, flags, pid, OPEN_REPLACE,
-			      out);
+		r = open_node(fs, path, &tp, &a, flags, pid, OPEN_REPLACE, out);
 	else if (!r && (flags & O_EXCL))
 		r = -EEXIST;
 	else if (!r)
@@ -756,8 +758,8 @@ int openfile_create(struct openfiles *fs, const char *path, mode_t mode,
  * Reading and writing
  * ---------------------------------------------------------------------- */
 
-long openfile_read(struct openfile *h, const char *path, char *out,
-		   size_t size, off_t off, pid_t pid)
+long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
+		   off_t off, pid_t pid)
 {
 	struct openfiles *fs = h->fs;
 	long n = 0;
@@ -813,8 +815,8 @@ static int write_content(struct openfile *h, const char *data, size_t size,
 		return r;
 	memcpy(h->data.data + off, data, size);
 	h->dirty = 1;
-	r = fs->env.ops->check_partial(h->path, &h->tp, h->write,
-				       h->data.data, h->data.len);
+	r = fs->env.ops->check_partial(h->path, &h->tp, h->write, h->data.data,
+				       h->data.len);
 	if (r)
 		goto refuse;
 	return complete(h) ? apply(h) : 0; /* and close() reports it again */
@@ -1102,8 +1104,7 @@ out_from:
 	return r;
 }
 
-int openfile_chmod_scratch(struct openfiles *fs, const char *path,
-			   mode_t mode)
+int openfile_chmod_scratch(struct openfiles *fs, const char *path, mode_t mode)
 {
 	return scratch_chmod(fs->env.scratch, path, mode & 07777);
 }

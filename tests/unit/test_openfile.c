@@ -106,8 +106,8 @@ static int stub_apply(struct school *s, const char *path,
 	(void)s;
 	(void)p;
 	sent.applies++;
-	snprintf(sent.applied, sizeof(sent.applied), "%s=%.*s", path,
-		 (int)len, data);
+	snprintf(sent.applied, sizeof(sent.applied), "%s=%.*s", path, (int)len,
+		 data);
 	sent.had_base = base != NULL;
 	snprintf(sent.applied_base, sizeof(sent.applied_base), "%.*s",
 		 base ? (int)base->len : 0, base ? base->data : "");
@@ -138,9 +138,10 @@ static int stub_lines(struct school *s, const char *path,
 	(void)path;
 	(void)p;
 	sent.line_calls++;
-	strncat(sent.lines, data, len < sizeof(sent.lines) - strlen(sent.lines) - 1
-				      ? len
-				      : sizeof(sent.lines) - strlen(sent.lines) - 1);
+	strncat(sent.lines, data,
+		len < sizeof(sent.lines) - strlen(sent.lines) - 1
+			? len
+			: sizeof(sent.lines) - strlen(sent.lines) - 1);
 	for (; len; len -= (size_t)(nl - data) + 1, data = nl + 1) {
 		nl = memchr(data, '\n', len);
 		if (!nl)
@@ -259,8 +260,7 @@ static void test_control_long_line(void)
 	openfile_open(fs, GRANT, O_WRONLY, getpid(), &h);
 	ok(put(h, GRANT, big) == -EINVAL && sent.line_calls == 0,
 	   "a line over 64 KiB is refused");
-	ok(put(h, GRANT, "tail\nnext\n") == 10 &&
-		   !strcmp(sent.lines, "next\n"),
+	ok(put(h, GRANT, "tail\nnext\n") == 10 && !strcmp(sent.lines, "next\n"),
 	   "its tail is skipped, the next line runs (got '%s')", sent.lines);
 	ok(openfile_flush(h) == 0, "close has nothing more to report");
 	openfile_release(h);
@@ -278,8 +278,7 @@ static void test_control_failed_write(void)
 	ok(put(h, GRANT, "bad\npart") == -EINVAL,
 	   "a write all of whose lines fail fails");
 	sent.fail_lines = 0;
-	ok(put(h, GRANT, "rest\nok\n") == 8 &&
-		   !strcmp(sent.lines, "bad\nok\n"),
+	ok(put(h, GRANT, "rest\nok\n") == 8 && !strcmp(sent.lines, "bad\nok\n"),
 	   "the rest of its cut line is skipped (got '%s')", sent.lines);
 	ok(openfile_flush(h) == -EINVAL && openfile_flush(h) == 0,
 	   "close reports the failure once");
@@ -333,8 +332,7 @@ static void test_value_writes(void)
 	openfile_open(fs, COMPANY, O_WRONLY | O_TRUNC, getpid(), &h);
 	ok(put(h, COMPANY, "a\nb") == -EINVAL && sent.applies == 1,
 	   "a second line is refused before anything is sent");
-	ok(put_at(h, COMPANY, "c", 3) == -EINVAL,
-	   "and so is whatever follows");
+	ok(put_at(h, COMPANY, "c", 3) == -EINVAL, "and so is whatever follows");
 	ok(openfile_flush(h) == -EINVAL && sent.applies == 1,
 	   "close reports it; nothing was sent");
 	openfile_release(h);
@@ -459,10 +457,11 @@ static void test_created(int dry_run)
 	struct openfile *h = NULL;
 	struct view_attr a;
 
-	ok(openfile_create(fs, OFFER, 0644, O_WRONLY | O_CREAT, getpid(),
-			   &h) == 0 &&
+	ok(openfile_create(fs, OFFER, 0644, O_WRONLY | O_CREAT, getpid(), &h) ==
+			   0 &&
 		   openfile_lookup(fs, OFFER, NULL, &a) == 0,
-	   "%s: a created offer file exists while open", dry_run ? "dry" : "real");
+	   "%s: a created offer file exists while open",
+	   dry_run ? "dry" : "real");
 	ok(openfile_flush(h) == 0 && sent.creates == 1,
 	   "%s: the first close creates it", dry_run ? "dry" : "real");
 	ok((openfile_lookup(fs, OFFER, NULL, &a) == 0) == dry_run,
