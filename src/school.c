@@ -55,6 +55,7 @@
 #include "model.h"
 #include "scratch.h"
 #include "strhash.h"
+#include "strmap.h"
 #include "tree.h"
 
 struct school {
@@ -76,8 +77,8 @@ struct school {
 	long refused;            /* deletions refused in that burst */
 
 	pthread_mutex_t lock; /* guards pending, exams and held_walks */
-	cJSON *pending;       /* object: email -> true */
-	cJSON *exams;         /* object: exam id -> true */
+	struct strmap *pending; /* set of emails granted, not yet listed */
+	struct strmap *exams;   /* set of exam ids read through this mount */
 	cJSON *orders;	      /* object: email -> [grant]: orders made known
 			       * through this mount (derived grants only) */
 	/* Derived grants (below), guarded by lock: */
@@ -119,8 +120,8 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	s->bases = bases_new();
 	if (!s->bases)
 		goto fail_json;
-	s->pending = cJSON_CreateObject();
-	s->exams = cJSON_CreateObject();
+	s->pending = strmap_new();
+	s->exams = strmap_new();
 	s->orders = cJSON_CreateObject();
 	if (!s->pending || !s->exams || !s->orders)
 		goto fail_json;
@@ -136,8 +137,8 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	return s;
 
 fail_json:
-	cJSON_Delete(s->pending);
-	cJSON_Delete(s->exams);
+	strmap_free(s->pending, NULL);
+	strmap_free(s->exams, NULL);
 	cJSON_Delete(s->orders);
 	bases_free(s->bases);
 	scratch_free(s->scratch);
@@ -154,8 +155,8 @@ void school_free(struct school *s)
 {
 	if (!s)
 		return;
-	cJSON_Delete(s->pending);
-	cJSON_Delete(s->exams);
+	strmap_free(s->pending, NULL);
+	strmap_free(s->exams, NULL);
 	cJSON_Delete(s->orders);
 	bases_free(s->bases);
 	scratch_free(s->scratch);
@@ -705,24 +706,62 @@ int school_exam(struct school *s, const char *exam, struct cval **out)
 	struct exam_fetch ef = {s, exam};
 	int r = get_keyed(s, key_of("exam:", exam), fetch_exam, &ef, out);
 
-	if (!r) {
-		pthread_mutex_lock(&s->lock);
-		if (!cJSON_GetObjectItemCaseSensitive(s->exams, exam))
-			cJSON_AddTrueToObject(s->exams, exam);
-		pthread_mutex_unlock(&s->lock);
-	}
+	if (r)
+		return r;
+	pthread_mutex_lock(&s->lock);
+	r = strmap_add(s->exams, exam);
+	pthread_mutex_unlock(&s->lock);
+	if (r >= 0)
+		return 0;
+	cval_put(*out);
+	*out = NULL;
 	return r;
 }
 
-static cJSON *keys_of(struct school *s, const cJSON *obj)
+/* Collects the keys of a set into a `const char *` array. */
+struct key_list {
+	const char **key;
+	size_t n;
+};
+
+static enum strmap_visit collect_key(void *arg, const char *key, void *value)
 {
-	cJSON *list = cJSON_CreateArray();
-	const cJSON *it;
+	struct key_list *l = arg;
+
+	l->key[l->n++] = key;
+	return STRMAP_KEEP;
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of set, sorted, as a cJSON array of strings; NULL on ENOMEM. */
+static cJSON *keys_of(struct school *s, struct strmap *set)
+{
+	struct key_list l = {NULL, 0};
+	cJSON *list = NULL, *item;
+	size_t i;
 
 	pthread_mutex_lock(&s->lock);
-	cJSON_ArrayForEach(it, obj)
-		cJSON_AddItemToArray(list, cJSON_CreateString(it->string));
+	l.key = malloc((strmap_count(set) + 1) * sizeof(*l.key));
+	if (!l.key)
+		goto unlock;
+	strmap_visit(set, collect_key, &l);
+	qsort(l.key, l.n, sizeof(*l.key), by_string);
+	list = cJSON_CreateArray();
+	for (i = 0; list && i < l.n; i++) {
+		item = cJSON_CreateString(l.key[i]);
+		if (!item || !cJSON_AddItemToArray(list, item)) {
+			cJSON_Delete(item);
+			cJSON_Delete(list);
+			list = NULL;
+		}
+	}
+unlock:
 	pthread_mutex_unlock(&s->lock);
+	free(l.key);
 	return list;
 }
 
@@ -1301,15 +1340,12 @@ static void derived_change(struct school *s, const char *email,
 
 int school_pending_add(struct school *s, const char *email)
 {
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&s->lock);
-	if (cJSON_GetObjectItemCaseSensitive(s->pending, email))
-		r = -EEXIST;
-	else if (!cJSON_AddTrueToObject(s->pending, email))
-		r = -ENOMEM;
+	r = strmap_add(s->pending, email);
 	pthread_mutex_unlock(&s->lock);
-	return r;
+	return r == 0 ? -EEXIST : r < 0 ? r : 0;
 }
 
 int school_pending_has(struct school *s, const char *email)
@@ -1317,7 +1353,7 @@ int school_pending_has(struct school *s, const char *email)
 	int r;
 
 	pthread_mutex_lock(&s->lock);
-	r = cJSON_GetObjectItemCaseSensitive(s->pending, email) != NULL;
+	r = strmap_has(s->pending, email);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -1325,7 +1361,7 @@ int school_pending_has(struct school *s, const char *email)
 void school_pending_remove(struct school *s, const char *email)
 {
 	pthread_mutex_lock(&s->lock);
-	cJSON_DeleteItemFromObjectCaseSensitive(s->pending, email);
+	strmap_remove(s->pending, email);
 	pthread_mutex_unlock(&s->lock);
 }
 
