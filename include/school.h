@@ -51,6 +51,10 @@ void school_free(struct school *s);
 void school_set_invalidate(struct school *s, school_invalidate_fn fn,
 			   void *arg);
 const struct school_config *school_config(const struct school *s);
+/* The read-only gate, the one place -o ro is judged: 0 when changes may
+ * be made, else -EROFS, with what was refused (a change's name or a path)
+ * in the error log. */
+int school_refuse_readonly(const struct school *s, const char *what);
 struct scratch *school_scratch(struct school *s);
 struct bases *school_bases(struct school *s);
 struct journal *school_journal(struct school *s);
