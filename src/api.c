@@ -707,7 +707,17 @@ int api_grant(struct http *h, const char *email, const char *first,
 	return change(h, API_GRANT, &a, res);
 }
 
-/* #5 */
+/* #5 and #6: a's offer or order is id. */
+static int grant_state(struct http *h, enum api_endpoint ep,
+		       const struct api_args *a, const char *id,
+		       struct api_result *res)
+{
+	*res = (struct api_result){0};
+	if (!a->email || !id)
+		return -EINVAL;
+	return change(h, ep, a, res);
+}
+
 int api_set_offer_state(struct http *h, const char *email,
 			const char *offer_id, bool active,
 			struct api_result *res)
@@ -715,13 +725,9 @@ int api_set_offer_state(struct http *h, const char *email,
 	struct api_args a = {.email = email, .offer = offer_id,
 			     .active = active};
 
-	*res = (struct api_result){0};
-	if (!email || !offer_id)
-		return -EINVAL;
-	return change(h, API_SET_OFFER_STATE, &a, res);
+	return grant_state(h, API_SET_OFFER_STATE, &a, offer_id, res);
 }
 
-/* #6 */
 int api_set_order_state(struct http *h, const char *email,
 			const char *order_id, bool active,
 			struct api_result *res)
@@ -729,10 +735,7 @@ int api_set_order_state(struct http *h, const char *email,
 	struct api_args a = {.email = email, .order = order_id,
 			     .active = active};
 
-	*res = (struct api_result){0};
-	if (!email || !order_id)
-		return -EINVAL;
-	return change(h, API_SET_ORDER_STATE, &a, res);
+	return grant_state(h, API_SET_ORDER_STATE, &a, order_id, res);
 }
 
 /* The item key of set-custom-user-properties that the API took last
