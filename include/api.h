@@ -4,10 +4,10 @@
  * Each function builds the request from its endpoint's row in one table
  * (method, path template, pacing class, idempotent, body builder;
  * identifiers URL-encoded, bodies built by model.c), sends it through
- * http.c and hands back the parsed response body. HTTP statuses become errno in exactly one place
- * (api_status_errno); at the same place the server's message goes to
- * errlog. Response *shapes* are not interpreted here, except through
- * model.h. Returns 0 or -errno:
+ * http.c and hands back the parsed response body. HTTP statuses become
+ * errno in exactly one place (api_status_errno); at the same place the
+ * server's message goes to errlog. Response *shapes* are not interpreted
+ * here, except through model.h. Returns 0 or -errno:
  *   400 -> EINVAL, 401/403 -> EACCES, 404 -> ENOENT, 409 -> EEXIST,
  *   429 (retries exhausted) -> EAGAIN, 5xx -> EIO, unparsable 2xx body -> EIO,
  *   deadline -> ETIMEDOUT, unreachable -> EHOSTUNREACH, TLS failure
@@ -97,25 +97,22 @@ int api_find_by_mail(struct http *h, const char *email, cJSON **out);
 int api_grant(struct http *h, const char *email, const char *first,
 	      const char *last, const char *offer_id, const char *order_id,
 	      struct api_result *res);
-int api_set_offer_state(struct http *h, const char *email,
-			const char *offer_id, bool active,
-			struct api_result *res);
-int api_set_order_state(struct http *h, const char *email,
-			const char *order_id, bool active,
-			struct api_result *res);
+int api_set_offer_state(struct http *h, const char *email, const char *offer_id,
+			bool active, struct api_result *res);
+int api_set_order_state(struct http *h, const char *email, const char *order_id,
+			bool active, struct api_result *res);
 /* props: array of {"propertyId","value"}; not consumed. Sent with the
  * item key the API takes ("propertyId" or "id", learned on a 400). */
-int api_set_properties(struct http *h, const char *email,
-		       const cJSON *props, struct api_result *res);
+int api_set_properties(struct http *h, const char *email, const cJSON *props,
+		       struct api_result *res);
 int api_delete_users(struct http *h, const char *const *emails, int n,
 		     struct api_result *res);
 int api_progress_list(struct http *h, const char *email, cJSON **out);
 int api_progress_course(struct http *h, const char *course_id,
 			const char *email, cJSON **out);
 int api_login_token(struct http *h, const char *uid, cJSON **out);
-int api_enable_chapter(struct http *h, const char *email,
-		       const char *course_id, const char *chapter_id,
-		       struct api_result *res);
+int api_enable_chapter(struct http *h, const char *email, const char *course_id,
+		       const char *chapter_id, struct api_result *res);
 int api_property_defs(struct http *h, cJSON **out);
 int api_exam_results(struct http *h, const char *exam_id, cJSON **out);
 

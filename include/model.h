@@ -137,13 +137,11 @@ int model_page_length_refused(const char *msg);
  * (model_props_respelled).
  */
 /* #4 {"email","firstname","name","grantOffer","orderId"} */
-cJSON *model_grant_body(const char *email, const char *first,
-			const char *last, const char *offer, const char *order);
+cJSON *model_grant_body(const char *email, const char *first, const char *last,
+			const char *offer, const char *order);
 /* #5 {"email","offerId","active"} and #6 {"email","orderId","active"} */
-cJSON *model_offer_state_body(const char *email, const char *offer,
-			      int active);
-cJSON *model_order_state_body(const char *email, const char *order,
-			      int active);
+cJSON *model_offer_state_body(const char *email, const char *offer, int active);
+cJSON *model_order_state_body(const char *email, const char *order, int active);
 /* One item of set-custom-user-properties: {"propertyId": id, "value"}.
  * value is taken (freed on failure); NULL on ENOMEM. */
 cJSON *model_prop_item(const char *id, cJSON *value);

@@ -62,7 +62,7 @@ enum strmap_visit {
 	STRMAP_STOP,   /* keep it and end the visit */
 };
 typedef enum strmap_visit (*strmap_visit_fn)(void *arg, const char *key,
-					      void *value);
+					     void *value);
 
 /* Calls fn on every entry. Returns the number removed. */
 size_t strmap_visit(struct strmap *m, strmap_visit_fn fn, void *arg);

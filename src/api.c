@@ -99,50 +99,64 @@ static cJSON *chapter_body(const struct api_args *a)
 
 struct endpoint {
 	const char *method;
-	const char *path;      /* template: each "{}" one identifier */
-	enum http_class pacing;
-	bool idempotent;       /* may be retried once it may have arrived */
-	size_t cap;            /* largest answer; 0: API_CAP_DEFAULT */
-	body_fn body;          /* NULL: no body */
+	const char *path;	/* template: each "{}" one identifier */
+	enum http_class pacing; /* http.c's rate class */
+	bool idempotent;	/* may be retried once it may have arrived */
+	size_t cap;		/* largest answer; 0: API_CAP_DEFAULT */
+	body_fn body;		/* NULL: no body */
 };
 
-#define GET(path, pacing, cap) {"GET", path, pacing, true, cap, NULL}
-#define CHANGE(method, path, body) \
-	{method, path, HTTP_CLASS_GENERAL, false, 0, body}
+#define GENERAL HTTP_CLASS_GENERAL
+#define PROGRESS HTTP_CLASS_PROGRESS
 
+/* One row per endpoint: method, path template, pacing, idempotent, cap,
+ * body builder. A table reads best aligned, so clang-format keeps off. */
+/* clang-format off */
 static const struct endpoint endpoints[API__N] = {
-	[API_AUTH] = GET("/api-auth", HTTP_CLASS_GENERAL, 0),
-	[API_OFFERS] = GET("/v1/offers", HTTP_CLASS_GENERAL, 0),
-	/* its query is built by list_page_once */
-	[API_USERS_LIST] = GET("/v1/users/list", HTTP_CLASS_GENERAL, 8 * MIB),
-	[API_FIND_BY_MAIL] = GET("/v1/users/find-by-mail/{}",
-				 HTTP_CLASS_GENERAL, 1 * MIB),
-	[API_GRANT] = CHANGE("POST", "/v1/users/grant-user-offer-by-mail",
-			     grant_body),
-	[API_SET_OFFER_STATE] = CHANGE("POST", "/v1/users/set-offer-state",
-				       offer_state_body),
-	[API_SET_ORDER_STATE] = CHANGE("POST", "/v1/users/set-order-state",
-				       order_state_body),
-	[API_SET_PROPERTIES] = CHANGE("POST",
-				      "/v1/users/set-custom-user-properties",
-				      props_body),
+	[API_AUTH] =
+		{"GET", "/api-auth", GENERAL, true, 0, NULL},
+	[API_OFFERS] =
+		{"GET", "/v1/offers", GENERAL, true, 0, NULL},
+	/* its query is built by list_query */
+	[API_USERS_LIST] =
+		{"GET", "/v1/users/list", GENERAL, true, 8 * MIB, NULL},
+	[API_FIND_BY_MAIL] =
+		{"GET", "/v1/users/find-by-mail/{}", GENERAL, true, 1 * MIB,
+		 NULL},
+	[API_GRANT] =
+		{"POST", "/v1/users/grant-user-offer-by-mail", GENERAL, false,
+		 0, grant_body},
+	[API_SET_OFFER_STATE] =
+		{"POST", "/v1/users/set-offer-state", GENERAL, false, 0,
+		 offer_state_body},
+	[API_SET_ORDER_STATE] =
+		{"POST", "/v1/users/set-order-state", GENERAL, false, 0,
+		 order_state_body},
+	[API_SET_PROPERTIES] =
+		{"POST", "/v1/users/set-custom-user-properties", GENERAL,
+		 false, 0, props_body},
 	/* DELETE with a body, as API.md lists first */
-	[API_DELETE_USERS] = CHANGE("DELETE", "/v1/users/delete-users",
-				    delete_body),
-	[API_PROGRESS_LIST] = GET("/v1/users/course-progress/list/{}",
-				  HTTP_CLASS_PROGRESS, 0),
-	[API_PROGRESS_COURSE] = GET("/v1/users/course-progress/{}/{}",
-				    HTTP_CLASS_PROGRESS, 0),
-	[API_LOGIN_TOKEN] = GET("/v1/users/login-token/{}",
-				HTTP_CLASS_GENERAL, 0),
-	[API_ENABLE_CHAPTER] = CHANGE("POST",
-				      "/v1/chapters/chapter-access/enable",
-				      chapter_body),
-	[API_PROPERTY_DEFS] = GET("/v1/custom-user-properties/list",
-				  HTTP_CLASS_GENERAL, 0),
-	[API_EXAM_RESULTS] = GET("/v1/exams/{}/results", HTTP_CLASS_GENERAL,
-				 32 * MIB),
+	[API_DELETE_USERS] =
+		{"DELETE", "/v1/users/delete-users", GENERAL, false, 0,
+		 delete_body},
+	[API_PROGRESS_LIST] =
+		{"GET", "/v1/users/course-progress/list/{}", PROGRESS, true,
+		 0, NULL},
+	[API_PROGRESS_COURSE] =
+		{"GET", "/v1/users/course-progress/{}/{}", PROGRESS, true, 0,
+		 NULL},
+	[API_LOGIN_TOKEN] =
+		{"GET", "/v1/users/login-token/{}", GENERAL, true, 0, NULL},
+	[API_ENABLE_CHAPTER] =
+		{"POST", "/v1/chapters/chapter-access/enable", GENERAL, false,
+		 0, chapter_body},
+	[API_PROPERTY_DEFS] =
+		{"GET", "/v1/custom-user-properties/list", GENERAL, true, 0,
+		 NULL},
+	[API_EXAM_RESULTS] =
+		{"GET", "/v1/exams/{}/results", GENERAL, true, 32 * MIB, NULL},
 };
+/* clang-format on */
 
 size_t api_endpoint_cap(enum api_endpoint ep)
 {
@@ -415,9 +429,8 @@ nomem:
 
 /* Sends one request and judges it; why as finish(). Returns 0 or
  * -errno. */
-static int send_request(struct http *h, enum api_endpoint ep,
-			const char *path, const cJSON *body, cJSON **out,
-			struct buf *why)
+static int send_request(struct http *h, enum api_endpoint ep, const char *path,
+			const cJSON *body, cJSON **out, struct buf *why)
 {
 	const struct endpoint *row = &endpoints[ep];
 	struct http_response r = {0};
@@ -443,8 +456,8 @@ static int send_request(struct http *h, enum api_endpoint ep,
 	t0 = mono_now();
 	rc = http_request_capped(h, row->method, path, json, row->pacing,
 				 row->idempotent, ep, api_endpoint_cap(ep), &r);
-	rc = finish(where.data, rc, mono_now() - t0, &r, !row->idempotent,
-		    out, why);
+	rc = finish(where.data, rc, mono_now() - t0, &r, !row->idempotent, out,
+		    why);
 	http_response_free(&r);
 	free(json);
 out_where:
@@ -517,9 +530,8 @@ static int build_path(struct buf *b, enum api_endpoint ep,
  * builder. sent (may be NULL) gets the body as built, for the journal;
  * out the answer. Returns 0 or -errno.
  */
-static int call(struct http *h, enum api_endpoint ep,
-		const struct api_args *a, const char *query, cJSON **out,
-		cJSON **sent, struct buf *why)
+static int call(struct http *h, enum api_endpoint ep, const struct api_args *a,
+		const char *query, cJSON **out, cJSON **sent, struct buf *why)
 {
 	struct buf path = {0};
 	cJSON *body = NULL;
@@ -698,8 +710,11 @@ int api_grant(struct http *h, const char *email, const char *first,
 	      const char *last, const char *offer_id, const char *order_id,
 	      struct api_result *res)
 {
-	struct api_args a = {.email = email, .first = first, .last = last,
-			     .offer = offer_id, .order = order_id};
+	struct api_args a = {.email = email,
+			     .first = first,
+			     .last = last,
+			     .offer = offer_id,
+			     .order = order_id};
 
 	*res = (struct api_result){0};
 	if (!email || !offer_id)
@@ -718,22 +733,20 @@ static int grant_state(struct http *h, enum api_endpoint ep,
 	return change(h, ep, a, res);
 }
 
-int api_set_offer_state(struct http *h, const char *email,
-			const char *offer_id, bool active,
-			struct api_result *res)
+int api_set_offer_state(struct http *h, const char *email, const char *offer_id,
+			bool active, struct api_result *res)
 {
-	struct api_args a = {.email = email, .offer = offer_id,
-			     .active = active};
+	struct api_args a = {
+		.email = email, .offer = offer_id, .active = active};
 
 	return grant_state(h, API_SET_OFFER_STATE, &a, offer_id, res);
 }
 
-int api_set_order_state(struct http *h, const char *email,
-			const char *order_id, bool active,
-			struct api_result *res)
+int api_set_order_state(struct http *h, const char *email, const char *order_id,
+			bool active, struct api_result *res)
 {
-	struct api_args a = {.email = email, .order = order_id,
-			     .active = active};
+	struct api_args a = {
+		.email = email, .order = order_id, .active = active};
 
 	return grant_state(h, API_SET_ORDER_STATE, &a, order_id, res);
 }
@@ -836,8 +849,8 @@ int api_login_token(struct http *h, const char *uid, cJSON **out)
 int api_enable_chapter(struct http *h, const char *email, const char *course_id,
 		       const char *chapter_id, struct api_result *res)
 {
-	struct api_args a = {.email = email, .course = course_id,
-			     .chapter = chapter_id};
+	struct api_args a = {
+		.email = email, .course = course_id, .chapter = chapter_id};
 
 	*res = (struct api_result){0};
 	if (!email || !course_id || !chapter_id)

@@ -38,7 +38,7 @@ struct fence {
 	/* A mark that could not be stored: every key changed then. */
 	unsigned long long all_gen;
 	struct fence_ticket *head, *tail; /* running fetches, oldest first */
-	struct strmap *marks; /* key -> struct mark */
+	struct strmap *marks;		  /* key -> struct mark */
 };
 
 /* ------------------------------------------------------------------ */

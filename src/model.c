@@ -768,8 +768,8 @@ static int add_str(cJSON *obj, const char *key, const char *value)
 
 /* An object of up to five string fields (names[i] set to values[i] when
  * that is not NULL), in order. NULL on ENOMEM. */
-static cJSON *strings_body(const char *const *names,
-			   const char *const *values, int n)
+static cJSON *strings_body(const char *const *names, const char *const *values,
+			   int n)
 {
 	cJSON *body = cJSON_CreateObject();
 	int i;
@@ -783,8 +783,8 @@ static cJSON *strings_body(const char *const *names,
 	return body;
 }
 
-cJSON *model_grant_body(const char *email, const char *first,
-			const char *last, const char *offer, const char *order)
+cJSON *model_grant_body(const char *email, const char *first, const char *last,
+			const char *offer, const char *order)
 {
 	static const char *const names[] = {"email", "firstname", "name",
 					    "grantOffer", "orderId"};
@@ -793,8 +793,8 @@ cJSON *model_grant_body(const char *email, const char *first,
 	return strings_body(names, values, 5);
 }
 
-static cJSON *state_body(const char *email, const char *id_key,
-			 const char *id, int active)
+static cJSON *state_body(const char *email, const char *id_key, const char *id,
+			 int active)
 {
 	const char *const names[] = {"email", id_key};
 	const char *const values[] = {email, id};
@@ -807,14 +807,12 @@ static cJSON *state_body(const char *email, const char *id_key,
 	return body;
 }
 
-cJSON *model_offer_state_body(const char *email, const char *offer,
-			      int active)
+cJSON *model_offer_state_body(const char *email, const char *offer, int active)
 {
 	return state_body(email, "offerId", offer, active);
 }
 
-cJSON *model_order_state_body(const char *email, const char *order,
-			      int active)
+cJSON *model_order_state_body(const char *email, const char *order, int active)
 {
 	return state_body(email, "orderId", order, active);
 }

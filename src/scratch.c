@@ -516,8 +516,7 @@ int scratch_editor_name(const char *name)
 /* Unlinked names                                                      */
 /* ------------------------------------------------------------------ */
 
-static enum strmap_visit drop_expired(void *arg, const char *path,
-				      void *value)
+static enum strmap_visit drop_expired(void *arg, const char *path, void *value)
 {
 	if (((struct uname *)value)->until > *(double *)arg)
 		return STRMAP_KEEP;
@@ -550,8 +549,7 @@ int scratch_unlinked_add(struct scratch *s, const char *path)
 		u->until = now + SCRATCH_UNLINKED_SECS;
 		goto unlock;
 	}
-	if (strmap_full(s->unlinked) ||
-	    strmap_count(s->unlinked) >= MAX_FILES)
+	if (strmap_full(s->unlinked) || strmap_count(s->unlinked) >= MAX_FILES)
 		strmap_visit(s->unlinked, drop_expired, &now);
 	if (strmap_count(s->unlinked) >= MAX_FILES) {
 		rc = -ENOSPC;

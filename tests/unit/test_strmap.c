@@ -41,8 +41,7 @@ static enum strmap_visit drop_odd(void *arg, const char *key, void *value)
 	return (size_t)value % 2 ? STRMAP_REMOVE : STRMAP_KEEP;
 }
 
-static enum strmap_visit stop_at_once(void *arg, const char *key,
-				      void *value)
+static enum strmap_visit stop_at_once(void *arg, const char *key, void *value)
 {
 	(*(size_t *)arg)++;
 	return STRMAP_STOP;
@@ -155,8 +154,10 @@ static void test_visit_some(void)
 	}
 	for (rounds = 0; strmap_count(m) > 0 && rounds < 100000; rounds++)
 		strmap_visit_some(m, &cursor, 32, 2, drop_odd, NULL);
-	ok(strmap_count(m) == 0, "incremental visits reach every entry (%zu "
-	   "calls)", rounds);
+	ok(strmap_count(m) == 0,
+	   "incremental visits reach every entry (%zu "
+	   "calls)",
+	   rounds);
 	strmap_visit_some(m, &cursor, 32, 2, count_visit, &seen);
 	ok(seen == 0, "an empty table: nothing visited");
 	strmap_free(m, NULL);
