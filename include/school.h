@@ -96,7 +96,7 @@ int school_course_progress(struct school *s, const char *email,
 struct cval *school_progress_cached(struct school *s, const char *email,
 				    const char *course);
 int school_exam(struct school *s, const char *exam, struct cval **out);
-/* Exams looked up so far (array of strings). */
+/* Exams looked up so far (array of strings, sorted; NULL on ENOMEM). */
 cJSON *school_known_exams(struct school *s);
 /* Fresh login token (never cached): *token (malloc'd) is the file's
  * content, the token and a newline, then the login URL and a newline when
@@ -118,7 +118,8 @@ int school_find_propdef(struct school *s, const char *name,
 int school_pending_add(struct school *s, const char *email);
 int school_pending_has(struct school *s, const char *email);
 void school_pending_remove(struct school *s, const char *email);
-cJSON *school_pending_list(struct school *s); /* array of strings */
+/* Array of strings, sorted; NULL on ENOMEM. */
+cJSON *school_pending_list(struct school *s);
 
 /* --- changes ---------------------------------------------------------- */
 int school_grant(struct school *s, const char *email, const char *first,

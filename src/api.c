@@ -785,7 +785,8 @@ int api_set_properties(struct http *h, const char *email, const cJSON *props,
 	struct api_args a = {.email = email, .props = props};
 	struct buf why = {0};
 	int is_id = propkey_is_id;
-	const char *key = is_id ? "id" : MODEL_PROPKEY_DEFAULT;
+	const char *key = is_id ? model_propkey_other(MODEL_PROPKEY_DEFAULT)
+				: MODEL_PROPKEY_DEFAULT;
 	int rc;
 
 	*res = (struct api_result){0};
