@@ -145,6 +145,9 @@ cJSON *model_order_state_body(const char *email, const char *order, int active);
 /* One item of set-custom-user-properties: {"propertyId": id, "value"}.
  * value is taken (freed on failure); NULL on ENOMEM. */
 cJSON *model_prop_item(const char *id, cJSON *value);
+/* The id and the value of such an item (NULL when absent). */
+const char *model_prop_item_id(const cJSON *item);
+const cJSON *model_prop_item_value(const cJSON *item);
 /* #7 {"email","properties": a copy of props (items of model_prop_item)} */
 cJSON *model_props_body(const char *email, const cJSON *props);
 /* A copy of a model_props_body body whose items' "propertyId" is spelled

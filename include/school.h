@@ -87,8 +87,6 @@ int school_grants_derived(struct school *s, const cJSON *user);
 /* The member record fetched now, whatever the cache holds (and cached):
  * what a save compares with before it changes anything. */
 int school_user_fresh(struct school *s, const char *email, struct cval **out);
-/* The member record only when already cached; never fetches. */
-struct cval *school_user_cached(struct school *s, const char *email);
 int school_progress(struct school *s, const char *email, struct cval **out);
 int school_course_progress(struct school *s, const char *email,
 			   const char *course, struct cval **out);

@@ -830,6 +830,17 @@ cJSON *model_prop_item(const char *id, cJSON *value)
 	return item;
 }
 
+const char *model_prop_item_id(const cJSON *item)
+{
+	return cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(item, MODEL_PROPKEY_DEFAULT));
+}
+
+const cJSON *model_prop_item_value(const cJSON *item)
+{
+	return cJSON_GetObjectItemCaseSensitive(item, "value");
+}
+
 cJSON *model_props_body(const char *email, const cJSON *props)
 {
 	const char *const names[] = {"email"};

@@ -221,7 +221,7 @@ static char *key_of(const char *prefix, const char *id)
 
 /* Two ids in one key: the length prefix keeps "a"+"bc" apart from "ab"+"c"
  * whatever characters the ids hold. */
-static char *key_of2(const char *prefix, const char *a, const char *b)
+static char *key_of_pair(const char *prefix, const char *a, const char *b)
 {
 	struct buf k = {0};
 
@@ -258,7 +258,7 @@ static char *list_key(const struct api_user_filter *f)
 }
 
 /* The cache a key lives in. */
-static struct cache *kc(struct school *s, const char *key)
+static struct cache *cache_for_key(struct school *s, const char *key)
 {
 	if (!strncmp(key, "list:", 5) || !strcmp(key, "roster") ||
 	    !strncmp(key, "held", 4) || !strncmp(key, "progress:", 9) ||
@@ -275,7 +275,7 @@ static int get_keyed(struct school *s, char *key, cache_fetch_fn fn,
 
 	if (!key)
 		return -ENOMEM;
-	r = cache_get(kc(s, key), key, fn, arg, out);
+	r = cache_get(cache_for_key(s, key), key, fn, arg, out);
 	free(key);
 	return r;
 }
@@ -624,21 +624,6 @@ int school_user_fresh(struct school *s, const char *email, struct cval **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-struct cval *school_user_cached(struct school *s, const char *email)
-{
-	char *key = key_of("user:", email);
-	struct cval *packed, *v = NULL;
-
-	if (!key)
-		return NULL;
-	packed = cache_peek(s->cache, key);
-	free(key);
-	if (packed && unpack(packed, &v))
-		v = NULL;
-	cval_put(packed);
-	return v;
-}
-
 static int fetch_progress(void *arg, cJSON **out)
 {
 	struct user_fetch *uf = arg;
@@ -672,20 +657,20 @@ int school_course_progress(struct school *s, const char *email,
 {
 	struct cprogress_fetch cf = {s, email, course};
 
-	return get_keyed(s, key_of2("cprogress:", email, course),
+	return get_keyed(s, key_of_pair("cprogress:", email, course),
 			 fetch_course_progress, &cf, out);
 }
 
 struct cval *school_progress_cached(struct school *s, const char *email,
 				    const char *course)
 {
-	char *key = course ? key_of2("cprogress:", email, course)
+	char *key = course ? key_of_pair("cprogress:", email, course)
 			   : key_of("progress:", email);
 	struct cval *v;
 
 	if (!key)
 		return NULL;
-	v = cache_peek(kc(s, key), key);
+	v = cache_peek(cache_for_key(s, key), key);
 	free(key);
 	return v;
 }
@@ -1393,8 +1378,7 @@ static void kernel_forget_node(struct school *s, enum node n, const char *id0,
 }
 
 /* The symlinks a member may have in offers/, courses/ and by-status/. */
-static void forget_member_links(struct school *s, const char *email,
-				const char *extra_offer)
+static void forget_member_links(struct school *s, const char *email)
 {
 	struct cval *offers = cache_peek(s->cache, "offers");
 	const cJSON *o, *c;
@@ -1410,8 +1394,6 @@ static void forget_member_links(struct school *s, const char *email,
 		const char *oid = model_offer_id(o);
 
 		if (!oid)
-			continue;
-		if (extra_offer && strcmp(oid, extra_offer))
 			continue;
 		kernel_forget_node(s, N_OFFER_MEMBER, oid, email);
 		cJSON_ArrayForEach(c, model_offer_courses(o))
@@ -1458,7 +1440,7 @@ static void member_changed(struct school *s, const char *email,
 	kernel_forget_node(s, N_USER, email, NULL);
 	kernel_forget_node(s, N_STATUS_DIR, "active", NULL);
 	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL);
-	forget_member_links(s, email, NULL);
+	forget_member_links(s, email);
 	free(key);
 	free(pkey);
 }
@@ -1697,10 +1679,9 @@ int school_delete(struct school *s, const char *const *emails, int n)
 	double stamp;
 	int r, i;
 
-	/* Refused deletions answer EPERM, under -o ro too: the mount tests
-	 * (test_write.sh "-o ro: rmdir users/E") hold rmdir to that. */
-	if (school_refuse_readonly(s, "delete"))
-		return -EPERM;
+	r = school_refuse_readonly(s, "delete");
+	if (r)
+		return r;
 	if (s->cfg.nodelete) {
 		errlog_add("delete", 0, "member deletion refused (-o nodelete)");
 		return -EPERM;
@@ -1729,7 +1710,7 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			char *key = key_of("user:", emails[i]);
 			char *dir = node_path(N_USER, emails[i], NULL);
 
-			forget_member_links(s, emails[i], NULL);
+			forget_member_links(s, emails[i]);
 			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
 			if (key)
 				cache_put_missing(s->cache, key);
@@ -1763,14 +1744,14 @@ static void drop_older(struct school *s, const char *key, double min_age)
 	struct cval *v;
 
 	if (min_age > 0) {
-		v = cache_peek(kc(s, key), key);
+		v = cache_peek(cache_for_key(s, key), key);
 		if (v && mono_now() - v->fetched < min_age) {
 			cval_put(v);
 			return;
 		}
 		cval_put(v);
 	}
-	cache_drop(kc(s, key), key);
+	cache_drop(cache_for_key(s, key), key);
 }
 
 int school_refresh(struct school *s, const char *path)
