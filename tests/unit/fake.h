@@ -30,6 +30,7 @@
 #include "http.h"
 #include "journal.h"
 #include "school.h"
+#include "tree.h"
 
 #define FAKE_KEY "unit-test-key-0123456789"
 
@@ -165,7 +166,8 @@ static __attribute__((unused)) long fake_count(struct fake *f,
 
 /* The fake's record of a member: as stored ("guessed" shapes) or, with
  * api set, as the API answers in the fake's dialect. NULL when unknown. */
-static cJSON *fake_user(struct fake *f, const char *email, int api)
+static __attribute__((unused)) cJSON *fake_user(struct fake *f,
+						const char *email, int api)
 {
 	char *e = curl_easy_escape(NULL, email, 0);
 	struct buf path = {0};
@@ -179,8 +181,26 @@ static cJSON *fake_user(struct fake *f, const char *email, int api)
 	return u;
 }
 
-/* A school on the fake, set up as main.c does. Returns 0 or -1. */
-static int world_open(struct world *w, struct fake *f)
+/* "PRE<encoded id>POST", a mount path (malloc'd), or NULL. */
+static __attribute__((unused)) char *mount_path(const char *pre, const char *id,
+						const char *post)
+{
+	char *enc = tree_encode(id), *p = NULL;
+	size_t n;
+
+	if (!enc)
+		return NULL;
+	n = strlen(pre) + strlen(enc) + strlen(post) + 1;
+	p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s%s%s", pre, enc, post);
+	free(enc);
+	return p;
+}
+
+/* A school on the fake, set up as main.c does, listing page_size members
+ * a page (0: 100). Returns 0 or -1. */
+static int world_open(struct world *w, struct fake *f, int page_size)
 {
 	struct http_config hc = {.base_url = f->url,
 				 .api_key = FAKE_KEY,
@@ -191,7 +211,7 @@ static int world_open(struct world *w, struct fake *f)
 				 .max_conns = 8};
 	struct school_config sc = {.cache_ttl = 60,
 				   .neg_ttl = 5,
-				   .page_size = 100,
+				   .page_size = page_size ? page_size : 100,
 				   .max_deletes = 10,
 				   .workers = 4};
 	int err = 0;

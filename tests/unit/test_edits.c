@@ -23,16 +23,8 @@
 static char *parse(const char *pre, const char *id, const char *post,
 		   struct tree_path *tp)
 {
-	char *enc = tree_encode(id), *p = NULL;
-	size_t n;
+	char *p = mount_path(pre, id, post);
 
-	if (!enc)
-		return NULL;
-	n = strlen(pre) + strlen(enc) + strlen(post) + 1;
-	p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s%s%s", pre, enc, post);
-	free(enc);
 	if (p && tree_parse(p, tp)) {
 		free(p);
 		p = NULL;
@@ -210,7 +202,7 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (fake_start(&f, "guessed", 20)) {
 		ok(0, "the fake API starts");
-	} else if (world_open(&w, &f)) {
+	} else if (world_open(&w, &f, 0)) {
 		ok(0, "a school on the fake");
 		world_close(&w);
 	} else {

@@ -16,22 +16,6 @@
 #define EMAIL "anna+test@example.com"
 #define OFFER "bundle/2026"
 
-/* "PRE<encoded id>POST", malloc'd. */
-static char *mount_path(const char *pre, const char *id, const char *post)
-{
-	char *enc = tree_encode(id), *p = NULL;
-	size_t n;
-
-	if (!enc)
-		return NULL;
-	n = strlen(pre) + strlen(enc) + strlen(post) + 1;
-	p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s%s%s", pre, enc, post);
-	free(enc);
-	return p;
-}
-
 /* view_render of a mount path into out. 0 or -errno. */
 static int render(struct school *s, const char *path, struct buf *out)
 {
@@ -224,7 +208,7 @@ static void one_dialect(const char *dialect)
 		fake_stop(&f);
 		return;
 	}
-	if (world_open(&w, &f)) {
+	if (world_open(&w, &f, 0)) {
 		ok(0, "%s: a school on the fake", dialect);
 	} else {
 		user_json(&f, w.school, dialect);
