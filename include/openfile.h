@@ -98,8 +98,12 @@ struct openfile;
 
 /* A copy of env is kept. NULL when out of memory. */
 struct openfiles *openfiles_new(const struct openfile_env *env);
-/* Every handle must have been released. NULL is fine. */
+/* Frees fs and every handle not released: when the mount goes away with
+ * files still open, the kernel sends no release for them (nothing of
+ * theirs is applied). NULL is fine. */
 void openfiles_free(struct openfiles *fs);
+/* Handles open (not yet released). */
+long openfiles_count(struct openfiles *fs);
 const struct openfile_env *openfiles_env(const struct openfiles *fs);
 
 /* --- paths --------------------------------------------------------------

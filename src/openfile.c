@@ -40,8 +40,11 @@
 struct openfiles {
 	struct openfile_env env;
 	struct timespec epoch; /* the times without mtimes */
-	pthread_mutex_t lock;  /* creating */
+	pthread_mutex_t lock;  /* creating, open */
 	struct openfile *creating;
+	/* Every handle not yet released: a file still open when the mount
+	 * goes away gets no release from the kernel, and is freed here. */
+	struct openfile *open;
 };
 
 struct openfile {
@@ -69,6 +72,8 @@ struct openfile {
 	 * fs->lock). */
 	int create;
 	struct openfile *cnext;
+	/* In fs->open (under fs->lock). */
+	struct openfile *onext, **oprev;
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
 };
@@ -109,12 +114,30 @@ struct openfiles *openfiles_new(const struct openfile_env *env)
 	return fs;
 }
 
+static void handle_free(struct openfile *h);
+
 void openfiles_free(struct openfiles *fs)
 {
 	if (!fs)
 		return;
+	/* Files still open when the mount went away: nothing of theirs is
+	 * applied (no release came, so no close() waits for an answer). */
+	while (fs->open)
+		handle_free(fs->open);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
+}
+
+long openfiles_count(struct openfiles *fs)
+{
+	struct openfile *h;
+	long n = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (h = fs->open; h; h = h->onext)
+		n++;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
 }
 
 const struct openfile_env *openfiles_env(const struct openfiles *fs)
@@ -564,6 +587,11 @@ static void handle_free(struct openfile *h)
 		return;
 	if (h->create)
 		creating_remove(h);
+	pthread_mutex_lock(&h->fs->lock);
+	*h->oprev = h->onext;
+	if (h->onext)
+		h->onext->oprev = h->oprev;
+	pthread_mutex_unlock(&h->fs->lock);
 	pthread_mutex_destroy(&h->lock);
 	buf_free(&h->data);
 	tree_path_free(&h->tp);
@@ -592,6 +620,13 @@ static struct openfile *handle_new(struct openfiles *fs, const char *path,
 	h->write = w;
 	h->scratch = w == VW_SCRATCH;
 	h->pid = pid;
+	pthread_mutex_lock(&fs->lock);
+	h->onext = fs->open;
+	if (fs->open)
+		fs->open->oprev = &h->onext;
+	h->oprev = &fs->open;
+	fs->open = h;
+	pthread_mutex_unlock(&fs->lock);
 	return h;
 }
 
