@@ -42,6 +42,8 @@ const char *model_propdefs_reading(const cJSON *body);
 /* User */
 const char *model_user_email(const cJSON *user);
 const char *model_user_uid(const cJSON *user);
+const char *model_user_firstname(const cJSON *user); /* "firstname" */
+const char *model_user_lastname(const cJSON *user);  /* "name" */
 int model_user_active(const cJSON *user);         /* 1, 0, -1 unknown */
 /* The member's grants, or NULL when the record carries none (the
  * evidence dialect): then they are derived from the per-offer lists. */
@@ -130,6 +132,10 @@ int model_page_length_refused(const char *msg);
  * tab or a CR gets a leading "'" so no spreadsheet runs it as a formula
  * (OWASP), except a JSON number ("-3.5" stays a number). */
 int model_exam_csv(const cJSON *results, char **csv_out);
+/* Appends v as one such cell: scalars as model_scalar_text, arrays and
+ * objects as compact JSON, NULL (a missing key) as an empty cell. */
+struct buf;
+int model_csv_value(struct buf *out, const cJSON *v);
 
 /* The value of a scalar as text: strings verbatim, numbers and booleans as
  * JSON, null as "". Returns malloc'd text, or NULL for arrays/objects. */
