@@ -711,7 +711,8 @@ int model_exam_csv(const cJSON *results, char **csv_out)
 			if (i)
 				rc = buf_puts(&out, ",");
 			if (!rc)
-				rc = model_csv_value(&out, field(row, cols.name[i]));
+				rc = model_csv_value(&out,
+						     field(row, cols.name[i]));
 		}
 		if (!rc)
 			rc = buf_puts(&out, "\n");

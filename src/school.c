@@ -89,7 +89,7 @@ struct school {
 	unsigned held_epoch;  /* bumped when every cached view is dropped */
 	cJSON *held_log;      /* changes made while a walk runs */
 	pthread_cond_t held_cond; /* a walk ended */
-	unsigned long changes; /* changes and refreshes (atomic) */
+	unsigned long changes;	  /* changes and refreshes (atomic) */
 };
 
 /* ------------------------------------------------------------------------

@@ -5,9 +5,11 @@
  * points only look the row up and call them.
  *
  * Everything here is derived from school.c's cached data on each call;
- * nothing is stored. Existence checks for symlinks in member lists use the
- * member's record (cached by the list fetch) rather than scanning the list,
- * so `ls -l` over a list of N members stays O(N).
+ * nothing is stored but the size and hash of the last build of each
+ * whole-school file (users.jsonl, below), in school.c's record cache.
+ * Existence checks for symlinks in member lists use the member's record
+ * (cached by the list fetch) rather than scanning the list, so `ls -l`
+ * over a list of N members stays O(N).
  *
  * Modes come from the table (nodes.c says why they are what they are).
  *
@@ -903,6 +905,18 @@ static int csv_offers(struct school *s, const char *email, const cJSON *user,
 	return r;
 }
 
+/* The first definition from d on that has a column: a name and an id
+ * (without an id it can be neither read nor set), or NULL. */
+static const cJSON *prop_column(const cJSON *d)
+{
+	while (d && (!model_propdef_name(d) || !model_propdef_id(d)))
+		d = d->next;
+	return d;
+}
+
+/* The active column, by model_user_active + 1 (unknown: empty). */
+static const char *const active_word[] = {"", "false", "true"};
+
 /* One row of users.csv: the columns of csv_header. */
 static int csv_row(struct school *s, const char *email, const cJSON *defs,
 		   struct buf *out)
@@ -927,15 +941,10 @@ static int csv_row(struct school *s, const char *email, const cJSON *defs,
 	if (!r)
 		r = csv_put_cell(out, last ? last : "", 0);
 	if (!r)
-		r = buf_printf(out, ",%s,",
-			       active < 0 ? "" : active ? "true" : "false");
+		r = buf_printf(out, ",%s,", active_word[active + 1]);
 	if (!r)
 		r = model_csv_value(out, model_user_created(u->json));
-	cJSON_ArrayForEach(d, defs) {
-		if (r)
-			break;
-		if (!model_propdef_name(d) || !model_propdef_id(d))
-			continue;
+	for (d = prop_column(defs->child); d && !r; d = prop_column(d->next)) {
 		r = buf_puts(out, ",");
 		if (!r)
 			r = model_csv_value(out, model_user_prop(u->json, d));
@@ -956,11 +965,7 @@ static int csv_header(const cJSON *defs, struct buf *out)
 	const cJSON *d;
 	int r = buf_puts(out, "email,firstname,name,active,created");
 
-	cJSON_ArrayForEach(d, defs) {
-		if (r)
-			break;
-		if (!model_propdef_name(d) || !model_propdef_id(d))
-			continue;
+	for (d = prop_column(defs->child); d && !r; d = prop_column(d->next)) {
 		r = buf_puts(out, ",");
 		if (!r)
 			r = csv_put_cell(out, model_propdef_name(d), 0);
