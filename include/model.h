@@ -19,6 +19,8 @@
 
 #include <cjson/cJSON.h>
 
+struct buf;
+
 /*
  * A page of GET /v1/users/list. Accepts the envelopes {"users":[..]} and
  * {"data":[..]} with the cursor "nextPage" or "next_page", and a bare
@@ -134,7 +136,6 @@ int model_page_length_refused(const char *msg);
 int model_exam_csv(const cJSON *results, char **csv_out);
 /* Appends v as one such cell: scalars as model_scalar_text, arrays and
  * objects as compact JSON, NULL (a missing key) as an empty cell. */
-struct buf;
 int model_csv_value(struct buf *out, const cJSON *v);
 
 /* The value of a scalar as text: strings verbatim, numbers and booleans as
