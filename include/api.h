@@ -1,12 +1,13 @@
 /*
  * api: one function per Memberspot endpoint (../shared/API.md rows #1-#14).
  *
- * Each function builds the request (identifiers URL-encoded, JSON bodies
- * built with cJSON), sends it through http.c and hands back the parsed
- * response body. HTTP statuses become errno in exactly one place
- * (api_status_errno); at the same place the server's message goes to
- * errlog. Response *shapes* are not interpreted here, except through
- * model.h. Returns 0 or -errno:
+ * Each function builds the request from its endpoint's row in one table
+ * (method, path template, pacing class, idempotent, body builder;
+ * identifiers URL-encoded, bodies built by model.c), sends it through
+ * http.c and hands back the parsed response body. HTTP statuses become
+ * errno in exactly one place (api_status_errno); at the same place the
+ * server's message goes to errlog. Response *shapes* are not interpreted
+ * here, except through model.h. Returns 0 or -errno:
  *   400 -> EINVAL, 401/403 -> EACCES, 404 -> ENOENT, 409 -> EEXIST,
  *   429 (retries exhausted) -> EAGAIN, 5xx -> EIO, unparsable 2xx body -> EIO,
  *   deadline -> ETIMEDOUT, unreachable -> EHOSTUNREACH, TLS failure
@@ -14,10 +15,12 @@
  * An identifier that is "." or ".." is never put in a URL (it would be a
  * dot segment): such a call fails with ENOENT and sends nothing.
  * On success *out (where present) is a new cJSON owned by the caller.
- * Dry run (http_dry_run): a change (any method but GET) is built as
- * always but not sent; it succeeds at once and *out is the request it
- * would have been, {"method", "path", "body"} (path as sent after the
- * base URL; body absent when there is none).
+ * A change (any method but GET) fills a struct api_result instead: the
+ * answer, and the body as built (sent), for the journal, so that nothing
+ * rebuilds it. Dry run (http_dry_run): a change is built as always but
+ * not sent; it succeeds at once and its answer is the request it would
+ * have been, {"method", "path", "body"} (path as sent after the base
+ * URL; body absent when there is none).
  * Thread-safe as http.c is.
  */
 #ifndef MSFS_API_H
@@ -66,6 +69,16 @@ struct api_user_filter {
 	int active;            /* -1: any, 0: inactive, 1: active */
 };
 
+/* What a change sent and got; release with api_result_free. */
+struct api_result {
+	cJSON *answer; /* the parsed answer; under dry run the request */
+	cJSON *sent;   /* the body as built (NULL when the call failed
+			* before building it): for the journal, in the
+			* mount's spelling of property items ("propertyId")
+			* whatever the wire used */
+};
+void api_result_free(struct api_result *res);
+
 /* The key check. why (may be NULL) gets the readable reason of a failure,
  * as logged: the server's message or the transport's ("the TLS
  * certificate could not be verified: ..."). */
@@ -83,24 +96,23 @@ int api_find_by_mail(struct http *h, const char *email, cJSON **out);
 /* first/last/order may be NULL (omitted from the body). */
 int api_grant(struct http *h, const char *email, const char *first,
 	      const char *last, const char *offer_id, const char *order_id,
-	      cJSON **out);
-int api_set_offer_state(struct http *h, const char *email,
-			const char *offer_id, bool active, cJSON **out);
-int api_set_order_state(struct http *h, const char *email,
-			const char *order_id, bool active, cJSON **out);
+	      struct api_result *res);
+int api_set_offer_state(struct http *h, const char *email, const char *offer_id,
+			bool active, struct api_result *res);
+int api_set_order_state(struct http *h, const char *email, const char *order_id,
+			bool active, struct api_result *res);
 /* props: array of {"propertyId","value"}; not consumed. Sent with the
  * item key the API takes ("propertyId" or "id", learned on a 400). */
-int api_set_properties(struct http *h, const char *email,
-		       const cJSON *props, cJSON **out);
+int api_set_properties(struct http *h, const char *email, const cJSON *props,
+		       struct api_result *res);
 int api_delete_users(struct http *h, const char *const *emails, int n,
-		     cJSON **out);
+		     struct api_result *res);
 int api_progress_list(struct http *h, const char *email, cJSON **out);
 int api_progress_course(struct http *h, const char *course_id,
 			const char *email, cJSON **out);
 int api_login_token(struct http *h, const char *uid, cJSON **out);
-int api_enable_chapter(struct http *h, const char *email,
-		       const char *course_id, const char *chapter_id,
-		       cJSON **out);
+int api_enable_chapter(struct http *h, const char *email, const char *course_id,
+		       const char *chapter_id, struct api_result *res);
 int api_property_defs(struct http *h, cJSON **out);
 int api_exam_results(struct http *h, const char *exam_id, cJSON **out);
 

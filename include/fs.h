@@ -1,11 +1,12 @@
 /*
- * fs: the FUSE operations, and nothing else. Each operation parses the path
- * (tree.h), asks views for what it names, and maps the answer onto FUSE:
- * open files hold their rendered content; writes collect in memory and are
- * applied on flush (so close() reports a refused change); scratch files go
- * to scratch.h. Changes push kernel-cache invalidations through a notifier
- * thread, because fuse_invalidate_path must not run inside the handler of
- * the path it invalidates. Owner and modes follow struct fs_owner.
+ * fs: the FUSE operations, and nothing else. Each operation takes the FUSE
+ * arguments, calls one function of openfile.h (which decides what a call on
+ * a path or an open file means) and returns its errno; fs adds only what is
+ * FUSE's: the kernel's cache settings, struct stat with owner and modes,
+ * directory fillers, and kernel-cache invalidations, pushed through a
+ * notifier thread because fuse_invalidate_path must not run inside the
+ * handler of the path it invalidates. Owner and modes follow struct
+ * fs_owner.
  */
 #ifndef MSFS_FS_H
 #define MSFS_FS_H
@@ -36,7 +37,7 @@ struct fs_owner {
 void fs_set_owner(const struct fs_owner *owner);
 
 /* The operations table; private_data of the fuse instance must be the
- * struct school. */
+ * struct school (init replaces it with the mount's struct openfiles). */
 const struct fuse_operations *fs_operations(void);
 
 #endif

@@ -21,7 +21,4 @@ struct fuse;
 /* 0, or a negative errno (the session then keeps libfuse's own I/O). */
 int fuseio_install(struct fuse *fuse);
 
-/* 1 once the INIT reply granted FUSE_PARALLEL_DIROPS, else 0. */
-int fuseio_parallel_dirops(void);
-
 #endif

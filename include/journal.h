@@ -2,7 +2,11 @@
  * journal: every change sent to the API and its outcome, as JSON lines.
  *
  * One line per change: {"time","op","args":{...},"outcome":"ok"|"error",
- * "errno","status","message"?,"response"?}. Before a deletion the member's
+ * "errno"?,"message"?,"response"?}: args is the request body as built
+ * (api_result.sent), or for an input line refused before any request
+ * {"line","text","reason"}; a failure adds its errno's name ("EIO") and
+ * strerror text, and response is the server's answer when there was one.
+ * There is no HTTP status: errlog has it. Before a deletion the member's
  * last known record is written as {"op":"delete-snapshot","user":{...}},
  * on disk (fdatasync) before journal_snapshot returns. Under -o dry_run a
  * change is {"op","args","outcome":"dry-run","request":{...}}: the request

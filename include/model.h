@@ -1,7 +1,8 @@
 /*
- * model: every assumption about the *shape* of Memberspot responses lives
- * here (API.md "Shapes" and "Evidence and dialects"). Nothing else in the
- * code looks inside a server object by field name.
+ * model: every assumption about the *shape* of Memberspot responses, and
+ * the field names of the request bodies, live here (API.md "Shapes" and
+ * "Evidence and dialects"). Nothing else in the code looks inside a
+ * server object, or builds a request body, by field name.
  *
  * Dialect tolerance: for each fact, every spelling API.md names is
  * accepted, per field and per object, with no switch: a list page in
@@ -44,8 +45,9 @@ const char *model_propdefs_reading(const cJSON *body);
 /* User */
 const char *model_user_email(const cJSON *user);
 const char *model_user_uid(const cJSON *user);
-const char *model_user_firstname(const cJSON *user); /* "firstname" */
-const char *model_user_lastname(const cJSON *user);  /* "name" */
+/* "firstname" and "name" (the last name), or NULL when not strings. */
+const char *model_user_first_name(const cJSON *user);
+const char *model_user_last_name(const cJSON *user);
 int model_user_active(const cJSON *user);         /* 1, 0, -1 unknown */
 /* The member's grants, or NULL when the record carries none (the
  * evidence dialect): then they are derived from the per-offer lists. */
@@ -126,6 +128,41 @@ const char *model_propkey_other(const char *key);
 int model_propkey_refused(const char *msg, const char *sent);
 /* 1 when a 400's message names the pageLength query parameter. */
 int model_page_length_refused(const char *msg);
+
+/*
+ * Request bodies, each a new object (caller frees) or NULL on ENOMEM. A
+ * NULL string argument is left out of the body. These are the mount's
+ * form of each request, the one the journal shows; only the item key of
+ * set-custom-user-properties may be respelled on the wire
+ * (model_props_respelled).
+ */
+/* #4 {"email","firstname","name","grantOffer","orderId"} */
+cJSON *model_grant_body(const char *email, const char *first, const char *last,
+			const char *offer, const char *order);
+/* #5 {"email","offerId","active"} and #6 {"email","orderId","active"} */
+cJSON *model_offer_state_body(const char *email, const char *offer, int active);
+cJSON *model_order_state_body(const char *email, const char *order, int active);
+/* One item of set-custom-user-properties: {"propertyId": id, "value"}.
+ * value is taken (freed on failure); NULL on ENOMEM. */
+cJSON *model_prop_item(const char *id, cJSON *value);
+/* The id and the value of such an item (NULL when absent). */
+const char *model_prop_item_id(const cJSON *item);
+const cJSON *model_prop_item_value(const cJSON *item);
+/* #7 {"email","properties": a copy of props (items of model_prop_item)} */
+cJSON *model_props_body(const char *email, const cJSON *props);
+/* A copy of a model_props_body body whose items' "propertyId" is spelled
+ * key. NULL on ENOMEM. */
+cJSON *model_props_respelled(const cJSON *body, const char *key);
+/* #8 {"emails": [...]} */
+cJSON *model_delete_body(const char *const *emails, int n);
+/* #12 {"email","courseId","chapterId"} */
+cJSON *model_chapter_body(const char *email, const char *course,
+			  const char *chapter);
+
+/* The readable reason in an error answer: NestJS "message" (a string, or
+ * an array joined with "; "), failing that "error". Appended to msg.
+ * 0 or -ENOMEM. */
+int model_error_message(const cJSON *err, struct buf *msg);
 
 /* ExamResult: the columns of results.csv, in order, and their values.
  * Known columns first (uid,email,score,passed,submittedAt), then every

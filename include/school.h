@@ -52,6 +52,10 @@ void school_free(struct school *s);
 void school_set_invalidate(struct school *s, school_invalidate_fn fn,
 			   void *arg);
 const struct school_config *school_config(const struct school *s);
+/* The read-only gate, the one place -o ro is judged: 0 when changes may
+ * be made, else -EROFS, with what was refused (a change's name or a path)
+ * in the error log. */
+int school_refuse_readonly(const struct school *s, const char *what);
 struct scratch *school_scratch(struct school *s);
 struct bases *school_bases(struct school *s);
 struct journal *school_journal(struct school *s);
@@ -92,8 +96,6 @@ int school_user_line(struct school *s, const char *email, struct buf *out);
  * refresh: what was derived from cached views under another number may
  * no longer be what they show. */
 unsigned long school_changes(struct school *s);
-/* The member record only when already cached; never fetches. */
-struct cval *school_user_cached(struct school *s, const char *email);
 int school_progress(struct school *s, const char *email, struct cval **out);
 int school_course_progress(struct school *s, const char *email,
 			   const char *course, struct cval **out);
@@ -101,7 +103,7 @@ int school_course_progress(struct school *s, const char *email,
 struct cval *school_progress_cached(struct school *s, const char *email,
 				    const char *course);
 int school_exam(struct school *s, const char *exam, struct cval **out);
-/* Exams looked up so far (array of strings). */
+/* Exams looked up so far (array of strings, sorted; NULL on ENOMEM). */
 cJSON *school_known_exams(struct school *s);
 /* Fresh login token (never cached): *token (malloc'd) is the file's
  * content, the token and a newline, then the login URL and a newline when
@@ -123,7 +125,8 @@ int school_find_propdef(struct school *s, const char *name,
 int school_pending_add(struct school *s, const char *email);
 int school_pending_has(struct school *s, const char *email);
 void school_pending_remove(struct school *s, const char *email);
-cJSON *school_pending_list(struct school *s); /* array of strings */
+/* Array of strings, sorted; NULL on ENOMEM. */
+cJSON *school_pending_list(struct school *s);
 
 /* --- changes ---------------------------------------------------------- */
 int school_grant(struct school *s, const char *email, const char *first,

@@ -1,6 +1,6 @@
 /*
- * strhash: the string hash of the daemon's hash tables (cache, fence,
- * scratch, the views' unlisted-name memory).
+ * strhash: the string hash of the daemon's hash tables (strmap, the
+ * probe's tables, the views' unlisted-name memory).
  *
  * 32-bit FNV-1a over a NUL-terminated string. Not for anything an
  * attacker must not collide: the tables chain, so collisions cost time,

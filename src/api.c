@@ -1,17 +1,23 @@
 /*
  * api: Memberspot endpoints as C functions.
  *
- * Every endpoint function does the same three things: build a path (each
- * identifier passed through http_escape, so it stays one segment or one
- * query value whatever its characters), build a JSON body with cJSON, and
- * hand both to api_call. api_call sends through http.c and then finish()
- * judges the outcome. finish() is the only place where an HTTP status
- * becomes an errno and the only place that writes API failures to errlog,
- * with the server's own message (NestJS "message", a string or an array
- * of strings) or, failing that, the start of the raw body.
+ * Every endpoint is one row of endpoints[]: its method, its path template
+ * (each "{}" an identifier, passed through http_escape so that it stays
+ * one segment or one query value whatever its characters), its pacing
+ * class, whether it may be retried after it may have reached the server,
+ * the cap on its answer, and the builder of its body (model.c spells the
+ * fields). An endpoint function fills a struct api_args and calls call(),
+ * which builds path and body from the row, sends through http.c and has
+ * finish() judge the outcome. finish() is the only place where an HTTP
+ * status becomes an errno and the only place that writes API failures to
+ * errlog, with the server's own message (model_error_message) or, failing
+ * that, the start of the raw body.
  *
- * Only GETs are sent as idempotent: a POST or DELETE is retried by http.c
- * only when it provably never reached the server.
+ * A body is built once: what was sent is handed back in struct
+ * api_result for the journal, never rebuilt.
+ *
+ * Only GETs are idempotent: a POST or DELETE is retried by http.c only
+ * when it provably never reached the server.
  *
  * Response shapes are not looked at here, apart from the users page,
  * which goes through model_users_page.
@@ -27,31 +33,58 @@
 #include "textfix.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define API_RAW_MSG_MAX 200 /* bytes of a non-JSON error body to log */
 
-static const char *const endpoint_names[API__N] = {
-	[API_AUTH] = "GET /api-auth",
-	[API_OFFERS] = "GET /v1/offers",
-	[API_USERS_LIST] = "GET /v1/users/list",
-	[API_FIND_BY_MAIL] = "GET /v1/users/find-by-mail",
-	[API_GRANT] = "POST /v1/users/grant-user-offer-by-mail",
-	[API_SET_OFFER_STATE] = "POST /v1/users/set-offer-state",
-	[API_SET_ORDER_STATE] = "POST /v1/users/set-order-state",
-	[API_SET_PROPERTIES] = "POST /v1/users/set-custom-user-properties",
-	[API_DELETE_USERS] = "DELETE /v1/users/delete-users",
-	[API_PROGRESS_LIST] = "GET /v1/users/course-progress/list",
-	[API_PROGRESS_COURSE] = "GET /v1/users/course-progress",
-	[API_LOGIN_TOKEN] = "GET /v1/users/login-token",
-	[API_ENABLE_CHAPTER] = "POST /v1/chapters/chapter-access/enable",
-	[API_PROPERTY_DEFS] = "GET /v1/custom-user-properties/list",
-	[API_EXAM_RESULTS] = "GET /v1/exams/results",
+/* What an endpoint function gives its row: the path's identifiers and
+ * the fields its body builder takes. */
+struct api_args {
+	const char *id[2]; /* the path template's "{}"s, in order */
+	const char *email, *first, *last, *offer, *order, *course, *chapter;
+	bool active;
+	const cJSON *props;
+	const char *const *emails;
+	int n;
 };
+
+typedef cJSON *(*body_fn)(const struct api_args *a);
+
+static cJSON *grant_body(const struct api_args *a)
+{
+	return model_grant_body(a->email, a->first, a->last, a->offer,
+				a->order);
+}
+
+static cJSON *offer_state_body(const struct api_args *a)
+{
+	return model_offer_state_body(a->email, a->offer, a->active);
+}
+
+static cJSON *order_state_body(const struct api_args *a)
+{
+	return model_order_state_body(a->email, a->order, a->active);
+}
+
+static cJSON *props_body(const struct api_args *a)
+{
+	return model_props_body(a->email, a->props);
+}
+
+static cJSON *delete_body(const struct api_args *a)
+{
+	return model_delete_body(a->emails, a->n);
+}
+
+static cJSON *chapter_body(const struct api_args *a)
+{
+	return model_chapter_body(a->email, a->course, a->chapter);
+}
 
 /*
  * The largest answer each endpoint may send (after decompression): a
@@ -63,24 +96,105 @@ static const char *const endpoint_names[API__N] = {
  */
 #define MIB ((size_t)1 << 20)
 #define API_CAP_DEFAULT (8 * MIB)
-static const size_t endpoint_cap[API__N] = {
-	[API_USERS_LIST] = 8 * MIB,
-	[API_FIND_BY_MAIL] = 1 * MIB,
-	[API_EXAM_RESULTS] = 32 * MIB,
+
+struct endpoint {
+	const char *method;
+	const char *path;	/* template: each "{}" one identifier */
+	enum http_class pacing; /* http.c's rate class */
+	bool idempotent;	/* may be retried once it may have arrived */
+	size_t cap;		/* largest answer; 0: API_CAP_DEFAULT */
+	body_fn body;		/* NULL: no body */
 };
+
+#define GENERAL HTTP_CLASS_GENERAL
+#define PROGRESS HTTP_CLASS_PROGRESS
+
+/* One row per endpoint: method, path template, pacing, idempotent, cap,
+ * body builder. A table reads best aligned, so clang-format keeps off. */
+/* clang-format off */
+static const struct endpoint endpoints[API__N] = {
+	[API_AUTH] =
+		{"GET", "/api-auth", GENERAL, true, 0, NULL},
+	[API_OFFERS] =
+		{"GET", "/v1/offers", GENERAL, true, 0, NULL},
+	/* its query is built by list_query */
+	[API_USERS_LIST] =
+		{"GET", "/v1/users/list", GENERAL, true, 8 * MIB, NULL},
+	[API_FIND_BY_MAIL] =
+		{"GET", "/v1/users/find-by-mail/{}", GENERAL, true, 1 * MIB,
+		 NULL},
+	[API_GRANT] =
+		{"POST", "/v1/users/grant-user-offer-by-mail", GENERAL, false,
+		 0, grant_body},
+	[API_SET_OFFER_STATE] =
+		{"POST", "/v1/users/set-offer-state", GENERAL, false, 0,
+		 offer_state_body},
+	[API_SET_ORDER_STATE] =
+		{"POST", "/v1/users/set-order-state", GENERAL, false, 0,
+		 order_state_body},
+	[API_SET_PROPERTIES] =
+		{"POST", "/v1/users/set-custom-user-properties", GENERAL,
+		 false, 0, props_body},
+	/* DELETE with a body, as API.md lists first */
+	[API_DELETE_USERS] =
+		{"DELETE", "/v1/users/delete-users", GENERAL, false, 0,
+		 delete_body},
+	[API_PROGRESS_LIST] =
+		{"GET", "/v1/users/course-progress/list/{}", PROGRESS, true,
+		 0, NULL},
+	[API_PROGRESS_COURSE] =
+		{"GET", "/v1/users/course-progress/{}/{}", PROGRESS, true, 0,
+		 NULL},
+	[API_LOGIN_TOKEN] =
+		{"GET", "/v1/users/login-token/{}", GENERAL, true, 0, NULL},
+	[API_ENABLE_CHAPTER] =
+		{"POST", "/v1/chapters/chapter-access/enable", GENERAL, false,
+		 0, chapter_body},
+	[API_PROPERTY_DEFS] =
+		{"GET", "/v1/custom-user-properties/list", GENERAL, true, 0,
+		 NULL},
+	[API_EXAM_RESULTS] =
+		{"GET", "/v1/exams/{}/results", GENERAL, true, 32 * MIB, NULL},
+};
+/* clang-format on */
 
 size_t api_endpoint_cap(enum api_endpoint ep)
 {
-	if ((unsigned)ep >= API__N || !endpoint_cap[ep])
+	if ((unsigned)ep >= API__N || !endpoints[ep].cap)
 		return API_CAP_DEFAULT;
-	return endpoint_cap[ep];
+	return endpoints[ep].cap;
+}
+
+/* The labels, "GET /v1/exams/results": the method and the template
+ * without its "/{}"s. Made once. */
+#define LABEL_MAX 64
+static char labels[API__N][LABEL_MAX];
+static pthread_once_t labels_once = PTHREAD_ONCE_INIT;
+
+static void make_labels(void)
+{
+	const char *p;
+	size_t i, n;
+
+	for (i = 0; i < API__N; i++) {
+		n = (size_t)snprintf(labels[i], LABEL_MAX, "%s ",
+				     endpoints[i].method);
+		for (p = endpoints[i].path; *p && n + 1 < LABEL_MAX; p++) {
+			if (!strncmp(p, "/{}", 3))
+				p += 2;
+			else
+				labels[i][n++] = *p;
+		}
+		labels[i][n] = '\0';
+	}
 }
 
 const char *api_endpoint_name(enum api_endpoint ep)
 {
-	if ((unsigned)ep >= API__N || !endpoint_names[ep])
+	if ((unsigned)ep >= API__N)
 		return "unknown";
-	return endpoint_names[ep];
+	pthread_once(&labels_once, make_labels);
+	return labels[ep];
 }
 
 /* Returns 0 for 2xx, otherwise a negative errno (as every function here). */
@@ -121,38 +235,6 @@ static int is_blank(const char *p, const char *end)
 	return 1;
 }
 
-/* NestJS "message": a string, or an array joined with "; ". */
-static int nest_message(const cJSON *err, struct buf *msg)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
-	const cJSON *item;
-	char *text;
-	int rc = 0;
-
-	if (cJSON_IsString(m))
-		return buf_puts(msg, m->valuestring);
-	if (cJSON_IsArray(m)) {
-		cJSON_ArrayForEach(item, m) {
-			text = model_scalar_text(item);
-			if (!text)
-				text = cJSON_PrintUnformatted(item);
-			if (!text)
-				return -ENOMEM;
-			rc = buf_printf(msg, "%s%s", msg->len ? "; " : "",
-					text);
-			free(text);
-			if (rc)
-				return rc;
-		}
-		if (msg->len)
-			return 0;
-	}
-	m = cJSON_GetObjectItemCaseSensitive(err, "error");
-	if (cJSON_IsString(m))
-		return buf_puts(msg, m->valuestring);
-	return 0;
-}
-
 /* The readable reason of a failed answer (errlog strips control chars).
  * Appended to msg. */
 static void status_reason(const struct http_response *r, struct buf *msg)
@@ -162,7 +244,7 @@ static void status_reason(const struct http_response *r, struct buf *msg)
 
 	err = cJSON_ParseWithLength(r->body, r->len);
 	if (cJSON_IsObject(err))
-		nest_message(err, msg);
+		model_error_message(err, msg);
 	cJSON_Delete(err);
 	if (msg->len == start && r->len)
 		buf_append(msg, r->body,
@@ -347,22 +429,21 @@ nomem:
 
 /* Sends one request and judges it; why as finish(). Returns 0 or
  * -errno. */
-static int api_call_why(struct http *h, const char *method,
-			enum api_endpoint ep, const char *path,
+static int send_request(struct http *h, enum api_endpoint ep, const char *path,
 			const cJSON *body, cJSON **out, struct buf *why)
 {
+	const struct endpoint *row = &endpoints[ep];
 	struct http_response r = {0};
 	struct buf where = {0};
-	enum http_class cls = HTTP_CLASS_GENERAL;
 	char *json = NULL;
 	double t0;
 	int rc;
 
 	if (out)
 		*out = NULL;
-	if (strcmp(method, "GET") && http_dry_run(h))
-		return dry_request(method, path, body, out);
-	rc = buf_printf(&where, "%s %s", method, path);
+	if (!row->idempotent && http_dry_run(h))
+		return dry_request(row->method, path, body, out);
+	rc = buf_printf(&where, "%s %s", row->method, path);
 	if (rc)
 		return rc;
 	if (body) {
@@ -372,26 +453,16 @@ static int api_call_why(struct http *h, const char *method,
 			goto out_where;
 		}
 	}
-	if (ep == API_PROGRESS_LIST || ep == API_PROGRESS_COURSE)
-		cls = HTTP_CLASS_PROGRESS;
-
 	t0 = mono_now();
-	rc = http_request_capped(h, method, path, json, cls,
-				 strcmp(method, "GET") == 0, ep,
-				 api_endpoint_cap(ep), &r);
-	rc = finish(where.data, rc, mono_now() - t0, &r,
-		    strcmp(method, "GET") != 0, out, why);
+	rc = http_request_capped(h, row->method, path, json, row->pacing,
+				 row->idempotent, ep, api_endpoint_cap(ep), &r);
+	rc = finish(where.data, rc, mono_now() - t0, &r, !row->idempotent, out,
+		    why);
 	http_response_free(&r);
 	free(json);
 out_where:
 	buf_free(&where);
 	return rc;
-}
-
-static int api_call(struct http *h, const char *method, enum api_endpoint ep,
-		    const char *path, const cJSON *body, cJSON **out)
-{
-	return api_call_why(h, method, ep, path, body, out, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -432,16 +503,15 @@ static int put_id(struct buf *b, const char *s)
 	return put_escaped(b, s);
 }
 
-/* Expands each "{}" in tmpl with the next argument, an identifier,
+/* The row's path with each "{}" replaced by the next of a->id,
  * URL-encoded. Returns 0 or -errno (see put_id). */
-static int build_path(struct buf *b, const char *tmpl, ...)
+static int build_path(struct buf *b, enum api_endpoint ep,
+		      const struct api_args *a)
 {
 	const char *p, *mark;
-	va_list ap;
-	int rc = 0;
+	int rc = 0, i = 0;
 
-	va_start(ap, tmpl);
-	for (p = tmpl; !rc && *p; p = mark + 2) {
+	for (p = endpoints[ep].path; !rc && *p; p = mark + 2) {
 		mark = strstr(p, "{}");
 		if (!mark) {
 			rc = buf_puts(b, p);
@@ -449,32 +519,65 @@ static int build_path(struct buf *b, const char *tmpl, ...)
 		}
 		rc = buf_append(b, p, (size_t)(mark - p));
 		if (!rc)
-			rc = put_id(b, va_arg(ap, const char *));
+			rc = i < 2 ? put_id(b, a->id[i++]) : -EINVAL;
 	}
-	va_end(ap);
 	return rc;
 }
 
-/* Adds "key": value to obj when value is not NULL. 0 or -ENOMEM. */
-static int add_str(cJSON *obj, const char *key, const char *value)
-{
-	if (!value)
-		return 0;
-	return cJSON_AddStringToObject(obj, key, value) ? 0 : -ENOMEM;
-}
-
-/* A GET of the path built from tmpl (up to two "{}"). */
-static int get_path(struct http *h, enum api_endpoint ep, cJSON **out,
-		    const char *tmpl, const char *a, const char *b)
+/*
+ * One call of endpoint ep: path from the row and a->id, then query
+ * (already encoded; may be NULL) appended; the body from the row's
+ * builder. sent (may be NULL) gets the body as built, for the journal;
+ * out the answer. Returns 0 or -errno.
+ */
+static int call(struct http *h, enum api_endpoint ep, const struct api_args *a,
+		const char *query, cJSON **out, cJSON **sent, struct buf *why)
 {
 	struct buf path = {0};
+	cJSON *body = NULL;
 	int rc;
 
-	rc = build_path(&path, tmpl, a, b);
+	if (out)
+		*out = NULL;
+	rc = build_path(&path, ep, a);
+	if (!rc && query)
+		rc = buf_puts(&path, query);
+	if (!rc && endpoints[ep].body) {
+		body = endpoints[ep].body(a);
+		if (!body)
+			rc = -ENOMEM;
+	}
 	if (!rc)
-		rc = api_call(h, "GET", ep, path.data, NULL, out);
+		rc = send_request(h, ep, path.data, body, out, why);
 	buf_free(&path);
+	if (sent)
+		*sent = body;
+	else
+		cJSON_Delete(body);
 	return rc;
+}
+
+/* A GET of ep with up to two identifiers. */
+static int get(struct http *h, enum api_endpoint ep, const char *a,
+	       const char *b, cJSON **out)
+{
+	struct api_args args = {.id = {a, b}};
+
+	return call(h, ep, &args, NULL, out, NULL, NULL);
+}
+
+/* A change: the answer and the body sent go to res. */
+static int change(struct http *h, enum api_endpoint ep,
+		  const struct api_args *a, struct api_result *res)
+{
+	return call(h, ep, a, NULL, &res->answer, &res->sent, NULL);
+}
+
+void api_result_free(struct api_result *res)
+{
+	cJSON_Delete(res->answer);
+	cJSON_Delete(res->sent);
+	res->answer = res->sent = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -483,13 +586,15 @@ static int get_path(struct http *h, enum api_endpoint ep, cJSON **out,
 
 int api_auth(struct http *h, struct buf *why)
 {
-	return api_call_why(h, "GET", API_AUTH, "/api-auth", NULL, NULL, why);
+	struct api_args none = {0};
+
+	return call(h, API_AUTH, &none, NULL, NULL, NULL, why);
 }
 
 /* #1 */
 int api_list_offers(struct http *h, cJSON **out)
 {
-	return api_call(h, "GET", API_OFFERS, "/v1/offers", NULL, out);
+	return get(h, API_OFFERS, NULL, NULL, out);
 }
 
 /* The largest pageLength the API took: lowered (halved, down to
@@ -498,50 +603,56 @@ int api_list_offers(struct http *h, cJSON **out)
 #define PAGE_LEN_FLOOR 10
 static _Atomic int page_len_cap = 1000;
 
-/* One request for one page: the path, the call, the shape. why gets the
+/* The query of one users page. 0 or -errno. */
+static int list_query(struct buf *q, const struct api_user_filter *f,
+		      const char *cursor, int page_len)
+{
+	int rc = buf_printf(q, "?pageLength=%d", page_len);
+
+	if (!rc && cursor)
+		rc = buf_puts(q, "&lastLoadedId=");
+	if (!rc && cursor)
+		rc = put_escaped(q, cursor);
+	if (!rc && f && f->offer_id)
+		rc = buf_puts(q, "&offerId=");
+	if (!rc && f && f->offer_id)
+		rc = put_id(q, f->offer_id);
+	if (!rc && f && f->course_id)
+		rc = buf_puts(q, "&courseId=");
+	if (!rc && f && f->course_id)
+		rc = put_id(q, f->course_id);
+	if (!rc && f && f->active >= 0)
+		rc = buf_puts(q, f->active ? "&active=true" : "&active=false");
+	return rc;
+}
+
+/* One request for one page: the query, the call, the shape. why gets the
  * reason of a failure. */
 static int list_page_once(struct http *h, const struct api_user_filter *f,
 			  const char *cursor, int page_len, cJSON **users,
 			  char **next, struct buf *why)
 {
-	struct buf path = {0}, where = {0};
+	struct api_args none = {0};
+	struct buf query = {0}, where = {0};
 	cJSON *body = NULL;
 	int rc;
 
-	rc = buf_printf(&path, "/v1/users/list?pageLength=%d", page_len);
-	if (!rc && cursor)
-		rc = buf_puts(&path, "&lastLoadedId=");
-	if (!rc && cursor)
-		rc = put_escaped(&path, cursor);
-	if (!rc && f && f->offer_id)
-		rc = buf_puts(&path, "&offerId=");
-	if (!rc && f && f->offer_id)
-		rc = put_id(&path, f->offer_id);
-	if (!rc && f && f->course_id)
-		rc = buf_puts(&path, "&courseId=");
-	if (!rc && f && f->course_id)
-		rc = put_id(&path, f->course_id);
-	if (!rc && f && f->active >= 0)
-		rc = buf_puts(&path,
-			      f->active ? "&active=true" : "&active=false");
-	if (rc)
-		goto out_path;
-
-	rc = api_call_why(h, "GET", API_USERS_LIST, path.data, NULL, &body,
+	rc = list_query(&query, f, cursor, page_len);
+	if (!rc)
+		rc = call(h, API_USERS_LIST, &none, query.data, &body, NULL,
 			  why);
-	if (rc)
-		goto out_path;
-	rc = model_users_page(body, page_len, users, next);
-	if (rc == -EIO) {
+	if (!rc)
+		rc = model_users_page(body, page_len, users, next);
+	if (rc == -EIO && body) {
 		stats_add(STAT_HTTP_ERRORS, 1);
-		if (!buf_printf(&where, "GET %s", path.data))
+		if (!buf_printf(&where, "GET %s%s",
+				endpoints[API_USERS_LIST].path, query.data))
 			errlog_add(where.data, 200,
 				   "unexpected shape of a users page");
 		buf_free(&where);
 	}
 	cJSON_Delete(body);
-out_path:
-	buf_free(&path);
+	buf_free(&query);
 	return rc;
 }
 
@@ -591,75 +702,53 @@ int api_page_len(int wanted)
 /* #3 */
 int api_find_by_mail(struct http *h, const char *email, cJSON **out)
 {
-	return get_path(h, API_FIND_BY_MAIL, out, "/v1/users/find-by-mail/{}",
-			email, NULL);
+	return get(h, API_FIND_BY_MAIL, email, NULL, out);
 }
 
 /* #4 */
 int api_grant(struct http *h, const char *email, const char *first,
 	      const char *last, const char *offer_id, const char *order_id,
-	      cJSON **out)
+	      struct api_result *res)
 {
-	cJSON *body;
-	int rc;
+	struct api_args a = {.email = email,
+			     .first = first,
+			     .last = last,
+			     .offer = offer_id,
+			     .order = order_id};
 
+	*res = (struct api_result){0};
 	if (!email || !offer_id)
 		return -EINVAL;
-	body = cJSON_CreateObject();
-	if (!body)
-		return -ENOMEM;
-	rc = add_str(body, "email", email);
-	if (!rc)
-		rc = add_str(body, "firstname", first);
-	if (!rc)
-		rc = add_str(body, "name", last);
-	if (!rc)
-		rc = add_str(body, "grantOffer", offer_id);
-	if (!rc)
-		rc = add_str(body, "orderId", order_id);
-	if (!rc)
-		rc = api_call(h, "POST", API_GRANT,
-			      "/v1/users/grant-user-offer-by-mail", body, out);
-	cJSON_Delete(body);
-	return rc;
+	return change(h, API_GRANT, &a, res);
 }
 
-/* #5 and #6: {"email", id_key: id, "active": bool}. */
-static int set_state(struct http *h, enum api_endpoint ep, const char *path,
-		     const char *email, const char *id_key, const char *id,
-		     bool active, cJSON **out)
+/* #5 and #6: a's offer or order is id. */
+static int grant_state(struct http *h, enum api_endpoint ep,
+		       const struct api_args *a, const char *id,
+		       struct api_result *res)
 {
-	cJSON *body;
-	int rc;
-
-	if (!email || !id)
+	*res = (struct api_result){0};
+	if (!a->email || !id)
 		return -EINVAL;
-	body = cJSON_CreateObject();
-	if (!body)
-		return -ENOMEM;
-	rc = add_str(body, "email", email);
-	if (!rc)
-		rc = add_str(body, id_key, id);
-	if (!rc && !cJSON_AddBoolToObject(body, "active", active))
-		rc = -ENOMEM;
-	if (!rc)
-		rc = api_call(h, "POST", ep, path, body, out);
-	cJSON_Delete(body);
-	return rc;
+	return change(h, ep, a, res);
 }
 
 int api_set_offer_state(struct http *h, const char *email, const char *offer_id,
-			bool active, cJSON **out)
+			bool active, struct api_result *res)
 {
-	return set_state(h, API_SET_OFFER_STATE, "/v1/users/set-offer-state",
-			 email, "offerId", offer_id, active, out);
+	struct api_args a = {
+		.email = email, .offer = offer_id, .active = active};
+
+	return grant_state(h, API_SET_OFFER_STATE, &a, offer_id, res);
 }
 
 int api_set_order_state(struct http *h, const char *email, const char *order_id,
-			bool active, cJSON **out)
+			bool active, struct api_result *res)
 {
-	return set_state(h, API_SET_ORDER_STATE, "/v1/users/set-order-state",
-			 email, "orderId", order_id, active, out);
+	struct api_args a = {
+		.email = email, .order = order_id, .active = active};
+
+	return grant_state(h, API_SET_ORDER_STATE, &a, order_id, res);
 }
 
 /* The item key of set-custom-user-properties that the API took last
@@ -667,79 +756,52 @@ int api_set_order_state(struct http *h, const char *email, const char *order_id,
  * "propertyId", 1 "id". */
 static _Atomic int propkey_is_id;
 
-/* props with each item's key spelled `key`. */
-static cJSON *props_spelled(const cJSON *props, const char *key)
+/* Sends a set-properties body with its items' key spelled key. */
+static int send_props(struct http *h, const cJSON *body, const char *key,
+		      cJSON **out, struct buf *why)
 {
-	cJSON *copy = cJSON_CreateArray();
-	const cJSON *it;
+	cJSON *respelled = NULL;
+	int rc;
 
-	cJSON_ArrayForEach(it, props) {
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(
-			it, MODEL_PROPKEY_DEFAULT);
-		const cJSON *kv;
-		cJSON *item = cJSON_CreateObject();
-
-		if (!copy || !item || !cJSON_AddItemToArray(copy, item)) {
-			cJSON_Delete(item);
-			cJSON_Delete(copy);
-			return NULL;
-		}
-		cJSON_ArrayForEach(kv, it) {
-			cJSON *v = cJSON_Duplicate(kv, 1);
-
-			if (!v ||
-			    !cJSON_AddItemToObject(
-				    item, kv == id ? key : kv->string, v)) {
-				cJSON_Delete(v);
-				cJSON_Delete(copy);
-				return NULL;
-			}
-		}
+	if (strcmp(key, MODEL_PROPKEY_DEFAULT) != 0) {
+		respelled = model_props_respelled(body, key);
+		if (!respelled)
+			return -ENOMEM;
 	}
-	return copy;
-}
-
-static int set_properties_as(struct http *h, const char *email,
-			     const cJSON *props, const char *key, cJSON **out,
-			     struct buf *why)
-{
-	cJSON *body = cJSON_CreateObject(), *items = props_spelled(props, key);
-	int rc = body && items ? add_str(body, "email", email) : -ENOMEM;
-
-	if (!rc && !cJSON_AddItemToObject(body, "properties", items))
-		rc = -ENOMEM;
-	else if (!rc)
-		items = NULL;
-	if (!rc)
-		rc = api_call_why(h, "POST", API_SET_PROPERTIES,
-				  "/v1/users/set-custom-user-properties", body,
-				  out, why);
-	cJSON_Delete(items);
-	cJSON_Delete(body);
+	rc = send_request(h, API_SET_PROPERTIES,
+			  endpoints[API_SET_PROPERTIES].path,
+			  respelled ? respelled : body, out, why);
+	cJSON_Delete(respelled);
 	return rc;
 }
 
 /* #7. Items come as {"propertyId", "value"}; they are sent with the item
  * key the API took last. A 400 that says the key is wrong is tried once
- * with the other spelling, which is then kept (and said once). */
+ * with the other spelling, which is then kept (and said once). The body
+ * is built once, in the mount's spelling: that is what res->sent holds. */
 int api_set_properties(struct http *h, const char *email, const cJSON *props,
-		       cJSON **out)
+		       struct api_result *res)
 {
+	struct api_args a = {.email = email, .props = props};
 	struct buf why = {0};
 	int is_id = propkey_is_id;
-	const char *key = is_id ? "id" : MODEL_PROPKEY_DEFAULT;
+	const char *key = is_id ? model_propkey_other(MODEL_PROPKEY_DEFAULT)
+				: MODEL_PROPKEY_DEFAULT;
 	int rc;
 
+	*res = (struct api_result){0};
 	if (!email || !props)
 		return -EINVAL;
-	rc = set_properties_as(h, email, props, key, out, &why);
+	res->sent = endpoints[API_SET_PROPERTIES].body(&a);
+	if (!res->sent)
+		return -ENOMEM;
+	rc = send_props(h, res->sent, key, &res->answer, &why);
 	if (rc == -EINVAL && why.data && model_propkey_refused(why.data, key)) {
 		key = model_propkey_other(key);
-		rc = set_properties_as(h, email, props, key, out, NULL);
+		rc = send_props(h, res->sent, key, &res->answer, NULL);
 		if (!rc && atomic_compare_exchange_strong(&propkey_is_id,
 							  &is_id, !is_id))
-			errlog_add("POST /v1/users/set-custom-user-properties",
-				   200,
+			errlog_add(api_endpoint_name(API_SET_PROPERTIES), 200,
 				   "the API takes property items as {\"%s\", "
 				   "\"value\"}: using that from now on",
 				   key);
@@ -748,96 +810,63 @@ int api_set_properties(struct http *h, const char *email, const cJSON *props,
 	return rc;
 }
 
-/* #8. DELETE with a body, as API.md lists first. Never retried once it
- * may have reached the server: deletion is irreversible. */
+/* #8. Never retried once it may have reached the server: deletion is
+ * irreversible. */
 int api_delete_users(struct http *h, const char *const *emails, int n,
-		     cJSON **out)
+		     struct api_result *res)
 {
-	cJSON *body, *list;
-	int i, rc = 0;
+	struct api_args a = {.emails = emails, .n = n};
+	int i;
 
+	*res = (struct api_result){0};
 	if (n < 0 || (n > 0 && !emails))
 		return -EINVAL;
 	for (i = 0; i < n; i++)
 		if (!emails[i])
 			return -EINVAL;
-	body = cJSON_CreateObject();
-	if (!body)
-		return -ENOMEM;
-	list = cJSON_AddArrayToObject(body, "emails");
-	if (!list)
-		rc = -ENOMEM;
-	for (i = 0; !rc && i < n; i++) {
-		cJSON *s = cJSON_CreateString(emails[i]);
-
-		if (!s || !cJSON_AddItemToArray(list, s)) {
-			cJSON_Delete(s);
-			rc = -ENOMEM;
-		}
-	}
-	if (!rc)
-		rc = api_call(h, "DELETE", API_DELETE_USERS,
-			      "/v1/users/delete-users", body, out);
-	cJSON_Delete(body);
-	return rc;
+	return change(h, API_DELETE_USERS, &a, res);
 }
 
 /* #9 */
 int api_progress_list(struct http *h, const char *email, cJSON **out)
 {
-	return get_path(h, API_PROGRESS_LIST, out,
-			"/v1/users/course-progress/list/{}", email, NULL);
+	return get(h, API_PROGRESS_LIST, email, NULL, out);
 }
 
 /* #10 */
 int api_progress_course(struct http *h, const char *course_id,
 			const char *email, cJSON **out)
 {
-	return get_path(h, API_PROGRESS_COURSE, out,
-			"/v1/users/course-progress/{}/{}", course_id, email);
+	return get(h, API_PROGRESS_COURSE, course_id, email, out);
 }
 
 /* #11 */
 int api_login_token(struct http *h, const char *uid, cJSON **out)
 {
-	return get_path(h, API_LOGIN_TOKEN, out, "/v1/users/login-token/{}",
-			uid, NULL);
+	return get(h, API_LOGIN_TOKEN, uid, NULL, out);
 }
 
 /* #12 */
 int api_enable_chapter(struct http *h, const char *email, const char *course_id,
-		       const char *chapter_id, cJSON **out)
+		       const char *chapter_id, struct api_result *res)
 {
-	cJSON *body;
-	int rc;
+	struct api_args a = {
+		.email = email, .course = course_id, .chapter = chapter_id};
 
+	*res = (struct api_result){0};
 	if (!email || !course_id || !chapter_id)
 		return -EINVAL;
-	body = cJSON_CreateObject();
-	if (!body)
-		return -ENOMEM;
-	rc = add_str(body, "email", email);
-	if (!rc)
-		rc = add_str(body, "courseId", course_id);
-	if (!rc)
-		rc = add_str(body, "chapterId", chapter_id);
-	if (!rc)
-		rc = api_call(h, "POST", API_ENABLE_CHAPTER,
-			      "/v1/chapters/chapter-access/enable", body, out);
-	cJSON_Delete(body);
-	return rc;
+	return change(h, API_ENABLE_CHAPTER, &a, res);
 }
 
 /* #13 */
 int api_property_defs(struct http *h, cJSON **out)
 {
-	return api_call(h, "GET", API_PROPERTY_DEFS,
-			"/v1/custom-user-properties/list", NULL, out);
+	return get(h, API_PROPERTY_DEFS, NULL, NULL, out);
 }
 
 /* #14 */
 int api_exam_results(struct http *h, const char *exam_id, cJSON **out)
 {
-	return get_path(h, API_EXAM_RESULTS, out, "/v1/exams/{}/results",
-			exam_id, NULL);
+	return get(h, API_EXAM_RESULTS, exam_id, NULL, out);
 }

@@ -1,8 +1,8 @@
 /*
  * cache: TTL entries in one hash table, one fetch per key at a time.
  *
- * The table is FNV-1a over the key with chaining; it doubles when it holds
- * more keys than buckets. One mutex guards it, and one condition variable
+ * The table is a strmap from key to struct centry. One mutex guards it,
+ * and one condition variable
  * serves every waiter: waits are rare (only while a fetch for the same key
  * is in flight) and a broadcast that wakes a waiter of another key only
  * costs it a check of its flag.
@@ -26,11 +26,12 @@
  * value is served stale, it is first copied into a new cval marked stale,
  * rather than flagging the one other threads may be reading.
  *
- * Memory: 100,000 member records may be cached, so an entry is a small
- * header with the key inline (40 bytes + key, plus 24 for its cval).
- * Expired entries are swept lazily: every operation that takes the lock
- * also sweeps a few chains, so the whole table is visited at least once
- * every (buckets / SWEEP_STEP) operations; a growing table is swept whole.
+ * Memory: 100,000 member records may be cached, so an entry is small: the
+ * strmap's node with the key inline (24 bytes + key), a 48-byte struct
+ * centry and 24 for its cval. Expired entries are swept lazily: every
+ * operation that takes the lock also sweeps a few chains, so the whole
+ * table is visited at least once every (buckets / SWEEP_STEP)
+ * operations; a table about to grow is swept whole first.
  * Expired values are kept for CACHE_STALE_MAX past their ttl, for the stale
  * fallback; negative entries go as soon as they expire.
  */
@@ -43,10 +44,9 @@
 
 #include "clock.h"
 #include "cache.h"
-#include "strhash.h"
 #include "stats.h"
+#include "strmap.h"
 
-#define INITIAL_BUCKETS 64
 /* Per operation, the lazy sweep visits SWEEP_STEP chains, looking at no
  * more than SWEEP_SCAN buckets. */
 #define SWEEP_STEP 2
@@ -62,7 +62,6 @@ struct flight {
 };
 
 struct centry {
-	struct centry *next;
 	struct cval *val;      /* NULL while negative or before any fetch */
 	struct flight *flight; /* non-NULL while a fetch is in flight */
 	double expires;	       /* monotonic seconds */
@@ -70,19 +69,15 @@ struct centry {
 				* before this; the stale value or err is
 				* the answer meanwhile */
 	int err;               /* that failure, when there is no value */
-	uint32_t hash;
 	uint8_t orphan;	  /* unlinked while fetching; the fetcher frees it */
 	uint8_t negative; /* "missing" until expires */
-	char key[];
 };
 
 struct cache {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct centry **buckets;
-	size_t nbuckets; /* a power of two */
-	long count;	 /* linked entries */
-	size_t sweep_at; /* next bucket of the lazy sweep */
+	struct strmap *entries; /* key -> struct centry */
+	size_t sweep_at;	/* the lazy sweep's cursor */
 	double ttl, neg_ttl;
 	double stale_holdoff, error_holdoff;
 };
@@ -134,38 +129,30 @@ void cval_put(struct cval *v)
 /* Table (all called with c->lock held)                                */
 /* ------------------------------------------------------------------ */
 
-static struct centry **slot_of(struct cache *c, const char *key, uint32_t h)
+static void entry_free(void *value)
 {
-	struct centry **pp = &c->buckets[h & (c->nbuckets - 1)];
+	struct centry *e = value;
 
-	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->hash == h && strcmp((*pp)->key, key) == 0)
-			return pp;
-	return pp;
-}
-
-static struct centry *find(struct cache *c, const char *key, uint32_t h)
-{
-	return *slot_of(c, key, h);
-}
-
-static void entry_free(struct centry *e)
-{
 	cval_put(e->val);
 	free(e);
 }
 
-/* Removes *pp from its chain. A fetching entry is left to its fetcher. */
-static void unlink_entry(struct cache *c, struct centry **pp)
+/* Done with e, an entry just taken out of the table. A fetching entry is
+ * left to its fetcher. */
+static void release(struct centry *e)
 {
-	struct centry *e = *pp;
-
-	*pp = e->next;
-	c->count--;
 	if (e->flight)
 		e->orphan = 1;
 	else
 		entry_free(e);
+}
+
+static void drop_key(struct cache *c, const char *key)
+{
+	struct centry *e = strmap_remove(c->entries, key);
+
+	if (e)
+		release(e);
 }
 
 static int is_fresh(const struct centry *e, double now)
@@ -184,81 +171,36 @@ static int is_dead(const struct centry *e, double now)
 	return now >= e->expires + CACHE_STALE_MAX;
 }
 
-static void sweep_bucket(struct cache *c, size_t b, double now)
+static enum strmap_visit sweep_one(void *arg, const char *key, void *value)
 {
-	struct centry **pp = &c->buckets[b];
-
-	while (*pp) {
-		if (is_dead(*pp, now))
-			unlink_entry(c, pp);
-		else
-			pp = &(*pp)->next;
-	}
+	if (!is_dead(value, *(double *)arg))
+		return STRMAP_KEEP;
+	release(value);
+	return STRMAP_REMOVE;
 }
 
 /* Empty buckets are cheap to pass, so a sparse table (one that grew and
  * was then dropped) is still swept at a useful pace. */
 static void sweep_some(struct cache *c, double now)
 {
-	int visited, busy = 0;
-
-	for (visited = 0; visited < SWEEP_SCAN && busy < SWEEP_STEP;
-	     visited++) {
-		c->sweep_at = (c->sweep_at + 1) & (c->nbuckets - 1);
-		if (c->buckets[c->sweep_at]) {
-			sweep_bucket(c, c->sweep_at, now);
-			busy++;
-		}
-	}
+	strmap_visit_some(c->entries, &c->sweep_at, SWEEP_SCAN, SWEEP_STEP,
+			  sweep_one, &now);
 }
 
-/* Doubles the table, after sweeping it whole: growth may just be the
- * garbage of an earlier ttl. Failure to grow is harmless (longer chains). */
-static void maybe_grow(struct cache *c, double now)
+/* Links a new, empty entry for key, after sweeping the whole table if it
+ * is about to grow: growth may just be the garbage of an earlier ttl.
+ * NULL on ENOMEM. */
+static struct centry *insert(struct cache *c, const char *key, double now)
 {
-	struct centry **nb, *e, *next;
-	size_t i, n;
+	struct centry *e;
 
-	if ((size_t)c->count < c->nbuckets)
-		return;
-	for (i = 0; i < c->nbuckets; i++)
-		sweep_bucket(c, i, now);
-	if ((size_t)c->count < c->nbuckets / 2)
-		return;
-	n = c->nbuckets * 2;
-	nb = calloc(n, sizeof(*nb));
-	if (!nb)
-		return;
-	for (i = 0; i < c->nbuckets; i++) {
-		for (e = c->buckets[i]; e; e = next) {
-			next = e->next;
-			e->next = nb[e->hash & (n - 1)];
-			nb[e->hash & (n - 1)] = e;
-		}
+	if (strmap_full(c->entries))
+		strmap_visit(c->entries, sweep_one, &now);
+	e = calloc(1, sizeof(*e));
+	if (e && strmap_put(c->entries, key, e, NULL)) {
+		free(e);
+		e = NULL;
 	}
-	free(c->buckets);
-	c->buckets = nb;
-	c->nbuckets = n;
-	c->sweep_at = 0;
-}
-
-/* Links a new, empty entry for key. NULL on ENOMEM. */
-static struct centry *insert(struct cache *c, const char *key, uint32_t h,
-			     double now)
-{
-	size_t len = strlen(key);
-	struct centry *e, **head;
-
-	maybe_grow(c, now);
-	e = calloc(1, sizeof(*e) + len + 1);
-	if (!e)
-		return NULL;
-	memcpy(e->key, key, len + 1);
-	e->hash = h;
-	head = &c->buckets[h & (c->nbuckets - 1)];
-	e->next = *head;
-	*head = e;
-	c->count++;
 	return e;
 }
 
@@ -272,14 +214,13 @@ struct cache *cache_new(double ttl_s, double neg_ttl_s)
 
 	if (!c)
 		return NULL;
-	c->buckets = calloc(INITIAL_BUCKETS, sizeof(*c->buckets));
-	if (!c->buckets)
+	c->entries = strmap_new();
+	if (!c->entries)
 		goto free_cache;
 	if (pthread_mutex_init(&c->lock, NULL) != 0)
-		goto free_buckets;
+		goto free_entries;
 	if (pthread_cond_init(&c->cond, NULL) != 0)
 		goto destroy_lock;
-	c->nbuckets = INITIAL_BUCKETS;
 	c->ttl = ttl_s;
 	c->neg_ttl = neg_ttl_s;
 	c->stale_holdoff = CACHE_STALE_HOLDOFF;
@@ -288,8 +229,8 @@ struct cache *cache_new(double ttl_s, double neg_ttl_s)
 
 destroy_lock:
 	pthread_mutex_destroy(&c->lock);
-free_buckets:
-	free(c->buckets);
+free_entries:
+	strmap_free(c->entries, NULL);
 free_cache:
 	free(c);
 	return NULL;
@@ -306,18 +247,9 @@ void cache_set_holdoff(struct cache *c, double stale_s, double error_s)
 
 void cache_free(struct cache *c)
 {
-	struct centry *e, *next;
-	size_t i;
-
 	if (!c)
 		return;
-	for (i = 0; i < c->nbuckets; i++) {
-		for (e = c->buckets[i]; e; e = next) {
-			next = e->next;
-			entry_free(e);
-		}
-	}
-	free(c->buckets);
+	strmap_free(c->entries, entry_free);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -419,22 +351,18 @@ static void flight_put(struct flight *fl)
 	free(fl);
 }
 
-int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
-	      struct cval **out)
+/*
+ * The answer from what the table holds for key, under the lock: a fetch in
+ * flight (waited for), a fresh value, a live "missing", or the answer of a
+ * recent failure. Returns 1 with *rc set when answered, 0 when a fetch is
+ * needed.
+ */
+static int answer_held(struct cache *c, struct centry *e, double now,
+		       struct cval **out, int *rc)
 {
-	uint32_t h = strhash(key);
 	struct flight *fl;
-	struct centry *e, **pp;
-	cJSON *json = NULL;
-	double now;
-	int rc;
 
-	*out = NULL;
-	pthread_mutex_lock(&c->lock);
-	now = mono_now();
-	sweep_some(c, now);
-	e = find(c, key, h);
-	if (e && e->flight) {
+	if (e->flight) {
 		/* Someone is fetching this key: share the outcome, whatever
 		 * it is, so N readers of a failing API wait once, not N
 		 * times in turn. */
@@ -442,62 +370,63 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 		fl->refs++;
 		while (!fl->done)
 			pthread_cond_wait(&c->cond, &c->lock);
-		rc = flight_take(fl, out);
+		*rc = flight_take(fl, out);
 		flight_put(fl);
-		pthread_mutex_unlock(&c->lock);
-		return rc;
+		return 1;
 	}
-	if (e && is_fresh(e, now)) {
+	if (is_fresh(e, now)) {
 		*out = cval_get(e->val);
-		pthread_mutex_unlock(&c->lock);
 		stats_add(STAT_CACHE_HIT, 1);
-		return 0;
+		*rc = 0;
+		return 1;
 	}
-	if (e && e->negative && now < e->expires) {
-		pthread_mutex_unlock(&c->lock);
+	if (e->negative && now < e->expires) {
 		stats_add(STAT_CACHE_NEG_HIT, 1);
-		return -ENOENT;
+		*rc = -ENOENT;
+		return 1;
 	}
-	if (e && now < e->hold_until && (e->val || e->err)) {
+	if (now < e->hold_until && (e->val || e->err)) {
 		/* The API just failed for this key: answer as it did then
 		 * rather than make every step of one `cat` wait out its own
 		 * timeout. */
-		rc = e->val ? 0 : e->err;
-		if (e->val)
+		*rc = e->val ? 0 : e->err;
+		if (e->val) {
 			*out = cval_get(e->val);
-		pthread_mutex_unlock(&c->lock);
-		if (!rc)
 			stats_add(STAT_CACHE_STALE, 1);
-		return rc;
-	}
-	fl = calloc(1, sizeof(*fl));
-	if (!fl) {
-		pthread_mutex_unlock(&c->lock);
-		return -ENOMEM;
-	}
-	if (!e) {
-		e = insert(c, key, h, now);
-		if (!e) {
-			pthread_mutex_unlock(&c->lock);
-			free(fl);
-			return -ENOMEM;
 		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Hangs a new flight on key's entry (made if missing), under the lock.
+ * Returns the entry, or NULL on ENOMEM. */
+static struct centry *take_off(struct cache *c, const char *key,
+			       struct centry *e, double now)
+{
+	struct flight *fl = calloc(1, sizeof(*fl));
+
+	if (!fl)
+		return NULL;
+	if (!e)
+		e = insert(c, key, now);
+	if (!e) {
+		free(fl);
+		return NULL;
 	}
 	fl->refs = 1;
 	e->flight = fl;
-	pthread_mutex_unlock(&c->lock);
+	return e;
+}
 
-	stats_add(STAT_CACHE_MISS, 1);
-	rc = fetch(arg, &json);
-	if (rc == 0 && !json)
-		rc = -EIO;
-	if (rc != 0) {
-		cJSON_Delete(json);
-		json = NULL;
-	}
+/* Lands e's flight with the fetch's outcome (rc, json taken), under the
+ * lock, and wakes its waiters. Returns the caller's answer. */
+static int land(struct cache *c, const char *key, struct centry *e, int rc,
+		cJSON *json, struct cval **out)
+{
+	struct flight *fl = e->flight;
+	double now = mono_now();
 
-	pthread_mutex_lock(&c->lock);
-	now = mono_now();
 	e->flight = NULL;
 	if (e->orphan) {
 		/* Dropped or replaced meanwhile: the result is only for the
@@ -512,27 +441,62 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 		}
 	} else {
 		rc = settle(c, e, rc, json, now, out);
-		pp = slot_of(c, key, h);
-		if (is_dead(*pp, now))
-			unlink_entry(c, pp);
+		if (is_dead(e, now))
+			drop_key(c, key);
 	}
 	fl->rc = rc;
 	fl->val = rc == 0 ? cval_get(*out) : NULL;
 	fl->done = 1;
 	flight_put(fl);
 	pthread_cond_broadcast(&c->cond);
+	return rc;
+}
+
+int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
+	      struct cval **out)
+{
+	struct centry *e;
+	cJSON *json = NULL;
+	double now;
+	int rc;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	now = mono_now();
+	sweep_some(c, now);
+	e = strmap_get(c->entries, key);
+	if (e && answer_held(c, e, now, out, &rc))
+		goto unlock;
+	e = take_off(c, key, e, now);
+	if (!e) {
+		rc = -ENOMEM;
+		goto unlock;
+	}
+	pthread_mutex_unlock(&c->lock);
+
+	stats_add(STAT_CACHE_MISS, 1);
+	rc = fetch(arg, &json);
+	if (rc == 0 && !json)
+		rc = -EIO;
+	if (rc != 0) {
+		cJSON_Delete(json);
+		json = NULL;
+	}
+
+	pthread_mutex_lock(&c->lock);
+	rc = land(c, key, e, rc, json, out);
+unlock:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
 struct cval *cache_peek(struct cache *c, const char *key)
 {
-	uint32_t h = strhash(key);
 	struct cval *v = NULL;
 	struct centry *e;
 
 	pthread_mutex_lock(&c->lock);
-	e = find(c, key, h);
+	e = strmap_get(c->entries, key);
 	if (e && is_fresh(e, mono_now()))
 		v = cval_get(e->val);
 	pthread_mutex_unlock(&c->lock);
@@ -545,18 +509,16 @@ struct cval *cache_peek(struct cache *c, const char *key)
 
 /* The entry for key, ready to be overwritten: a fetch in flight for it is
  * orphaned, since what it returns predates the caller's news, and a new
- * entry takes its place. (After the unlink *pp is the next entry of the
- * chain, another key's: it must not be returned.) */
+ * entry takes its place. NULL on ENOMEM. */
 static struct centry *claim(struct cache *c, const char *key, double now)
 {
-	uint32_t h = strhash(key);
-	struct centry **pp = slot_of(c, key, h);
+	struct centry *e = strmap_get(c->entries, key);
 
-	if (*pp && !(*pp)->flight)
-		return *pp;
-	if (*pp)
-		unlink_entry(c, pp);
-	return insert(c, key, h, now);
+	if (e && !e->flight)
+		return e;
+	if (e)
+		drop_key(c, key);
+	return insert(c, key, now);
 }
 
 int cache_put(struct cache *c, const char *key, cJSON *json)
@@ -610,32 +572,26 @@ void cache_put_missing(struct cache *c, const char *key)
 
 void cache_drop(struct cache *c, const char *key)
 {
-	uint32_t h = strhash(key);
-	struct centry **pp;
-
 	pthread_mutex_lock(&c->lock);
-	pp = slot_of(c, key, h);
-	if (*pp)
-		unlink_entry(c, pp);
+	drop_key(c, key);
 	pthread_mutex_unlock(&c->lock);
+}
+
+static enum strmap_visit drop_if_prefixed(void *arg, const char *key,
+					  void *value)
+{
+	const char *prefix = arg;
+
+	if (strncmp(key, prefix, strlen(prefix)) != 0)
+		return STRMAP_KEEP;
+	release(value);
+	return STRMAP_REMOVE;
 }
 
 void cache_drop_prefix(struct cache *c, const char *prefix)
 {
-	size_t plen = strlen(prefix), i;
-	struct centry **pp;
-
 	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < c->nbuckets; i++) {
-		pp = &c->buckets[i];
-		while (*pp) {
-			if (strncmp((*pp)->key, prefix, plen) == 0) {
-				unlink_entry(c, pp);
-			} else {
-				pp = &(*pp)->next;
-			}
-		}
-	}
+	strmap_visit(c->entries, drop_if_prefixed, (void *)prefix);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -644,7 +600,7 @@ long cache_count(struct cache *c)
 	long n;
 
 	pthread_mutex_lock(&c->lock);
-	n = c->count;
+	n = (long)strmap_count(c->entries);
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }

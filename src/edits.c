@@ -217,16 +217,13 @@ static int set_one_property(struct school *s, const char *path,
 			goto out_value;
 	}
 	props = cJSON_CreateArray();
-	item = cJSON_CreateObject();
-	if (!props || !item) {
+	item = model_prop_item(model_propdef_id(def), cJSON_CreateString(value));
+	if (!props || !item || !cJSON_AddItemToArray(props, item)) {
 		cJSON_Delete(props);
 		cJSON_Delete(item);
 		r = -ENOMEM;
 		goto out_value;
 	}
-	cJSON_AddStringToObject(item, "propertyId", model_propdef_id(def));
-	cJSON_AddStringToObject(item, "value", value);
-	cJSON_AddItemToArray(props, item);
 	r = school_set_properties(s, email, props);
 	cJSON_Delete(props);
 out_value:
@@ -278,11 +275,10 @@ static int check_stale(const char *path, const cJSON *defs, const cJSON *was,
 	int r = 0;
 
 	for (; c; c = next) {
-		const char *id = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(c, "propertyId"));
+		const char *id = model_prop_item_id(c);
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(was, id);
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(now, id);
-		const cJSON *want = cJSON_GetObjectItemCaseSensitive(c, "value");
+		const cJSON *want = model_prop_item_value(c);
 		const char *name = model_propdef_name(model_propdef_find(defs, id));
 
 		next = c->next;
@@ -700,8 +696,9 @@ static int new_name(struct school *s, const struct tree_path *p, int mkdir)
 	struct cval *u = NULL;
 	int r;
 
-	if (school_config(s)->readonly)
-		return -EROFS;
+	r = school_refuse_readonly(s, "create");
+	if (r)
+		return r;
 	r = check_new_ids(p, mkdir);
 	if (r)
 		return r;
@@ -754,10 +751,9 @@ int edit_rmdir_member(struct school *s, const struct tree_path *p)
 static int refuse_readonly(struct school *s, const char *path,
 			   const struct node_entry *e)
 {
-	if (!school_config(s)->readonly || (e->flags & NODE_RO_OK))
+	if (e->flags & NODE_RO_OK)
 		return 0;
-	errlog_add(path, 0, "mounted read-only (-o ro)");
-	return -EROFS;
+	return school_refuse_readonly(s, path);
 }
 
 int edit_lines(struct school *s, const char *path, const struct tree_path *p,
@@ -810,10 +806,9 @@ int edit_apply_create(struct school *s, const char *path,
 
 	if (!(node_entry(p->node)->flags & NODE_CREATE))
 		return -EPERM;
-	if (school_config(s)->readonly) {
-		errlog_add(path, 0, "mounted read-only (-o ro)");
-		return -EROFS;
-	}
+	r = school_refuse_readonly(s, path);
+	if (r)
+		return r;
 	/* Empty content grants (touch); otherwise a state word. */
 	r = value_text(path, data, len, &text);
 	if (r)
@@ -828,13 +823,8 @@ int edit_apply_create(struct school *s, const char *path,
 	/* Names are only known for members that exist already; a pending
 	 * member is created without them. */
 	if (!school_user(s, p->id[0], &u)) {
-		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(u->json,
-								   "firstname");
-		const cJSON *ln = cJSON_GetObjectItemCaseSensitive(u->json,
-								   "name");
-
-		first = cJSON_IsString(fn) ? fn->valuestring : NULL;
-		last = cJSON_IsString(ln) ? ln->valuestring : NULL;
+		first = model_user_first_name(u->json);
+		last = model_user_last_name(u->json);
 	} else if (!school_pending_has(s, p->id[0])) {
 		return -ENOENT;
 	}

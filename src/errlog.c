@@ -33,8 +33,8 @@ struct errlog_entry {
 
 static pthread_mutex_t errlog_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct errlog_entry errlog_ring[ERRLOG_KEEP];
-static size_t errlog_next;  /* slot the next entry goes to */
-static size_t errlog_count; /* entries held, <= ERRLOG_KEEP */
+static size_t errlog_next;	 /* slot the next entry goes to */
+static size_t errlog_count;	 /* entries held, <= ERRLOG_KEEP */
 static unsigned long errlog_ids; /* the id of the newest entry */
 
 /* Control characters (including DEL) become spaces: one entry, one line.

@@ -11,31 +11,25 @@
  * keeps the marks of the changes made during it, one small entry each,
  * until it ends.
  *
- * Marks are a hash table (FNV-1a, chaining, doubling when it holds more
- * marks than buckets): a fetch looks up every record it stores, and a bulk
- * delete during a listing may mark thousands of keys. When the last fetch
- * ends the table is emptied and shrunk back to its first size.
+ * Marks are a strmap from key to struct mark: a fetch looks up every
+ * record it stores, and a bulk delete during a listing may mark thousands
+ * of keys. When the last fetch ends the map is emptied and shrunk back to
+ * its first size.
  *
  * One mutex guards everything; fence_put runs the caller's put under it,
  * which is what makes "check, then store" atomic against a mark. The
  * mutex is taken before the put's own locks (the cache's), never after.
  */
 #include "fence.h"
-#include "strhash.h"
+#include "strmap.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-
-#define INITIAL_BUCKETS 16
 
 struct mark {
-	struct mark *next;
 	unsigned long long gen;
-	uint32_t hash;
 	uint8_t news; /* enum fence_news */
-	char key[];
 };
 
 struct fence {
@@ -44,69 +38,26 @@ struct fence {
 	/* A mark that could not be stored: every key changed then. */
 	unsigned long long all_gen;
 	struct fence_ticket *head, *tail; /* running fetches, oldest first */
-	struct mark **buckets;
-	size_t nbuckets; /* a power of two */
-	long count;
+	struct strmap *marks;		  /* key -> struct mark */
 };
 
 /* ------------------------------------------------------------------ */
 /* Table (all called with f->lock held)                                */
 /* ------------------------------------------------------------------ */
 
-static struct mark *find(struct fence *f, const char *key, uint32_t h)
+static enum strmap_visit prune_mark(void *arg, const char *key, void *value)
 {
-	struct mark *m = f->buckets[h & (f->nbuckets - 1)];
-
-	for (; m; m = m->next)
-		if (m->hash == h && !strcmp(m->key, key))
-			return m;
-	return NULL;
-}
-
-/* Failure to grow is harmless: chains get longer. */
-static void maybe_grow(struct fence *f)
-{
-	struct mark **nb, *m, *next;
-	size_t i, n;
-
-	if ((size_t)f->count < f->nbuckets)
-		return;
-	n = f->nbuckets * 2;
-	nb = calloc(n, sizeof(*nb));
-	if (!nb)
-		return;
-	for (i = 0; i < f->nbuckets; i++) {
-		for (m = f->buckets[i]; m; m = next) {
-			next = m->next;
-			m->next = nb[m->hash & (n - 1)];
-			nb[m->hash & (n - 1)] = m;
-		}
-	}
-	free(f->buckets);
-	f->buckets = nb;
-	f->nbuckets = n;
+	if (((struct mark *)value)->gen > *(unsigned long long *)arg)
+		return STRMAP_KEEP;
+	free(value);
+	return STRMAP_REMOVE;
 }
 
 /* Drops every mark no newer than gen. */
 static void prune(struct fence *f, unsigned long long gen)
 {
-	struct mark **pp;
-	size_t i;
-
-	for (i = 0; i < f->nbuckets && f->count > 0; i++) {
-		pp = &f->buckets[i];
-		while (*pp) {
-			struct mark *m = *pp;
-
-			if (m->gen <= gen) {
-				*pp = m->next;
-				free(m);
-				f->count--;
-			} else {
-				pp = &m->next;
-			}
-		}
-	}
+	if (strmap_count(f->marks))
+		strmap_visit(f->marks, prune_mark, &gen);
 	if (f->all_gen <= gen)
 		f->all_gen = 0;
 }
@@ -114,23 +65,14 @@ static void prune(struct fence *f, unsigned long long gen)
 /* No fetch runs: nothing is news to anybody. */
 static void clear(struct fence *f)
 {
-	struct mark **nb;
-
-	prune(f, f->gen);
-	if (f->nbuckets > INITIAL_BUCKETS) {
-		nb = calloc(INITIAL_BUCKETS, sizeof(*nb));
-		if (nb) {
-			free(f->buckets);
-			f->buckets = nb;
-			f->nbuckets = INITIAL_BUCKETS;
-		}
-	}
+	strmap_clear(f->marks, free);
+	f->all_gen = 0;
 }
 
 static enum fence_news news_of(struct fence *f, const struct fence_ticket *t,
 			       const char *key)
 {
-	struct mark *m = find(f, key, strhash(key));
+	const struct mark *m = strmap_get(f->marks, key);
 
 	if (m && m->gen > t->gen)
 		return (enum fence_news)m->news;
@@ -149,16 +91,15 @@ struct fence *fence_new(void)
 
 	if (!f)
 		return NULL;
-	f->buckets = calloc(INITIAL_BUCKETS, sizeof(*f->buckets));
-	if (!f->buckets)
+	f->marks = strmap_new();
+	if (!f->marks)
 		goto free_fence;
 	if (pthread_mutex_init(&f->lock, NULL) != 0)
-		goto free_buckets;
-	f->nbuckets = INITIAL_BUCKETS;
+		goto free_marks;
 	return f;
 
-free_buckets:
-	free(f->buckets);
+free_marks:
+	strmap_free(f->marks, NULL);
 free_fence:
 	free(f);
 	return NULL;
@@ -168,8 +109,7 @@ void fence_free(struct fence *f)
 {
 	if (!f)
 		return;
-	prune(f, f->gen);
-	free(f->buckets);
+	strmap_free(f->marks, free);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -215,29 +155,20 @@ void fence_end(struct fence *f, struct fence_ticket *t)
 
 void fence_mark(struct fence *f, const char *key, enum fence_news news)
 {
-	uint32_t h = strhash(key);
-	struct mark *m, **head;
-	size_t len;
+	struct mark *m;
 
 	pthread_mutex_lock(&f->lock);
 	f->gen++;
 	if (!f->head)
 		goto out; /* no fetch to tell */
-	m = find(f, key, h);
+	m = strmap_get(f->marks, key);
 	if (!m) {
-		maybe_grow(f);
-		len = strlen(key);
-		m = malloc(sizeof(*m) + len + 1);
-		if (!m) {
+		m = malloc(sizeof(*m));
+		if (!m || strmap_put(f->marks, key, m, NULL)) {
+			free(m);
 			f->all_gen = f->gen;
 			goto out;
 		}
-		memcpy(m->key, key, len + 1);
-		m->hash = h;
-		head = &f->buckets[h & (f->nbuckets - 1)];
-		m->next = *head;
-		*head = m;
-		f->count++;
 	}
 	m->gen = f->gen;
 	m->news = (uint8_t)news;
@@ -274,7 +205,7 @@ long fence_count(struct fence *f)
 	long n;
 
 	pthread_mutex_lock(&f->lock);
-	n = f->count;
+	n = (long)strmap_count(f->marks);
 	pthread_mutex_unlock(&f->lock);
 	return n;
 }

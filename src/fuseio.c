@@ -17,9 +17,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static atomic_int init_seen;      /* the INIT reply went out */
-static atomic_int kernel_offers;  /* the kernel's INIT offered the flag */
-static atomic_int granted;
+static atomic_int init_seen;	 /* the INIT reply went out */
+static atomic_int kernel_offers; /* the kernel's INIT offered the flag */
 
 /*
  * The INIT reply is the first reply of a session: the kernel sends nothing
@@ -43,7 +42,6 @@ static void amend_init_reply(struct iovec *iov, int count)
 	flags |= FUSE_PARALLEL_DIROPS;
 	memcpy((char *)init + offsetof(struct fuse_init_out, flags), &flags,
 	       sizeof(flags));
-	atomic_store(&granted, 1);
 }
 
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
@@ -91,9 +89,4 @@ int fuseio_install(struct fuse *fuse)
 	if (fd < 0)
 		return -EBADF;
 	return fuse_session_custom_io(se, &io, fd);
-}
-
-int fuseio_parallel_dirops(void)
-{
-	return atomic_load(&granted);
 }

@@ -391,13 +391,11 @@ static int diff_one(const cJSON *defs, const cJSON *current,
 	cur = cJSON_GetObjectItemCaseSensitive(current, id);
 	if (cur ? cJSON_Compare(cur, it, 1) : cJSON_IsNull(it))
 		return 0;
-	item = cJSON_CreateObject();
-	if (!item || !cJSON_AddStringToObject(item, "propertyId", id) ||
-	    !cJSON_AddItemToObject(item, "value", cJSON_Duplicate(it, 1))) {
+	item = model_prop_item(id, cJSON_Duplicate(it, 1));
+	if (!item || !cJSON_AddItemToArray(changes, item)) {
 		cJSON_Delete(item);
 		return -ENOMEM;
 	}
-	cJSON_AddItemToArray(changes, item);
 	return 0;
 }
 

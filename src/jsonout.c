@@ -33,15 +33,14 @@ static int scalar(const cJSON *v, struct buf *out)
 	return r;
 }
 
+/* A key is printed as a string value is: a cJSON string on the stack
+ * (what cJSON_CreateStringReference would allocate) lends it the name. */
 static int key(const char *name, struct buf *out)
 {
-	cJSON *s = cJSON_CreateStringReference(name);
-	int r;
+	cJSON s = {.type = cJSON_String | cJSON_IsReference,
+		   .valuestring = (char *)name};
+	int r = scalar(&s, out);
 
-	if (!s)
-		return -ENOMEM;
-	r = scalar(s, out);
-	cJSON_Delete(s);
 	return r ? r : buf_puts(out, ": ");
 }
 

@@ -64,23 +64,26 @@ struct options {
 	int max_deletes; /* per rolling minute; 0: no budget */
 	int dry_run;
 	int insecure;
-	char *uid;        /* -o uid=,gid=,umask=: the tree's owner (fs.h) */
+	char *uid; /* -o uid=,gid=,umask=: the tree's owner (fs.h) */
 	char *gid;
 	char *umask;
-	int allow_other;  /* allow_other or allow_root was given */
+	int allow_other; /* allow_other or allow_root was given */
 	int default_permissions;
 	int show_help;
 	int show_version;
-	int probe;        /* --probe: report on the API, mount nothing */
+	int probe; /* --probe: report on the API, mount nothing */
 	int probe_token;
 	char *probe_exam;
 	char *probe_save;
-	char *source;     /* fstab's first field, ignored */
+	char *source; /* fstab's first field, ignored */
 	char *mountpoint;
 	int extra_args;
 };
 
+/* clang-format would take the braces for a block */
+/* clang-format off */
 #define OPT(t, field, v) {t, offsetof(struct options, field), v}
+/* clang-format on */
 
 /* FUSE options main must know of, passed on to FUSE as they are. */
 enum { KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
@@ -119,7 +122,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("--probe-exam %s", probe_exam, 0),
 	OPT("--probe-save=%s", probe_save, 0),
 	OPT("--probe-save %s", probe_save, 0),
-	FUSE_OPT_END};
+	FUSE_OPT_END,
+};
 
 static int opt_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
@@ -223,11 +227,11 @@ static void usage(const char *prog)
 	fflush(stdout);
 }
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One line on stderr: start-up errors reach the terminal before any
- * daemonizing. */
-static void fail(const char *fmt, ...)
+ * daemonizing. Returns -1, for "return fail(...)". */
+static int fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -236,6 +240,7 @@ static void fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	return -1;
 }
 
 /* Strips trailing blanks/newlines in place. */
@@ -243,8 +248,8 @@ static void chomp(char *s)
 {
 	size_t n = strlen(s);
 
-	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' ||
-		     s[n - 1] == ' ' || s[n - 1] == '\t'))
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' ||
+		     s[n - 1] == '\t'))
 		s[--n] = '\0';
 }
 
@@ -255,10 +260,9 @@ static int read_key_file(const char *path, char *key, size_t size)
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	if (fd < 0) {
-		fail("cannot open api_key_file %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return fail("cannot open api_key_file %s: %s", path,
+			    strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		fail("api_key_file %s is not a regular file", path);
 		goto bad;
@@ -337,55 +341,37 @@ static int url_sends_key_in_clear(const char *url)
 
 static int check_options(const struct options *o)
 {
-	if (o->api_key_given) {
-		fail("the API key is never accepted on the command line; use "
-		     "MEMBERSPOT_API_KEY or -o api_key_file=PATH");
-		return -1;
-	}
-	if (o->extra_args) {
-		fail("too many arguments; see --help");
-		return -1;
-	}
-	if (!o->mountpoint && !o->probe) {
-		fail("no mountpoint given; see --help");
-		return -1;
-	}
-	if (o->page_size < 1 || o->page_size > 100) {
-		fail("page_size must be between 1 and 100");
-		return -1;
-	}
+	if (o->api_key_given)
+		return fail(
+			"the API key is never accepted on the command line; "
+			"use MEMBERSPOT_API_KEY or -o api_key_file=PATH");
+	if (o->extra_args)
+		return fail("too many arguments; see --help");
+	if (!o->mountpoint && !o->probe)
+		return fail("no mountpoint given; see --help");
+	if (o->page_size < 1 || o->page_size > 100)
+		return fail("page_size must be between 1 and 100");
 	if (o->cache_ttl < 0 || o->neg_ttl < 0 || o->max_rps < 0 ||
-	    o->progress_rps < 0) {
-		fail("cache_ttl, negative_ttl, max_rps and progress_rps must "
-		     "not be negative");
-		return -1;
-	}
-	if (o->timeout <= 0 || o->timeout > 3600) {
-		fail("timeout must be between 0 and 3600 seconds");
-		return -1;
-	}
-	if (o->workers < 1 || o->workers > 32) {
-		fail("workers must be between 1 and 32");
-		return -1;
-	}
-	if (o->max_deletes < 0 || o->max_deletes > MAX_DELETES_MAX) {
-		fail("max_deletes must be between 0 (no budget) and %d",
-		     MAX_DELETES_MAX);
-		return -1;
-	}
+	    o->progress_rps < 0)
+		return fail("cache_ttl, negative_ttl, max_rps and progress_rps "
+			    "must not be negative");
+	if (o->timeout <= 0 || o->timeout > 3600)
+		return fail("timeout must be between 0 and 3600 seconds");
+	if (o->workers < 1 || o->workers > 32)
+		return fail("workers must be between 1 and 32");
+	if (o->max_deletes < 0 || o->max_deletes > MAX_DELETES_MAX)
+		return fail("max_deletes must be between 0 (no budget) and %d",
+			    MAX_DELETES_MAX);
 	if (strncmp(o->api_url, "https://", 8) &&
-	    strncmp(o->api_url, "http://", 7)) {
-		fail("api_url must start with https:// or http://: %s", o->api_url);
-		return -1;
-	}
-	if (!o->insecure && url_sends_key_in_clear(o->api_url)) {
-		fail("refusing api_url %s: plain http:// would send the API "
-		     "key unencrypted to another machine; use https:// "
-		     "(http:// only to 127.0.0.1, ::1 or localhost, or with "
-		     "-o insecure)",
-		     o->api_url);
-		return -1;
-	}
+	    strncmp(o->api_url, "http://", 7))
+		return fail("api_url must start with https:// or http://: %s",
+			    o->api_url);
+	if (!o->insecure && url_sends_key_in_clear(o->api_url))
+		return fail("refusing api_url %s: plain http:// would send the "
+			    "API key unencrypted to another machine; use "
+			    "https:// (http:// only to 127.0.0.1, ::1 or "
+			    "localhost, or with -o insecure)",
+			    o->api_url);
 	return 0;
 }
 
@@ -416,9 +402,8 @@ static int parse_id(const char *opt, const char *s, int group,
 			return 0;
 		}
 	}
-	fail("%s=%s: no such %s (a number or a name)", opt, s,
-	     group ? "group" : "user");
-	return -1;
+	return fail("%s=%s: no such %s (a number or a name)", opt, s,
+		    group ? "group" : "user");
 }
 
 /* -o uid=,gid=,umask= as fs.h's owner. Returns 0 or -1 (message
@@ -445,11 +430,10 @@ static int owner_from_options(const struct options *o, struct fs_owner *out)
 		errno = 0;
 		v = strtoul(o->umask, &end, 8);
 		if (!*o->umask || *end || errno || v > 0777 ||
-		    *o->umask == '-' || *o->umask == '+') {
-			fail("umask=%s: not an octal mask from 0000 to 0777",
-			     o->umask);
-			return -1;
-		}
+		    *o->umask == '-' || *o->umask == '+')
+			return fail(
+				"umask=%s: not an octal mask from 0000 to 0777",
+				o->umask);
 		out->umask = (mode_t)v;
 	}
 	return 0;
@@ -463,15 +447,12 @@ static int protect_memory(void)
 {
 	const struct rlimit no_core = {0, 0};
 
-	if (setrlimit(RLIMIT_CORE, &no_core)) {
-		fail("cannot switch off core dumps: %s", strerror(errno));
-		return -1;
-	}
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) {
-		fail("cannot make the process non-dumpable: %s",
-		     strerror(errno));
-		return -1;
-	}
+	if (setrlimit(RLIMIT_CORE, &no_core))
+		return fail("cannot switch off core dumps: %s",
+			    strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		return fail("cannot make the process non-dumpable: %s",
+			    strerror(errno));
 	return 0;
 }
 
@@ -482,27 +463,21 @@ static int check_probe(const struct options *o, const struct fuse_args *args)
 	if (!o->probe) {
 		if (!o->probe_token && !o->probe_exam && !o->probe_save)
 			return 0;
-		fail("--probe-token, --probe-exam and --probe-save go with "
-		     "--probe; see --help");
-		return -1;
+		return fail("--probe-token, --probe-exam and --probe-save go "
+			    "with --probe; see --help");
 	}
-	if (o->mountpoint) {
-		fail("--probe takes no mountpoint; see --help");
-		return -1;
-	}
-	if (args->argc > 1) {
-		fail("unknown option for --probe: %s%s%s; see --help",
-		     args->argv[1], args->argc > 2 ? " " : "",
-		     args->argc > 2 && !strcmp(args->argv[1], "-o")
-			     ? args->argv[2]
-			     : "");
-		return -1;
-	}
+	if (o->mountpoint)
+		return fail("--probe takes no mountpoint; see --help");
+	if (args->argc > 1)
+		return fail("unknown option for --probe: %s%s%s; see --help",
+			    args->argv[1], args->argc > 2 ? " " : "",
+			    args->argc > 2 && !strcmp(args->argv[1], "-o")
+				    ? args->argv[2]
+				    : "");
 	if ((o->probe_exam && !*o->probe_exam) ||
-	    (o->probe_save && !*o->probe_save)) {
-		fail("--probe-exam and --probe-save need a value; see --help");
-		return -1;
-	}
+	    (o->probe_save && !*o->probe_save))
+		return fail("--probe-exam and --probe-save need a value; see "
+			    "--help");
 	return 0;
 }
 
@@ -597,10 +572,10 @@ static int check_mountpoint(const char *mp)
 	if (stat(mp, &st) != 0) {
 		if (errno != ENOTCONN)
 			return 0;
-		fail("cannot mount on %s: the filesystem mounted there lost "
-		     "its daemon (%s); run `fusermount3 -u %s` first",
-		     mp, strerror(ENOTCONN), mp);
-		return -1;
+		return fail(
+			"cannot mount on %s: the filesystem mounted there lost "
+			"its daemon (%s); run `fusermount3 -u %s` first",
+			mp, strerror(ENOTCONN), mp);
 	}
 	canon = realpath(mp, NULL);
 	if (!canon)
@@ -658,75 +633,63 @@ static int check_api(struct http *h, const struct options *o)
 	return r ? -1 : 0;
 }
 
-int main(int argc, char *argv[])
+/* Options, checks and FUSE's own command line, all before the key is read.
+ * Returns 0 to go on, or the exit status (>= 0) with *done set. */
+static int parse_command_line(int argc, char *argv[], struct fuse_args *args,
+			      struct options *o, struct fuse_cmdline_opts *cmd,
+			      int *done)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = {.cache_ttl = 60, .neg_ttl = 5, .max_rps = 8,
-			    .progress_rps = 4, .timeout = 30,
-			    .page_size = 100, .workers = 4,
-			    .max_deletes = 10};
-	struct fuse_cmdline_opts cmd = {0};
-	struct fuse_loop_config *loop = NULL;
-	struct school_config scfg;
-	struct http_config hcfg;
-	struct journal *journal = NULL;
-	struct buf why = {0};
-	struct school *school = NULL;
-	struct http *http = NULL;
-	struct fuse *fuse = NULL;
 	struct fs_owner owner;
-	char key[KEY_MAX] = "";
-	const char *env;
-	int ret = 1, err = 0;
 
-	/* First of all: the key is in the environment already. */
-	if (protect_memory())
-		goto out_args;
-	if (fuse_opt_parse(&args, &o, opt_spec, opt_proc) == -1) {
-		ret = probe_asked(argc, argv) ? 2 : 1;
-		goto out_args;
-	}
-	if (o.show_help) {
+	*done = 1;
+	if (fuse_opt_parse(args, o, opt_spec, opt_proc) == -1)
+		return probe_asked(argc, argv) ? 2 : 1;
+	if (o->show_help) {
 		usage(argv[0]);
-		ret = 0;
-		goto out_args;
+		return 0;
 	}
-	if (o.show_version) {
+	if (o->show_version) {
 		printf("memberspotfs %s (libfuse %s, %s)\n", MSFS_VERSION,
 		       fuse_pkgversion(), curl_version());
-		ret = 0;
-		goto out_args;
+		return 0;
 	}
-	if (!o.api_url)
-		o.api_url = strdup(DEFAULT_URL);
-	if (check_probe(&o, &args) || check_options(&o)) {
-		ret = o.probe || o.probe_token || o.probe_exam || o.probe_save
-			      ? 2
-			      : 1;
-		goto out_args;
-	}
-	if (owner_from_options(&o, &owner))
-		goto out_args;
+	if (!o->api_url)
+		o->api_url = strdup(DEFAULT_URL);
+	if (check_probe(o, args) || check_options(o))
+		return o->probe || o->probe_token || o->probe_exam ||
+				       o->probe_save
+			       ? 2
+			       : 1;
+	if (owner_from_options(o, &owner))
+		return 1;
 	fs_set_owner(&owner);
 	/* Other users reach the tree: the kernel must enforce its modes
 	 * (without default_permissions, FUSE leaves checks to us, and
 	 * allow_other would open every file to everyone). */
-	if (o.allow_other && !o.default_permissions &&
-	    fuse_opt_add_arg(&args, "-odefault_permissions"))
-		goto out_args;
-	if (!o.probe && check_mountpoint(o.mountpoint))
-		goto out_args;
-	if (!o.probe && o.mountpoint && fuse_opt_add_arg(&args, o.mountpoint))
-		goto out_args;
-	if (!o.probe && fuse_parse_cmdline(&args, &cmd) != 0)
-		goto out_args;
+	if (o->allow_other && !o->default_permissions &&
+	    fuse_opt_add_arg(args, "-odefault_permissions"))
+		return 1;
+	if (!o->probe && check_mountpoint(o->mountpoint))
+		return 1;
+	if (!o->probe && o->mountpoint && fuse_opt_add_arg(args, o->mountpoint))
+		return 1;
+	if (!o->probe && fuse_parse_cmdline(args, cmd) != 0)
+		return 1;
+	*done = 0;
+	return 0;
+}
 
-	env = getenv("MEMBERSPOT_API_KEY");
-	if (o.api_key_file) {
-		if (read_key_file(o.api_key_file, key, sizeof(key)))
-			goto out_cmd;
+/* The key from -o api_key_file or MEMBERSPOT_API_KEY, which is wiped from
+ * the environment either way. Returns 0 or -1 (message printed). */
+static int take_key(const struct options *o, char *key, size_t size)
+{
+	const char *env = getenv("MEMBERSPOT_API_KEY");
+
+	if (o->api_key_file) {
+		if (read_key_file(o->api_key_file, key, size))
+			return -1;
 	} else if (env) {
-		snprintf(key, sizeof(key), "%s", env);
+		snprintf(key, size, "%s", env);
 		chomp(key);
 	}
 	/* Nothing started from here on needs to see it, and the copy in
@@ -734,108 +697,118 @@ int main(int argc, char *argv[])
 	if (env)
 		explicit_bzero((char *)env, strlen(env));
 	unsetenv("MEMBERSPOT_API_KEY");
-	if (!*key) {
-		fail("no API key: set MEMBERSPOT_API_KEY or use -o "
-		     "api_key_file=PATH");
-		goto out_cmd;
-	}
-	if (o.insecure && url_sends_key_in_clear(o.api_url))
+	if (!*key)
+		return fail("no API key: set MEMBERSPOT_API_KEY or use -o "
+			    "api_key_file=PATH");
+	if (o->insecure && url_sends_key_in_clear(o->api_url))
 		fprintf(stderr, "memberspotfs: warning: the API key goes "
 				"unencrypted over plain http:// to another "
 				"machine (-o insecure)\n");
-	else if (o.insecure)
+	else if (o->insecure)
 		fprintf(stderr, "memberspotfs: warning: TLS certificates are "
 				"not verified (-o insecure)\n");
+	return 0;
+}
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		fail("cannot initialise libcurl");
-		goto out_cmd;
-	}
-	hcfg = (struct http_config){
-		.base_url = o.api_url,
+/* The HTTP client the options describe, holding its own copy of the key.
+ * NULL on failure (message printed). */
+static struct http *http_from_options(const struct options *o, const char *key)
+{
+	struct http_config hcfg = {
+		.base_url = o->api_url,
 		.api_key = key,
-		.timeout_s = o.timeout,
-		.connect_timeout_s = o.timeout < 10 ? o.timeout : 10,
-		.max_rps = o.max_rps,
-		.progress_rps = o.progress_rps,
-		.max_conns = o.workers * 2 + 4,
-		.insecure = o.insecure,
-		.dry_run = o.dry_run,
+		.timeout_s = o->timeout,
+		.connect_timeout_s = o->timeout < 10 ? o->timeout : 10,
+		.max_rps = o->max_rps,
+		.progress_rps = o->progress_rps,
+		.max_conns = o->workers * 2 + 4,
+		.insecure = o->insecure,
+		.dry_run = o->dry_run,
 	};
-	http = http_new(&hcfg);
-	explicit_bzero(key, sizeof(key));
-	if (!http) {
-		fail("cannot set up the HTTP client");
-		goto out_curl;
-	}
-	if (o.probe) {
-		ret = run_probe(http, &o);
-		goto out_http;
-	}
-	if (check_api(http, &o))
-		goto out_http;
+	struct http *http = http_new(&hcfg);
 
-	if (!o.journal)
-		o.journal = journal_default_path();
-	journal = journal_open(o.journal, &err, &why);
-	if (!journal && err == -EBUSY) {
+	if (!http)
+		fail("cannot set up the HTTP client");
+	return http;
+}
+
+/* The journal of -o journal= (or the default), locked for this mount.
+ * NULL on failure (message printed). */
+static struct journal *journal_from_options(struct options *o)
+{
+	struct journal *journal;
+	struct buf why = {0};
+	int err = 0;
+
+	if (!o->journal)
+		o->journal = journal_default_path();
+	journal = journal_open(o->journal, &err, &why);
+	if (!journal && err == -EBUSY)
 		fail("the journal %s is in use by another memberspotfs; give "
 		     "this mount its own with -o journal=PATH",
-		     o.journal);
-		goto out_http;
-	}
-	if (!journal) {
+		     o->journal);
+	else if (!journal)
 		fail("refusing the journal %s: %s",
-		     o.journal ? o.journal : "(none)",
+		     o->journal ? o->journal : "(none)",
 		     why.len ? why.data : strerror(-err));
-		goto out_http;
-	}
-	if (o.dry_run)
+	else if (o->dry_run)
 		fprintf(stderr,
 			"memberspotfs: dry run: no change is sent; each is "
 			"written to the journal %s\n",
-			o.journal ? o.journal : "(memory only)");
-	scfg = (struct school_config){
-		.cache_ttl = o.cache_ttl,
-		.neg_ttl = o.neg_ttl,
-		.page_size = o.page_size,
-		.readonly = o.ro,
-		.nodelete = o.nodelete,
-		.max_deletes = o.max_deletes,
-		.dry_run = o.dry_run,
-		.workers = o.workers,
-	};
-	school = school_new(&scfg, http, journal);
-	if (!school) {
-		fail("out of memory");
-		goto out_journal;
-	}
+			o->journal ? o->journal : "(memory only)");
+	buf_free(&why);
+	return journal;
+}
 
-	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations),
-			school);
-	if (!fuse)
-		goto out_school;
-	if (fuse_mount(fuse, cmd.mountpoint)) {
-		fail("cannot mount on %s", cmd.mountpoint);
-		goto out_fuse;
+static struct school *school_from_options(const struct options *o,
+					  struct http *http,
+					  struct journal *journal)
+{
+	struct school_config scfg = {
+		.cache_ttl = o->cache_ttl,
+		.neg_ttl = o->neg_ttl,
+		.page_size = o->page_size,
+		.readonly = o->ro,
+		.nodelete = o->nodelete,
+		.max_deletes = o->max_deletes,
+		.dry_run = o->dry_run,
+		.workers = o->workers,
+	};
+	struct school *school = school_new(&scfg, http, journal);
+
+	if (!school)
+		fail("out of memory");
+	return school;
+}
+
+/* Mounts, daemonizes and serves until unmounted. Returns the exit
+ * status. */
+static int serve(struct fuse *fuse, const struct fuse_cmdline_opts *cmd)
+{
+	struct fuse_loop_config *loop;
+	int ret = 1;
+
+	if (fuse_mount(fuse, cmd->mountpoint)) {
+		fail("cannot mount on %s", cmd->mountpoint);
+		return 1;
 	}
 	/* Lookups in one directory in parallel (see fuseio.h); without it
 	 * the mount still works, one lookup per directory at a time. */
 	if (fuseio_install(fuse))
 		fprintf(stderr, "memberspotfs: warning: lookups in one "
-			"directory will run one at a time\n");
-	if (fuse_daemonize(cmd.foreground))
+				"directory will run one at a time\n");
+	if (fuse_daemonize(cmd->foreground))
 		goto out_unmount;
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)))
 		goto out_unmount;
-	if (cmd.singlethread) {
+	if (cmd->singlethread) {
 		ret = fuse_loop(fuse);
 	} else {
 		loop = fuse_loop_cfg_create();
 		if (!loop)
 			goto out_signals;
-		fuse_loop_cfg_set_clone_fd(loop, cmd.clone_fd);
-		fuse_loop_cfg_set_max_threads(loop, cmd.max_threads);
+		fuse_loop_cfg_set_clone_fd(loop, (unsigned)cmd->clone_fd);
+		fuse_loop_cfg_set_max_threads(loop, cmd->max_threads);
 		ret = fuse_loop_mt(fuse, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
@@ -844,14 +817,83 @@ out_signals:
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
 	fuse_unmount(fuse);
-out_fuse:
+	return ret;
+}
+
+static void free_options(struct options *o)
+{
+	free(o->api_url);
+	free(o->api_key_file);
+	free(o->api_key_given);
+	free(o->journal);
+	free(o->probe_exam);
+	free(o->probe_save);
+	free(o->source);
+	free(o->mountpoint);
+	free(o->uid);
+	free(o->gid);
+	free(o->umask);
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options o = {.cache_ttl = 60,
+			    .neg_ttl = 5,
+			    .max_rps = 8,
+			    .progress_rps = 4,
+			    .timeout = 30,
+			    .page_size = 100,
+			    .workers = 4,
+			    .max_deletes = 10};
+	struct fuse_cmdline_opts cmd = {0};
+	struct journal *journal = NULL;
+	struct school *school = NULL;
+	struct http *http = NULL;
+	struct fuse *fuse = NULL;
+	char key[KEY_MAX] = "";
+	int ret = 1, done;
+
+	/* First of all: the key is in the environment already. */
+	if (protect_memory())
+		goto out_args;
+	ret = parse_command_line(argc, argv, &args, &o, &cmd, &done);
+	if (done)
+		goto out_args;
+	ret = 1;
+	if (take_key(&o, key, sizeof(key)))
+		goto out_cmd;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		fail("cannot initialise libcurl");
+		goto out_cmd;
+	}
+	http = http_from_options(&o, key);
+	explicit_bzero(key, sizeof(key));
+	if (!http)
+		goto out_curl;
+	if (o.probe) {
+		ret = run_probe(http, &o);
+		goto out_http;
+	}
+	if (check_api(http, &o))
+		goto out_http;
+	journal = journal_from_options(&o);
+	if (!journal)
+		goto out_http;
+	school = school_from_options(&o, http, journal);
+	if (!school)
+		goto out_journal;
+	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations),
+			school);
+	if (!fuse)
+		goto out_school;
+	ret = serve(fuse, &cmd);
 	fuse_destroy(fuse);
 out_school:
 	school_free(school);
 out_journal:
 	journal_close(journal);
 out_http:
-	buf_free(&why);
 	http_free(http);
 out_curl:
 	curl_global_cleanup();
@@ -859,16 +901,6 @@ out_cmd:
 	free(cmd.mountpoint);
 out_args:
 	fuse_opt_free_args(&args);
-	free(o.api_url);
-	free(o.api_key_file);
-	free(o.api_key_given);
-	free(o.journal);
-	free(o.probe_exam);
-	free(o.probe_save);
-	free(o.source);
-	free(o.mountpoint);
-	free(o.uid);
-	free(o.gid);
-	free(o.umask);
+	free_options(&o);
 	return ret;
 }

@@ -11,7 +11,9 @@
  * model_users_page is the only function that restructures a response: it
  * moves the user array out of whichever envelope the server used, so the
  * caller's body and the returned array never share nodes. model_exam_csv
- * is the only renderer here, because its columns *are* the shape.
+ * is the only renderer here, because its columns *are* the shape. The
+ * request bodies are built here too, so that a field name the server
+ * knows is spelled in this file only.
  */
 #include "model.h"
 
@@ -234,19 +236,19 @@ const char *model_user_email(const cJSON *user)
 	return id_field(user, "email");
 }
 
-const char *model_user_uid(const cJSON *user)
-{
-	return id_field(user, "uid");
-}
-
-const char *model_user_firstname(const cJSON *user)
+const char *model_user_first_name(const cJSON *user)
 {
 	return text_field(user, "firstname");
 }
 
-const char *model_user_lastname(const cJSON *user)
+const char *model_user_last_name(const cJSON *user)
 {
 	return text_field(user, "name");
+}
+
+const char *model_user_uid(const cJSON *user)
+{
+	return id_field(user, "uid");
 }
 
 int model_user_active(const cJSON *user)
@@ -726,4 +728,215 @@ out_buf:
 out_cols:
 	free(cols.name);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request bodies                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Adds "key": value to obj when value is not NULL. 0 or -ENOMEM. */
+static int add_str(cJSON *obj, const char *key, const char *value)
+{
+	if (!value)
+		return 0;
+	return cJSON_AddStringToObject(obj, key, value) ? 0 : -ENOMEM;
+}
+
+/* An object of up to five string fields (names[i] set to values[i] when
+ * that is not NULL), in order. NULL on ENOMEM. */
+static cJSON *strings_body(const char *const *names, const char *const *values,
+			   int n)
+{
+	cJSON *body = cJSON_CreateObject();
+	int i;
+
+	for (i = 0; body && i < n; i++) {
+		if (add_str(body, names[i], values[i])) {
+			cJSON_Delete(body);
+			body = NULL;
+		}
+	}
+	return body;
+}
+
+cJSON *model_grant_body(const char *email, const char *first, const char *last,
+			const char *offer, const char *order)
+{
+	static const char *const names[] = {"email", "firstname", "name",
+					    "grantOffer", "orderId"};
+	const char *const values[] = {email, first, last, offer, order};
+
+	return strings_body(names, values, 5);
+}
+
+static cJSON *state_body(const char *email, const char *id_key, const char *id,
+			 int active)
+{
+	const char *const names[] = {"email", id_key};
+	const char *const values[] = {email, id};
+	cJSON *body = strings_body(names, values, 2);
+
+	if (body && !cJSON_AddBoolToObject(body, "active", active)) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	return body;
+}
+
+cJSON *model_offer_state_body(const char *email, const char *offer, int active)
+{
+	return state_body(email, "offerId", offer, active);
+}
+
+cJSON *model_order_state_body(const char *email, const char *order, int active)
+{
+	return state_body(email, "orderId", order, active);
+}
+
+cJSON *model_prop_item(const char *id, cJSON *value)
+{
+	cJSON *item = cJSON_CreateObject();
+
+	if (!item || !value || add_str(item, MODEL_PROPKEY_DEFAULT, id) ||
+	    !cJSON_AddItemToObject(item, "value", value)) {
+		cJSON_Delete(value);
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
+const char *model_prop_item_id(const cJSON *item)
+{
+	return cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(item, MODEL_PROPKEY_DEFAULT));
+}
+
+const cJSON *model_prop_item_value(const cJSON *item)
+{
+	return cJSON_GetObjectItemCaseSensitive(item, "value");
+}
+
+cJSON *model_props_body(const char *email, const cJSON *props)
+{
+	const char *const names[] = {"email"};
+	cJSON *body = strings_body(names, &email, 1);
+	cJSON *copy = cJSON_Duplicate(props, 1);
+
+	if (!body || !copy ||
+	    !cJSON_AddItemToObject(body, "properties", copy)) {
+		cJSON_Delete(copy);
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* A copy of item with its MODEL_PROPKEY_DEFAULT key spelled key (its
+ * place kept). NULL on ENOMEM. */
+static cJSON *item_respelled(const cJSON *item, const char *key)
+{
+	const cJSON *id = field(item, MODEL_PROPKEY_DEFAULT), *kv;
+	cJSON *copy = cJSON_CreateObject(), *v;
+
+	cJSON_ArrayForEach(kv, item) {
+		v = cJSON_Duplicate(kv, 1);
+		if (!copy || !v ||
+		    !cJSON_AddItemToObject(copy, kv == id ? key : kv->string,
+					   v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(copy);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+cJSON *model_props_respelled(const cJSON *body, const char *key)
+{
+	cJSON *copy = cJSON_Duplicate(body, 1), *items, *item;
+	const cJSON *it;
+
+	if (!copy)
+		return NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "properties");
+	items = cJSON_AddArrayToObject(copy, "properties");
+	if (!items)
+		goto nomem;
+	cJSON_ArrayForEach(it, field(body, "properties")) {
+		item = item_respelled(it, key);
+		if (!item || !cJSON_AddItemToArray(items, item)) {
+			cJSON_Delete(item);
+			goto nomem;
+		}
+	}
+	return copy;
+
+nomem:
+	cJSON_Delete(copy);
+	return NULL;
+}
+
+cJSON *model_delete_body(const char *const *emails, int n)
+{
+	cJSON *body = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(body, "emails"), *e;
+	int i;
+
+	for (i = 0; list && i < n; i++) {
+		e = cJSON_CreateString(emails[i]);
+		if (!e || !cJSON_AddItemToArray(list, e)) {
+			cJSON_Delete(e);
+			list = NULL;
+		}
+	}
+	if (!list) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+cJSON *model_chapter_body(const char *email, const char *course,
+			  const char *chapter)
+{
+	static const char *const names[] = {"email", "courseId", "chapterId"};
+	const char *const values[] = {email, course, chapter};
+
+	return strings_body(names, values, 3);
+}
+
+/* ------------------------------------------------------------------ */
+/* Error answers                                                       */
+/* ------------------------------------------------------------------ */
+
+int model_error_message(const cJSON *err, struct buf *msg)
+{
+	const cJSON *m = field(err, "message");
+	const cJSON *item;
+	char *text;
+	int rc = 0;
+
+	if (cJSON_IsString(m))
+		return buf_puts(msg, m->valuestring);
+	if (cJSON_IsArray(m)) {
+		cJSON_ArrayForEach(item, m) {
+			text = model_scalar_text(item);
+			if (!text)
+				text = cJSON_PrintUnformatted(item);
+			if (!text)
+				return -ENOMEM;
+			rc = buf_printf(msg, "%s%s", msg->len ? "; " : "",
+					text);
+			free(text);
+			if (rc)
+				return rc;
+		}
+		if (msg->len)
+			return 0;
+	}
+	m = field(err, "error");
+	if (cJSON_IsString(m))
+		return buf_puts(msg, m->valuestring);
+	return 0;
 }

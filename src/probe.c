@@ -709,6 +709,34 @@ static const char *failure(const struct call *c, char *text, size_t size)
 
 /* What a JSON value is, for a reason: "keys: a, b" of an object, or its
  * type. Keys are escaped as in shapes. */
+static void describe(const cJSON *v, struct buf *b);
+
+/* When call c failed: notes "WHAT failed-how; WHO would fail" (unless the
+ * key was refused, which said it all) and returns 1. */
+static int call_failed(struct probe *p, const struct call *c, const char *what,
+		       const char *who)
+{
+	char f[64];
+
+	if (call_ok(c))
+		return 0;
+	if (!p->auth_failed)
+		note(p, "%s %s; %s would fail", what, failure(c, f, sizeof(f)),
+		     who);
+	return 1;
+}
+
+/* Notes "BEFORE (what v is)AFTER". */
+static void note_shape(struct probe *p, const cJSON *v, const char *before,
+		       const char *after)
+{
+	struct buf d = {0};
+
+	describe(v, &d);
+	note(p, "%s (%s)%s", before, d.data ? d.data : "?", after);
+	buf_free(&d);
+}
+
 static void describe(const cJSON *v, struct buf *b)
 {
 	const cJSON *c;
@@ -896,25 +924,14 @@ static void offers_readings(struct probe *p)
 	const struct call *c = &p->calls[S_OFFERS];
 	const char *names[3] = {0}, *r;
 	const cJSON *o;
-	struct buf d = {0};
 	int n = 0, with_id = 0, size, i, absent = 0;
-	char f[64];
 
-	if (!call_ok(c)) {
-		if (!p->auth_failed)
-			note(p,
-			     "GET /v1/offers %s; offers/ and courses/ would "
-			     "fail",
-			     failure(c, f, sizeof(f)));
+	if (call_failed(p, c, "GET /v1/offers", "offers/ and courses/"))
 		return;
-	}
 	if (!cJSON_IsArray(c->json)) {
-		describe(c->json, &d);
-		note(p,
-		     "GET /v1/offers is not an array of offers (%s); "
-		     "offers/ and courses/ would fail",
-		     d.data ? d.data : "?");
-		buf_free(&d);
+		note_shape(p, c->json,
+			   "GET /v1/offers is not an array of offers",
+			   "; offers/ and courses/ would fail");
 		return;
 	}
 	size = cJSON_GetArraySize(c->json);
@@ -940,14 +957,11 @@ static void offers_readings(struct probe *p)
 		reading(p, "offer courses", "%s%s%s%s", names[0],
 			n > 1 ? ", " : "", n > 1 ? names[1] : "",
 			absent ? " (some offers: absent)" : "");
-	if (size && !with_id) {
-		describe(c->json->child, &d);
-		note(p,
-		     "offers in GET /v1/offers carry no id (%s); offers/ "
-		     "and courses/ would be empty",
-		     d.data ? d.data : "?");
-		buf_free(&d);
-	} else if (with_id < size) {
+	if (size && !with_id)
+		note_shape(p, c->json->child,
+			   "offers in GET /v1/offers carry no id",
+			   "; offers/ and courses/ would be empty");
+	else if (with_id < size) {
 		reading(p, "offer ids",
 			"%d of %d offers have none (those are "
 			"not shown)",
@@ -960,32 +974,21 @@ static const cJSON *propdefs_readings(struct probe *p)
 	const struct call *c = &p->calls[S_PROPDEFS];
 	const cJSON *defs;
 	const char *r;
-	struct buf d = {0};
-	char f[64];
 
-	if (!call_ok(c)) {
-		if (!p->auth_failed)
-			note(p,
-			     "GET /v1/custom-user-properties/list %s; "
-			     "properties/ "
-			     "and properties.json would fail",
-			     failure(c, f, sizeof(f)));
+	if (call_failed(p, c, "GET /v1/custom-user-properties/list",
+			"properties/ and properties.json"))
 		return NULL;
-	}
 	defs = model_propdefs(c->json);
 	r = model_propdefs_reading(c->json);
 	if (defs && r) {
 		reading(p, "property definitions", "%s", r);
 		return defs;
 	}
-	describe(c->json, &d);
 	reading(p, "property definitions", "not found");
-	note(p,
-	     "cannot find the property definitions in GET "
-	     "/v1/custom-user-properties/list (%s); properties/ and "
-	     "properties.json would fail",
-	     d.data ? d.data : "?");
-	buf_free(&d);
+	note_shape(p, c->json,
+		   "cannot find the property definitions in GET "
+		   "/v1/custom-user-properties/list",
+		   "; properties/ and properties.json would fail");
 	return NULL;
 }
 
@@ -996,20 +999,13 @@ static const cJSON *users_readings(struct probe *p, cJSON **users)
 	const struct call *c = &p->calls[S_USERS];
 	const char *envelope;
 	const cJSON *u;
-	struct buf d = {0};
-	char *next = NULL, f[64];
+	char *next = NULL;
 	cJSON *copy;
 
 	*users = NULL;
-	if (!call_ok(c)) {
-		if (!p->auth_failed)
-			note(p,
-			     "GET /v1/users/list %s; users/, offers/*/members/ "
-			     "and "
-			     "by-status/ would fail",
-			     failure(c, f, sizeof(f)));
+	if (call_failed(p, c, "GET /v1/users/list",
+			"users/, offers/*/members/ and by-status/"))
 		return NULL;
-	}
 	envelope = model_users_page_reading(c->json);
 	/* model_users_page takes the array out of the body: a copy keeps
 	 * the answer whole for --probe-save. */
@@ -1021,13 +1017,10 @@ static const cJSON *users_readings(struct probe *p, cJSON **users)
 			return NULL;
 		}
 		reading(p, "list envelope", "not found");
-		describe(c->json, &d);
-		note(p,
-		     "cannot find the member list in GET /v1/users/list "
-		     "(%s); users/, offers/*/members/ and by-status/ would "
-		     "fail",
-		     d.data ? d.data : "?");
-		buf_free(&d);
+		note_shape(p, c->json,
+			   "cannot find the member list in GET /v1/users/list",
+			   "; users/, offers/*/members/ and by-status/ would "
+			   "fail");
 		return NULL;
 	}
 	cJSON_Delete(copy);
@@ -1045,14 +1038,13 @@ static const cJSON *users_readings(struct probe *p, cJSON **users)
 		reading(p, "member email/uid", "email, uid");
 		return u;
 	}
-	describe(u, &d);
 	reading(p, "member email/uid", "%s",
 		model_user_email(u) ? "uid missing" : "email missing");
-	note(p,
-	     "members in GET /v1/users/list carry no %s (%s); users/ "
-	     "would fail",
-	     model_user_email(u) ? "uid" : "email", d.data ? d.data : "?");
-	buf_free(&d);
+	note_shape(p, u,
+		   model_user_email(u)
+			   ? "members in GET /v1/users/list carry no uid"
+			   : "members in GET /v1/users/list carry no email",
+		   "; users/ would fail");
 	return model_user_email(u) ? u : NULL;
 }
 
@@ -1111,7 +1103,6 @@ static void find_readings(struct probe *p, const cJSON *listed,
 			  const cJSON *defs)
 {
 	const struct call *c = &p->calls[S_FIND];
-	struct buf d = {0};
 	char f[64];
 
 	if (call_ok(c) && model_user_email(c->json)) {
@@ -1119,12 +1110,10 @@ static void find_readings(struct probe *p, const cJSON *listed,
 		return;
 	}
 	if (call_ok(c)) {
-		describe(c->json, &d);
-		note(p,
-		     "the member from GET /v1/users/find-by-mail carries no "
-		     "email (%s); users/EMAIL/ would fail",
-		     d.data ? d.data : "?");
-		buf_free(&d);
+		note_shape(p, c->json,
+			   "the member from GET /v1/users/find-by-mail carries "
+			   "no email",
+			   "; users/EMAIL/ would fail");
 	} else if (!p->auth_failed) {
 		note(p,
 		     "GET /v1/users/find-by-mail %s for a listed member; "
@@ -1295,13 +1284,69 @@ static int save_all(struct probe *p, int dirfd, const char *dir)
 /* The probe                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Asks every question in turn, noting the readings. Returns 0, or -errno
+ * when the probe itself could not go on. */
+static int ask_all(struct probe *p, const struct probe_options *o,
+		   cJSON **users)
+{
+	const cJSON *defs, *member;
+	const char *email, *uid;
+	int rc;
+
+	if ((rc = probe_get(p, S_AUTH, "/api-auth")))
+		return rc;
+	auth_readings(p);
+
+	if ((rc = probe_get(p, S_OFFERS, "/v1/offers")))
+		return rc;
+	offers_readings(p);
+
+	if ((rc = probe_get(p, S_PROPDEFS, "/v1/custom-user-properties/list")))
+		return rc;
+	defs = propdefs_readings(p);
+
+	if ((rc = probe_get(p, S_USERS, "/v1/users/list?pageLength=1")))
+		return rc;
+	member = users_readings(p, users);
+	email = member ? model_user_email(member) : NULL;
+	uid = member ? model_user_uid(member) : NULL;
+
+	if (!email)
+		skipped(p, S_FIND, "no member from the list");
+	else if ((rc = probe_get_id(p, S_FIND, "/v1/users/find-by-mail/", email,
+				    "")))
+		return rc;
+	if (email)
+		find_readings(p, member, defs);
+
+	if (!email)
+		skipped(p, S_PROGRESS, "no member from the list");
+	else if ((rc = probe_get_id(p, S_PROGRESS,
+				    "/v1/users/course-progress/list/", email,
+				    "")))
+		return rc;
+	progress_readings(p);
+
+	if (o->token && !uid)
+		skipped(p, S_TOKEN, "no member uid from the list");
+	else if (o->token &&
+		 (rc = probe_get_id(p, S_TOKEN, "/v1/users/login-token/", uid,
+				    "")))
+		return rc;
+	if (o->token)
+		token_readings(p);
+
+	if (o->exam_id)
+		return probe_get_id(p, S_EXAM, "/v1/exams/", o->exam_id,
+				    "/results");
+	return 0;
+}
+
 int probe_run(struct http *h, const struct probe_options *o, FILE *out)
 {
 	struct probe p = {.h = h, .out = out};
-	const cJSON *defs, *member;
-	const char *email = NULL, *uid = NULL;
 	cJSON *users = NULL;
-	int dirfd = -1, rc = 0, i;
+	int dirfd = -1, rc, i;
 
 	if (o->save_dir) {
 		dirfd = open_save_dir(o->save_dir);
@@ -1313,66 +1358,18 @@ int probe_run(struct http *h, const struct probe_options *o, FILE *out)
 			return dirfd;
 		}
 	}
-
-	if ((rc = probe_get(&p, S_AUTH, "/api-auth")))
-		goto out;
-	auth_readings(&p);
-
-	if ((rc = probe_get(&p, S_OFFERS, "/v1/offers")))
-		goto out;
-	offers_readings(&p);
-
-	if ((rc = probe_get(&p, S_PROPDEFS, "/v1/custom-user-properties/list")))
-		goto out;
-	defs = propdefs_readings(&p);
-
-	if ((rc = probe_get(&p, S_USERS, "/v1/users/list?pageLength=1")))
-		goto out;
-	member = users_readings(&p, &users);
-	email = member ? model_user_email(member) : NULL;
-	uid = member ? model_user_uid(member) : NULL;
-
-	if (!email)
-		skipped(&p, S_FIND, "no member from the list");
-	else if ((rc = probe_get_id(&p, S_FIND, "/v1/users/find-by-mail/",
-				    email, "")))
-		goto out;
-	if (email)
-		find_readings(&p, member, defs);
-
-	if (!email)
-		skipped(&p, S_PROGRESS, "no member from the list");
-	else if ((rc = probe_get_id(&p, S_PROGRESS,
-				    "/v1/users/course-progress/list/", email,
-				    "")))
-		goto out;
-	progress_readings(&p);
-
-	if (o->token && !uid)
-		skipped(&p, S_TOKEN, "no member uid from the list");
-	else if (o->token &&
-		 (rc = probe_get_id(&p, S_TOKEN, "/v1/users/login-token/", uid,
-				    "")))
-		goto out;
-	if (o->token)
-		token_readings(&p);
-
-	if (o->exam_id && (rc = probe_get_id(&p, S_EXAM, "/v1/exams/",
-					     o->exam_id, "/results")))
-		goto out;
-
-	if (dirfd >= 0 && (rc = save_all(&p, dirfd, o->save_dir)))
-		goto out;
-	if (p.failed) {
+	rc = ask_all(&p, o, &users);
+	if (!rc && dirfd >= 0)
+		rc = save_all(&p, dirfd, o->save_dir);
+	if (!rc && p.failed)
 		rc = -ENOMEM;
-		goto out;
+	if (!rc) {
+		if (p.why.len)
+			fprintf(out, "not ready: %s\n", p.why.data);
+		else
+			fprintf(out, "ready\n");
+		rc = p.why.len ? 1 : 0;
 	}
-	if (p.why.len)
-		fprintf(out, "not ready: %s\n", p.why.data);
-	else
-		fprintf(out, "ready\n");
-	rc = p.why.len ? 1 : 0;
-out:
 	if (rc == -ENOMEM)
 		fprintf(stderr, "memberspotfs: out of memory\n");
 	fflush(out);

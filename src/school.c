@@ -56,6 +56,7 @@
 #include "scratch.h"
 #include "strhash.h"
 #include "nodes.h"
+#include "strmap.h"
 #include "tree.h"
 
 struct school {
@@ -77,8 +78,8 @@ struct school {
 	long refused;            /* deletions refused in that burst */
 
 	pthread_mutex_t lock; /* guards pending, exams and held_walks */
-	cJSON *pending;       /* object: email -> true */
-	cJSON *exams;         /* object: exam id -> true */
+	struct strmap *pending; /* set of emails granted, not yet listed */
+	struct strmap *exams;   /* set of exam ids read through this mount */
 	cJSON *orders;	      /* object: email -> [grant]: orders made known
 			       * through this mount (derived grants only) */
 	/* Derived grants (below), guarded by lock: */
@@ -121,8 +122,8 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	s->bases = bases_new();
 	if (!s->bases)
 		goto fail_json;
-	s->pending = cJSON_CreateObject();
-	s->exams = cJSON_CreateObject();
+	s->pending = strmap_new();
+	s->exams = strmap_new();
 	s->orders = cJSON_CreateObject();
 	if (!s->pending || !s->exams || !s->orders)
 		goto fail_json;
@@ -138,8 +139,8 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	return s;
 
 fail_json:
-	cJSON_Delete(s->pending);
-	cJSON_Delete(s->exams);
+	strmap_free(s->pending, NULL);
+	strmap_free(s->exams, NULL);
 	cJSON_Delete(s->orders);
 	bases_free(s->bases);
 	scratch_free(s->scratch);
@@ -156,8 +157,8 @@ void school_free(struct school *s)
 {
 	if (!s)
 		return;
-	cJSON_Delete(s->pending);
-	cJSON_Delete(s->exams);
+	strmap_free(s->pending, NULL);
+	strmap_free(s->exams, NULL);
 	cJSON_Delete(s->orders);
 	bases_free(s->bases);
 	scratch_free(s->scratch);
@@ -221,7 +222,7 @@ static char *key_of(const char *prefix, const char *id)
 
 /* Two ids in one key: the length prefix keeps "a"+"bc" apart from "ab"+"c"
  * whatever characters the ids hold. */
-static char *key_of2(const char *prefix, const char *a, const char *b)
+static char *key_of_pair(const char *prefix, const char *a, const char *b)
 {
 	struct buf k = {0};
 
@@ -258,7 +259,7 @@ static char *list_key(const struct api_user_filter *f)
 }
 
 /* The cache a key lives in. */
-static struct cache *kc(struct school *s, const char *key)
+static struct cache *cache_for_key(struct school *s, const char *key)
 {
 	if (!strncmp(key, "list:", 5) || !strcmp(key, "roster") ||
 	    !strncmp(key, "held", 4) || !strncmp(key, "progress:", 9) ||
@@ -275,7 +276,7 @@ static int get_keyed(struct school *s, char *key, cache_fetch_fn fn,
 
 	if (!key)
 		return -ENOMEM;
-	r = cache_get(kc(s, key), key, fn, arg, out);
+	r = cache_get(cache_for_key(s, key), key, fn, arg, out);
 	free(key);
 	return r;
 }
@@ -656,21 +657,6 @@ static void count_change(struct school *s)
 	__atomic_add_fetch(&s->changes, 1, __ATOMIC_ACQ_REL);
 }
 
-struct cval *school_user_cached(struct school *s, const char *email)
-{
-	char *key = key_of("user:", email);
-	struct cval *packed, *v = NULL;
-
-	if (!key)
-		return NULL;
-	packed = cache_peek(s->cache, key);
-	free(key);
-	if (packed && unpack(packed, &v))
-		v = NULL;
-	cval_put(packed);
-	return v;
-}
-
 static int fetch_progress(void *arg, cJSON **out)
 {
 	struct user_fetch *uf = arg;
@@ -704,20 +690,20 @@ int school_course_progress(struct school *s, const char *email,
 {
 	struct cprogress_fetch cf = {s, email, course};
 
-	return get_keyed(s, key_of2("cprogress:", email, course),
+	return get_keyed(s, key_of_pair("cprogress:", email, course),
 			 fetch_course_progress, &cf, out);
 }
 
 struct cval *school_progress_cached(struct school *s, const char *email,
 				    const char *course)
 {
-	char *key = course ? key_of2("cprogress:", email, course)
+	char *key = course ? key_of_pair("cprogress:", email, course)
 			   : key_of("progress:", email);
 	struct cval *v;
 
 	if (!key)
 		return NULL;
-	v = cache_peek(kc(s, key), key);
+	v = cache_peek(cache_for_key(s, key), key);
 	free(key);
 	return v;
 }
@@ -739,24 +725,62 @@ int school_exam(struct school *s, const char *exam, struct cval **out)
 	struct exam_fetch ef = {s, exam};
 	int r = get_keyed(s, key_of("exam:", exam), fetch_exam, &ef, out);
 
-	if (!r) {
-		pthread_mutex_lock(&s->lock);
-		if (!cJSON_GetObjectItemCaseSensitive(s->exams, exam))
-			cJSON_AddTrueToObject(s->exams, exam);
-		pthread_mutex_unlock(&s->lock);
-	}
+	if (r)
+		return r;
+	pthread_mutex_lock(&s->lock);
+	r = strmap_add(s->exams, exam);
+	pthread_mutex_unlock(&s->lock);
+	if (r >= 0)
+		return 0;
+	cval_put(*out);
+	*out = NULL;
 	return r;
 }
 
-static cJSON *keys_of(struct school *s, const cJSON *obj)
+/* Collects the keys of a set into a `const char *` array. */
+struct key_list {
+	const char **key;
+	size_t n;
+};
+
+static enum strmap_visit collect_key(void *arg, const char *key, void *value)
 {
-	cJSON *list = cJSON_CreateArray();
-	const cJSON *it;
+	struct key_list *l = arg;
+
+	l->key[l->n++] = key;
+	return STRMAP_KEEP;
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of set, sorted, as a cJSON array of strings; NULL on ENOMEM. */
+static cJSON *keys_of(struct school *s, struct strmap *set)
+{
+	struct key_list l = {NULL, 0};
+	cJSON *list = NULL, *item;
+	size_t i;
 
 	pthread_mutex_lock(&s->lock);
-	cJSON_ArrayForEach(it, obj)
-		cJSON_AddItemToArray(list, cJSON_CreateString(it->string));
+	l.key = malloc((strmap_count(set) + 1) * sizeof(*l.key));
+	if (!l.key)
+		goto unlock;
+	strmap_visit(set, collect_key, &l);
+	qsort(l.key, l.n, sizeof(*l.key), by_string);
+	list = cJSON_CreateArray();
+	for (i = 0; list && i < l.n; i++) {
+		item = cJSON_CreateString(l.key[i]);
+		if (!item || !cJSON_AddItemToArray(list, item)) {
+			cJSON_Delete(item);
+			cJSON_Delete(list);
+			list = NULL;
+		}
+	}
+unlock:
 	pthread_mutex_unlock(&s->lock);
+	free(l.key);
 	return list;
 }
 
@@ -1335,15 +1359,12 @@ static void derived_change(struct school *s, const char *email,
 
 int school_pending_add(struct school *s, const char *email)
 {
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&s->lock);
-	if (cJSON_GetObjectItemCaseSensitive(s->pending, email))
-		r = -EEXIST;
-	else if (!cJSON_AddTrueToObject(s->pending, email))
-		r = -ENOMEM;
+	r = strmap_add(s->pending, email);
 	pthread_mutex_unlock(&s->lock);
-	return r;
+	return r == 0 ? -EEXIST : r < 0 ? r : 0;
 }
 
 int school_pending_has(struct school *s, const char *email)
@@ -1351,7 +1372,7 @@ int school_pending_has(struct school *s, const char *email)
 	int r;
 
 	pthread_mutex_lock(&s->lock);
-	r = cJSON_GetObjectItemCaseSensitive(s->pending, email) != NULL;
+	r = strmap_has(s->pending, email);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -1359,7 +1380,7 @@ int school_pending_has(struct school *s, const char *email)
 void school_pending_remove(struct school *s, const char *email)
 {
 	pthread_mutex_lock(&s->lock);
-	cJSON_DeleteItemFromObjectCaseSensitive(s->pending, email);
+	strmap_remove(s->pending, email);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -1390,8 +1411,7 @@ static void kernel_forget_node(struct school *s, enum node n, const char *id0,
 }
 
 /* The symlinks a member may have in offers/, courses/ and by-status/. */
-static void forget_member_links(struct school *s, const char *email,
-				const char *extra_offer)
+static void forget_member_links(struct school *s, const char *email)
 {
 	struct cval *offers = cache_peek(s->cache, "offers");
 	const cJSON *o, *c;
@@ -1407,8 +1427,6 @@ static void forget_member_links(struct school *s, const char *email,
 		const char *oid = model_offer_id(o);
 
 		if (!oid)
-			continue;
-		if (extra_offer && strcmp(oid, extra_offer))
 			continue;
 		kernel_forget_node(s, N_OFFER_MEMBER, oid, email);
 		cJSON_ArrayForEach(c, model_offer_courses(o))
@@ -1456,7 +1474,7 @@ static void member_changed(struct school *s, const char *email,
 	kernel_forget_node(s, N_USER, email, NULL);
 	kernel_forget_node(s, N_STATUS_DIR, "active", NULL);
 	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL);
-	forget_member_links(s, email, NULL);
+	forget_member_links(s, email);
 	free(key);
 	free(pkey);
 }
@@ -1471,7 +1489,7 @@ static void member_changed(struct school *s, const char *email,
  * cached is touched, so the mount keeps showing the school as it is.
  * ---------------------------------------------------------------------- */
 
-static int refuse_readonly(struct school *s, const char *what)
+int school_refuse_readonly(const struct school *s, const char *what)
 {
 	if (!s->cfg.readonly)
 		return 0;
@@ -1493,139 +1511,105 @@ static int journal_outcome(struct school *s, const char *op,
 	return journal_dry_run(s->journal, op, args, resp);
 }
 
-static cJSON *args_new(const char *email)
-{
-	cJSON *a = cJSON_CreateObject();
-
-	if (a && email)
-		cJSON_AddStringToObject(a, "email", email);
-	return a;
-}
-
-static void add_opt(cJSON *a, const char *name, const char *v)
-{
-	if (a && v)
-		cJSON_AddStringToObject(a, name, v);
-}
-
 int school_grant(struct school *s, const char *email, const char *first,
 		 const char *last, const char *offer, const char *order)
 {
-	cJSON *args, *resp = NULL;
-	int r = refuse_readonly(s, "grant");
+	struct api_result res;
+	int r = school_refuse_readonly(s, "grant");
 
 	if (r)
 		return r;
-	args = args_new(email);
-	add_opt(args, "firstname", first);
-	add_opt(args, "name", last);
-	add_opt(args, "grantOffer", offer);
-	add_opt(args, "orderId", order);
-	r = api_grant(s->http, email, first, last, offer, order, &resp);
-	r = journal_outcome(s, "grant", args, r, resp);
+	r = api_grant(s->http, email, first, last, offer, order, &res);
+	r = journal_outcome(s, "grant", res.sent, r, res.answer);
 	if (!r && !s->cfg.dry_run) {
 		school_pending_remove(s, email);
 		/* A grant to an existing member leaves the roster as it is. */
 		member_changed(s, email,
-			       model_grant_created(resp) == 0 ? SCOPE_MEMBER
-							      : SCOPE_ROSTER,
+			       model_grant_created(res.answer) == 0
+				       ? SCOPE_MEMBER
+				       : SCOPE_ROSTER,
 			       FENCE_CHANGED);
 		derived_change(s, email, offer, order, 1);
 	}
-	cJSON_Delete(args);
-	cJSON_Delete(resp);
+	api_result_free(&res);
 	return r;
 }
 
-static int set_state(struct school *s, const char *op, const char *email,
-		     const char *idname, const char *id, bool active)
+/* Sets email's grant of an offer (by_offer) or of an order (id) active
+ * or not. */
+static int set_grant_state(struct school *s, const char *email,
+			   bool by_offer, const char *id, bool active)
 {
-	cJSON *args, *resp = NULL;
-	int r = refuse_readonly(s, op);
+	const char *op = by_offer ? "set-offer-state" : "set-order-state";
+	struct api_result res;
+	int r = school_refuse_readonly(s, op);
 
 	if (r)
 		return r;
-	args = args_new(email);
-	add_opt(args, idname, id);
-	cJSON_AddBoolToObject(args, "active", active);
-	if (!strcmp(op, "set-offer-state"))
-		r = api_set_offer_state(s->http, email, id, active, &resp);
+	if (by_offer)
+		r = api_set_offer_state(s->http, email, id, active, &res);
 	else
-		r = api_set_order_state(s->http, email, id, active, &resp);
-	r = journal_outcome(s, op, args, r, resp);
+		r = api_set_order_state(s->http, email, id, active, &res);
+	r = journal_outcome(s, op, res.sent, r, res.answer);
 	if (!r && !s->cfg.dry_run) {
 		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
-		if (!strcmp(op, "set-offer-state"))
-			derived_change(s, email, id, NULL, active);
-		else
-			derived_change(s, email, NULL, id, active);
+		derived_change(s, email, by_offer ? id : NULL,
+			       by_offer ? NULL : id, active);
 	}
-	cJSON_Delete(args);
-	cJSON_Delete(resp);
+	api_result_free(&res);
 	return r;
 }
 
 int school_set_offer_state(struct school *s, const char *email,
 			   const char *offer, bool active)
 {
-	return set_state(s, "set-offer-state", email, "offerId", offer,
-			 active);
+	return set_grant_state(s, email, true, offer, active);
 }
 
 int school_set_order_state(struct school *s, const char *email,
 			   const char *order, bool active)
 {
-	return set_state(s, "set-order-state", email, "orderId", order,
-			 active);
+	return set_grant_state(s, email, false, order, active);
 }
 
 int school_set_properties(struct school *s, const char *email,
 			  const cJSON *props)
 {
-	cJSON *args, *resp = NULL;
-	int r = refuse_readonly(s, "set-properties");
+	struct api_result res;
+	int r = school_refuse_readonly(s, "set-properties");
 
 	if (r)
 		return r;
-	args = args_new(email);
-	if (args)
-		cJSON_AddItemToObject(args, "properties",
-				      cJSON_Duplicate(props, 1));
-	r = api_set_properties(s->http, email, props, &resp);
-	r = journal_outcome(s, "set-properties", args, r, resp);
+	r = api_set_properties(s->http, email, props, &res);
+	r = journal_outcome(s, "set-properties", res.sent, r, res.answer);
 	if (!r && !s->cfg.dry_run) {
-		const char *got = model_user_email(resp);
+		const char *got = model_user_email(res.answer);
 
 		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
 		/* The answer is the updated member: keep it, saving the next
 		 * read a lookup. Only when it is recognisably that member. */
 		if (got && !strcmp(got, email)) {
-			put_record(s, email, resp);
-			resp = NULL;
+			put_record(s, email, res.answer);
+			res.answer = NULL;
 		}
 	}
-	cJSON_Delete(args);
-	cJSON_Delete(resp);
+	api_result_free(&res);
 	return r;
 }
 
 int school_enable_chapter(struct school *s, const char *email,
 			  const char *course, const char *chapter)
 {
-	cJSON *args, *resp = NULL;
-	int r = refuse_readonly(s, "enable-chapter");
+	struct api_result res;
+	int r = school_refuse_readonly(s, "enable-chapter");
 
 	if (r)
 		return r;
-	args = args_new(email);
-	add_opt(args, "courseId", course);
-	add_opt(args, "chapterId", chapter);
-	r = api_enable_chapter(s->http, email, course, chapter, &resp);
-	r = journal_outcome(s, "enable-chapter", args, r, resp);
+	r = api_enable_chapter(s->http, email, course, chapter, &res);
+	r = journal_outcome(s, "enable-chapter", res.sent, r, res.answer);
 	if (!r && !s->cfg.dry_run)
 		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
-	cJSON_Delete(args);
-	cJSON_Delete(resp);
+	api_result_free(&res);
 	return r;
 }
 
@@ -1725,13 +1709,15 @@ static int snapshot_first(struct school *s, const char *const *emails, int n)
 
 int school_delete(struct school *s, const char *const *emails, int n)
 {
-	cJSON *args, *list, *resp = NULL;
+	struct api_result res;
 	double stamp;
 	int r, i;
 
-	if (s->cfg.readonly || s->cfg.nodelete) {
-		errlog_add("delete", 0, "member deletion refused (-o %s)",
-			   s->cfg.readonly ? "ro" : "nodelete");
+	r = school_refuse_readonly(s, "delete");
+	if (r)
+		return r;
+	if (s->cfg.nodelete) {
+		errlog_add("delete", 0, "member deletion refused (-o nodelete)");
 		return -EPERM;
 	}
 	if (!s->cfg.dry_run && !journal_has_file(s->journal)) {
@@ -1751,18 +1737,14 @@ int school_delete(struct school *s, const char *const *emails, int n)
 		if (r)
 			goto give_back;
 	}
-	args = cJSON_CreateObject();
-	list = cJSON_AddArrayToObject(args, "emails");
-	for (i = 0; list && i < n; i++)
-		cJSON_AddItemToArray(list, cJSON_CreateString(emails[i]));
-	r = api_delete_users(s->http, emails, n, &resp);
-	r = journal_outcome(s, "delete", args, r, resp);
+	r = api_delete_users(s->http, emails, n, &res);
+	r = journal_outcome(s, "delete", res.sent, r, res.answer);
 	if (!r && !s->cfg.dry_run) {
 		for (i = 0; i < n; i++) {
 			char *key = key_of("user:", emails[i]);
 			char *dir = node_path(N_USER, emails[i], NULL);
 
-			forget_member_links(s, emails[i], NULL);
+			forget_member_links(s, emails[i]);
 			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
 			if (key)
 				cache_put_missing(s->cache, key);
@@ -1777,8 +1759,7 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			free(dir);
 		}
 	}
-	cJSON_Delete(args);
-	cJSON_Delete(resp);
+	api_result_free(&res);
 	return r;
 
 give_back:
@@ -1797,14 +1778,14 @@ static void drop_older(struct school *s, const char *key, double min_age)
 	struct cval *v;
 
 	if (min_age > 0) {
-		v = cache_peek(kc(s, key), key);
+		v = cache_peek(cache_for_key(s, key), key);
 		if (v && mono_now() - v->fetched < min_age) {
 			cval_put(v);
 			return;
 		}
 		cval_put(v);
 	}
-	cache_drop(kc(s, key), key);
+	cache_drop(cache_for_key(s, key), key);
 }
 
 int school_refresh(struct school *s, const char *path)

@@ -1,12 +1,10 @@
 /*
  * scratch: editors' temporary files, held in memory.
  *
- * Files live in a fixed hash table keyed by their full mount path, under
- * one mutex: editors keep a handful of such files at a time, and even a
- * long session that leaves thousands of backups behind only lengthens the
- * chains. Listing a directory or dropping a member's files scans the whole
- * table, which is small next to the API calls that surround those
- * operations.
+ * Files live in a strmap keyed by their full mount path, under one
+ * mutex: editors keep a handful of such files at a time. Listing a
+ * directory or dropping a member's files visits the whole map, which is
+ * small next to the API calls that surround those operations.
  *
  * Limits: SCRATCH_MAX_FILE and SCRATCH_MAX_TOTAL count content bytes, the
  * sizes users see; MAX_FILES bounds the count so that empty files cannot
@@ -23,9 +21,9 @@
  * in editor_names[] below (fnmatch patterns); fs.c and README.md follow
  * that table.
  *
- * Unlinked names live in a second table of the same shape, each with the
- * time it stops being remembered (CLOCK_MONOTONIC); an expired name is
- * dropped when its chain is walked.
+ * Unlinked names live in a second strmap, each with the time it stops
+ * being remembered (monotonic); an expired name is dropped when it is
+ * looked up, and all expired ones before the map would grow.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -38,32 +36,26 @@
 
 #include "clock.h"
 #include "scratch.h"
-#include "strhash.h"
+#include "strmap.h"
 
-#define NBUCKETS 1024
 /* Far beyond what editors leave behind; the bound is for runaway scripts. */
 #define MAX_FILES 65536
 
 struct sfile {
-	struct sfile *next;
-	char *path;
 	mode_t mode; /* permission bits */
 	struct buf data;
 };
 
+/* An unlinked name: when it stops being remembered (monotonic seconds). */
 struct uname {
-	struct uname *next;
-	char *path;
-	double until; /* monotonic seconds */
+	double until;
 };
 
 struct scratch {
 	pthread_mutex_t lock;
-	struct sfile *buckets[NBUCKETS];
-	size_t total; /* content bytes of all files */
-	long nfiles;
-	struct uname *unlinked[NBUCKETS];
-	long nunlinked;
+	struct strmap *files;	 /* path -> struct sfile */
+	size_t total;		 /* content bytes of all files */
+	struct strmap *unlinked; /* path -> struct uname */
 };
 
 /*
@@ -92,59 +84,42 @@ static const char *const editor_names[] = {
 /* Table (called with s->lock held)                                    */
 /* ------------------------------------------------------------------ */
 
-static struct sfile **bucket_of(struct scratch *s, const char *path)
-{
-	return &s->buckets[strhash(path) % NBUCKETS];
-}
-
-/* The link pointing at path's file, or at the NULL ending its chain. */
-static struct sfile **slot_of(struct scratch *s, const char *path)
-{
-	struct sfile **pp = bucket_of(s, path);
-
-	while (*pp && strcmp((*pp)->path, path) != 0)
-		pp = &(*pp)->next;
-	return pp;
-}
-
 static struct sfile *find(struct scratch *s, const char *path)
 {
-	return *slot_of(s, path);
+	return strmap_get(s->files, path);
 }
 
-static void remove_at(struct scratch *s, struct sfile **pp)
+static void sfile_free(void *value)
 {
-	struct sfile *f = *pp;
+	struct sfile *f = value;
 
-	*pp = f->next;
-	s->total -= f->data.len;
-	s->nfiles--;
 	buf_free(&f->data);
-	free(f->path);
 	free(f);
+}
+
+/* Forgets f, a file just taken out of s->files. */
+static void forget(struct scratch *s, struct sfile *f)
+{
+	s->total -= f->data.len;
+	sfile_free(f);
 }
 
 /* Adds an empty file. 0, -ENOSPC or -ENOMEM. */
 static int add(struct scratch *s, const char *path, mode_t mode,
 	       struct sfile **out)
 {
-	struct sfile *f, **head;
+	struct sfile *f;
 
-	if (s->nfiles >= MAX_FILES)
+	if (strmap_count(s->files) >= MAX_FILES)
 		return -ENOSPC;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	f->path = strdup(path);
-	if (!f->path) {
+	if (strmap_put(s->files, path, f, NULL)) {
 		free(f);
 		return -ENOMEM;
 	}
 	f->mode = mode & 07777;
-	head = bucket_of(s, path);
-	f->next = *head;
-	*head = f;
-	s->nfiles++;
 	*out = f;
 	return 0;
 }
@@ -198,35 +173,27 @@ struct scratch *scratch_new(void)
 
 	if (!s)
 		return NULL;
-	if (pthread_mutex_init(&s->lock, NULL) != 0) {
-		free(s);
-		return NULL;
-	}
+	s->files = strmap_new();
+	s->unlinked = strmap_new();
+	if (!s->files || !s->unlinked)
+		goto free_maps;
+	if (pthread_mutex_init(&s->lock, NULL) != 0)
+		goto free_maps;
 	return s;
-}
 
-static void unlinked_remove_at(struct scratch *s, struct uname **pp)
-{
-	struct uname *u = *pp;
-
-	*pp = u->next;
-	s->nunlinked--;
-	free(u->path);
-	free(u);
+free_maps:
+	strmap_free(s->unlinked, NULL);
+	strmap_free(s->files, NULL);
+	free(s);
+	return NULL;
 }
 
 void scratch_free(struct scratch *s)
 {
-	size_t i;
-
 	if (!s)
 		return;
-	for (i = 0; i < NBUCKETS; i++) {
-		while (s->buckets[i])
-			remove_at(s, &s->buckets[i]);
-		while (s->unlinked[i])
-			unlinked_remove_at(s, &s->unlinked[i]);
-	}
+	strmap_free(s->files, sfile_free);
+	strmap_free(s->unlinked, free);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -403,121 +370,129 @@ int scratch_chmod(struct scratch *s, const char *path, mode_t mode)
 
 int scratch_unlink(struct scratch *s, const char *path)
 {
-	struct sfile **pp;
-	int rc = -ENOENT;
+	struct sfile *f;
 
 	pthread_mutex_lock(&s->lock);
-	pp = slot_of(s, path);
-	if (*pp) {
-		remove_at(s, pp);
-		rc = 0;
-	}
+	f = strmap_remove(s->files, path);
+	if (f)
+		forget(s, f);
 	pthread_mutex_unlock(&s->lock);
-	return rc;
+	return f ? 0 : -ENOENT;
 }
 
 /* Like rename(2): an existing target is replaced, and renaming a file onto
- * itself changes nothing. */
+ * itself changes nothing. The target's entry is made first, so running
+ * out of memory leaves both names as they were. */
 int scratch_rename(struct scratch *s, const char *from, const char *to)
 {
-	struct sfile **pp, *f, **head, **tp;
-	char *newpath;
+	struct sfile *f;
+	void *old = NULL;
 	int rc = 0;
 
-	newpath = strdup(to);
-	if (!newpath)
-		return -ENOMEM;
 	pthread_mutex_lock(&s->lock);
-	pp = slot_of(s, from);
-	f = *pp;
+	f = find(s, from);
 	if (!f) {
 		rc = -ENOENT;
 		goto unlock;
 	}
 	if (strcmp(from, to) == 0)
 		goto unlock;
-	*pp = f->next;
-	tp = slot_of(s, to);
-	if (*tp)
-		remove_at(s, tp);
-	free(f->path);
-	f->path = newpath;
-	newpath = NULL;
-	head = bucket_of(s, to);
-	f->next = *head;
-	*head = f;
+	rc = strmap_put(s->files, to, f, &old);
+	if (rc)
+		goto unlock;
+	strmap_remove(s->files, from);
+	if (old)
+		forget(s, old);
 unlock:
 	pthread_mutex_unlock(&s->lock);
-	free(newpath);
 	return rc;
 }
 
 /* Names are copied under the lock and fn is called without it, so fn may
  * itself use the scratch store (fs's readdir fills a FUSE buffer). */
+/* The names scratch_list collects, under the lock. */
+struct listing {
+	const char *dir;
+	size_t dlen, n, cap;
+	char **names;
+	int rc;
+};
+
+static enum strmap_visit list_one(void *arg, const char *path, void *value)
+{
+	struct listing *l = arg;
+	const char *name;
+	char **grown;
+
+	if (!inside(path, l->dir, l->dlen, 0, &name))
+		return STRMAP_KEEP;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		grown = realloc(l->names, l->cap * sizeof(*grown));
+		if (!grown)
+			goto nomem;
+		l->names = grown;
+	}
+	l->names[l->n] = strdup(name);
+	if (!l->names[l->n])
+		goto nomem;
+	l->n++;
+	return STRMAP_KEEP;
+
+nomem:
+	l->rc = -ENOMEM;
+	return STRMAP_STOP;
+}
+
 int scratch_list(struct scratch *s, const char *dir,
 		 int (*fn)(void *arg, const char *name), void *arg)
 {
-	size_t dlen = strlen(dir), n = 0, cap = 0, i;
-	char **names = NULL, **grown;
-	const char *name;
-	struct sfile *f;
-	int rc = 0;
+	struct listing l = {.dir = dir, .dlen = strlen(dir)};
+	size_t i;
+	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < NBUCKETS && rc == 0; i++) {
-		for (f = s->buckets[i]; f; f = f->next) {
-			if (!inside(f->path, dir, dlen, 0, &name))
-				continue;
-			if (n == cap) {
-				cap = cap ? cap * 2 : 8;
-				grown = realloc(names, cap * sizeof(*names));
-				if (!grown) {
-					rc = -ENOMEM;
-					break;
-				}
-				names = grown;
-			}
-			names[n] = strdup(name);
-			if (!names[n]) {
-				rc = -ENOMEM;
-				break;
-			}
-			n++;
-		}
-	}
+	strmap_visit(s->files, list_one, &l);
 	pthread_mutex_unlock(&s->lock);
-	for (i = 0; i < n && rc == 0; i++)
-		rc = fn(arg, names[i]);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	rc = l.rc;
+	for (i = 0; i < l.n && rc == 0; i++)
+		rc = fn(arg, l.names[i]);
+	for (i = 0; i < l.n; i++)
+		free(l.names[i]);
+	free(l.names);
 	return rc;
+}
+
+/* What scratch_drop_dir drops, from one map at a time. */
+struct dropping {
+	struct scratch *s;
+	const char *dir;
+	size_t dlen;
+	int files; /* 1: s->files (a struct sfile), 0: s->unlinked */
+};
+
+static enum strmap_visit drop_inside(void *arg, const char *path, void *value)
+{
+	struct dropping *d = arg;
+	const char *name;
+
+	if (!inside(path, d->dir, d->dlen, 1, &name))
+		return STRMAP_KEEP;
+	if (d->files)
+		forget(d->s, value);
+	else
+		free(value);
+	return STRMAP_REMOVE;
 }
 
 void scratch_drop_dir(struct scratch *s, const char *dir)
 {
-	size_t dlen = strlen(dir), i;
-	struct sfile **pp;
-	struct uname **up;
-	const char *name;
+	struct dropping d = {s, dir, strlen(dir), 1};
 
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < NBUCKETS; i++) {
-		pp = &s->buckets[i];
-		while (*pp) {
-			if (inside((*pp)->path, dir, dlen, 1, &name))
-				remove_at(s, pp);
-			else
-				pp = &(*pp)->next;
-		}
-		up = &s->unlinked[i];
-		while (*up) {
-			if (inside((*up)->path, dir, dlen, 1, &name))
-				unlinked_remove_at(s, up);
-			else
-				up = &(*up)->next;
-		}
-	}
+	strmap_visit(s->files, drop_inside, &d);
+	d.files = 0;
+	strmap_visit(s->unlinked, drop_inside, &d);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -541,51 +516,52 @@ int scratch_editor_name(const char *name)
 /* Unlinked names                                                      */
 /* ------------------------------------------------------------------ */
 
-/* The link pointing at path's live entry (or at the NULL ending its
- * chain); expired entries met on the way are dropped. Lock held. */
-static struct uname **unlinked_slot(struct scratch *s, const char *path,
-				    double now)
+static enum strmap_visit drop_expired(void *arg, const char *path, void *value)
 {
-	struct uname **pp = &s->unlinked[strhash(path) % NBUCKETS];
+	if (((struct uname *)value)->until > *(double *)arg)
+		return STRMAP_KEEP;
+	free(value);
+	return STRMAP_REMOVE;
+}
 
-	while (*pp) {
-		if ((*pp)->until <= now)
-			unlinked_remove_at(s, pp);
-		else if (strcmp((*pp)->path, path) == 0)
-			break;
-		else
-			pp = &(*pp)->next;
+/* path's live entry, or NULL; an expired one is dropped. Lock held. */
+static struct uname *unlinked_live(struct scratch *s, const char *path,
+				   double now)
+{
+	struct uname *u = strmap_get(s->unlinked, path);
+
+	if (u && u->until <= now) {
+		free(strmap_remove(s->unlinked, path));
+		u = NULL;
 	}
-	return pp;
+	return u;
 }
 
 int scratch_unlinked_add(struct scratch *s, const char *path)
 {
 	double now = mono_now();
-	struct uname **pp, *u;
+	struct uname *u;
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	pp = unlinked_slot(s, path, now);
-	if (*pp) {
-		(*pp)->until = now + SCRATCH_UNLINKED_SECS;
+	u = unlinked_live(s, path, now);
+	if (u) {
+		u->until = now + SCRATCH_UNLINKED_SECS;
 		goto unlock;
 	}
-	if (s->nunlinked >= MAX_FILES) {
+	if (strmap_full(s->unlinked) || strmap_count(s->unlinked) >= MAX_FILES)
+		strmap_visit(s->unlinked, drop_expired, &now);
+	if (strmap_count(s->unlinked) >= MAX_FILES) {
 		rc = -ENOSPC;
 		goto unlock;
 	}
-	u = calloc(1, sizeof(*u));
-	if (u)
-		u->path = strdup(path);
-	if (!u || !u->path) {
+	u = malloc(sizeof(*u));
+	if (!u || strmap_put(s->unlinked, path, u, NULL)) {
 		free(u);
 		rc = -ENOMEM;
 		goto unlock;
 	}
 	u->until = now + SCRATCH_UNLINKED_SECS;
-	*pp = u; /* the end of its chain */
-	s->nunlinked++;
 unlock:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -593,15 +569,13 @@ unlock:
 
 static int unlinked_find(struct scratch *s, const char *path, int take)
 {
-	struct uname **pp;
 	int found = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->nunlinked) {
-		pp = unlinked_slot(s, path, mono_now());
-		found = *pp != NULL;
+	if (strmap_count(s->unlinked)) {
+		found = unlinked_live(s, path, mono_now()) != NULL;
 		if (found && take)
-			unlinked_remove_at(s, pp);
+			free(strmap_remove(s->unlinked, path));
 	}
 	pthread_mutex_unlock(&s->lock);
 	return found;

@@ -928,8 +928,8 @@ static int csv_row(struct school *s, const char *email, const cJSON *defs,
 
 	if (r)
 		return r;
-	first = model_user_firstname(u->json);
-	last = model_user_lastname(u->json);
+	first = model_user_first_name(u->json);
+	last = model_user_last_name(u->json);
 	active = model_user_active(u->json);
 	r = csv_put_cell(out, email, 0);
 	if (!r)

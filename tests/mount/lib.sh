@@ -547,6 +547,25 @@ _t_log_findings() {
 	[[ $found -eq 0 ]]
 }
 
+# _t_wait_exit PID TENTHS: waits at most TENTHS tenths of a second for
+# PID (a child of this shell) to exit, then kills it (SIGKILL). Sets
+# _T_EXIT to its exit status; returns 1 when it had to be killed.
+_t_wait_exit() {
+	local pid=$1 limit=$2 i
+	for ((i = 0; i < limit; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	_T_EXIT=0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null || _T_EXIT=$?
+		return 1
+	fi
+	wait "$pid" || _T_EXIT=$?
+	return 0
+}
+
 # msfs_mount [OPT|-FLAG...]: mounts $MNT in the foreground daemon, in the
 # background. Arguments starting with "-" are passed as they are, others
 # are added to the -o list after api_url and api_key_file. One test point.
@@ -606,15 +625,9 @@ msfs_unmount() {
 		_t_mounted "$MNT" && fusermount3 -u -z "$MNT"
 	fi
 	if [[ -n $MSFS_PID ]]; then
-		for ((i = 0; i < limit; i++)); do
-			kill -0 "$MSFS_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$MSFS_PID" 2>/dev/null; then
+		_t_wait_exit "$MSFS_PID" "$limit" ||
 			t_diag "daemon still running $((limit / 10)) s after unmount: SIGKILL"
-			kill -KILL "$MSFS_PID" 2>/dev/null
-		fi
-		wait "$MSFS_PID" || status=$?
+		status=$_T_EXIT
 		MSFS_PID=
 	fi
 	if [[ $status -eq 0 ]]; then
@@ -693,16 +706,8 @@ msfs_try() {
 	fi
 	if [[ $TRY_STATUS == timeout ]]; then
 		# mounted (then unmounted above: it should exit now) or hung
-		[[ $TRY_MOUNTED -eq 0 ]] || for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-		else
-			wait "$pid" || status=$?
-			TRY_STATUS=$status
+		if _t_wait_exit "$pid" "$((TRY_MOUNTED * 100))"; then
+			TRY_STATUS=$_T_EXIT
 		fi
 	fi
 	TRY_OUT=$(cat "$out")

@@ -248,16 +248,8 @@ other_daemon() {
 		>/dev/null 2>"$err" &
 	pid=$!
 	O_STATUS=timeout
-	for ((i = 0; i < limit; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	else
-		O_STATUS=0
-		wait "$pid" || O_STATUS=$?
+	if _t_wait_exit "$pid" "$limit"; then
+		O_STATUS=$_T_EXIT
 	fi
 	O_ERR=$(cat "$err")
 	O_ADDED=$(($(mounts_at "$dir") - before))

@@ -100,8 +100,15 @@ int main(void)
 	ok(rc == -ENOMEM && tap_streq(b.data, "keep"),
 	   "failed resize leaves the buffer as it was");
 	buf_free(&b);
+	ok(b.data == NULL && b.len == 0 && b.cap == 0,
+	   "free empties the buffer");
 	buf_free(&b);
-	ok(1, "double free of an emptied buffer is harmless");
+	ok(b.data == NULL && b.len == 0 && b.cap == 0,
+	   "a second free of an emptied buffer leaves it empty");
+	rc = buf_puts(&b, "again");
+	ok(rc == 0 && tap_streq(b.data, "again") && b.len == 5,
+	   "a freed buffer is ready for use again");
+	buf_free(&b);
 
 	return done_testing();
 }
