@@ -7,12 +7,17 @@
  * starting with '#' are skipped by the caller (csv_is_blank).
  * chapters lines (users/E/chapters): COURSE_ID CHAPTER_ID separated by
  * blanks or a tab; the same quoting applies so ids with spaces can be
- * given as "a b". Pure functions, no I/O.
+ * given as "a b".
+ * Writing: csv_put_cell appends one cell of a CSV file the mount shows
+ * (exams/X/results.csv, users.csv, offers/O/members.csv).
+ * Pure functions, no I/O.
  */
 #ifndef MSFS_CSV_H
 #define MSFS_CSV_H
 
 #include <stddef.h>
+
+#include "buf.h"
 
 #define CSV_MAX_FIELDS 16
 
@@ -38,5 +43,13 @@ int csv_each_line(const char *text, size_t len,
 		  int (*fn)(void *arg, int lineno, const char *line,
 			    size_t len),
 		  void *arg);
+
+/* Appends text s as one cell: RFC 4180 (a cell holding a comma, quote,
+ * CR or LF is quoted, quotes doubled), and a cell starting with '=',
+ * '+', '-', '@', a tab or a CR gets a leading "'" (OWASP's "CSV
+ * injection": spreadsheets then read it as text), except when as_number
+ * (a JSON number: "-3.5" carries no formula and stays a number).
+ * 0 or -ENOMEM. */
+int csv_put_cell(struct buf *out, const char *s, int as_number);
 
 #endif

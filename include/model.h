@@ -171,6 +171,9 @@ int model_error_message(const cJSON *err, struct buf *msg);
  * tab or a CR gets a leading "'" so no spreadsheet runs it as a formula
  * (OWASP), except a JSON number ("-3.5" stays a number). */
 int model_exam_csv(const cJSON *results, char **csv_out);
+/* Appends v as one such cell: scalars as model_scalar_text, arrays and
+ * objects as compact JSON, NULL (a missing key) as an empty cell. */
+int model_csv_value(struct buf *out, const cJSON *v);
 
 /* The value of a scalar as text: strings verbatim, numbers and booleans as
  * JSON, null as "". Returns malloc'd text, or NULL for arrays/objects. */

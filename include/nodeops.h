@@ -26,6 +26,7 @@ int view_stat_link(const struct node_ctx *c, struct view_attr *a);
 int view_stat_prop(const struct node_ctx *c, struct view_attr *a);
 int view_stat_progress(const struct node_ctx *c, struct view_attr *a);
 int view_stat_scratch(const struct node_ctx *c, struct view_attr *a);
+int view_stat_whole(const struct node_ctx *c, struct view_attr *a);
 
 /* --- views.c: children named by identifiers --- */
 int view_list_status(const struct node_ctx *c, view_fill_fn fill, void *arg);
@@ -54,6 +55,9 @@ int view_render_offer_json(const struct node_ctx *c, struct buf *out);
 int view_render_offer_name(const struct node_ctx *c, struct buf *out);
 int view_render_empty(const struct node_ctx *c, struct buf *out);
 int view_render_user_json(const struct node_ctx *c, struct buf *out);
+int view_render_users_jsonl(const struct node_ctx *c, struct buf *out);
+int view_render_users_csv(const struct node_ctx *c, struct buf *out);
+int view_render_offer_csv(const struct node_ctx *c, struct buf *out);
 int view_render_offer_state(const struct node_ctx *c, struct buf *out);
 int view_render_order_state(const struct node_ctx *c, struct buf *out);
 int view_render_prop(const struct node_ctx *c, struct buf *out);

@@ -24,6 +24,7 @@
 #include "cache.h"
 
 struct bases;
+struct buf;
 struct http;
 struct journal;
 struct scratch;
@@ -87,6 +88,14 @@ int school_grants_derived(struct school *s, const cJSON *user);
 /* The member record fetched now, whatever the cache holds (and cached):
  * what a save compares with before it changes anything. */
 int school_user_fresh(struct school *s, const char *email, struct cval **out);
+/* Appends the member's record as one line of compact JSON (what
+ * user.json shows, unindented) and a newline: cached, as school_user,
+ * without parsing it. */
+int school_user_line(struct school *s, const char *email, struct buf *out);
+/* A number that grows with every change made through the mount and every
+ * refresh: what was derived from cached views under another number may
+ * no longer be what they show. */
+unsigned long school_changes(struct school *s);
 int school_progress(struct school *s, const char *email, struct cval **out);
 int school_course_progress(struct school *s, const char *email,
 			   const char *course, struct cval **out);

@@ -38,6 +38,8 @@ enum node {
 	N_ROOT,
 	N_README,                 /* /README */
 	N_PROPDEFS,               /* /properties.json */
+	N_USERS_JSONL,            /* /users.jsonl */
+	N_USERS_CSV,              /* /users.csv */
 	N_OFFERS,                 /* /offers */
 	N_OFFER,                  /* /offers/O */
 	N_OFFER_JSON,             /* /offers/O/offer.json */
@@ -45,6 +47,7 @@ enum node {
 	N_OFFER_MEMBERS,          /* /offers/O/members */
 	N_OFFER_MEMBER,           /* /offers/O/members/E (symlink) */
 	N_OFFER_GRANT,            /* /offers/O/grant */
+	N_OFFER_MEMBERS_CSV,      /* /offers/O/members.csv */
 	N_COURSES,                /* /courses */
 	N_COURSE,                 /* /courses/C */
 	N_COURSE_MEMBERS,         /* /courses/C/members */

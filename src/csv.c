@@ -174,3 +174,26 @@ int csv_each_line(const char *text, size_t len,
 	}
 	return 0;
 }
+
+/*
+ * Writing. The guard goes inside the quotes: a spreadsheet unquotes the
+ * cell first and then looks at its first character. A server's text must
+ * not run as a formula on an admin's machine.
+ */
+int csv_put_cell(struct buf *out, const char *s, int as_number)
+{
+	int guard = !as_number && *s && strchr("=+-@\t\r", *s);
+	int quote = strpbrk(s, ",\"\r\n") != NULL;
+	const char *p;
+	int rc = 0;
+
+	if (quote)
+		rc = buf_puts(out, "\"");
+	if (!rc && guard)
+		rc = buf_puts(out, "'");
+	if (!quote)
+		return rc ? rc : buf_puts(out, s);
+	for (p = s; !rc && *p; p++)
+		rc = *p == '"' ? buf_puts(out, "\"\"") : buf_append(out, p, 1);
+	return rc ? rc : buf_puts(out, "\"");
+}

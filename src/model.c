@@ -18,6 +18,7 @@
 #include "model.h"
 
 #include "buf.h"
+#include "csv.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -646,35 +647,9 @@ static int cols_add(struct cols *c, const char *name)
 	return 0;
 }
 
-/*
- * RFC 4180: quote a cell holding a comma, quote, CR or LF; double quotes.
- * Text a spreadsheet would take for a formula (a cell starting with '=',
- * '+', '-', '@', a tab or a CR: OWASP's "CSV injection") gets a leading
- * "'", which spreadsheets read as "this is text". A server's text must
- * not run as a formula on an admin's machine. Not for JSON numbers
- * (as_number): "-3.5" can carry no formula and must stay a number.
- */
-static int csv_cell(struct buf *out, const char *s, int as_number)
-{
-	int guard = !as_number && *s && strchr("=+-@\t\r", *s);
-	int quote = strpbrk(s, ",\"\r\n") != NULL;
-	const char *p;
-	int rc = 0;
-
-	if (quote)
-		rc = buf_puts(out, "\"");
-	if (!rc && guard)
-		rc = buf_puts(out, "'");
-	if (!quote)
-		return rc ? rc : buf_puts(out, s);
-	for (p = s; !rc && *p; p++)
-		rc = *p == '"' ? buf_puts(out, "\"\"") : buf_append(out, p, 1);
-	return rc ? rc : buf_puts(out, "\"");
-}
-
 /* Scalars as model_scalar_text, arrays and objects as compact JSON,
  * a missing key as an empty cell. */
-static int csv_value(struct buf *out, const cJSON *v)
+int model_csv_value(struct buf *out, const cJSON *v)
 {
 	char *text;
 	int rc;
@@ -686,7 +661,7 @@ static int csv_value(struct buf *out, const cJSON *v)
 		text = cJSON_PrintUnformatted(v);
 	if (!text)
 		return -ENOMEM;
-	rc = csv_cell(out, text, cJSON_IsNumber(v));
+	rc = csv_put_cell(out, text, cJSON_IsNumber(v));
 	free(text);
 	return rc;
 }
@@ -724,7 +699,7 @@ int model_exam_csv(const cJSON *results, char **csv_out)
 		if (i)
 			rc = buf_puts(&out, ",");
 		if (!rc)
-			rc = csv_cell(&out, cols.name[i], 0);
+			rc = csv_put_cell(&out, cols.name[i], 0);
 	}
 	if (!rc)
 		rc = buf_puts(&out, "\n");
@@ -738,7 +713,8 @@ int model_exam_csv(const cJSON *results, char **csv_out)
 			if (i)
 				rc = buf_puts(&out, ",");
 			if (!rc)
-				rc = csv_value(&out, field(row, cols.name[i]));
+				rc = model_csv_value(&out,
+						     field(row, cols.name[i]));
 		}
 		if (!rc)
 			rc = buf_puts(&out, "\n");

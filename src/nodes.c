@@ -55,6 +55,21 @@ static const struct node_entry table[N__COUNT] = {
 		.flags = NODE_LISTED | NODE_SIZED, .forget = FORGET_PROPDEFS,
 		.render = view_render_propdefs,
 	},
+	/* Whole-school files: every member, built from the listing. Sized
+	 * by what was last built (view_stat_whole), never rendered twice
+	 * for one stat. */
+	[N_USERS_JSONL] = {
+		.name = "users.jsonl", .parent = N_ROOT, .type = VIEW_FILE,
+		.mode = MODE_RO, .flags = NODE_LISTED,
+		.forget = FORGET_ROSTER, .stat = view_stat_whole,
+		.render = view_render_users_jsonl,
+	},
+	[N_USERS_CSV] = {
+		.name = "users.csv", .parent = N_ROOT, .type = VIEW_FILE,
+		.mode = MODE_RO, .flags = NODE_LISTED,
+		.forget = FORGET_ROSTER, .stat = view_stat_whole,
+		.render = view_render_users_csv,
+	},
 
 	/* offers/ */
 	[N_OFFERS] = {
@@ -99,6 +114,12 @@ static const struct node_entry table[N__COUNT] = {
 		.flags = NODE_LISTED, .forget = FORGET_MEMBER,
 		.exists = view_exists_offer, .render = view_render_empty,
 		.apply = edit_apply_control, .line = edit_line_grant,
+	},
+	[N_OFFER_MEMBERS_CSV] = {
+		.name = "members.csv", .parent = N_OFFER, .type = VIEW_FILE,
+		.mode = MODE_RO, .flags = NODE_LISTED,
+		.forget = FORGET_LISTS, .exists = view_exists_offer,
+		.stat = view_stat_whole, .render = view_render_offer_csv,
 	},
 
 	/* courses/ */
@@ -474,10 +495,16 @@ const char node_readme[] =
 	"memberspotfs: this Memberspot school as files\n"
 	"\n"
 	"  properties.json          custom property definitions\n"
+	"  users.jsonl              every member, one JSON record a line\n"
+	"  users.csv                every member: email, names, active, "
+	"created,\n"
+	"                           one column per property, offers "
+	"(ID:state;...)\n"
 	"  offers/ID/offer.json     an offer; name: its name\n"
 	"  offers/ID/members/       members holding it (symlinks to users/)\n"
 	"  offers/ID/grant          write EMAIL[,FIRST[,LAST[,ORDER]]] lines "
 	"to grant\n"
+	"  offers/ID/members.csv    its members, columns as users.csv\n"
 	"  courses/ID/members/      members enrolled in a course\n"
 	"  by-status/active/        active members; inactive/ the others\n"
 	"  users/EMAIL/user.json    the member record\n"

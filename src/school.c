@@ -90,6 +90,7 @@ struct school {
 	unsigned held_epoch;  /* bumped when every cached view is dropped */
 	cJSON *held_log;      /* changes made while a walk runs */
 	pthread_cond_t held_cond; /* a walk ended */
+	unsigned long changes;	  /* changes and refreshes (atomic) */
 };
 
 /* ------------------------------------------------------------------------
@@ -622,6 +623,38 @@ int school_user_fresh(struct school *s, const char *email, struct cval **out)
 	put_record(s, email, copy);
 	*out = cval_wrap(record, mono_now(), 0);
 	return *out ? 0 : -ENOMEM;
+}
+
+int school_user_line(struct school *s, const char *email, struct buf *out)
+{
+	struct user_fetch uf = {s, email};
+	struct cval *packed;
+	char *text = NULL;
+	int r = get_keyed(s, key_of("user:", email), fetch_user, &uf, &packed);
+
+	if (r)
+		return r;
+	if (!cJSON_IsString(packed->json))
+		text = cJSON_PrintUnformatted(packed->json);
+	if (text || cJSON_IsString(packed->json))
+		r = buf_puts(out, text ? text : packed->json->valuestring);
+	else
+		r = -ENOMEM;
+	if (!r)
+		r = buf_puts(out, "\n");
+	free(text);
+	cval_put(packed);
+	return r;
+}
+
+unsigned long school_changes(struct school *s)
+{
+	return __atomic_load_n(&s->changes, __ATOMIC_ACQUIRE);
+}
+
+static void count_change(struct school *s)
+{
+	__atomic_add_fetch(&s->changes, 1, __ATOMIC_ACQ_REL);
 }
 
 static int fetch_progress(void *arg, cJSON **out)
@@ -1427,6 +1460,7 @@ static void member_changed(struct school *s, const char *email,
 	char *pkey = key_of("progress:", email);
 
 	fence_mark(s->fence, email, news);
+	count_change(s);
 	if (key)
 		cache_drop(s->cache, key);
 	if (pkey)
@@ -1765,6 +1799,7 @@ int school_forget(struct school *s, const char *path, double min_age)
 	char *key = NULL;
 	int r;
 
+	count_change(s);
 	if (!strcmp(path, "/") || !*path) {
 		pthread_mutex_lock(&s->lock);
 		s->held_epoch++;

@@ -5,9 +5,11 @@
  * points only look the row up and call them.
  *
  * Everything here is derived from school.c's cached data on each call;
- * nothing is stored. Existence checks for symlinks in member lists use the
- * member's record (cached by the list fetch) rather than scanning the list,
- * so `ls -l` over a list of N members stays O(N).
+ * nothing is stored but the size and hash of the last build of each
+ * whole-school file (users.jsonl, below), in school.c's record cache.
+ * Existence checks for symlinks in member lists use the member's record
+ * (cached by the list fetch) rather than scanning the list, so `ls -l`
+ * over a list of N members stays O(N).
  *
  * Modes come from the table (nodes.c says why they are what they are).
  *
@@ -34,10 +36,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
+#include "csv.h"
 #include "errlog.h"
 #include "journal.h"
 #include "jsonout.h"
@@ -776,6 +780,288 @@ int view_stat_progress(const struct node_ctx *c, struct view_attr *a)
 	buf_free(&t);
 	cval_put(v);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Whole-school files: users.jsonl, users.csv, offers/O/members.csv
+ *
+ * Built from a member list and the records it cached, at no request
+ * beyond the listing (and, for users.csv where records carry no grants,
+ * the walk that derives them). Each open builds the file once, straight
+ * into the open file's buffer. A stat takes the size and hash of the
+ * last build while nothing it was built from has changed since: the same
+ * list and definitions (by when they were fetched) and no change or
+ * refresh through the mount in between (school_changes); otherwise it
+ * builds it once more to know. What a build left is kept in the record
+ * cache under "whole:PATH", so it lives no longer than the data.
+ * ---------------------------------------------------------------------- */
+
+/* What a build of the file depends on, as text. */
+static char *whole_token(struct school *s, const struct cval *list,
+			 const struct cval *defs)
+{
+	struct buf t = {0};
+
+	if (buf_printf(&t, "%lu/%a/%a", school_changes(s), list->fetched,
+		       defs ? defs->fetched : 0.0)) {
+		buf_free(&t);
+		return NULL;
+	}
+	return buf_steal(&t);
+}
+
+static char *whole_key(const struct tree_path *p)
+{
+	char *path = node_path(p->node, p->id[0], NULL);
+	struct buf k = {0};
+	int r = path ? buf_printf(&k, "whole:%s", path) : -ENOMEM;
+
+	free(path);
+	if (r) {
+		buf_free(&k);
+		return NULL;
+	}
+	return buf_steal(&k);
+}
+
+/* Remembers the size and hash of a build made under token. */
+static void whole_remember(struct school *s, const struct tree_path *p,
+			   const char *token, const char *data, size_t len)
+{
+	char *key = whole_key(p), hash[24];
+	cJSON *v = cJSON_CreateObject();
+
+	snprintf(hash, sizeof(hash), "%016llx",
+		 (unsigned long long)mtimes_hash(data, len));
+	if (key && v && cJSON_AddStringToObject(v, "token", token) &&
+	    cJSON_AddNumberToObject(v, "size", (double)len) &&
+	    cJSON_AddStringToObject(v, "hash", hash))
+		cache_put(school_cache(s), key, v);
+	else
+		cJSON_Delete(v);
+	free(key);
+}
+
+/* The size and hash of the last build, when it was made under token. */
+static int whole_recall(struct school *s, const struct tree_path *p,
+			const char *token, struct view_attr *a)
+{
+	char *key = whole_key(p);
+	struct cval *v = key ? cache_peek(school_cache(s), key) : NULL;
+	const cJSON *t, *size, *hash;
+	int found = 0;
+
+	free(key);
+	if (!v)
+		return 0;
+	t = cJSON_GetObjectItemCaseSensitive(v->json, "token");
+	size = cJSON_GetObjectItemCaseSensitive(v->json, "size");
+	hash = cJSON_GetObjectItemCaseSensitive(v->json, "hash");
+	if (cJSON_IsString(t) && !strcmp(t->valuestring, token) &&
+	    cJSON_IsNumber(size) && cJSON_IsString(hash)) {
+		a->size = (size_t)size->valuedouble;
+		a->hash = strtoull(hash->valuestring, NULL, 16);
+		a->hashed = 1;
+		found = 1;
+	}
+	cval_put(v);
+	return found;
+}
+
+/* The member list a whole-school file is built from. */
+static void whole_filter(const struct tree_path *p, struct api_user_filter *f)
+{
+	f->offer_id = p->node == N_OFFER_MEMBERS_CSV ? p->id[0] : NULL;
+	f->course_id = NULL;
+	f->active = -1;
+}
+
+/* The member's grants as "OFFER:active;OFFER:inactive" (one cell). */
+static int csv_offers(struct school *s, const char *email, const cJSON *user,
+		      struct buf *out)
+{
+	struct buf cell = {0};
+	struct cval *grants;
+	const cJSON *g;
+	int r = school_grants(s, email, user, &grants);
+
+	if (r)
+		return r;
+	cJSON_ArrayForEach(g, grants->json) {
+		const char *id = model_grant_offer_id(g);
+
+		if (!id)
+			continue;
+		r = buf_printf(&cell, "%s%s:%s", cell.len ? ";" : "", id,
+			       model_grant_active(g) == 1 ? "active"
+							  : "inactive");
+		if (r)
+			break;
+	}
+	cval_put(grants);
+	if (!r)
+		r = csv_put_cell(out, cell.data ? cell.data : "", 0);
+	buf_free(&cell);
+	return r;
+}
+
+/* The first definition from d on that has a column: a name and an id
+ * (without an id it can be neither read nor set), or NULL. */
+static const cJSON *prop_column(const cJSON *d)
+{
+	while (d && (!model_propdef_name(d) || !model_propdef_id(d)))
+		d = d->next;
+	return d;
+}
+
+/* The active column, by model_user_active + 1 (unknown: empty). */
+static const char *const active_word[] = {"", "false", "true"};
+
+/* One row of users.csv: the columns of csv_header. */
+static int csv_row(struct school *s, const char *email, const cJSON *defs,
+		   struct buf *out)
+{
+	const char *first, *last;
+	struct cval *u;
+	const cJSON *d;
+	int active, r = school_user(s, email, &u);
+
+	if (r)
+		return r;
+	first = model_user_first_name(u->json);
+	last = model_user_last_name(u->json);
+	active = model_user_active(u->json);
+	r = csv_put_cell(out, email, 0);
+	if (!r)
+		r = buf_puts(out, ",");
+	if (!r)
+		r = csv_put_cell(out, first ? first : "", 0);
+	if (!r)
+		r = buf_puts(out, ",");
+	if (!r)
+		r = csv_put_cell(out, last ? last : "", 0);
+	if (!r)
+		r = buf_printf(out, ",%s,", active_word[active + 1]);
+	if (!r)
+		r = model_csv_value(out, model_user_created(u->json));
+	for (d = prop_column(defs->child); d && !r; d = prop_column(d->next)) {
+		r = buf_puts(out, ",");
+		if (!r)
+			r = model_csv_value(out, model_user_prop(u->json, d));
+	}
+	if (!r)
+		r = buf_puts(out, ",");
+	if (!r)
+		r = csv_offers(s, email, u->json, out);
+	if (!r)
+		r = buf_puts(out, "\n");
+	cval_put(u);
+	return r;
+}
+
+/* email,firstname,name,active,created,<each property by name>,offers */
+static int csv_header(const cJSON *defs, struct buf *out)
+{
+	const cJSON *d;
+	int r = buf_puts(out, "email,firstname,name,active,created");
+
+	for (d = prop_column(defs->child); d && !r; d = prop_column(d->next)) {
+		r = buf_puts(out, ",");
+		if (!r)
+			r = csv_put_cell(out, model_propdef_name(d), 0);
+	}
+	return r ? r : buf_puts(out, ",offers\n");
+}
+
+/* One line per member of the list, in its order; a member deleted since
+ * the list came is left out. */
+static int whole_lines(const struct node_ctx *c, const cJSON *emails,
+		       const cJSON *defs, struct buf *out)
+{
+	const cJSON *e;
+	int r = defs ? csv_header(defs, out) : 0;
+
+	cJSON_ArrayForEach(e, emails) {
+		if (r)
+			break;
+		if (!cJSON_IsString(e))
+			continue;
+		r = defs ? csv_row(c->s, e->valuestring, defs, out)
+			 : school_user_line(c->s, e->valuestring, out);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	return r;
+}
+
+/* Builds the file (csv: users.csv's columns, else users.jsonl's lines)
+ * and remembers its size under what it was built from. */
+static int render_whole(const struct node_ctx *c, struct buf *out, int csv)
+{
+	struct api_user_filter f;
+	struct cval *list, *defs = NULL;
+	size_t start = out->len;
+	char *token = NULL;
+	int r;
+
+	whole_filter(c->p, &f);
+	r = school_members(c->s, &f, &list);
+	if (r)
+		return r;
+	if (csv)
+		r = school_propdefs(c->s, &defs);
+	if (!r) {
+		token = whole_token(c->s, list, defs);
+		r = whole_lines(c, list->json, defs ? defs->json : NULL, out);
+	}
+	if (!r && token)
+		whole_remember(c->s, c->p, token, out->data + start,
+			       out->len - start);
+	free(token);
+	cval_put(defs);
+	cval_put(list);
+	return r;
+}
+
+int view_render_users_jsonl(const struct node_ctx *c, struct buf *out)
+{
+	return render_whole(c, out, 0);
+}
+
+int view_render_users_csv(const struct node_ctx *c, struct buf *out)
+{
+	return render_whole(c, out, 1);
+}
+
+int view_render_offer_csv(const struct node_ctx *c, struct buf *out)
+{
+	return render_whole(c, out, 1);
+}
+
+/* The size of the last build while it holds, else that of a new one. */
+int view_stat_whole(const struct node_ctx *c, struct view_attr *a)
+{
+	struct api_user_filter f;
+	struct cval *list, *defs = NULL;
+	char *token = NULL;
+	int r, found = 0;
+
+	whole_filter(c->p, &f);
+	r = school_members(c->s, &f, &list);
+	if (r)
+		return r;
+	if (c->p->node != N_USERS_JSONL)
+		r = school_propdefs(c->s, &defs);
+	if (!r) {
+		token = whole_token(c->s, list, defs);
+		found = token && whole_recall(c->s, c->p, token, a);
+	}
+	free(token);
+	cval_put(defs);
+	cval_put(list);
+	if (r || found)
+		return r;
+	return attr_render(c->s, c->p, a);
 }
 
 int view_stat(struct school *s, const char *path, const struct tree_path *p,

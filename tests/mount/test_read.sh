@@ -83,7 +83,7 @@ t_like "$T_OUT" '404' ".memberspot/errors mentions the 404 of the unknown member
 # =====================================================================
 
 t_same_lines "$(ls -A "$M")" \
-	"$(printf '%s\n' README properties.json offers courses by-status users exams .memberspot)" \
+	"$(printf '%s\n' README properties.json users.jsonl users.csv offers courses by-status users exams .memberspot)" \
 	"the mount's top level is exactly as in LAYOUT.md"
 t_ok "README is a non-empty file" test -f "$M/README" -a -s "$M/README"
 
@@ -124,8 +124,8 @@ fi
 
 for o in "${OFFERS[@]}"; do
 	d=$M/offers/$(enc "$o")
-	t_same_lines "$(ls -A "$d")" $'grant\nmembers\nname\noffer.json' \
-		"offers/$(enc "$o")/ holds offer.json, name, members, grant"
+	t_same_lines "$(ls -A "$d")" $'grant\nmembers\nmembers.csv\nname\noffer.json' \
+		"offers/$(enc "$o")/ holds offer.json, name, members, members.csv, grant"
 	t_ok "cat offers/$(enc "$o")/offer.json" cat "$d/offer.json"
 	t_json_eq "$T_OUT" "$(sa --arg o "$o" '.offers[] | select(.id == $o)')" \
 		"offers/$(enc "$o")/offer.json equals the fake's offer (as the API answers it)"

@@ -1,5 +1,6 @@
 /*
- * test_csv: the grant and chapters line formats.
+ * test_csv: the grant and chapters line formats, and the cells of the
+ * CSV files the mount shows.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -187,8 +188,45 @@ static void test_each_line(void)
 	each_line("a\nb\nc\n", 2, 42, "1:a;2:b;");
 }
 
+/* Cells: RFC 4180 quoting and the OWASP formula guard, as a table. */
+static void test_cells(void)
+{
+	static const struct {
+		const char *in;
+		int as_number;
+		const char *want;
+	} cases[] = {
+		{"plain", 0, "plain"},
+		{"", 0, ""},
+		{"a,b", 0, "\"a,b\""},
+		{"say \"hi\"", 0, "\"say \"\"hi\"\"\""},
+		{"two\nlines", 0, "\"two\nlines\""},
+		{"=SUM(A1)", 0, "'=SUM(A1)"},
+		{"+1", 0, "'+1"},
+		{"-1", 0, "'-1"},
+		{"-1", 1, "-1"},
+		{"@x", 0, "'@x"},
+		{"\tx", 0, "'\tx"},
+		{"\rx", 0, "\"'\rx\""},
+		{"=a,b", 0, "\"'=a,b\""},
+		{"a=b", 0, "a=b"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf b = {0};
+		int rc = csv_put_cell(&b, cases[i].in, cases[i].as_number);
+
+		ok(rc == 0 && tap_streq(b.data ? b.data : "", cases[i].want),
+		   "cell %s -> %s", esc(cases[i].in, strlen(cases[i].in)),
+		   esc(cases[i].want, strlen(cases[i].want)));
+		buf_free(&b);
+	}
+}
+
 int main(void)
 {
+	test_cells();
 	test_grant_lines();
 	test_chapter_lines();
 	test_blank();
