@@ -51,10 +51,6 @@ struct view_attr {
 /* Largest content accepted for a file of this kind (EFBIG beyond). */
 size_t view_max_write(enum view_write w);
 
-/* The attributes a created value file (users/E/offers/O) would have,
- * for the open that created it under -o dry_run, where the grant was not
- * sent and view_stat finds no such file. Returns 0. */
-int view_stat_dry_created(struct view_attr *a);
 
 /* Classifies and checks existence. Returns 0, -ENOENT, or another -errno
  * when the API failed. `path` is the raw mount path (for scratch files).

@@ -32,6 +32,7 @@
 #include "nodeops.h"
 #include "nodes.h"
 #include "strhash.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -189,6 +190,7 @@ static int grant_state(struct school *s, const char *email, const cJSON *user,
 	return r;
 }
 
+
 /* Calls fn for each course of the member: those of the member's offers,
  * then those its record's progress names (duplicates skipped). */
 static int each_member_course(struct school *s, const char *email,
@@ -198,7 +200,7 @@ static int each_member_course(struct school *s, const char *email,
 {
 	struct cval *offers, *grants;
 	const cJSON *g, *o, *c;
-	cJSON *seen;
+	struct strmap *seen;
 	int r = school_offers(s, &offers);
 
 	if (r)
@@ -208,7 +210,7 @@ static int each_member_course(struct school *s, const char *email,
 		cval_put(offers);
 		return r;
 	}
-	seen = cJSON_CreateObject();
+	seen = strmap_new();
 	if (!seen) {
 		r = -ENOMEM;
 		goto out_grants;
@@ -226,11 +228,9 @@ static int each_member_course(struct school *s, const char *email,
 			{
 				const char *cid = model_course_id(c);
 
-				if (!cid ||
-				    cJSON_GetObjectItemCaseSensitive(seen, cid))
-					continue;
-				cJSON_AddTrueToObject(seen, cid);
-				r = fn(arg, cid);
+				r = cid ? strmap_add(seen, cid) : 0;
+				if (r > 0)
+					r = fn(arg, cid);
 				if (r)
 					goto out;
 			}
@@ -239,15 +239,14 @@ static int each_member_course(struct school *s, const char *email,
 	cJSON_ArrayForEach(c, model_user_progress(user)) {
 		const char *cid = model_progress_course_id(c);
 
-		if (!cid || cJSON_GetObjectItemCaseSensitive(seen, cid))
-			continue;
-		cJSON_AddTrueToObject(seen, cid);
-		r = fn(arg, cid);
+		r = cid ? strmap_add(seen, cid) : 0;
+		if (r > 0)
+			r = fn(arg, cid);
 		if (r)
 			goto out;
 	}
 out:
-	cJSON_Delete(seen);
+	strmap_free(seen, NULL);
 out_grants:
 	cval_put(grants);
 	cval_put(offers);
@@ -617,14 +616,6 @@ static int attr_render(struct school *s, const struct tree_path *p,
 		attr_content(a, &b);
 	buf_free(&b);
 	return r;
-}
-
-int view_stat_dry_created(struct view_attr *a)
-{
-	const struct node_entry *e = node_entry(N_USER_OFFER);
-
-	attr_set(a, e->type, e->mode, e->write);
-	return 0;
 }
 
 int view_exists_offer(const struct node_ctx *c)
@@ -1151,15 +1142,34 @@ int view_list_status(const struct node_ctx *c, view_fill_fn fill, void *arg)
 }
 
 /* Adds the strings of list to the object set (as keys). */
-static void add_keys(cJSON *set, cJSON *list)
+/* Adds the strings of list to the set; the list is consumed. */
+static int add_keys(struct strmap *set, cJSON *list)
 {
 	const cJSON *e;
+	int r = 0;
 
 	cJSON_ArrayForEach(e, list)
-		if (cJSON_IsString(e) &&
-		    !cJSON_GetObjectItemCaseSensitive(set, e->valuestring))
-			cJSON_AddTrueToObject(set, e->valuestring);
+		if (r >= 0 && cJSON_IsString(e))
+			r = strmap_add(set, e->valuestring);
 	cJSON_Delete(list);
+	return r < 0 ? r : 0;
+}
+
+struct fill_rest {
+	view_fill_fn fill;
+	void *arg;
+	const char *dir;
+	int r;
+};
+
+static enum strmap_visit fill_pending(void *arg, const char *key,
+				      void *value)
+{
+	struct fill_rest *f = arg;
+
+	(void)value;
+	f->r = fill_encoded(f->fill, f->arg, f->dir, key, NULL, VIEW_DIR);
+	return f->r ? STRMAP_STOP : STRMAP_KEEP;
 }
 
 /*
@@ -1171,39 +1181,35 @@ static void add_keys(cJSON *set, cJSON *list)
 int view_list_users(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
 	struct api_user_filter all = {NULL, NULL, -1};
-	struct cval *list;
-	cJSON *pending = cJSON_CreateObject(), *e;
+	struct fill_rest rest = {fill, arg, c->path, 0};
+	struct strmap *pending = strmap_new();
+	struct cval *list = NULL;
+	const cJSON *e;
 	int r;
 
 	if (!pending)
 		return -ENOMEM;
-	add_keys(pending, school_pending_list(c->s));
-	r = school_members(c->s, &all, &list);
-	if (r) {
-		cJSON_Delete(pending);
-		return r;
-	}
-	add_keys(pending, school_pending_list(c->s));
+	r = add_keys(pending, school_pending_list(c->s));
+	if (!r)
+		r = school_members(c->s, &all, &list);
+	if (!r)
+		r = add_keys(pending, school_pending_list(c->s));
+	if (r)
+		goto out;
 	cJSON_ArrayForEach(e, list->json)
 	{
 		if (!cJSON_IsString(e))
 			continue;
-		if (pending->child)
-			cJSON_DeleteItemFromObjectCaseSensitive(pending,
-								e->valuestring);
+		strmap_remove(pending, e->valuestring);
 		r = fill_encoded(fill, arg, c->path, e->valuestring, NULL,
 				 VIEW_DIR);
 		if (r)
 			goto out;
 	}
-	cJSON_ArrayForEach(e, pending)
-	{
-		r = fill_encoded(fill, arg, c->path, e->string, NULL, VIEW_DIR);
-		if (r)
-			break;
-	}
+	strmap_visit(pending, fill_pending, &rest);
+	r = rest.r;
 out:
-	cJSON_Delete(pending);
+	strmap_free(pending, NULL);
 	cval_put(list);
 	return r;
 }
@@ -1233,11 +1239,13 @@ int view_list_courses(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
 	struct cval *offers;
 	const cJSON *o, *co;
-	cJSON *seen = cJSON_CreateObject();
+	struct strmap *seen = strmap_new();
 	int r = school_offers(c->s, &offers);
 
 	if (r || !seen) {
-		cJSON_Delete(seen);
+		strmap_free(seen, NULL);
+		if (!r)
+			cval_put(offers);
 		return r ? r : -ENOMEM;
 	}
 	cJSON_ArrayForEach(o, offers->json)
@@ -1245,17 +1253,16 @@ int view_list_courses(const struct node_ctx *c, view_fill_fn fill, void *arg)
 		cJSON_ArrayForEach(co, model_offer_courses(o)) {
 			const char *id = model_course_id(co);
 
-			if (!id || cJSON_GetObjectItemCaseSensitive(seen, id))
-				continue;
-			cJSON_AddTrueToObject(seen, id);
-			r = fill_encoded(fill, arg, c->path, id, NULL,
-					 VIEW_DIR);
+			r = id ? strmap_add(seen, id) : 0;
+			if (r > 0)
+				r = fill_encoded(fill, arg, c->path, id, NULL,
+						 VIEW_DIR);
 			if (r)
 				goto out;
 		}
 	}
 out:
-	cJSON_Delete(seen);
+	strmap_free(seen, NULL);
 	cval_put(offers);
 	return r;
 }
