@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "errlog.h"
 #include "mtimes.h"
+#include "nodes.h"
 #include "school.h"
 #include "scratch.h"
 
@@ -274,17 +275,18 @@ static int takes_writes(enum view_write w)
 	return w == VW_VALUE || w == VW_JSON || w == VW_CONTROL;
 }
 
-/* Where a new file of this name would be a scratch file: any other name
- * in users/E/, an editor's temporary name in users/E/properties/. */
+/* Where a new file of this name would be a scratch file: a name no fixed
+ * row takes (users/E/NAME), an editor's temporary name where property
+ * names are (users/E/properties/). */
 static int scratch_place(struct openfiles *fs, const struct tree_path *tp,
 			 const char *path)
 {
+	enum node_name how = node_entry(tp->node)->how;
 	struct view_attr a;
 
-	if (tp->node == N_USER_SCRATCH)
+	if (how == NAME_SCRATCH)
 		return 1;
-	if (tp->node != N_USER_PROP ||
-	    !scratch_editor_name(strrchr(path, '/') + 1))
+	if (how != NAME_PROP || !scratch_editor_name(strrchr(path, '/') + 1))
 		return 0;
 	if (tp->scratch)
 		return 1;
@@ -326,8 +328,7 @@ int openfile_list(struct openfiles *fs, const char *path, view_fill_fn fill,
 	if (r)
 		return r;
 	/* Only files in a member's directories can be unlinked. */
-	lf.hide = tp.node == N_USER || tp.node == N_USER_OFFERS ||
-		  tp.node == N_USER_ORDERS || tp.node == N_USER_PROPS;
+	lf.hide = !!(node_entry(tp.node)->flags & NODE_MEMBER);
 	r = view_list(fs->env.school, path, &tp, list_one, &lf);
 	tree_path_free(&tp);
 	/* A directory's mtime moves when its listing does. */
@@ -629,7 +630,7 @@ static int start_content(struct openfile *h, int flags, enum open_as as)
 		/* A token is new on every open, by design: its mtime would
 		 * move on every read, and tar would say the file changed as
 		 * it read it. */
-		if (!r && h->tp.node != N_USER_LOGIN_TOKEN)
+		if (!r && !(node_entry(h->tp.node)->flags & NODE_FRESH))
 			seen(fs, h->path, &h->data);
 	}
 	return r;
@@ -653,7 +654,7 @@ static int open_node(struct openfiles *fs, const char *path,
 	if (wants_write && a->write == VW_NONE)
 		return -EACCES;
 	if (wants_write && fs->env.readonly && a->write != VW_SCRATCH &&
-	    tp->node != N_META_REFRESH)
+	    !(node_entry(tp->node)->flags & NODE_RO_OK))
 		return -EROFS;
 	h = handle_new(fs, path, tp, a->write, pid);
 	if (!h)
@@ -697,7 +698,7 @@ int openfile_open(struct openfiles *fs, const char *path, int flags, pid_t pid,
 		/* The kernel still holds the entry of a create that came to
 		 * nothing a moment ago (entry_timeout), so an O_CREAT open
 		 * arrives here and not in create: it is that create again. */
-		r = tp.node == N_USER_OFFER
+		r = (node_entry(tp.node)->flags & NODE_CREATE)
 			    ? open_created(fs, path, &tp, flags, pid, out)
 			    : -ENOENT;
 		tree_path_free(&tp);
