@@ -56,6 +56,7 @@ struct openfile {
 	int writable; /* opened for writing (or with O_TRUNC) */
 	int append;   /* O_APPEND */
 	pid_t pid;    /* the process that opened it */
+	int cached;   /* the kernel's page cache may serve it (start_content) */
 	/* Under the lock. */
 	int dirty;     /* content changed since the last apply */
 	int truncated; /* opened with O_TRUNC and not written since */
@@ -162,13 +163,18 @@ static void changed(struct openfiles *fs, const char *path, int parent)
 	mtimes_touch(fs->env.mtimes, dir, now());
 }
 
-/* A rendering of path's content was seen (open). */
-static void seen(struct openfiles *fs, const char *path,
-		 const struct buf *content)
+/* A rendering of path's content was seen (open). 1 when it is the content
+ * getattr last showed the kernel (whose pages may then serve it). */
+static int seen(struct openfiles *fs, const char *path,
+		const struct buf *content)
 {
-	if (fs->env.mtimes)
-		mtimes_see(fs->env.mtimes, path,
-			   mtimes_hash(content->data, content->len), now());
+	uint64_t hash;
+
+	if (!fs->env.mtimes)
+		return 0;
+	hash = mtimes_hash(content->data, content->len);
+	mtimes_see(fs->env.mtimes, path, hash, now());
+	return mtimes_shown(fs->env.mtimes, path, hash);
 }
 
 struct timespec openfile_time(struct openfiles *fs, const char *path,
@@ -177,7 +183,7 @@ struct timespec openfile_time(struct openfiles *fs, const char *path,
 	if (!fs->env.mtimes)
 		return fs->epoch;
 	if (a->hashed)
-		return mtimes_see(fs->env.mtimes, path, a->hash, now());
+		return mtimes_show(fs->env.mtimes, path, a->hash, now());
 	return mtimes_get(fs->env.mtimes, path);
 }
 
@@ -603,6 +609,27 @@ enum open_as {
 	OPEN_CREATE,   /* a new file: applying creates it */
 };
 
+/* After an open rendered h's content: the kernel's page cache may serve it
+ * when it is a stable view (not NODE_LIVE), opened read-only, and the very
+ * content getattr last showed (the size and time the kernel holds are its,
+ * and any page it holds came from it: a newer time makes the kernel drop
+ * its pages). Else it is served with direct I/O, and where the kernel
+ * holds another size or time the path is invalidated. */
+static void judge_cache(struct openfile *h)
+{
+	unsigned flags = node_entry(h->tp.node)->flags;
+	int shown;
+
+	/* A token is new on every open, by design: its mtime would move on
+	 * every read, and tar would say the file changed as it read it. */
+	if (flags & NODE_FRESH)
+		return;
+	shown = seen(h->fs, h->path, &h->data);
+	h->cached = shown && !h->writable && !(flags & NODE_LIVE);
+	if (!shown)
+		invalidate(h->fs, h->path);
+}
+
 /* Fills a new handle as `as` and the open flags say. */
 static int start_content(struct openfile *h, int flags, enum open_as as)
 {
@@ -627,11 +654,8 @@ static int start_content(struct openfile *h, int flags, enum open_as as)
 		h->truncated = 1;
 	} else if (h->write != VW_CONTROL) {
 		r = fs->env.ops->render(fs->env.school, &h->tp, &h->data);
-		/* A token is new on every open, by design: its mtime would
-		 * move on every read, and tar would say the file changed as
-		 * it read it. */
-		if (!r && !(node_entry(h->tp.node)->flags & NODE_FRESH))
-			seen(fs, h->path, &h->data);
+		if (!r)
+			judge_cache(h);
 	}
 	return r;
 }
@@ -661,6 +685,9 @@ static int open_node(struct openfiles *fs, const char *path,
 		return -ENOMEM;
 	h->writable = wants_write;
 	h->append = !!(flags & O_APPEND);
+	/* The kernel may cut the size it holds (O_TRUNC) or take a write. */
+	if (wants_write && fs->env.mtimes)
+		mtimes_unshow(fs->env.mtimes, path);
 	r = start_content(h, flags, as);
 	if (r) {
 		handle_free(h);
@@ -850,6 +877,18 @@ long openfile_write(struct openfile *h, const char *path, const char *data,
 	if (h->write != VW_CONTROL && !r)
 		r = (long)size;
 	return r;
+}
+
+int openfile_cached(const struct openfile *h)
+{
+	return h->cached;
+}
+
+int openfile_noflush(const struct openfile *h)
+{
+	/* Only a handle that was or may be written, or creates its file,
+	 * has anything for flush to apply or report. */
+	return !h->writable && !h->create;
 }
 
 int openfile_flush(struct openfile *h)
