@@ -231,7 +231,7 @@ static void set_caching(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->use_ino = 0;
 	cfg->kernel_cache = 0;
 	cfg->auto_cache = 0;
-	cfg->direct_io = 1;
+	cfg->direct_io = 0; /* per open: opened() */
 	/* O_TRUNC arrives with open, so `> file` is one change, not an empty
 	 * write followed by the real one. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
