@@ -100,6 +100,12 @@ void openfile_env_school(struct openfile_env *env, struct school *s);
 struct openfiles;
 struct openfile;
 
+/* The kernel must forget what it holds of path (through env.invalidate),
+ * and, for a path of a member, of the member's files that show its record
+ * (user.json, properties.json: a change to one changes them). The
+ * school's changes and refreshes come through here too. */
+void openfile_forget(struct openfiles *fs, const char *path);
+
 /* A copy of env is kept. NULL when out of memory. */
 struct openfiles *openfiles_new(const struct openfile_env *env);
 /* Every handle must have been released. NULL is fine. */

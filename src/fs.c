@@ -161,6 +161,13 @@ static void *notifier_main(void *arg)
 	return NULL;
 }
 
+/* The school's changes and refreshes: openfile adds the paths that show
+ * the same data. */
+static void school_forgets(void *arg, const char *path)
+{
+	openfile_forget(arg, path);
+}
+
 /* ------------------------------------------------------------------------
  * Helpers
  * ---------------------------------------------------------------------- */
@@ -267,7 +274,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	notifier.stop = 0;
 	if (!pthread_create(&notifier.thread, NULL, notifier_main, NULL))
 		notifier.running = 1;
-	school_set_invalidate(s, notifier_queue, NULL);
+	school_set_invalidate(s, school_forgets, files);
 	return files;
 }
 

@@ -136,10 +136,46 @@ static struct timespec now(void)
 	return t;
 }
 
-static void invalidate(struct openfiles *fs, const char *path)
+/* The kernel must forget what it holds of path alone (size, time, pages). */
+static void forget_one(struct openfiles *fs, const char *path)
 {
 	if (fs->env.invalidate)
 		fs->env.invalidate(fs->env.invalidate_arg, path);
+}
+
+/* Row n, when it is a file with a fixed name that shows member id0's
+ * record (user.json, properties.json): its path is forgotten. */
+static void forget_record_file(struct openfiles *fs, enum node n,
+			       const char *id0)
+{
+	const struct node_entry *e = node_entry(n);
+	char *path;
+
+	if (!(e->flags & NODE_RECORD) || e->how != NAME_FIXED)
+		return;
+	path = node_path(n, id0, NULL);
+	if (path)
+		forget_one(fs, path);
+	free(path);
+}
+
+void openfile_forget(struct openfiles *fs, const char *path)
+{
+	struct tree_path tp;
+	int n;
+
+	forget_one(fs, path);
+	if (!fs->env.invalidate || tree_parse(path, &tp))
+		return;
+	if ((node_entry(tp.node)->flags & NODE_MEMBER) && tp.id[0])
+		for (n = 0; n < N__COUNT; n++)
+			forget_record_file(fs, (enum node)n, tp.id[0]);
+	tree_path_free(&tp);
+}
+
+static void invalidate(struct openfiles *fs, const char *path)
+{
+	openfile_forget(fs, path);
 }
 
 /* A change made through the mount: path's content changed now, and with
@@ -627,7 +663,7 @@ static void judge_cache(struct openfile *h)
 	shown = seen(h->fs, h->path, &h->data);
 	h->cached = shown && !h->writable && !(flags & NODE_LIVE);
 	if (!shown)
-		invalidate(h->fs, h->path);
+		forget_one(h->fs, h->path);
 }
 
 /* Fills a new handle as `as` and the open flags say. */
