@@ -2,8 +2,8 @@
  * mtimes.c - content-change times per path (see mtimes.h for the rules).
  *
  * An open-addressing table (linear probing, power-of-two size, at most
- * half full) of {key, hash, shown, time} slots. Key 0 marks a free slot and hash
- * 0 an unknown content hash, so neither value is ever stored for a real
+ * half full) of {key, hash, shown, time} slots. Key 0 marks a free slot and
+ * hash 0 an unknown content hash, so neither value is ever stored for a real
  * path or content (they become 1). Nothing is ever removed one by one: a
  * table that would pass max_entries is emptied, shrunk and its epoch moved
  * to now, which only makes later times newer (mtimes.h).

@@ -507,8 +507,7 @@ static void test_create_refused(void)
 	ok(put(h, OFFER, "x") == -EINVAL && sent.creates == 1,
 	   "and every later write, sending nothing more");
 	openfile_release(h);
-	ok(forgot(OFFER),
-	   "the kernel forgets the entry it never got");
+	ok(forgot(OFFER), "the kernel forgets the entry it never got");
 	files_free(fs);
 }
 
