@@ -173,11 +173,6 @@ void openfile_forget(struct openfiles *fs, const char *path)
 	tree_path_free(&tp);
 }
 
-static void invalidate(struct openfiles *fs, const char *path)
-{
-	openfile_forget(fs, path);
-}
-
 /* A change made through the mount: path's content changed now, and with
  * parent set, its directory's listing too. */
 static void changed(struct openfiles *fs, const char *path, int parent)
@@ -469,7 +464,7 @@ static int apply(struct openfile *h)
 	if (r && !h->err)
 		h->err = r;
 	if (!r)
-		invalidate(fs, h->path);
+		openfile_forget(fs, h->path);
 	/* A control file's content stays empty. */
 	if (!r && h->write != VW_CONTROL)
 		changed(fs, h->path, created);
@@ -580,7 +575,7 @@ static long write_control(struct openfile *h, const char *data, size_t size)
 	buf_resize(&h->data, h->data.len - n);
 	h->dirty = h->data.len > 0;
 	if (!r) {
-		invalidate(fs, h->path);
+		openfile_forget(fs, h->path);
 		return (long)size;
 	}
 	if (!h->err)
@@ -948,7 +943,7 @@ void openfile_release(struct openfile *h)
 	apply(h);
 	/* A file never created: the kernel should forget its entry. */
 	if (h->create)
-		invalidate(h->fs, h->path);
+		openfile_forget(h->fs, h->path);
 	pthread_mutex_unlock(&h->lock);
 	handle_free(h);
 }
@@ -1049,7 +1044,7 @@ int openfile_rmdir(struct openfiles *fs, const char *path)
 	else
 		r = fs->env.ops->rmdir(fs->env.school, &tp);
 	if (!r) {
-		invalidate(fs, path);
+		openfile_forget(fs, path);
 		changed(fs, path, 1);
 	}
 	tree_path_free(&tp);
@@ -1100,7 +1095,7 @@ static int rename_save(struct openfiles *fs, struct rename_ends *e)
 	if (!r) {
 		scratch_unlink(fs->env.scratch, e->from);
 		scratch_unlinked_take(fs->env.scratch, e->to);
-		invalidate(fs, e->to);
+		openfile_forget(fs, e->to);
 		changed(fs, e->from, 1);
 		if (e->ta.write != VW_CONTROL)
 			changed(fs, e->to, 0);
@@ -1120,7 +1115,7 @@ static int rename_backup(struct openfiles *fs, struct rename_ends *e)
 		r = scratch_set(fs->env.scratch, e->to, b.data, b.len,
 				e->fa.mode);
 	if (!r) {
-		invalidate(fs, e->from);
+		openfile_forget(fs, e->from);
 		changed(fs, e->to, 1);
 	}
 	buf_free(&b);
