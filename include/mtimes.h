@@ -16,9 +16,14 @@
  *   unknown; the next sighting records the hash and keeps the time.
  * - mtimes_get: the stored time, or the epoch, for what is not rendered
  *   (a directory until it is listed, a file whose stat renders nothing).
+ * - mtimes_show: a sighting by getattr, whose size and time the kernel now
+ *   holds; mtimes_shown tells an open whether the content it rendered is
+ *   still the one shown (so the kernel's cached pages and size are that
+ *   content's: its page cache may serve it). A touch, an unshow (a write
+ *   open: the kernel may cut its size) or a newer sighting end that.
  *
  * Memory: paths are not kept, only a 64-bit hash of each (the key) in a
- * 24-byte slot, and only for paths that were seen or touched. At most
+ * 32-byte slot, and only for paths that were seen or touched. At most
  * max_entries are kept; one more forgets them all and makes the epoch
  * `now`: every time reported after that is at least as new as any before,
  * so a change is never hidden (rsync copies everything once more, find
@@ -53,6 +58,14 @@ uint64_t mtimes_hash_name(uint64_t acc, const char *name);
  * its content last changed (see above). */
 struct timespec mtimes_see(struct mtimes *m, const char *path, uint64_t hash,
 			   struct timespec now);
+/* mtimes_see by getattr: the kernel is shown this content's time. */
+struct timespec mtimes_show(struct mtimes *m, const char *path, uint64_t hash,
+			    struct timespec now);
+/* 1 when hash is the content last shown at path and last seen there
+ * (nothing touched, unshown or seen different since), else 0. */
+int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash);
+/* What the kernel holds of path is no longer known to be shown content. */
+void mtimes_unshow(struct mtimes *m, const char *path);
 /* The content of path was changed through the mount at `now`. */
 void mtimes_touch(struct mtimes *m, const char *path, struct timespec now);
 /* The time path's content last changed, without a sighting: the epoch

@@ -62,6 +62,8 @@ enum node_forget {
 #define NODE_SERIAL 0x80    /* its lines run one at a time */
 #define NODE_RO_OK 0x100    /* writable under -o ro (changes no school) */
 #define NODE_CREATE 0x200   /* O_CREAT of a new one grants (apply_create) */
+#define NODE_LIVE 0x400	    /* the kernel keeps no copy (direct I/O) */
+#define NODE_FRESH 0x800    /* new content on every open: no mtime kept */
 
 /* What a row's functions get: the call's arguments and, for stat and
  * list of NODE_MEMBER rows and rendering of NODE_RECORD rows, the

@@ -25,6 +25,10 @@
  * - A save is judged against what the saving process first read (bases.h).
  * - Times: what changed through here touches mtimes.h; a change queues the
  *   affected paths through the invalidate callback.
+ * - The kernel's caches: an open of a stable view whose content is what the
+ *   last stat showed may be served from the page cache (openfile_cached);
+ *   every other open is direct I/O, so a change, a refresh or an expiry
+ *   is never hidden by a cached copy, whether or not an invalidation came.
  *
  * What it does NOT do: FUSE types, owners and shown modes (fs.c), talking
  * to the API (through struct openfile_ops, views.h's functions in the
@@ -96,6 +100,12 @@ void openfile_env_school(struct openfile_env *env, struct school *s);
 struct openfiles;
 struct openfile;
 
+/* The kernel must forget what it holds of path (through env.invalidate),
+ * and, for a path of a member, of the member's files that show its record
+ * (user.json, properties.json: a change to one changes them). The
+ * school's changes and refreshes come through here too. */
+void openfile_forget(struct openfiles *fs, const char *path);
+
 /* A copy of env is kept. NULL when out of memory. */
 struct openfiles *openfiles_new(const struct openfile_env *env);
 /* Frees fs and every handle not released: when the mount goes away with
@@ -162,6 +172,14 @@ long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
 /* size or -errno; path as for openfile_read. */
 long openfile_write(struct openfile *h, const char *path, const char *data,
 		    size_t size, off_t off);
+/* Whether the kernel may serve this open file from its page cache (and
+ * keep what it holds): a stable view (nodes.h: not NODE_LIVE) opened
+ * read-only whose content is the one the last stat showed, so its size
+ * and pages are this content's. Otherwise it is read with direct I/O. */
+int openfile_cached(const struct openfile *h);
+/* 1 when flush has nothing to apply or report (a read-only handle on an
+ * existing file): the kernel need not send it. */
+int openfile_noflush(const struct openfile *h);
 /* close() and fsync(): applies what was written, and reports (once) the
  * first failure of this handle; a file that could not be created fails
  * every flush. */

@@ -23,6 +23,8 @@ enum stat_id {
 	STAT_API_DOWN_FAST,   /* calls failed at once: the API was just down */
 	STAT_LINES_DONE,      /* control-file lines run (grant, chapters, ...) */
 	STAT_LINES_FAILED,    /* ... of which refused or failed */
+	STAT_FUSE_READS,      /* read calls the kernel sent (not its cache) */
+	STAT_RENDERS,         /* files rendered (for a stat or an open) */
 	STAT__N
 };
 

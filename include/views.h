@@ -6,8 +6,8 @@
  * are the rendered sizes, so `ls -l` and `cat` agree. Two deliberate
  * exceptions where a stat would otherwise spend a rate-limited or
  * single-use request: login-token and uncached progress files report size
- * 0 (like /proc files); the fs layer serves all content with direct I/O, so
- * readers get the whole content regardless.
+ * 0 (like /proc files); the fs layer serves them with direct I/O (nodes.h:
+ * NODE_LIVE), so readers get the whole content regardless.
  *
  * Writes (edits.c) take the complete new content of an editable file when
  * it is closed, parse it, and call the matching school change. Bad input is

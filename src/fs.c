@@ -7,11 +7,16 @@
  *   closes, O_TRUNC, control files, renames that save, scratch files,
  *   created files) and returns its errno. No handler knows about the API,
  *   the cache or the content of a file.
- * - An open file is a struct openfile in fi->fh. Content is served with
- *   direct_io: sizes of live views change between stats, and the page
- *   cache must never serve an old copy or cut a read short.
- * - Kernel caches: a change queues the affected paths; a notifier thread
- *   calls fuse_invalidate_path outside the handler that caused it.
+ * - An open file is a struct openfile in fi->fh. openfile decides how the
+ *   kernel may cache it (openfile_cached): a stable view whose content is
+ *   what the last stat showed keeps the page cache (keep_cache), so a
+ *   second cat reads nothing from here; everything else is direct_io
+ *   (which also drops the pages at open): live views, writes, and any
+ *   content that differs from what the kernel holds, so the page cache
+ *   never serves an old copy or cuts a read short.
+ * - Kernel caches: attributes and entries are kept for a second; a change
+ *   queues the affected paths; a notifier thread calls
+ *   fuse_invalidate_path outside the handler that caused it.
  * - Permissions are the kernel's (default_permissions, which main adds
  *   with allow_other): fill_stat shows the owner and every mode as
  *   -o uid=,gid=,umask= make them (fs.h), and no handler checks callers.
@@ -37,11 +42,12 @@
 #include "mtimes.h"
 #include "openfile.h"
 #include "school.h"
+#include "stats.h"
 #include "tree.h"
 #include "views.h"
 
 /* When each path's content last changed (mtimes.h). At most this many
- * paths, 24 bytes each; beyond, all are forgotten and every time moves
+ * paths, 32 bytes each; beyond, all are forgotten and every time moves
  * on (never back), so nothing changed is ever hidden from rsync. */
 #define MTIMES_MAX (1u << 20)
 
@@ -155,6 +161,13 @@ static void *notifier_main(void *arg)
 	return NULL;
 }
 
+/* The school's changes and refreshes: openfile adds the paths that show
+ * the same data. */
+static void school_forgets(void *arg, const char *path)
+{
+	openfile_forget(arg, path);
+}
+
 /* ------------------------------------------------------------------------
  * Helpers
  * ---------------------------------------------------------------------- */
@@ -189,14 +202,15 @@ static void fill_stat(struct stat *st, const struct view_attr *a,
 		openfile_time(files_of(), path, a);
 }
 
-/* An open file's handle to the FUSE file info, served with direct_io. */
+/* An open file's handle to the FUSE file info, with its caching. */
 static int opened(int r, struct openfile *h, struct fuse_file_info *fi)
 {
 	if (r)
 		return r;
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	fi->keep_cache = openfile_cached(h);
+	fi->direct_io = !fi->keep_cache;
+	fi->noflush = openfile_noflush(h);
 	return 0;
 }
 
@@ -207,23 +221,24 @@ static int opened(int r, struct openfile *h, struct fuse_file_info *fi)
 /* The kernel's caches and capabilities, set explicitly. */
 static void set_caching(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	/* Entries are served from our own cache at no API cost, so one
-	 * second of kernel caching only saves syscalls; changes made here
-	 * invalidate them explicitly. Attributes are not cached by the
-	 * kernel at all: sizes of live views change when their content is
-	 * first fetched (progress.json reports 0 until read), and a stat
-	 * is answered from memory anyway. Negative entries are not cached
-	 * by the kernel: the school's negative cache answers them, and a
-	 * member created elsewhere must show up. */
+	/* Entries and attributes are kept by the kernel for one second:
+	 * a warm `ls -l` and `cat` then cost no round trip for each stat,
+	 * and what changed elsewhere (a server change, a cache expiry)
+	 * shows in its size and time a second later at most. Content is
+	 * never stale for that: an open renders it and is served from the
+	 * page cache only when it is what the kernel was shown (openfile.h).
+	 * Changes made here invalidate the paths they touch. Negative
+	 * entries are not cached by the kernel: the school's negative cache
+	 * answers them, and a member created elsewhere must show up. */
 	cfg->entry_timeout = 1.0;
-	cfg->attr_timeout = 0;
+	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
 	/* Unlink really removes (no .fuse_hidden renames of open files). */
 	cfg->hard_remove = 1;
 	cfg->use_ino = 0;
 	cfg->kernel_cache = 0;
 	cfg->auto_cache = 0;
-	cfg->direct_io = 1;
+	cfg->direct_io = 0; /* per open: opened() */
 	/* O_TRUNC arrives with open, so `> file` is one change, not an empty
 	 * write followed by the real one. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
@@ -259,7 +274,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	notifier.stop = 0;
 	if (!pthread_create(&notifier.thread, NULL, notifier_main, NULL))
 		notifier.running = 1;
-	school_set_invalidate(s, notifier_queue, NULL);
+	school_set_invalidate(s, school_forgets, files);
 	return files;
 }
 
@@ -376,6 +391,7 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 {
 	struct openfile *h = handle_of(fi);
 
+	stats_add(STAT_FUSE_READS, 1);
 	if (!h)
 		return -EBADF;
 	return (int)openfile_read(h, path, out, size, off, caller());

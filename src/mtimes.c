@@ -2,8 +2,8 @@
  * mtimes.c - content-change times per path (see mtimes.h for the rules).
  *
  * An open-addressing table (linear probing, power-of-two size, at most
- * half full) of {key, hash, time} slots. Key 0 marks a free slot and hash
- * 0 an unknown content hash, so neither value is ever stored for a real
+ * half full) of {key, hash, shown, time} slots. Key 0 marks a free slot and
+ * hash 0 an unknown content hash, so neither value is ever stored for a real
  * path or content (they become 1). Nothing is ever removed one by one: a
  * table that would pass max_entries is emptied, shrunk and its epoch moved
  * to now, which only makes later times newer (mtimes.h).
@@ -17,9 +17,10 @@
 #define INITIAL_SLOTS 1024
 
 struct slot {
-	uint64_t key;  /* hash of the path; 0: free */
-	uint64_t hash; /* content hash; 0: unknown (touched) */
-	int64_t ns;    /* the time, in ns since 1970 */
+	uint64_t key;	/* hash of the path; 0: free */
+	uint64_t hash;	/* content hash; 0: unknown (touched) */
+	uint64_t shown; /* the hash getattr last showed; 0: none */
+	int64_t ns;	/* the time, in ns since 1970 */
 };
 
 struct mtimes {
@@ -187,22 +188,18 @@ static struct slot *slot_for(struct mtimes *m, uint64_t key, int64_t now)
 	s = probe(m->slots, m->nslots, key);
 	s->key = key;
 	s->hash = 0;
+	s->shown = 0;
 	s->ns = m->epoch;
 	m->count++;
 	return s;
 }
 
-struct timespec mtimes_see(struct mtimes *m, const char *path, uint64_t hash,
-			   struct timespec now)
+/* A sighting of hash under key (mtimes_see). Caller holds m->lock. */
+static struct slot *see(struct mtimes *m, uint64_t key, uint64_t hash,
+			struct timespec now)
 {
-	uint64_t key = path_key(path);
-	int64_t t;
-	struct slot *s;
+	struct slot *s = probe(m->slots, m->nslots, key);
 
-	if (!hash)
-		hash = 1;
-	pthread_mutex_lock(&m->lock);
-	s = probe(m->slots, m->nslots, key);
 	if (!s->key) {
 		/* first sighting: the epoch, not now */
 		s = slot_for(m, key, to_ns(now));
@@ -215,9 +212,62 @@ struct timespec mtimes_see(struct mtimes *m, const char *path, uint64_t hash,
 		if (s->ns < m->epoch)
 			s->ns = m->epoch; /* a clock stepped back */
 	}
+	return s;
+}
+
+static struct timespec see_show(struct mtimes *m, const char *path,
+				uint64_t hash, struct timespec now, int show)
+{
+	uint64_t key = path_key(path);
+	struct slot *s;
+	int64_t t;
+
+	if (!hash)
+		hash = 1;
+	pthread_mutex_lock(&m->lock);
+	s = see(m, key, hash, now);
+	if (show)
+		s->shown = hash;
 	t = s->ns;
 	pthread_mutex_unlock(&m->lock);
 	return from_ns(t);
+}
+
+struct timespec mtimes_see(struct mtimes *m, const char *path, uint64_t hash,
+			   struct timespec now)
+{
+	return see_show(m, path, hash, now, 0);
+}
+
+struct timespec mtimes_show(struct mtimes *m, const char *path, uint64_t hash,
+			    struct timespec now)
+{
+	return see_show(m, path, hash, now, 1);
+}
+
+int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash)
+{
+	struct slot *s;
+	int shown;
+
+	if (!hash)
+		hash = 1;
+	pthread_mutex_lock(&m->lock);
+	s = probe(m->slots, m->nslots, path_key(path));
+	shown = s->key && s->shown == hash && s->hash == hash;
+	pthread_mutex_unlock(&m->lock);
+	return shown;
+}
+
+void mtimes_unshow(struct mtimes *m, const char *path)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&m->lock);
+	s = probe(m->slots, m->nslots, path_key(path));
+	if (s->key)
+		s->shown = 0;
+	pthread_mutex_unlock(&m->lock);
 }
 
 void mtimes_touch(struct mtimes *m, const char *path, struct timespec now)
@@ -228,6 +278,7 @@ void mtimes_touch(struct mtimes *m, const char *path, struct timespec now)
 	pthread_mutex_lock(&m->lock);
 	s = slot_for(m, path_key(path), t);
 	s->hash = 0;
+	s->shown = 0;
 	s->ns = t < m->epoch ? m->epoch : t;
 	pthread_mutex_unlock(&m->lock);
 }

@@ -111,7 +111,7 @@ static const struct node_entry table[N__COUNT] = {
 	[N_OFFER_GRANT] = {
 		.name = "grant", .parent = N_OFFER, .type = VIEW_FILE,
 		.mode = MODE_CONTROL, .write = VW_CONTROL,
-		.flags = NODE_LISTED, .forget = FORGET_MEMBER,
+		.flags = NODE_LISTED | NODE_LIVE, .forget = FORGET_MEMBER,
 		.exists = view_exists_offer, .render = view_render_empty,
 		.apply = edit_apply_control, .line = edit_line_grant,
 	},
@@ -233,38 +233,44 @@ static const struct node_entry table[N__COUNT] = {
 	},
 	[N_USER_PROGRESS_JSON] = {
 		.name = "progress.json", .parent = N_USER, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = IN_MEMBER, .forget = FORGET_MEMBER,
+		.mode = MODE_RO, .flags = IN_MEMBER | NODE_LIVE,
+		.forget = FORGET_MEMBER,
 		.stat = view_stat_progress, .render = view_render_progress,
 	},
 	[N_USER_PROGRESS] = {
 		.name = "progress", .parent = N_USER, .type = VIEW_DIR,
-		.mode = MODE_DIR, .flags = IN_MEMBER, .forget = FORGET_MEMBER,
+		.mode = MODE_DIR, .flags = IN_MEMBER | NODE_LIVE,
+		.forget = FORGET_MEMBER,
 		.list = view_list_progress,
 	},
 	[N_USER_PROGRESS_COURSE] = {
 		.name = "COURSE.json", .parent = N_USER_PROGRESS,
 		.how = NAME_ID_JSON, .slot = 1, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = IN_MEMBER, .forget = FORGET_MEMBER,
+		.mode = MODE_RO, .flags = IN_MEMBER | NODE_LIVE,
+		.forget = FORGET_MEMBER,
 		.stat = view_stat_progress,
 		.render = view_render_course_progress,
 	},
 	[N_USER_CHAPTERS] = {
 		.name = "chapters", .parent = N_USER, .type = VIEW_FILE,
 		.mode = MODE_CONTROL, .write = VW_CONTROL,
-		.flags = IN_MEMBER | NODE_LISTED, .forget = FORGET_MEMBER,
+		.flags = IN_MEMBER | NODE_LISTED | NODE_LIVE,
+		.forget = FORGET_MEMBER,
 		.render = view_render_empty, .apply = edit_apply_control,
 		.line = edit_line_chapter,
 	},
 	[N_USER_LOGIN_TOKEN] = {
 		.name = "login-token", .parent = N_USER, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = IN_MEMBER, .forget = FORGET_MEMBER,
+		.mode = MODE_RO, .flags = IN_MEMBER | NODE_LIVE | NODE_FRESH,
+		.forget = FORGET_MEMBER,
 		.render = view_render_login_token,
 	},
 	/* Anything else an editor may create in users/E/. */
 	[N_USER_SCRATCH] = {
 		.name = "NAME", .parent = N_USER, .how = NAME_SCRATCH,
 		.slot = 1, .type = VIEW_FILE, .mode = MODE_RW,
-		.write = VW_SCRATCH, .flags = NODE_MEMBER | NODE_PENDING,
+		.write = VW_SCRATCH,
+		.flags = NODE_MEMBER | NODE_PENDING | NODE_LIVE,
 		.forget = FORGET_MEMBER, .stat = view_stat_scratch,
 	},
 
@@ -281,13 +287,13 @@ static const struct node_entry table[N__COUNT] = {
 	},
 	[N_EXAM_JSON] = {
 		.name = "results.json", .parent = N_EXAM, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED,
+		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED | NODE_LIVE,
 		.forget = FORGET_EXAM, .exists = view_exists_exam,
 		.render = view_render_exam_json,
 	},
 	[N_EXAM_CSV] = {
 		.name = "results.csv", .parent = N_EXAM, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED,
+		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED | NODE_LIVE,
 		.forget = FORGET_EXAM, .exists = view_exists_exam,
 		.render = view_render_exam_csv,
 	},
@@ -295,21 +301,21 @@ static const struct node_entry table[N__COUNT] = {
 	/* .memberspot/ */
 	[N_META] = {
 		.name = ".memberspot", .parent = N_ROOT, .type = VIEW_DIR,
-		.mode = MODE_DIR, .flags = NODE_LISTED,
+		.mode = MODE_DIR, .flags = NODE_LISTED | NODE_LIVE,
 	},
 	[N_META_STATUS] = {
 		.name = "status", .parent = N_META, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED,
+		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED | NODE_LIVE,
 		.render = view_render_status,
 	},
 	[N_META_ERRORS] = {
 		.name = "errors", .parent = N_META, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED,
+		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED | NODE_LIVE,
 		.render = view_render_errors,
 	},
 	[N_META_JOURNAL] = {
 		.name = "journal", .parent = N_META, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED,
+		.mode = MODE_RO, .flags = NODE_LISTED | NODE_SIZED | NODE_LIVE,
 		.render = view_render_journal,
 	},
 	/* Refreshing changes nothing in the school: allowed under -o ro,
@@ -317,7 +323,7 @@ static const struct node_entry table[N__COUNT] = {
 	[N_META_REFRESH] = {
 		.name = "refresh", .parent = N_META, .type = VIEW_FILE,
 		.mode = MODE_CONTROL, .write = VW_CONTROL,
-		.flags = NODE_LISTED | NODE_SERIAL | NODE_RO_OK,
+		.flags = NODE_LISTED | NODE_SERIAL | NODE_RO_OK | NODE_LIVE,
 		.render = view_render_empty, .apply = edit_apply_control,
 		.line = edit_line_refresh,
 	},

@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "errlog.h"
 #include "mtimes.h"
+#include "nodes.h"
 #include "school.h"
 #include "scratch.h"
 
@@ -58,6 +59,7 @@ struct openfile {
 	int writable; /* opened for writing (or with O_TRUNC) */
 	int append;   /* O_APPEND */
 	pid_t pid;    /* the process that opened it */
+	int cached;   /* the kernel's page cache may serve it (start_content) */
 	/* Under the lock. */
 	int dirty;     /* content changed since the last apply */
 	int truncated; /* opened with O_TRUNC and not written since */
@@ -157,10 +159,41 @@ static struct timespec now(void)
 	return t;
 }
 
-static void invalidate(struct openfiles *fs, const char *path)
+/* The kernel must forget what it holds of path alone (size, time, pages). */
+static void forget_one(struct openfiles *fs, const char *path)
 {
 	if (fs->env.invalidate)
 		fs->env.invalidate(fs->env.invalidate_arg, path);
+}
+
+/* Row n, when it is a file with a fixed name that shows member id0's
+ * record (user.json, properties.json): its path is forgotten. */
+static void forget_record_file(struct openfiles *fs, enum node n,
+			       const char *id0)
+{
+	const struct node_entry *e = node_entry(n);
+	char *path;
+
+	if (!(e->flags & NODE_RECORD) || e->how != NAME_FIXED)
+		return;
+	path = node_path(n, id0, NULL);
+	if (path)
+		forget_one(fs, path);
+	free(path);
+}
+
+void openfile_forget(struct openfiles *fs, const char *path)
+{
+	struct tree_path tp;
+	int n;
+
+	forget_one(fs, path);
+	if (!fs->env.invalidate || tree_parse(path, &tp))
+		return;
+	if ((node_entry(tp.node)->flags & NODE_MEMBER) && tp.id[0])
+		for (n = 0; n < N__COUNT; n++)
+			forget_record_file(fs, (enum node)n, tp.id[0]);
+	tree_path_free(&tp);
 }
 
 /* A change made through the mount: path's content changed now, and with
@@ -184,13 +217,18 @@ static void changed(struct openfiles *fs, const char *path, int parent)
 	mtimes_touch(fs->env.mtimes, dir, now());
 }
 
-/* A rendering of path's content was seen (open). */
-static void seen(struct openfiles *fs, const char *path,
-		 const struct buf *content)
+/* A rendering of path's content was seen (open). 1 when it is the content
+ * getattr last showed the kernel (whose pages may then serve it). */
+static int seen(struct openfiles *fs, const char *path,
+		const struct buf *content)
 {
-	if (fs->env.mtimes)
-		mtimes_see(fs->env.mtimes, path,
-			   mtimes_hash(content->data, content->len), now());
+	uint64_t hash;
+
+	if (!fs->env.mtimes)
+		return 0;
+	hash = mtimes_hash(content->data, content->len);
+	mtimes_see(fs->env.mtimes, path, hash, now());
+	return mtimes_shown(fs->env.mtimes, path, hash);
 }
 
 struct timespec openfile_time(struct openfiles *fs, const char *path,
@@ -199,7 +237,7 @@ struct timespec openfile_time(struct openfiles *fs, const char *path,
 	if (!fs->env.mtimes)
 		return fs->epoch;
 	if (a->hashed)
-		return mtimes_see(fs->env.mtimes, path, a->hash, now());
+		return mtimes_show(fs->env.mtimes, path, a->hash, now());
 	return mtimes_get(fs->env.mtimes, path);
 }
 
@@ -297,17 +335,18 @@ static int takes_writes(enum view_write w)
 	return w == VW_VALUE || w == VW_JSON || w == VW_CONTROL;
 }
 
-/* Where a new file of this name would be a scratch file: any other name
- * in users/E/, an editor's temporary name in users/E/properties/. */
+/* Where a new file of this name would be a scratch file: a name no fixed
+ * row takes (users/E/NAME), an editor's temporary name where property
+ * names are (users/E/properties/). */
 static int scratch_place(struct openfiles *fs, const struct tree_path *tp,
 			 const char *path)
 {
+	enum node_name how = node_entry(tp->node)->how;
 	struct view_attr a;
 
-	if (tp->node == N_USER_SCRATCH)
+	if (how == NAME_SCRATCH)
 		return 1;
-	if (tp->node != N_USER_PROP ||
-	    !scratch_editor_name(strrchr(path, '/') + 1))
+	if (how != NAME_PROP || !scratch_editor_name(strrchr(path, '/') + 1))
 		return 0;
 	if (tp->scratch)
 		return 1;
@@ -349,8 +388,7 @@ int openfile_list(struct openfiles *fs, const char *path, view_fill_fn fill,
 	if (r)
 		return r;
 	/* Only files in a member's directories can be unlinked. */
-	lf.hide = tp.node == N_USER || tp.node == N_USER_OFFERS ||
-		  tp.node == N_USER_ORDERS || tp.node == N_USER_PROPS;
+	lf.hide = !!(node_entry(tp.node)->flags & NODE_MEMBER);
 	r = view_list(fs->env.school, path, &tp, list_one, &lf);
 	tree_path_free(&tp);
 	/* A directory's mtime moves when its listing does. */
@@ -449,7 +487,7 @@ static int apply(struct openfile *h)
 	if (r && !h->err)
 		h->err = r;
 	if (!r)
-		invalidate(fs, h->path);
+		openfile_forget(fs, h->path);
 	/* A control file's content stays empty. */
 	if (!r && h->write != VW_CONTROL)
 		changed(fs, h->path, created);
@@ -560,7 +598,7 @@ static long write_control(struct openfile *h, const char *data, size_t size)
 	buf_resize(&h->data, h->data.len - n);
 	h->dirty = h->data.len > 0;
 	if (!r) {
-		invalidate(fs, h->path);
+		openfile_forget(fs, h->path);
 		return (long)size;
 	}
 	if (!h->err)
@@ -637,6 +675,27 @@ enum open_as {
 	OPEN_CREATE,   /* a new file: applying creates it */
 };
 
+/* After an open rendered h's content: the kernel's page cache may serve it
+ * when it is a stable view (not NODE_LIVE), opened read-only, and the very
+ * content getattr last showed (the size and time the kernel holds are its,
+ * and any page it holds came from it: a newer time makes the kernel drop
+ * its pages). Else it is served with direct I/O, and where the kernel
+ * holds another size or time the path is invalidated. */
+static void judge_cache(struct openfile *h)
+{
+	unsigned flags = node_entry(h->tp.node)->flags;
+	int shown;
+
+	/* A token is new on every open, by design: its mtime would move on
+	 * every read, and tar would say the file changed as it read it. */
+	if (flags & NODE_FRESH)
+		return;
+	shown = seen(h->fs, h->path, &h->data);
+	h->cached = shown && !h->writable && !(flags & NODE_LIVE);
+	if (!shown)
+		forget_one(h->fs, h->path);
+}
+
 /* Fills a new handle as `as` and the open flags say. */
 static int start_content(struct openfile *h, int flags, enum open_as as)
 {
@@ -661,11 +720,8 @@ static int start_content(struct openfile *h, int flags, enum open_as as)
 		h->truncated = 1;
 	} else if (h->write != VW_CONTROL) {
 		r = fs->env.ops->render(fs->env.school, &h->tp, &h->data);
-		/* A token is new on every open, by design: its mtime would
-		 * move on every read, and tar would say the file changed as
-		 * it read it. */
-		if (!r && h->tp.node != N_USER_LOGIN_TOKEN)
-			seen(fs, h->path, &h->data);
+		if (!r)
+			judge_cache(h);
 	}
 	return r;
 }
@@ -688,13 +744,16 @@ static int open_node(struct openfiles *fs, const char *path,
 	if (wants_write && a->write == VW_NONE)
 		return -EACCES;
 	if (wants_write && fs->env.readonly && a->write != VW_SCRATCH &&
-	    tp->node != N_META_REFRESH)
+	    !(node_entry(tp->node)->flags & NODE_RO_OK))
 		return -EROFS;
 	h = handle_new(fs, path, tp, a->write, pid);
 	if (!h)
 		return -ENOMEM;
 	h->writable = wants_write;
 	h->append = !!(flags & O_APPEND);
+	/* The kernel may cut the size it holds (O_TRUNC) or take a write. */
+	if (wants_write && fs->env.mtimes)
+		mtimes_unshow(fs->env.mtimes, path);
 	r = start_content(h, flags, as);
 	if (r) {
 		handle_free(h);
@@ -732,7 +791,7 @@ int openfile_open(struct openfiles *fs, const char *path, int flags, pid_t pid,
 		/* The kernel still holds the entry of a create that came to
 		 * nothing a moment ago (entry_timeout), so an O_CREAT open
 		 * arrives here and not in create: it is that create again. */
-		r = tp.node == N_USER_OFFER
+		r = (node_entry(tp.node)->flags & NODE_CREATE)
 			    ? open_created(fs, path, &tp, flags, pid, out)
 			    : -ENOENT;
 		tree_path_free(&tp);
@@ -886,6 +945,18 @@ long openfile_write(struct openfile *h, const char *path, const char *data,
 	return r;
 }
 
+int openfile_cached(const struct openfile *h)
+{
+	return h->cached;
+}
+
+int openfile_noflush(const struct openfile *h)
+{
+	/* Only a handle that was or may be written, or creates its file,
+	 * has anything for flush to apply or report. */
+	return !h->writable && !h->create;
+}
+
 int openfile_flush(struct openfile *h)
 {
 	int r;
@@ -907,7 +978,7 @@ void openfile_release(struct openfile *h)
 	apply(h);
 	/* A file never created: the kernel should forget its entry. */
 	if (h->create)
-		invalidate(h->fs, h->path);
+		openfile_forget(h->fs, h->path);
 	pthread_mutex_unlock(&h->lock);
 	handle_free(h);
 }
@@ -1008,7 +1079,7 @@ int openfile_rmdir(struct openfiles *fs, const char *path)
 	else
 		r = fs->env.ops->rmdir(fs->env.school, &tp);
 	if (!r) {
-		invalidate(fs, path);
+		openfile_forget(fs, path);
 		changed(fs, path, 1);
 	}
 	tree_path_free(&tp);
@@ -1059,7 +1130,7 @@ static int rename_save(struct openfiles *fs, struct rename_ends *e)
 	if (!r) {
 		scratch_unlink(fs->env.scratch, e->from);
 		scratch_unlinked_take(fs->env.scratch, e->to);
-		invalidate(fs, e->to);
+		openfile_forget(fs, e->to);
 		changed(fs, e->from, 1);
 		if (e->ta.write != VW_CONTROL)
 			changed(fs, e->to, 0);
@@ -1079,7 +1150,7 @@ static int rename_backup(struct openfiles *fs, struct rename_ends *e)
 		r = scratch_set(fs->env.scratch, e->to, b.data, b.len,
 				e->fa.mode);
 	if (!r) {
-		invalidate(fs, e->from);
+		openfile_forget(fs, e->from);
 		changed(fs, e->to, 1);
 	}
 	buf_free(&b);

@@ -31,6 +31,8 @@ static const char *const stat_names[STAT__N] = {
 	[STAT_API_DOWN_FAST] = "failed_fast_api_down",
 	[STAT_LINES_DONE] = "control_lines_done",
 	[STAT_LINES_FAILED] = "control_lines_failed",
+	[STAT_FUSE_READS] = "fuse_reads",
+	[STAT_RENDERS] = "renders",
 };
 
 void stats_add(enum stat_id id, long n)

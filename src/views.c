@@ -554,6 +554,7 @@ int view_render(struct school *s, const struct tree_path *p, struct buf *out)
 
 	if (!e->render)
 		return -EISDIR;
+	stats_add(STAT_RENDERS, 1);
 	r = ctx_open(&c, s, NULL, p, 1);
 	if (!r)
 		r = e->render(&c, out);

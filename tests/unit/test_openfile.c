@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bases.h"
+#include "mtimes.h"
 #include "scratch.h"
 #include "tap.h"
 
@@ -40,7 +41,8 @@ static struct file {
 static struct {
 	struct scratch *scratch;
 	int applies, creates, line_calls, invalidations;
-	char applied[128], applied_base[128], lines[256], invalidated[128];
+	char applied[128], applied_base[128], lines[256];
+	char invalidated[1024]; /* every path forgotten, one a line */
 	int had_base;
 	int apply_result, create_result, fail_lines;
 } sent;
@@ -182,8 +184,23 @@ static const struct openfile_ops stubs = {
 static void stub_invalidate(void *arg, const char *path)
 {
 	(void)arg;
+	size_t n = strlen(sent.invalidated);
+
 	sent.invalidations++;
-	snprintf(sent.invalidated, sizeof(sent.invalidated), "%s", path);
+	snprintf(sent.invalidated + n, sizeof(sent.invalidated) - n, "%s\n",
+		 path);
+}
+
+/* Whether the kernel was told to forget path. */
+static int forgot(const char *path)
+{
+	const char *p = sent.invalidated;
+	size_t n = strlen(path);
+
+	for (; (p = strstr(p, path)); p += n)
+		if ((p == sent.invalidated || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+	return 0;
 }
 
 static struct openfiles *files_new(int readonly, int dry_run)
@@ -405,7 +422,9 @@ static void test_rename(void)
 	   "a rename over a value file saves it");
 	ok(openfile_lookup(fs, USER "/tmpsave", NULL, &a) == -ENOENT,
 	   "and the scratch file is gone");
-	ok(!strcmp(sent.invalidated, COMPANY), "the kernel forgets the file");
+	ok(forgot(COMPANY), "the kernel forgets the file");
+	ok(forgot(USER "/user.json") && forgot(PROPS),
+	   "and the member's files that show the same record");
 
 	ok(openfile_rename(fs, COMPANY, USER "/properties/Company~", 0,
 			   getpid()) == 0 &&
@@ -488,8 +507,7 @@ static void test_create_refused(void)
 	ok(put(h, OFFER, "x") == -EINVAL && sent.creates == 1,
 	   "and every later write, sending nothing more");
 	openfile_release(h);
-	ok(!strcmp(sent.invalidated, OFFER),
-	   "the kernel forgets the entry it never got");
+	ok(forgot(OFFER), "the kernel forgets the entry it never got");
 	files_free(fs);
 }
 
@@ -530,6 +548,64 @@ static void test_open_at_unmount(void)
 	   "the open one's content is not applied");
 }
 
+/* getattr of path showed the kernel content (its size and time). */
+static void show(struct openfiles *fs, const char *path, const char *content)
+{
+	struct view_attr a = {.type = VIEW_FILE, .hashed = 1};
+
+	a.hash = mtimes_hash(content, strlen(content));
+	openfile_time(fs, path, &a);
+}
+
+/* Opens path with flags: whether the kernel may cache it (-1: failed). */
+static int cached_open(struct openfiles *fs, const char *path, int flags,
+		       int *noflush)
+{
+	struct openfile *h = NULL;
+	int c;
+
+	if (openfile_open(fs, path, flags, getpid(), &h))
+		return -1;
+	c = openfile_cached(h);
+	if (noflush)
+		*noflush = openfile_noflush(h);
+	openfile_release(h);
+	return c;
+}
+
+static void test_kernel_cache(void)
+{
+	struct openfiles *plain = files_new(0, 0);
+	struct openfile_env env = *openfiles_env(plain);
+	struct timespec epoch = {1000, 0};
+	struct openfiles *fs;
+	int noflush = 0;
+
+	env.mtimes = mtimes_new(64, epoch);
+	fs = openfiles_new(&env);
+	ok(cached_open(fs, COMPANY, O_RDONLY, NULL) == 0 && forgot(COMPANY),
+	   "content no stat showed: direct I/O, the kernel forgets the file");
+	show(fs, COMPANY, "Acme\n");
+	ok(cached_open(fs, COMPANY, O_RDONLY, &noflush) == 1 && noflush,
+	   "the content the last stat showed: the page cache, no flush");
+	ok(cached_open(fs, COMPANY, O_RDWR, &noflush) == 0 && !noflush,
+	   "opened for writing: direct I/O, flushed");
+	ok(cached_open(fs, COMPANY, O_RDONLY, NULL) == 0,
+	   "after a write open, until a stat shows it again: direct I/O");
+	show(fs, COMPANY, "Acme\n");
+	snprintf(files[0].content, sizeof(files[0].content), "Other\n");
+	sent.invalidated[0] = '\0';
+	ok(cached_open(fs, COMPANY, O_RDONLY, NULL) == 0 && forgot(COMPANY),
+	   "changed since the stat: direct I/O, the kernel forgets the file");
+	snprintf(files[0].content, sizeof(files[0].content), "Acme\n");
+	show(fs, REFRESH, "");
+	ok(cached_open(fs, REFRESH, O_RDONLY, NULL) == 0,
+	   "a control file (NODE_LIVE): direct I/O");
+	openfiles_free(fs);
+	mtimes_free(env.mtimes);
+	files_free(plain);
+}
+
 int main(void)
 {
 	test_control_streaming();
@@ -545,6 +621,7 @@ int main(void)
 	test_create_refused();
 	test_readonly();
 	test_open_at_unmount();
+	test_kernel_cache();
 	scratch_free(sent.scratch);
 	return done_testing();
 }

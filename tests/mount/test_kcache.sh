@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Mount tests of the kernel's caches (issue 12): a stable view read twice
+# reaches the daemon once, yet nothing the kernel keeps ever hides a change
+# made through the mount, a refresh, or a server change once cache_ttl has
+# passed; live files are read from the daemon every time. The reads that
+# reach the daemon are counted by .memberspot/status (fuse_reads).
+# shellcheck source=tests/mount/lib.sh disable=SC2016
+source "$(dirname "$0")/lib.sh"
+
+fake_start --users 20 --seed 3
+STATE=$(fake_state) || t_bail "cannot read /_fake/state"
+sj() { jq -r "$@" <<<"$STATE"; }
+E=$(sj 'first(.users[] | select((.offers | length) >= 1) | .email)')
+PID=$(sj 'first(.properties[] | select(.name == "Company") | .id)')
+[[ -n $E && -n $PID ]] || t_bail "no member with an offer or no Company property"
+
+# set_company VALUE: through the fake's own API (not the mount).
+set_company() {
+	local key=propertyId
+	! dialect_evidence || key=id
+	fake_api POST /v1/users/set-custom-user-properties \
+		-H 'Content-Type: application/json' --data-binary "$(jq -nc \
+			--arg e "$E" --arg k "$key" --arg p "$PID" --arg v "$1" \
+			'{email: $e, properties: [{($k): $p, value: $v}]}')" >/dev/null
+}
+set_company "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
+
+# FUSE read calls the daemon has answered so far.
+reads() { awk '$1 == "fuse_reads:" { print $2 }' "$M/.memberspot/status"; }
+# reads_by CMD...: the read calls CMD caused (less those of reading the
+# status file itself, measured as STATUS_READS).
+reads_by() {
+	local a b
+	a=$(reads)
+	"$@" >/dev/null 2>&1
+	b=$(reads)
+	echo $((b - a - STATUS_READS))
+}
+# has FILE TEXT: FILE holds TEXT (a Company value in user.json, whatever
+# the dialect's shape of it).
+has() { grep -qF -- "$2" "$1"; }
+# size_agrees FILE: what stat says is the size of what cat reads.
+size_agrees() { [[ $(stat -c %s -- "$1") == $(wc -c <"$1") ]]; }
+
+# =====================================================================
+# Mount A: long TTL
+# =====================================================================
+
+msfs_mount cache_ttl=3600 || t_bail "cannot mount"
+M=$MNT
+D=$M/users/$(enc "$E")
+R0=$(reads)
+R1=$(reads)
+STATUS_READS=$((R1 - R0))
+t_ok "reading .memberspot/status is counted (it is live: $STATUS_READS reads)" \
+	test "$STATUS_READS" -ge 1
+
+# ---- a second cat of a cached view reads nothing --------------------
+ls -l "$D" >/dev/null
+n=$(reads_by cat "$D/user.json")
+t_ok "a first cat of user.json reads from the daemon ($n reads)" test "$n" -ge 1
+FIRST=$(cat "$D/user.json")
+n=$(reads_by cat "$D/properties.json")
+t_ok "a first cat of properties.json reads from the daemon ($n reads)" test "$n" -ge 1
+n=$(reads_by cat "$D/properties.json")
+t_is "$n" 0 "a second cat of properties.json reads nothing from the daemon"
+n=$(reads_by cat "$D/user.json")
+t_is "$n" 0 "a second cat of user.json reads nothing from the daemon"
+t_is "$(cat "$D/user.json")" "$FIRST" "... and shows the same content"
+sleep 1.2
+n=$(reads_by cat "$D/user.json")
+t_is "$n" 0 "... nor after the kernel's attributes expired (content unchanged)"
+
+# ---- live files are read every time ---------------------------------
+for i in 1 2; do
+	n=$(reads_by cat "$D/progress.json")
+	t_ok "cat $i of progress.json reads from the daemon ($n reads)" test "$n" -ge 1
+done
+n=$(reads_by cat "$M/.memberspot/journal")
+t_ok "cat of .memberspot/journal reads from the daemon ($n reads)" test "$n" -ge 1
+
+# ---- a change through the mount shows at once -----------------------
+cat "$D/properties/Company" "$D/properties.json" "$D/user.json" >/dev/null
+t_is "$(cat "$D/properties/Company")" "AAAA GmbH" "properties/Company before the change (control)"
+t_ok "user.json before the change (control)" has "$D/user.json" '"AAAA GmbH"'
+t_ok "echo > properties/Company" sh -c 'echo "Much Longer Name Through The Mount GmbH" >"$1"' _ "$D/properties/Company"
+t_is "$(cat "$D/properties/Company")" "Much Longer Name Through The Mount GmbH" \
+	"cat properties/Company at once shows the change"
+t_ok "cat user.json at once shows the change (another file, same member)" \
+	has "$D/user.json" '"Much Longer Name Through The Mount GmbH"'
+t_ok "cat properties.json at once shows the change" \
+	has "$D/properties.json" '"Much Longer Name Through The Mount GmbH"'
+t_fails "... and no longer the old value" has "$D/user.json" '"AAAA GmbH"'
+t_ok "user.json: stat's size is what cat reads" size_agrees "$D/user.json"
+n=$(reads_by cat "$D/user.json")
+t_is "$n" 0 "once stat showed the new content, a cat of user.json reads nothing again"
+
+# ---- a server change shows after a refresh --------------------------
+cat "$D/user.json" "$D/properties/Company" >/dev/null
+set_company "S" || t_bail "cannot set Company through the fake's API"
+t_is "$(cat "$D/properties/Company")" "Much Longer Name Through The Mount GmbH" \
+	"a server change is not seen before a refresh (cache_ttl=3600: control)"
+t_ok "echo /users/E > .memberspot/refresh" \
+	sh -c 'echo "/users/$2" >"$1"' _ "$M/.memberspot/refresh" "$(enc "$E")"
+t_is "$(cat "$D/properties/Company")" "S" "cat properties/Company shows the server's value at once"
+t_ok "cat user.json shows it at once (shorter content)" has "$D/user.json" '"S"'
+t_ok "user.json: stat's size is what cat reads" size_agrees "$D/user.json"
+msfs_unmount
+
+# =====================================================================
+# Mount B: cache_ttl=2
+# =====================================================================
+
+msfs_mount cache_ttl=2 || t_bail "cannot mount"
+M=$MNT
+D=$M/users/$(enc "$E")
+cat "$D/user.json" "$D/properties/Company" "$D/user.json" >/dev/null
+T0=$EPOCHREALTIME
+set_company "A server value, longer than before" || t_bail "cannot set Company"
+OLD=$(cat "$D/properties/Company")
+if awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 1.5) }'; then
+	t_is "$OLD" "S" "within cache_ttl the cached value is shown (control)"
+else
+	t_skip "within cache_ttl the cached value is shown (control)" "the machine was too slow"
+fi
+sleep 3.2
+t_ok "after cache_ttl + 1 s, cat user.json shows the server change" \
+	has "$D/user.json" '"A server value, longer than before"'
+t_ok "user.json: stat's size is what cat reads" size_agrees "$D/user.json"
+t_is "$(cat "$D/properties/Company")" "A server value, longer than before" \
+	"... and so does properties/Company"
+msfs_unmount
+
+t_done
