@@ -26,7 +26,8 @@ int view_stat_link(const struct node_ctx *c, struct view_attr *a);
 int view_stat_prop(const struct node_ctx *c, struct view_attr *a);
 int view_stat_progress(const struct node_ctx *c, struct view_attr *a);
 int view_stat_scratch(const struct node_ctx *c, struct view_attr *a);
-int view_stat_whole(const struct node_ctx *c, struct view_attr *a);
+int view_stat_jsonl(const struct node_ctx *c, struct view_attr *a);
+int view_stat_csv(const struct node_ctx *c, struct view_attr *a);
 
 /* --- views.c: children named by identifiers --- */
 int view_list_status(const struct node_ctx *c, view_fill_fn fill, void *arg);

@@ -56,18 +56,18 @@ static const struct node_entry table[N__COUNT] = {
 		.render = view_render_propdefs,
 	},
 	/* Whole-school files: every member, built from the listing. Sized
-	 * by what was last built (view_stat_whole), never rendered twice
+	 * by what was last built (view_stat_jsonl, view_stat_csv), never rendered twice
 	 * for one stat. */
 	[N_USERS_JSONL] = {
 		.name = "users.jsonl", .parent = N_ROOT, .type = VIEW_FILE,
 		.mode = MODE_RO, .flags = NODE_LISTED,
-		.forget = FORGET_ROSTER, .stat = view_stat_whole,
+		.forget = FORGET_ROSTER, .stat = view_stat_jsonl,
 		.render = view_render_users_jsonl,
 	},
 	[N_USERS_CSV] = {
 		.name = "users.csv", .parent = N_ROOT, .type = VIEW_FILE,
 		.mode = MODE_RO, .flags = NODE_LISTED,
-		.forget = FORGET_ROSTER, .stat = view_stat_whole,
+		.forget = FORGET_ROSTER, .stat = view_stat_csv,
 		.render = view_render_users_csv,
 	},
 
@@ -119,7 +119,7 @@ static const struct node_entry table[N__COUNT] = {
 		.name = "members.csv", .parent = N_OFFER, .type = VIEW_FILE,
 		.mode = MODE_RO, .flags = NODE_LISTED,
 		.forget = FORGET_LISTS, .exists = view_exists_offer,
-		.stat = view_stat_whole, .render = view_render_offer_csv,
+		.stat = view_stat_csv, .render = view_render_offer_csv,
 	},
 
 	/* courses/ */

@@ -863,7 +863,8 @@ static int whole_recall(struct school *s, const struct tree_path *p,
 /* The member list a whole-school file is built from. */
 static void whole_filter(const struct tree_path *p, struct api_user_filter *f)
 {
-	f->offer_id = p->node == N_OFFER_MEMBERS_CSV ? p->id[0] : NULL;
+	/* offers/O/members.csv names its offer; the root's files none. */
+	f->offer_id = p->id[0];
 	f->course_id = NULL;
 	f->active = -1;
 }
@@ -1030,8 +1031,9 @@ int view_render_offer_csv(const struct node_ctx *c, struct buf *out)
 	return render_whole(c, out, 1);
 }
 
-/* The size of the last build while it holds, else that of a new one. */
-int view_stat_whole(const struct node_ctx *c, struct view_attr *a)
+/* The size of the last build while it holds, else that of a new one.
+ * A CSV file depends on the property definitions too (its columns). */
+static int stat_whole(const struct node_ctx *c, struct view_attr *a, int csv)
 {
 	struct api_user_filter f;
 	struct cval *list, *defs = NULL;
@@ -1042,7 +1044,7 @@ int view_stat_whole(const struct node_ctx *c, struct view_attr *a)
 	r = school_members(c->s, &f, &list);
 	if (r)
 		return r;
-	if (c->p->node != N_USERS_JSONL)
+	if (csv)
 		r = school_propdefs(c->s, &defs);
 	if (!r) {
 		token = whole_token(c->s, list, defs);
@@ -1054,6 +1056,16 @@ int view_stat_whole(const struct node_ctx *c, struct view_attr *a)
 	if (r || found)
 		return r;
 	return attr_render(c->s, c->p, a);
+}
+
+int view_stat_jsonl(const struct node_ctx *c, struct view_attr *a)
+{
+	return stat_whole(c, a, 0);
+}
+
+int view_stat_csv(const struct node_ctx *c, struct view_attr *a)
+{
+	return stat_whole(c, a, 1);
 }
 
 int view_stat(struct school *s, const char *path, const struct tree_path *p,
