@@ -1,0 +1,279 @@
+/*
+ * pacer: a reservation scheduler whose rate is learned from refusals.
+ *
+ * Scheduler. `slots` is a ring of the last PACER_MAX_BURST reserved send
+ * times, in time order (a reservation never goes before the previous
+ * one). For a rate r with n = max(1, floor(r)), the next slot is at least
+ * the n-th most recent slot + n/r * PACER_MARGIN + PACER_SLACK_S: a server
+ * counting requests in a sliding window of n/r seconds sees at most n.
+ * The ring keeps enough history for any n, so a rate may change at any
+ * moment without losing what was sent. Unlimited: the slot is now.
+ *
+ * Learning. `accepted` is a ring of the send times of answered requests.
+ * A refusal of a request sent at time S (the first since the last cut)
+ * counts the answers to requests sent in [S - 1 s, S): that is what the
+ * server let through in its window, m. The last good rate w_max is the
+ * rate at which the scheduler sends m per second (never above the rate in
+ * force at S), and the rate drops to PACER_BETA * w_max. Answers that come
+ * in after the cut for requests sent in that second still count: with
+ * many requests in flight, a refusal may overtake the answers to requests
+ * sent before it.
+ *
+ * After the hold (Retry-After) the rate follows CUBIC's curve, in time t
+ * since the hold ended:
+ *   t < R:  w_max - (w_max - w_cut) * (1 - t/R)^3   back to w_max in R s
+ *   t >= R: w_max + ((t - R) / P)^3                 one more request per
+ *                                                    second after P s, 8
+ *                                                    after 2P, 27 after 3P
+ * The probe above w_max grows by absolute requests per second, not by a
+ * share of w_max: for a server that counts requests per window, the next
+ * refusal comes at one more request per window, whatever the rate; each
+ * costs every caller a Retry-After, so the probe is slow near w_max and
+ * fast far from it. Past PACER_MAX_BURST per second the class counts as
+ * unlimited again.
+ */
+#include "pacer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PACER_MAX_BURST 1000 /* per window; beyond it: unlimited */
+#define PACER_MARGIN 1.03    /* window slack for network jitter */
+/* Fixed slack on top: a request's arrival at the server can lag its
+ * departure by tens of milliseconds on a loaded machine or network, and a
+ * server's sliding window then sees n+1 in one window (429). */
+#define PACER_SLACK_S 0.06
+#define PACER_BETA 0.7	    /* multiplicative decrease */
+#define PACER_RECOVER_S 2.0 /* R: back to w_max after a cut */
+#define PACER_PROBE_S 20.0  /* P: one request per second above w_max */
+#define PACER_MIN_RPS 0.5   /* no cut goes below this */
+#define PACER_MEASURE_S 1.0 /* the server's window, as far as we count */
+
+struct pacer {
+	pthread_mutex_t lock;
+	double ceiling; /* 0: none */
+
+	double slots[PACER_MAX_BURST]; /* ring of reserved send times */
+	unsigned long nslots;	       /* reservations ever made */
+	double not_before;	       /* Retry-After: nothing earlier */
+
+	double accepted[PACER_MAX_BURST]; /* ring: send times answered */
+	unsigned long naccepted;
+
+	/* The last cut (cuts == 0: none yet, the class is unlimited). */
+	long cuts;
+	double cut_at;	 /* the hold's end: the curve's origin */
+	double cut_sent; /* send time of the refused request (S) */
+	double cut_cap;	 /* the rate in force at S (0: unlimited) */
+	long cut_count;	 /* m: answers to requests sent in [S - 1 s, S) */
+	double w_max, w_cut;
+};
+
+/* ------------------------------------------------------------------ */
+/* The rate                                                            */
+/* ------------------------------------------------------------------ */
+
+/* The learned rate at `now`, 0 when there is none (no cut yet). */
+static double learned(const struct pacer *p, double now)
+{
+	double t = now - p->cut_at, x;
+
+	if (!p->cuts)
+		return 0;
+	if (t < 0)
+		t = 0;
+	if (t < PACER_RECOVER_S) {
+		x = 1 - t / PACER_RECOVER_S;
+		return p->w_max - (p->w_max - p->w_cut) * x * x * x;
+	}
+	x = (t - PACER_RECOVER_S) / PACER_PROBE_S;
+	return p->w_max + x * x * x;
+}
+
+/* The rate in force: the learned one under the ceiling; 0: unlimited. */
+static double rate_at(const struct pacer *p, double now)
+{
+	double r = learned(p, now);
+
+	if (r >= PACER_MAX_BURST)
+		r = 0;
+	if (p->ceiling > 0 && (r <= 0 || r > p->ceiling))
+		r = p->ceiling;
+	return r;
+}
+
+/* The rate at which the scheduler sends m requests in a window of
+ * PACER_MEASURE_S with its usual slack, keeping n = m. */
+static double rate_for_count(long m)
+{
+	double r = (double)m / PACER_MEASURE_S;
+
+	return fmin(r * PACER_MARGIN, r + 0.3);
+}
+
+/* Sets w_max and w_cut from cut_count and cut_cap. */
+static void set_curve(struct pacer *p)
+{
+	double w = rate_for_count(p->cut_count);
+
+	if (p->cut_cap > 0 && w > p->cut_cap)
+		w = p->cut_cap;
+	p->w_max = fmax(w, PACER_MIN_RPS);
+	p->w_cut = fmax(PACER_BETA * p->w_max, PACER_MIN_RPS);
+}
+
+/* Reserved sends in [from, to), for a refusal that no answer explains. */
+static long count_in(const double *ring, unsigned long n, double from,
+		     double to)
+{
+	unsigned long i, have = n < PACER_MAX_BURST ? n : PACER_MAX_BURST;
+	long c = 0;
+
+	for (i = 0; i < have; i++)
+		if (ring[i] >= from && ring[i] < to)
+			c++;
+	return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public interface                                                    */
+/* ------------------------------------------------------------------ */
+
+struct pacer *pacer_new(double ceiling)
+{
+	struct pacer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	if (pthread_mutex_init(&p->lock, NULL)) {
+		free(p);
+		return NULL;
+	}
+	p->ceiling = ceiling > 0 ? ceiling : 0;
+	return p;
+}
+
+void pacer_free(struct pacer *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+int pacer_reserve(struct pacer *p, double now, double deadline, double *slot)
+{
+	unsigned long last;
+	double s, r, window;
+	int n, rc = 0;
+
+	pthread_mutex_lock(&p->lock);
+	last = p->nslots - 1;
+	s = fmax(now, p->not_before);
+	if (p->nslots && p->slots[last % PACER_MAX_BURST] > s)
+		s = p->slots[last % PACER_MAX_BURST];
+	r = rate_at(p, s);
+	if (r > 0) {
+		n = r >= PACER_MAX_BURST ? PACER_MAX_BURST
+		    : r >= 2		 ? (int)floor(r)
+					 : 1;
+		window = (double)n / r * PACER_MARGIN + PACER_SLACK_S;
+		if (p->nslots >= (unsigned long)n) {
+			double prev =
+				p->slots[(p->nslots - n) % PACER_MAX_BURST];
+
+			s = fmax(s, prev + window);
+		}
+	}
+	if (s >= deadline) {
+		/* Told to hold off past our deadline: that is the server's
+		 * rate limit speaking, not a slow server. */
+		rc = p->not_before >= deadline ? -EAGAIN : -ETIMEDOUT;
+	} else {
+		p->slots[p->nslots++ % PACER_MAX_BURST] = s;
+		*slot = s;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+void pacer_accepted(struct pacer *p, double sent)
+{
+	pthread_mutex_lock(&p->lock);
+	p->accepted[p->naccepted++ % PACER_MAX_BURST] = sent;
+	/* An answer the refusal overtook: the server's window held it. */
+	if (p->cuts && sent < p->cut_sent &&
+	    sent >= p->cut_sent - PACER_MEASURE_S) {
+		p->cut_count++;
+		set_curve(p);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pacer_refused(struct pacer *p, double sent, double now, double wait,
+		   int cut)
+{
+	double from = sent - PACER_MEASURE_S;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->not_before < now + wait)
+		p->not_before = now + wait;
+	/* Sent before the last cut took effect: the same event. */
+	if (cut && (!p->cuts || sent >= p->cut_at)) {
+		p->cut_cap = rate_at(p, sent);
+		p->cut_count = count_in(p->accepted, p->naccepted, from, sent);
+		if (!p->cut_count) {
+			/* Nothing got through in that second: the server's
+			 * window is longer, or another client fills it.
+			 * Go below what was sent, at least. */
+			long sends = count_in(p->slots, p->nslots, from, sent);
+
+			p->cut_count = sends > 1 ? sends - 1 : 1;
+		}
+		p->cut_sent = sent;
+		p->cut_at = fmax(now, p->not_before);
+		p->cuts++;
+		set_curve(p);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+double pacer_rate(struct pacer *p, double now)
+{
+	double r;
+
+	pthread_mutex_lock(&p->lock);
+	r = rate_at(p, now);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int pacer_describe(struct pacer *p, double now, struct buf *out)
+{
+	double r, w, since, ceiling;
+	char cap[32] = "none";
+	long cuts;
+
+	pthread_mutex_lock(&p->lock);
+	r = rate_at(p, now);
+	w = learned(p, now);
+	ceiling = p->ceiling;
+	cuts = p->cuts;
+	since = fmax(now - p->cut_at, 0);
+	pthread_mutex_unlock(&p->lock);
+
+	if (!r)
+		return buf_printf(out, "unlimited%s",
+				  cuts ? " (the learned rate recovered)" : "");
+	if (!cuts || w >= PACER_MAX_BURST || (ceiling && w >= ceiling))
+		return buf_printf(out, "%.2f/s (the ceiling)", r);
+	if (ceiling)
+		snprintf(cap, sizeof(cap), "%.2f/s", ceiling);
+	return buf_printf(out,
+			  "%.2f/s (learned: %ld cut%s, the last %.1f s ago; "
+			  "ceiling %s)",
+			  r, cuts, cuts == 1 ? "" : "s", since, cap);
+}
