@@ -497,9 +497,9 @@ static void too_big(struct http_response *resp, size_t max_body)
 /* After a failed attempt (rc from attempt_once, cerr its curl code, with
  * resp->error set here): the wait before the next attempt, or -1 when the
  * failure is final. */
-static double failure_wait(struct http_response *resp,
-			   const struct attempt *a, CURLcode cerr,
-			   int idempotent, size_t max_body, int *backoffs)
+static double failure_wait(struct http_response *resp, const struct attempt *a,
+			   CURLcode cerr, int idempotent, size_t max_body,
+			   int *backoffs)
 {
 	/* Too big once is too big again: not retried. */
 	if (cerr == CURLE_OK && a->too_big)
@@ -581,8 +581,8 @@ static int request(struct http *h, const char *method, const char *path,
 			if (wait < 0 || now + wait >= deadline)
 				break;
 		} else {
-			wait = answer_wait(h, cls, &a, status, idempotent,
-					   sent, now, &backoffs);
+			wait = answer_wait(h, cls, &a, status, idempotent, sent,
+					   now, &backoffs);
 			if (wait < 0 || now + wait >= deadline)
 				goto answer;
 		}
