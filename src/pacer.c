@@ -12,9 +12,9 @@
  * Learning. `accepted` is a ring of the send times of answered requests.
  * A refusal of a request sent at time S (the first since the last cut)
  * counts the answers to requests sent in [S - 1 s, S): that is what the
- * server let through in its window, m. The last good rate w_max is the
- * rate at which the scheduler sends m per second (never above the rate in
- * force at S), and the rate drops to PACER_BETA * w_max. Answers that come
+ * server let through in its window, m. The last good rate w_max is m per
+ * second (never above the rate in force at S), and the rate drops to
+ * PACER_BETA * w_max. Answers that come
  * in after the cut for requests sent in that second still count: with
  * many requests in flight, a refusal may overtake the answers to requests
  * sent before it.
@@ -48,7 +48,8 @@
 #define PACER_SLACK_S 0.06
 #define PACER_BETA 0.7	    /* multiplicative decrease */
 #define PACER_RECOVER_S 2.0 /* R: back to w_max after a cut */
-#define PACER_PROBE_S 20.0  /* P: one request per second above w_max */
+#define PACER_PROBE_S 30.0  /* P: one request per second above w_max */
+#define PACER_SPREAD 0.5    /* learned: gaps of at least half the mean */
 #define PACER_MIN_RPS 0.5   /* no cut goes below this */
 #define PACER_MEASURE_S 1.0 /* the server's window, as far as we count */
 
@@ -93,31 +94,54 @@ static double learned(const struct pacer *p, double now)
 	return p->w_max + x * x * x;
 }
 
-/* The rate in force: the learned one under the ceiling; 0: unlimited. */
-static double rate_at(const struct pacer *p, double now)
+/*
+ * The rate in force at `now`, 0 when unlimited; *learnt says whether it is
+ * the learned rate (else the ceiling or none). A learned rate of 1/s or
+ * more is whole requests per second: a server counts whole requests per
+ * window, and at r = 9.9 the scheduler would allow 9 in 0.93 s, then 9
+ * more, so 11 or more in some single second: a 429 below the rate.
+ */
+static double rate_at(const struct pacer *p, double now, int *learnt)
 {
 	double r = learned(p, now);
 
 	if (r >= PACER_MAX_BURST)
 		r = 0;
-	if (p->ceiling > 0 && (r <= 0 || r > p->ceiling))
+	else if (r >= 1)
+		r = floor(r);
+	*learnt = r > 0 && !(p->ceiling > 0 && r >= p->ceiling);
+	if (!*learnt && p->ceiling > 0)
 		r = p->ceiling;
 	return r;
 }
 
-/* The rate at which the scheduler sends m requests in a window of
- * PACER_MEASURE_S with its usual slack, keeping n = m. */
-static double rate_for_count(long m)
+/* The earliest slot at or after s that keeps the rate in force. */
+static double next_slot(const struct pacer *p, double s)
 {
-	double r = (double)m / PACER_MEASURE_S;
+	const double *ring = p->slots;
+	double r, window, last = 0;
+	int n, learnt;
 
-	return fmin(r * PACER_MARGIN, r + 0.3);
+	if (p->nslots) {
+		last = ring[(p->nslots - 1) % PACER_MAX_BURST];
+		s = fmax(s, last);
+	}
+	r = rate_at(p, s, &learnt);
+	if (r <= 0)
+		return s;
+	n = r >= PACER_MAX_BURST ? PACER_MAX_BURST : r >= 2 ? (int)floor(r) : 1;
+	window = (double)n / r * PACER_MARGIN + PACER_SLACK_S;
+	if (p->nslots >= (unsigned long)n)
+		s = fmax(s, ring[(p->nslots - n) % PACER_MAX_BURST] + window);
+	if (learnt && p->nslots)
+		s = fmax(s, last + window / n * PACER_SPREAD);
+	return s;
 }
 
 /* Sets w_max and w_cut from cut_count and cut_cap. */
 static void set_curve(struct pacer *p)
 {
-	double w = rate_for_count(p->cut_count);
+	double w = (double)p->cut_count / PACER_MEASURE_S;
 
 	if (p->cut_cap > 0 && w > p->cut_cap)
 		w = p->cut_cap;
@@ -166,28 +190,11 @@ void pacer_free(struct pacer *p)
 
 int pacer_reserve(struct pacer *p, double now, double deadline, double *slot)
 {
-	unsigned long last;
-	double s, r, window;
-	int n, rc = 0;
+	double s;
+	int rc = 0;
 
 	pthread_mutex_lock(&p->lock);
-	last = p->nslots - 1;
-	s = fmax(now, p->not_before);
-	if (p->nslots && p->slots[last % PACER_MAX_BURST] > s)
-		s = p->slots[last % PACER_MAX_BURST];
-	r = rate_at(p, s);
-	if (r > 0) {
-		n = r >= PACER_MAX_BURST ? PACER_MAX_BURST
-		    : r >= 2		 ? (int)floor(r)
-					 : 1;
-		window = (double)n / r * PACER_MARGIN + PACER_SLACK_S;
-		if (p->nslots >= (unsigned long)n) {
-			double prev =
-				p->slots[(p->nslots - n) % PACER_MAX_BURST];
-
-			s = fmax(s, prev + window);
-		}
-	}
+	s = next_slot(p, fmax(now, p->not_before));
 	if (s >= deadline) {
 		/* Told to hold off past our deadline: that is the server's
 		 * rate limit speaking, not a slow server. */
@@ -217,13 +224,14 @@ void pacer_refused(struct pacer *p, double sent, double now, double wait,
 		   int cut)
 {
 	double from = sent - PACER_MEASURE_S;
+	int learnt;
 
 	pthread_mutex_lock(&p->lock);
 	if (p->not_before < now + wait)
 		p->not_before = now + wait;
 	/* Sent before the last cut took effect: the same event. */
 	if (cut && (!p->cuts || sent >= p->cut_at)) {
-		p->cut_cap = rate_at(p, sent);
+		p->cut_cap = rate_at(p, sent, &learnt);
 		p->cut_count = count_in(p->accepted, p->naccepted, from, sent);
 		if (!p->cut_count) {
 			/* Nothing got through in that second: the server's
@@ -245,21 +253,23 @@ double pacer_rate(struct pacer *p, double now)
 {
 	double r;
 
+	int learnt;
+
 	pthread_mutex_lock(&p->lock);
-	r = rate_at(p, now);
+	r = rate_at(p, now, &learnt);
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }
 
 int pacer_describe(struct pacer *p, double now, struct buf *out)
 {
-	double r, w, since, ceiling;
+	double r, since, ceiling;
 	char cap[32] = "none";
+	int learnt;
 	long cuts;
 
 	pthread_mutex_lock(&p->lock);
-	r = rate_at(p, now);
-	w = learned(p, now);
+	r = rate_at(p, now, &learnt);
 	ceiling = p->ceiling;
 	cuts = p->cuts;
 	since = fmax(now - p->cut_at, 0);
@@ -268,7 +278,7 @@ int pacer_describe(struct pacer *p, double now, struct buf *out)
 	if (!r)
 		return buf_printf(out, "unlimited%s",
 				  cuts ? " (the learned rate recovered)" : "");
-	if (!cuts || w >= PACER_MAX_BURST || (ceiling && w >= ceiling))
+	if (!learnt)
 		return buf_printf(out, "%.2f/s (the ceiling)", r);
 	if (ceiling)
 		snprintf(cap, sizeof(cap), "%.2f/s", ceiling);
