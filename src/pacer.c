@@ -10,14 +10,14 @@
  * moment without losing what was sent. Unlimited: the slot is now.
  *
  * Learning. `accepted` is a ring of the send times of answered requests.
- * A refusal of a request sent at time S (the first since the last cut)
- * counts the answers to requests sent in [S - 1 s, S): that is what the
- * server let through in its window, m. The last good rate w_max is m per
- * second (never above the rate in force at S), and the rate drops to
- * PACER_BETA * w_max. Answers that come
- * in after the cut for requests sent in that second still count: with
- * many requests in flight, a refusal may overtake the answers to requests
- * sent before it.
+ * A refusal (the first since the last cut) of a request sent at time S
+ * and answered at time A counts the answers to requests sent in
+ * [S - 1 s, A): that is what the server let through in its window, m
+ * (requests sent while the refused one was on its way may have reached the
+ * server before it). The last good rate w_max is m per second (never above
+ * the rate in force at S), and the rate drops to PACER_BETA * w_max.
+ * Answers that come in after the cut for requests sent in that span still
+ * count: with many requests in flight, a refusal may overtake them.
  *
  * After the hold (Retry-After) the rate follows CUBIC's curve, in time t
  * since the hold ended:
@@ -66,10 +66,11 @@ struct pacer {
 
 	/* The last cut (cuts == 0: none yet, the class is unlimited). */
 	long cuts;
-	double cut_at;	 /* the hold's end: the curve's origin */
-	double cut_sent; /* send time of the refused request (S) */
-	double cut_cap;	 /* the rate in force at S (0: unlimited) */
-	long cut_count;	 /* m: answers to requests sent in [S - 1 s, S) */
+	double cut_at;		 /* the hold's end: the curve's origin */
+	double cut_from, cut_to; /* [S - 1 s, A): see the top */
+	double cut_cap;		 /* the rate in force at S (0: unlimited) */
+	long cut_count;		 /* m: answers to requests sent in [from, to) */
+	long cut_guess;		 /* used while m is 0: fewer than were sent */
 	double w_max, w_cut;
 };
 
@@ -141,7 +142,8 @@ static double next_slot(const struct pacer *p, double s)
 /* Sets w_max and w_cut from cut_count and cut_cap. */
 static void set_curve(struct pacer *p)
 {
-	double w = (double)p->cut_count / PACER_MEASURE_S;
+	long m = p->cut_count ? p->cut_count : p->cut_guess;
+	double w = (double)m / PACER_MEASURE_S;
 
 	if (p->cut_cap > 0 && w > p->cut_cap)
 		w = p->cut_cap;
@@ -212,8 +214,7 @@ void pacer_accepted(struct pacer *p, double sent)
 	pthread_mutex_lock(&p->lock);
 	p->accepted[p->naccepted++ % PACER_MAX_BURST] = sent;
 	/* An answer the refusal overtook: the server's window held it. */
-	if (p->cuts && sent < p->cut_sent &&
-	    sent >= p->cut_sent - PACER_MEASURE_S) {
+	if (p->cuts && sent >= p->cut_from && sent < p->cut_to) {
 		p->cut_count++;
 		set_curve(p);
 	}
@@ -223,7 +224,6 @@ void pacer_accepted(struct pacer *p, double sent)
 void pacer_refused(struct pacer *p, double sent, double now, double wait,
 		   int cut)
 {
-	double from = sent - PACER_MEASURE_S;
 	int learnt;
 
 	pthread_mutex_lock(&p->lock);
@@ -232,16 +232,14 @@ void pacer_refused(struct pacer *p, double sent, double now, double wait,
 	/* Sent before the last cut took effect: the same event. */
 	if (cut && (!p->cuts || sent >= p->cut_at)) {
 		p->cut_cap = rate_at(p, sent, &learnt);
-		p->cut_count = count_in(p->accepted, p->naccepted, from, sent);
-		if (!p->cut_count) {
-			/* Nothing got through in that second: the server's
-			 * window is longer, or another client fills it.
-			 * Go below what was sent, at least. */
-			long sends = count_in(p->slots, p->nslots, from, sent);
-
-			p->cut_count = sends > 1 ? sends - 1 : 1;
-		}
-		p->cut_sent = sent;
+		p->cut_from = sent - PACER_MEASURE_S;
+		p->cut_to = now;
+		p->cut_count =
+			count_in(p->accepted, p->naccepted, p->cut_from, now);
+		/* Nothing got through in that second: the server's window is
+		 * longer, or another client fills it. Go below what was sent,
+		 * at least. */
+		p->cut_guess = count_in(p->slots, p->nslots, p->cut_from, sent);
 		p->cut_at = fmax(now, p->not_before);
 		p->cuts++;
 		set_curve(p);

@@ -185,6 +185,34 @@ static void test_no_cut(void)
 	pacer_free(p);
 }
 
+/* Every request of a burst refused: no answer says what got through. */
+static void test_nothing_through(void)
+{
+	struct pacer *p = pacer_new(0);
+	double slot;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		pacer_reserve(p, 0.1 * i, 100, &slot);
+	pacer_refused(p, 0.5, 0.55, 1.0, 1);
+	ok(pacer_rate(p, 1.55) == 3,
+	   "a refusal no answer explains: 0.7x what was sent before it in "
+	   "that second (5), %.2f",
+	   pacer_rate(p, 1.55));
+	pacer_accepted(p, 0.2);
+	ok(pacer_rate(p, 3.55) == 1,
+	   "an answer that comes in later counts instead (%.2f)",
+	   pacer_rate(p, 3.55));
+	pacer_free(p);
+
+	p = pacer_new(0);
+	pacer_refused(p, 0, 0.05, 1.0, 1);
+	ok(pacer_rate(p, 3.05) == 0.5,
+	   "the first request refused: the floor of 0.5/s (%.2f)",
+	   pacer_rate(p, 3.05));
+	pacer_free(p);
+}
+
 static void test_deadline(void)
 {
 	struct pacer *p = pacer_new(1);
@@ -214,6 +242,7 @@ int main(void)
 	test_recovery();
 	test_ceiling_and_cut();
 	test_no_cut();
+	test_nothing_through();
 	test_deadline();
 	return done_testing();
 }
