@@ -8,6 +8,10 @@
  * counting requests in a sliding window of n/r seconds sees at most n.
  * The ring keeps enough history for any n, so a rate may change at any
  * moment without losing what was sent. Unlimited: the slot is now.
+ * A learned rate is sent evenly, one slot per window/n: a burst of n
+ * reaches a busy server spread over a hundred milliseconds or more, so its
+ * tail would still count in the server's window when the next burst came
+ * in (a 429 at the very rate the server accepted).
  *
  * Learning. `accepted` is a ring of the send times of answered requests.
  * A refusal (the first since the last cut) of a request sent at time S
@@ -15,7 +19,10 @@
  * [S - 1 s, A): that is what the server let through in its window, m
  * (requests sent while the refused one was on its way may have reached the
  * server before it). The last good rate w_max is m per second (never above
- * the rate in force at S), and the rate drops to PACER_BETA * w_max.
+ * the rate in force at S, and never below the rate in force 10 s before S
+ * if no refusal came in between: a rate that held for that long is not
+ * refuted by one refusal, which network jitter alone can cause; a second
+ * one is believed), and the rate drops to PACER_BETA * w_max.
  * Answers that come in after the cut for requests sent in that span still
  * count: with many requests in flight, a refusal may overtake them.
  *
@@ -49,9 +56,9 @@
 #define PACER_BETA 0.7	    /* multiplicative decrease */
 #define PACER_RECOVER_S 2.0 /* R: back to w_max after a cut */
 #define PACER_PROBE_S 30.0  /* P: one request per second above w_max */
-#define PACER_SPREAD 0.5    /* learned: gaps of at least half the mean */
 #define PACER_MIN_RPS 0.5   /* no cut goes below this */
 #define PACER_MEASURE_S 1.0 /* the server's window, as far as we count */
+#define PACER_HELD_S 10.0   /* a rate this long without refusal held */
 
 struct pacer {
 	pthread_mutex_t lock;
@@ -70,7 +77,8 @@ struct pacer {
 	double cut_from, cut_to; /* [S - 1 s, A): see the top */
 	double cut_cap;		 /* the rate in force at S (0: unlimited) */
 	long cut_count;		 /* m: answers to requests sent in [from, to) */
-	long cut_guess;		 /* used while m is 0: fewer than were sent */
+	long cut_guess;		 /* used while m is 0: sends in [from, S) */
+	double cut_held; /* the rate held before S (0: none), see the top */
 	double w_max, w_cut;
 };
 
@@ -131,11 +139,13 @@ static double next_slot(const struct pacer *p, double s)
 	if (r <= 0)
 		return s;
 	n = r >= PACER_MAX_BURST ? PACER_MAX_BURST : r >= 2 ? (int)floor(r) : 1;
-	window = (double)n / r * PACER_MARGIN + PACER_SLACK_S;
+	/* A ceiling must hold by itself; a learned rate is corrected by the
+	 * server's answers, so it needs no more than the fixed slack. */
+	window = (double)n / r * (learnt ? 1 : PACER_MARGIN) + PACER_SLACK_S;
 	if (p->nslots >= (unsigned long)n)
 		s = fmax(s, ring[(p->nslots - n) % PACER_MAX_BURST] + window);
 	if (learnt && p->nslots)
-		s = fmax(s, last + window / n * PACER_SPREAD);
+		s = fmax(s, last + window / n);
 	return s;
 }
 
@@ -143,7 +153,7 @@ static double next_slot(const struct pacer *p, double s)
 static void set_curve(struct pacer *p)
 {
 	long m = p->cut_count ? p->cut_count : p->cut_guess;
-	double w = (double)m / PACER_MEASURE_S;
+	double w = fmax((double)m / PACER_MEASURE_S, p->cut_held);
 
 	if (p->cut_cap > 0 && w > p->cut_cap)
 		w = p->cut_cap;
@@ -232,6 +242,9 @@ void pacer_refused(struct pacer *p, double sent, double now, double wait,
 	/* Sent before the last cut took effect: the same event. */
 	if (cut && (!p->cuts || sent >= p->cut_at)) {
 		p->cut_cap = rate_at(p, sent, &learnt);
+		p->cut_held = 0;
+		if (!p->cuts || p->cut_at <= sent - PACER_HELD_S)
+			p->cut_held = rate_at(p, sent - PACER_HELD_S, &learnt);
 		p->cut_from = sent - PACER_MEASURE_S;
 		p->cut_to = now;
 		p->cut_count =

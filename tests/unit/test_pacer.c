@@ -213,6 +213,28 @@ static void test_nothing_through(void)
 	pacer_free(p);
 }
 
+/* A rate that held 10 s survives one refusal; a second one is believed. */
+static void test_held(void)
+{
+	struct pacer *p = refused_after_burst(0);
+	double slot;
+	int i;
+
+	pacer_refused(p, 20, 20.02, 1.0, 1);
+	ok(pacer_rate(p, 21.02) == 7 && pacer_rate(p, 23.02) == 10,
+	   "a refusal after 17 s at 10/s: cut to %.0f, back to %.0f/s",
+	   pacer_rate(p, 21.02), pacer_rate(p, 23.02));
+	for (i = 0; i < 5; i++) {
+		pacer_reserve(p, 23.02, 100, &slot);
+		pacer_accepted(p, slot);
+	}
+	pacer_refused(p, 23.6, 23.62, 1.0, 1);
+	ok(pacer_rate(p, 26.62) == 5,
+	   "a second refusal soon after: what got through counts (%.0f/s)",
+	   pacer_rate(p, 26.62));
+	pacer_free(p);
+}
+
 static void test_deadline(void)
 {
 	struct pacer *p = pacer_new(1);
@@ -243,6 +265,7 @@ int main(void)
 	test_ceiling_and_cut();
 	test_no_cut();
 	test_nothing_through();
+	test_held();
 	test_deadline();
 	return done_testing();
 }
