@@ -19,7 +19,7 @@
  * [S - 1 s, A): that is what the server let through in its window, m
  * (requests sent while the refused one was on its way may have reached the
  * server before it). The last good rate w_max is m per second (never above
- * the rate in force at S, and never below the rate in force 10 s before S
+ * the rate in force at S, and never below the rate in force 5 s before S
  * if no refusal came in between: a rate that held for that long is not
  * refuted by one refusal, which network jitter alone can cause; a second
  * one is believed), and the rate drops to PACER_BETA * w_max.
@@ -58,7 +58,7 @@
 #define PACER_PROBE_S 30.0  /* P: one request per second above w_max */
 #define PACER_MIN_RPS 0.5   /* no cut goes below this */
 #define PACER_MEASURE_S 1.0 /* the server's window, as far as we count */
-#define PACER_HELD_S 10.0   /* a rate this long without refusal held */
+#define PACER_HELD_S 5.0    /* a rate this long without refusal held */
 
 struct pacer {
 	pthread_mutex_t lock;

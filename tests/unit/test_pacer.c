@@ -213,7 +213,7 @@ static void test_nothing_through(void)
 	pacer_free(p);
 }
 
-/* A rate that held 10 s survives one refusal; a second one is believed. */
+/* A rate that held 5 s survives one refusal; a second one is believed. */
 static void test_held(void)
 {
 	struct pacer *p = refused_after_burst(0);
