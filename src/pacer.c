@@ -8,10 +8,13 @@
  * counting requests in a sliding window of n/r seconds sees at most n.
  * The ring keeps enough history for any n, so a rate may change at any
  * moment without losing what was sent. Unlimited: the slot is now.
- * A learned rate is sent evenly, one slot per window/n: a burst of n
- * reaches a busy server spread over a hundred milliseconds or more, so its
- * tail would still count in the server's window when the next burst came
- * in (a 429 at the very rate the server accepted).
+ * A learned rate differs from a ceiling in three ways: it is whole
+ * requests per second (see rate_at); it gets the fixed slack only, as the
+ * server's answers correct it; and it is sent evenly, one slot per
+ * window/n, because a burst of n reaches a busy server spread over a
+ * hundred milliseconds or more, so its tail would still count in the
+ * server's window when the next burst came in (a 429 at the very rate the
+ * server accepted). A ceiling keeps the burst: it is a known limit.
  *
  * Learning. `accepted` is a ring of the send times of answered requests.
  * A refusal (the first since the last cut) of a request sent at time S
@@ -71,7 +74,7 @@ struct pacer {
 	double accepted[PACER_MAX_BURST]; /* ring: send times answered */
 	unsigned long naccepted;
 
-	/* The last cut (cuts == 0: none yet, the class is unlimited). */
+	/* The last cut (cuts == 0: none yet; the ceiling or unlimited). */
 	long cuts;
 	double cut_at;		 /* the hold's end: the curve's origin */
 	double cut_from, cut_to; /* [S - 1 s, A): see the top */
