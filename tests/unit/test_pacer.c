@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "http.h"
 #include "pacer.h"
 #include "tap.h"
 
@@ -256,6 +257,27 @@ static void test_deadline(void)
 	pacer_free(p);
 }
 
+/* The status lines http.c builds from its two pacers (nothing is sent). */
+static void test_status_lines(void)
+{
+	struct http_config cfg = {.base_url = "http://127.0.0.1:9",
+				  .api_key = "k",
+				  .progress_rps = 4,
+				  .max_conns = 1};
+	struct http *h = http_new(&cfg);
+	struct buf b = {0};
+
+	if (!ok(h != NULL, "http_new without a network"))
+		return;
+	ok(!http_pacing_render(h, &b) && b.data &&
+		   strcmp(b.data,
+			  "pacing general: unlimited\n"
+			  "pacing progress: 4.00/s (the ceiling)\n") == 0,
+	   "status: one line per class");
+	buf_free(&b);
+	http_free(h);
+}
+
 int main(void)
 {
 	test_unlimited();
@@ -267,5 +289,6 @@ int main(void)
 	test_nothing_through();
 	test_held();
 	test_deadline();
+	test_status_lines();
 	return done_testing();
 }
