@@ -2,8 +2,10 @@
  * http: the only module that talks to the network (libcurl).
  *
  * One struct http per mount. It owns a bounded pool of curl easy handles
- * (connections are kept alive and reused), paces requests with one token
- * bucket per class, and retries within a hard deadline:
+ * (connections are kept alive and reused), paces each endpoint class with
+ * a pacer (pacer.h: unlimited until the server refuses, then a rate learned
+ * from its refusals, under an optional ceiling), and retries within a hard
+ * deadline:
  *   - every call returns within config.timeout_s, waits included;
  *   - 429 and 503 are retried after Retry-After (capped, with jitter);
  *   - other 5xx and transport failures are retried only when the request
@@ -22,8 +24,10 @@
 
 #include <stddef.h>
 
+struct buf;
+
 enum http_class {
-	HTTP_CLASS_GENERAL,  /* paced at config.max_rps */
+	HTTP_CLASS_GENERAL,  /* ceiling config.max_rps */
 	HTTP_CLASS_PROGRESS, /* course-progress endpoints: config.progress_rps */
 	HTTP_CLASS__N
 };
@@ -33,8 +37,8 @@ struct http_config {
 	const char *api_key;      /* copied */
 	double timeout_s;         /* total budget of one http_request call */
 	double connect_timeout_s; /* per attempt; capped by the budget left */
-	double max_rps;           /* general pacing; <= 0 means unpaced */
-	double progress_rps;      /* progress pacing; <= 0 means unpaced */
+	double max_rps;           /* general ceiling; <= 0: none (learned) */
+	double progress_rps;      /* progress ceiling; <= 0: none (learned) */
 	int max_conns;            /* pool size, >= 1 */
 	int insecure;             /* skip TLS verification */
 	int dry_run;		  /* send GETs only (-o dry_run): see below */
@@ -99,6 +103,10 @@ int http_request_capped(struct http *h, const char *method, const char *path,
 			int idempotent, int endpoint, size_t max_body,
 			struct http_response *resp);
 void http_response_free(struct http_response *resp);
+/* Appends one line per class on its pacing for .memberspot/status:
+ * "pacing general: unlimited", "pacing progress: 4.00/s (the ceiling)",
+ * "pacing general: 7.21/s (learned: ...)". Returns 0 or -ENOMEM. */
+int http_pacing_render(struct http *h, struct buf *out);
 /* 1 when the handle sends GETs only (config.dry_run). */
 int http_dry_run(const struct http *h);
 

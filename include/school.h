@@ -57,6 +57,8 @@ const struct school_config *school_config(const struct school *s);
  * in the error log. */
 int school_refuse_readonly(const struct school *s, const char *what);
 struct scratch *school_scratch(struct school *s);
+/* The API client the school calls (for its pacing status). */
+struct http *school_http(struct school *s);
 struct bases *school_bases(struct school *s);
 struct journal *school_journal(struct school *s);
 struct cache *school_cache(struct school *s);

@@ -8,17 +8,15 @@
  * between retries. Nothing sleeps past it, so a call returns within
  * timeout_s plus scheduling noise.
  *
- * Pacing. A reservation scheduler per class that allows at most
- * n = max(1, floor(rps)) requests in any window of n/rps seconds (plus 3%
- * slack): a burst of n after a quiet spell, then the steady rate. This is
- * what a sliding-window limiter (the usual server side, and the fake's)
- * accepts; a token bucket with burst n would let up to 2n through in one
- * such window and earn 429s. A caller reserves its slot under the mutex,
- * then sleeps until it without holding anything, so the rate holds across
- * threads. A slot beyond the deadline is not reserved: the call fails
- * without sending, -ETIMEDOUT (or -EAGAIN when a Retry-After is what holds
- * it back). A 429 or 503 moves the class's not_before past Retry-After, so
- * every thread backs off, not just the one that was told.
+ * Pacing is pacer.c's: one pacer per class says when a request may go
+ * (as fast as the callers allow, until the server refuses; then a rate
+ * learned from its refusals, never above the class's ceiling). Here a
+ * caller reserves its slot, then sleeps until it without holding
+ * anything. A slot at or past the deadline is not reserved: the call
+ * fails without sending, -ETIMEDOUT (or -EAGAIN when a Retry-After is
+ * what holds it back). Every answer goes back to the class's pacer: a 429,
+ * or a 503 with Retry-After, holds every thread of the class and cuts its
+ * rate; any other answer counts as let through.
  *
  * Pool. Up to max_conns easy handles, created on demand and reused (each
  * keeps its connection alive). A handle is taken only after the pacing
@@ -42,6 +40,7 @@
 #include "http.h"
 
 #include "buf.h"
+#include "pacer.h"
 #include "stats.h"
 
 #include <ctype.h>
@@ -66,22 +65,7 @@
 #define HTTP_BACKOFF_CAP 5.0
 #define HTTP_MAX_BACKOFF_RETRIES 5 /* 5xx and transport failures */
 #define HTTP_DEFAULT_TIMEOUT 30.0
-#define HTTP_PACE_MARGIN 1.03 /* window slack for network jitter */
-/* Fixed slack on top: a request's arrival at the server can lag its
- * departure by tens of milliseconds on a loaded machine or network, and a
- * server's sliding window then sees n+1 in one window (429). */
-#define HTTP_PACE_SLACK_S 0.06
 #define HTTP_DOWN_HOLDOFF 2.0 /* seconds of failing fast after a dead API */
-#define HTTP_PACE_MAX_BURST 1000
-
-/* At most n requests in any window of `window` seconds (n = 0: unpaced). */
-struct pacer {
-	int n;
-	double window;
-	double *sent;	   /* ring of the last n reserved slots */
-	int oldest;	   /* index of the oldest slot in `sent` */
-	double not_before; /* set by 429/503: nothing goes earlier */
-};
 
 struct http {
 	char *base_url; /* without a trailing '/' */
@@ -98,9 +82,10 @@ struct http {
 	int ncreated;
 	int max_conns;
 
-	pthread_mutex_t pace_lock;
-	struct pacer pacer[HTTP_CLASS__N];
-	/* Guarded by pace_lock: after the API timed out or could not be
+	struct pacer *pacer[HTTP_CLASS__N];
+
+	pthread_mutex_t down_lock;
+	/* Guarded by down_lock: after the API timed out or could not be
 	 * reached, calls until down_until fail at once with down_err. */
 	double down_until;
 	int down_err;
@@ -173,75 +158,21 @@ static double jitter(void)
 /* Pacing                                                              */
 /* ------------------------------------------------------------------ */
 
-/* Returns 0 or -ENOMEM. */
-static int pacer_init(struct pacer *p, double rps)
+/* Reserves the class's next slot and sleeps until it; *sent is the slot.
+ * Returns 0, or (nothing reserved) -EAGAIN or -ETIMEDOUT: pacer_reserve. */
+static int pace(struct http *h, enum http_class cls, double deadline,
+		double *sent)
 {
-	memset(p, 0, sizeof(*p));
-	if (rps <= 0)
-		return 0;
-	/* Beyond HTTP_PACE_MAX_BURST the window just gets shorter. */
-	if (rps >= HTTP_PACE_MAX_BURST)
-		p->n = HTTP_PACE_MAX_BURST;
-	else if (rps >= 2)
-		p->n = (int)floor(rps);
-	else
-		p->n = 1;
-	p->window = (double)p->n / rps * HTTP_PACE_MARGIN + HTTP_PACE_SLACK_S;
-	p->sent = calloc((size_t)p->n, sizeof(*p->sent));
-	if (!p->sent)
-		return -ENOMEM;
-	/* Entries start far in the past: the first n requests go at once. */
-	for (int i = 0; i < p->n; i++)
-		p->sent[i] = -1e9;
-	return 0;
-}
+	double now = mono_now();
+	int rc = pacer_reserve(h->pacer[cls], now, deadline, sent);
 
-/* Reserves the class's next slot and sleeps until it. Returns 0, or when
- * the slot lies past the deadline (nothing reserved) -EAGAIN if an earlier
- * Retry-After is the reason, else -ETIMEDOUT. */
-static int pace(struct http *h, enum http_class cls, double deadline)
-{
-	struct pacer *p = &h->pacer[cls];
-	double now, slot;
-	int rc;
-
-	pthread_mutex_lock(&h->pace_lock);
-	now = mono_now();
-	slot = p->not_before > now ? p->not_before : now;
-	if (p->n && p->sent[p->oldest] + p->window > slot)
-		slot = p->sent[p->oldest] + p->window;
-	if (slot >= deadline) {
-		/* Told to hold off past our deadline: that is the server's
-		 * rate limit speaking, not a slow server. */
-		rc = p->not_before >= deadline ? -EAGAIN : -ETIMEDOUT;
-		pthread_mutex_unlock(&h->pace_lock);
+	if (rc)
 		return rc;
-	}
-	if (p->n) {
-		/* Slots never decrease, so the ring stays in time order and
-		 * its next entry is always the oldest of the last n. */
-		p->sent[p->oldest] = slot;
-		p->oldest = (p->oldest + 1) % p->n;
-	}
-	pthread_mutex_unlock(&h->pace_lock);
-
-	if (slot > now) {
+	if (*sent > now) {
 		stats_add(STAT_PACING_WAITS, 1);
-		sleep_until(slot);
+		sleep_until(*sent);
 	}
 	return 0;
-}
-
-/* No request of this class goes before `until` (monotonic seconds). The
- * server's window has emptied by then, so a full burst may follow. */
-static void pace_push_back(struct http *h, enum http_class cls, double until)
-{
-	struct pacer *p = &h->pacer[cls];
-
-	pthread_mutex_lock(&h->pace_lock);
-	if (p->not_before < until)
-		p->not_before = until;
-	pthread_mutex_unlock(&h->pace_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -563,13 +494,65 @@ static void too_big(struct http_response *resp, size_t max_body)
 			 max_body);
 }
 
+/* After a failed attempt (rc from attempt_once, cerr its curl code, with
+ * resp->error set here): the wait before the next attempt, or -1 when the
+ * failure is final. */
+static double failure_wait(struct http_response *resp, const struct attempt *a,
+			   CURLcode cerr, int idempotent, size_t max_body,
+			   int *backoffs)
+{
+	/* Too big once is too big again: not retried. */
+	if (cerr == CURLE_OK && a->too_big)
+		too_big(resp, max_body);
+	if (cerr == CURLE_OK)
+		return -1; /* ours, not the network's */
+	stats_add(STAT_TRANSPORT_ERRORS, 1);
+	describe(resp->error, sizeof(resp->error), cerr, a->curl_error);
+	if (tls_failed(cerr) || (!idempotent && !never_sent(cerr)) ||
+	    *backoffs >= HTTP_MAX_BACKOFF_RETRIES)
+		return -1;
+	return backoff(backoffs) * jitter();
+}
+
+/* After an HTTP answer to the request sent at `sent`: tells the class's
+ * pacer, and returns the wait before sending it again, or -1 when the
+ * answer is final. */
+static double answer_wait(struct http *h, enum http_class cls,
+			  const struct attempt *a, long status, int idempotent,
+			  double sent, double now, int *backoffs)
+{
+	double wait;
+
+	if (status != 429 && status != 503) {
+		pacer_accepted(h->pacer[cls], sent);
+		if (status >= 500 && idempotent &&
+		    *backoffs < HTTP_MAX_BACKOFF_RETRIES)
+			return backoff(backoffs) * jitter();
+		return -1;
+	}
+	if (status == 429)
+		stats_add(STAT_HTTP_429, 1);
+	/* A floor, so "Retry-After: 0" cannot become a busy loop against a
+	 * throttling server. */
+	if (a->retry_after >= 0)
+		wait = fmax(fmin(a->retry_after, HTTP_RETRY_AFTER_CAP),
+			    HTTP_RETRY_AFTER_MIN);
+	else
+		wait = backoff(backoffs);
+	/* Every thread of the class holds off; the rate is cut only for a
+	 * refusal: a bare 503 speaks of an outage more than of a limit. */
+	pacer_refused(h->pacer[cls], sent, now, wait,
+		      status == 429 || a->retry_after >= 0);
+	return wait * jitter();
+}
+
 static int request(struct http *h, const char *method, const char *path,
 		   const char *json_body, enum http_class cls, int idempotent,
 		   int endpoint, size_t max_body, struct http_response *resp)
 {
 	struct attempt a = {.max_body = max_body};
 	int backoffs = 0, rc;
-	double deadline, wait, now;
+	double deadline, wait, now, sent;
 	struct buf url = {0};
 	CURLcode cerr;
 	long status;
@@ -583,7 +566,7 @@ static int request(struct http *h, const char *method, const char *path,
 		return rc;
 
 	for (;;) {
-		rc = pace(h, cls, deadline);
+		rc = pace(h, cls, deadline, &sent);
 		if (rc)
 			break;
 		buf_free(&a.body);
@@ -592,45 +575,16 @@ static int request(struct http *h, const char *method, const char *path,
 		rc = attempt_once(h, url.data, method, json_body, deadline,
 				  endpoint, &a, &status, &cerr);
 		now = mono_now();
-
 		if (rc) {
-			/* Too big once is too big again: not retried. */
-			if (cerr == CURLE_OK && a.too_big)
-				too_big(resp, max_body);
-			if (cerr == CURLE_OK)
-				break; /* ours, not the network's */
-			stats_add(STAT_TRANSPORT_ERRORS, 1);
-			describe(resp->error, sizeof(resp->error), cerr,
-				 a.curl_error);
-			if (tls_failed(cerr) ||
-			    (!idempotent && !never_sent(cerr)) ||
-			    backoffs >= HTTP_MAX_BACKOFF_RETRIES)
+			wait = failure_wait(resp, &a, cerr, idempotent,
+					    max_body, &backoffs);
+			if (wait < 0 || now + wait >= deadline)
 				break;
-			wait = backoff(&backoffs) * jitter();
-			if (now + wait >= deadline)
-				break;
-		} else if (status == 429 || status == 503) {
-			if (status == 429)
-				stats_add(STAT_HTTP_429, 1);
-			/* A floor, so "Retry-After: 0" cannot become a busy
-			 * loop against a throttling server. */
-			if (a.retry_after >= 0)
-				wait = fmax(fmin(a.retry_after,
-						 HTTP_RETRY_AFTER_CAP),
-					    HTTP_RETRY_AFTER_MIN);
-			else
-				wait = backoff(&backoffs);
-			pace_push_back(h, cls, now + wait);
-			wait *= jitter();
-			if (now + wait >= deadline)
-				goto answer;
-		} else if (status >= 500 && idempotent &&
-			   backoffs < HTTP_MAX_BACKOFF_RETRIES) {
-			wait = backoff(&backoffs) * jitter();
-			if (now + wait >= deadline)
-				goto answer;
 		} else {
-			goto answer;
+			wait = answer_wait(h, cls, &a, status, idempotent, sent,
+					   now, &backoffs);
+			if (wait < 0 || now + wait >= deadline)
+				goto answer;
 		}
 		stats_add(STAT_HTTP_RETRIES, 1);
 		sleep_until(now + wait);
@@ -649,6 +603,14 @@ answer:
 	return 0;
 }
 
+int http_request(struct http *h, const char *method, const char *path,
+		 const char *json_body, enum http_class cls, int idempotent,
+		 int endpoint, struct http_response *resp)
+{
+	return http_request_capped(h, method, path, json_body, cls, idempotent,
+				   endpoint, HTTP_MAX_BODY, resp);
+}
+
 /*
  * A dead API costs one timeout, not one per caller: when a call ends
  * because the API did not answer in time or could not be reached, calls
@@ -658,14 +620,6 @@ answer:
  * this, N readers of users/ against a hung API would wait N timeouts.
  * Any HTTP answer ends the holdoff.
  */
-int http_request(struct http *h, const char *method, const char *path,
-		 const char *json_body, enum http_class cls, int idempotent,
-		 int endpoint, struct http_response *resp)
-{
-	return http_request_capped(h, method, path, json_body, cls, idempotent,
-				   endpoint, HTTP_MAX_BODY, resp);
-}
-
 int http_request_capped(struct http *h, const char *method, const char *path,
 			const char *json_body, enum http_class cls,
 			int idempotent, int endpoint, size_t max_body,
@@ -678,9 +632,9 @@ int http_request_capped(struct http *h, const char *method, const char *path,
 		memset(resp, 0, sizeof(*resp));
 		return -EROFS;
 	}
-	pthread_mutex_lock(&h->pace_lock);
+	pthread_mutex_lock(&h->down_lock);
 	rc = now < h->down_until ? h->down_err : 0;
-	pthread_mutex_unlock(&h->pace_lock);
+	pthread_mutex_unlock(&h->down_lock);
 	if (rc) {
 		memset(resp, 0, sizeof(*resp));
 		stats_add(STAT_API_DOWN_FAST, 1);
@@ -690,14 +644,33 @@ int http_request_capped(struct http *h, const char *method, const char *path,
 		max_body = HTTP_MAX_BODY;
 	rc = request(h, method, path, json_body, cls, idempotent, endpoint,
 		     max_body, resp);
-	pthread_mutex_lock(&h->pace_lock);
+	pthread_mutex_lock(&h->down_lock);
 	if (rc == -ETIMEDOUT || rc == -EHOSTUNREACH) {
 		h->down_until = mono_now() + HTTP_DOWN_HOLDOFF;
 		h->down_err = rc;
 	} else if (rc == 0) {
 		h->down_until = 0;
 	}
-	pthread_mutex_unlock(&h->pace_lock);
+	pthread_mutex_unlock(&h->down_lock);
+	return rc;
+}
+
+int http_pacing_render(struct http *h, struct buf *out)
+{
+	static const char *const names[HTTP_CLASS__N] = {
+		[HTTP_CLASS_GENERAL] = "general",
+		[HTTP_CLASS_PROGRESS] = "progress",
+	};
+	double now = mono_now();
+	int i, rc = 0;
+
+	for (i = 0; i < HTTP_CLASS__N && !rc; i++) {
+		rc = buf_printf(out, "pacing %s: ", names[i]);
+		if (!rc)
+			rc = pacer_describe(h->pacer[i], now, out);
+		if (!rc)
+			rc = buf_puts(out, "\n");
+	}
 	return rc;
 }
 
@@ -827,8 +800,9 @@ struct http *http_new(const struct http_config *config)
 	h->insecure = config->insecure;
 	h->dry_run = config->dry_run;
 	h->max_conns = config->max_conns > 0 ? config->max_conns : 1;
-	if (pacer_init(&h->pacer[HTTP_CLASS_GENERAL], config->max_rps) ||
-	    pacer_init(&h->pacer[HTTP_CLASS_PROGRESS], config->progress_rps))
+	h->pacer[HTTP_CLASS_GENERAL] = pacer_new(config->max_rps);
+	h->pacer[HTTP_CLASS_PROGRESS] = pacer_new(config->progress_rps);
+	if (!h->pacer[HTTP_CLASS_GENERAL] || !h->pacer[HTTP_CLASS_PROGRESS])
 		goto fail_pacers;
 
 	h->base_url = strdup(config->base_url);
@@ -853,7 +827,7 @@ struct http *http_new(const struct http_config *config)
 	if (i)
 		goto fail_headers;
 	pthread_mutex_init(&h->pool_lock, NULL);
-	pthread_mutex_init(&h->pace_lock, NULL);
+	pthread_mutex_init(&h->down_lock, NULL);
 	return h;
 
 fail_headers:
@@ -865,7 +839,7 @@ fail_url:
 	free(h->base_url);
 fail_pacers:
 	for (i = 0; i < HTTP_CLASS__N; i++)
-		free(h->pacer[i].sent);
+		pacer_free(h->pacer[i]);
 	free(h);
 fail:
 	errno = ENOMEM;
@@ -884,11 +858,11 @@ void http_free(struct http *h)
 	/* The first entry is the key: leave no copy in freed memory. */
 	explicit_bzero(h->headers->data, strlen(h->headers->data));
 	curl_slist_free_all(h->headers);
-	pthread_mutex_destroy(&h->pace_lock);
+	pthread_mutex_destroy(&h->down_lock);
 	pthread_mutex_destroy(&h->pool_lock);
 	pthread_cond_destroy(&h->pool_cond);
 	for (i = 0; i < HTTP_CLASS__N; i++)
-		free(h->pacer[i].sent);
+		pacer_free(h->pacer[i]);
 	free(h->idle);
 	free(h->base_url);
 	free(h);

@@ -173,14 +173,15 @@ static void usage(const char *prog)
 	       "remembered (default 5)\n"
 	       "    -o page_size=N         members per list request, 1-100 "
 	       "(default 100)\n"
-	       "    -o max_rps=N           requests per second, the client's "
-	       "own pacing (default 8)\n"
+	       "    -o max_rps=N           requests per second at most (default "
+	       "0: none; the rate\n"
+	       "                           is learned from the API's 429s)\n"
 	       "    -o progress_rps=N      course-progress requests per second "
-	       "(default 4)\n"
+	       "at most (default 4)\n"
 	       "    -o timeout=SECONDS     no file operation waits longer "
 	       "(default 30)\n"
 	       "    -o workers=N           parallel requests for grant and "
-	       "chapters files (default 4)\n"
+	       "chapters files (default 8)\n"
 	       "    -o ro                  read-only: nothing is sent that "
 	       "changes the school\n"
 	       "    -o nodelete            refuse member deletion (rmdir "
@@ -840,11 +841,11 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct options o = {.cache_ttl = 60,
 			    .neg_ttl = 5,
-			    .max_rps = 8,
+			    .max_rps = 0,
 			    .progress_rps = 4,
 			    .timeout = 30,
 			    .page_size = 100,
-			    .workers = 4,
+			    .workers = 8,
 			    .max_deletes = 10};
 	struct fuse_cmdline_opts cmd = {0};
 	struct journal *journal = NULL;

@@ -190,6 +190,11 @@ struct scratch *school_scratch(struct school *s)
 	return s->scratch;
 }
 
+struct http *school_http(struct school *s)
+{
+	return s->http;
+}
+
 struct bases *school_bases(struct school *s)
 {
 	return s->bases;

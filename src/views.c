@@ -44,6 +44,7 @@
 #include "cache.h"
 #include "csv.h"
 #include "errlog.h"
+#include "http.h"
 #include "journal.h"
 #include "jsonout.h"
 #include "model.h"
@@ -533,6 +534,8 @@ int view_render_status(const struct node_ctx *c, struct buf *out)
 	if (!r)
 		r = buf_printf(out, "cache entries: %ld\n",
 			       cache_count(school_cache(c->s)));
+	if (!r && school_http(c->s))
+		r = http_pacing_render(school_http(c->s), out);
 	return r;
 }
 
