@@ -35,20 +35,20 @@ struct http;
 
 enum api_endpoint {
 	API_AUTH,
-	API_OFFERS,            /* #1 */
-	API_USERS_LIST,        /* #2 */
-	API_FIND_BY_MAIL,      /* #3 */
-	API_GRANT,             /* #4 */
-	API_SET_OFFER_STATE,   /* #5 */
-	API_SET_ORDER_STATE,   /* #6 */
-	API_SET_PROPERTIES,    /* #7 */
-	API_DELETE_USERS,      /* #8 */
-	API_PROGRESS_LIST,     /* #9 */
-	API_PROGRESS_COURSE,   /* #10 */
-	API_LOGIN_TOKEN,       /* #11 */
-	API_ENABLE_CHAPTER,    /* #12 */
-	API_PROPERTY_DEFS,     /* #13 */
-	API_EXAM_RESULTS,      /* #14 */
+	API_OFFERS,	     /* #1 */
+	API_USERS_LIST,	     /* #2 */
+	API_FIND_BY_MAIL,    /* #3 */
+	API_GRANT,	     /* #4 */
+	API_SET_OFFER_STATE, /* #5 */
+	API_SET_ORDER_STATE, /* #6 */
+	API_SET_PROPERTIES,  /* #7 */
+	API_DELETE_USERS,    /* #8 */
+	API_PROGRESS_LIST,   /* #9 */
+	API_PROGRESS_COURSE, /* #10 */
+	API_LOGIN_TOKEN,     /* #11 */
+	API_ENABLE_CHAPTER,  /* #12 */
+	API_PROPERTY_DEFS,   /* #13 */
+	API_EXAM_RESULTS,    /* #14 */
 	API__N
 };
 
@@ -66,7 +66,7 @@ int api_status_errno(long status);
 struct api_user_filter {
 	const char *offer_id;  /* NULL: any */
 	const char *course_id; /* NULL: any */
-	int active;            /* -1: any, 0: inactive, 1: active */
+	int active;	       /* -1: any, 0: inactive, 1: active */
 };
 
 /* What a change sent and got; release with api_result_free. */

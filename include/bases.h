@@ -50,8 +50,8 @@ int bases_note(struct bases *b, const char *path, unsigned long long who,
 /* 1 with a copy of pid's base of path appended to out, 0 when there is
  * none (never read, or forgotten), -ENOMEM. now is the monotonic clock
  * in seconds (mono_now()), for expiry. */
-int bases_get(struct bases *b, const char *path, unsigned long long who, double now,
-	      struct buf *out);
+int bases_get(struct bases *b, const char *path, unsigned long long who,
+	      double now, struct buf *out);
 /* Drops every base of path and of the paths below it (a member deleted,
  * a directory dropped). */
 void bases_forget(struct bases *b, const char *path);

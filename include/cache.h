@@ -33,9 +33,9 @@
 struct cache;
 
 struct cval {
-	cJSON *json;      /* read-only for holders of a reference */
-	double fetched;   /* monotonic seconds when fetched */
-	int stale;        /* 1 when served past its ttl because the API failed */
+	cJSON *json;	/* read-only for holders of a reference */
+	double fetched; /* monotonic seconds when fetched */
+	int stale;	/* 1 when served past its ttl because the API failed */
 	/* private */
 	int refs;
 };
@@ -53,8 +53,8 @@ void cache_free(struct cache *c);
 void cache_set_holdoff(struct cache *c, double stale_s, double error_s);
 /* Returns 0 with a new reference in *out (release with cval_put), or
  * -errno (from the fetch, or from the negative cache: -ENOENT). */
-int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch,
-	      void *arg, struct cval **out);
+int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
+	      struct cval **out);
 /* A reference to the value if present and fresh, else NULL. Never fetches
  * and never waits. */
 struct cval *cache_peek(struct cache *c, const char *key);
@@ -74,6 +74,6 @@ long cache_count(struct cache *c);
  * derive a value from a cached one. NULL on ENOMEM (json freed). */
 struct cval *cval_wrap(cJSON *json, double fetched, int stale);
 struct cval *cval_get(struct cval *v); /* another reference */
-void cval_put(struct cval *v);         /* NULL is fine */
+void cval_put(struct cval *v);	       /* NULL is fine */
 
 #endif

@@ -28,19 +28,20 @@ struct buf;
 
 enum http_class {
 	HTTP_CLASS_GENERAL,  /* ceiling config.max_rps */
-	HTTP_CLASS_PROGRESS, /* course-progress endpoints: config.progress_rps */
+	HTTP_CLASS_PROGRESS, /* course-progress endpoints: config.progress_rps
+			      */
 	HTTP_CLASS__N
 };
 
 struct http_config {
-	const char *base_url;     /* e.g. "https://api.memberspot.de" */
-	const char *api_key;      /* copied */
-	double timeout_s;         /* total budget of one http_request call */
+	const char *base_url;	  /* e.g. "https://api.memberspot.de" */
+	const char *api_key;	  /* copied */
+	double timeout_s;	  /* total budget of one http_request call */
 	double connect_timeout_s; /* per attempt; capped by the budget left */
-	double max_rps;           /* general ceiling; <= 0: none (learned) */
-	double progress_rps;      /* progress ceiling; <= 0: none (learned) */
-	int max_conns;            /* pool size, >= 1 */
-	int insecure;             /* skip TLS verification */
+	double max_rps;		  /* general ceiling; <= 0: none (learned) */
+	double progress_rps;	  /* progress ceiling; <= 0: none (learned) */
+	int max_conns;		  /* pool size, >= 1 */
+	int insecure;		  /* skip TLS verification */
 	int dry_run;		  /* send GETs only (-o dry_run): see below */
 };
 
@@ -53,8 +54,8 @@ struct http_config {
 #define HTTP_TOO_BIG_REASON "answer too large: "
 
 struct http_response {
-	long status;        /* final HTTP status */
-	char *body;         /* NUL-terminated, may be "" */
+	long status; /* final HTTP status */
+	char *body;  /* NUL-terminated, may be "" */
 	size_t len;
 	double retry_after; /* seconds from Retry-After, or 0 */
 	/* When http_request failed in transport: a readable reason, one line

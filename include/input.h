@@ -70,8 +70,7 @@ int input_state_prefix(const char *data, size_t len, char *why, size_t whylen);
  * means none set). Names left out are left alone. An empty array means
  * nothing to send.
  */
-int input_props_diff(const cJSON *defs, const cJSON *current,
-		     const char *data, size_t len, cJSON **changes, char *why,
-		     size_t whylen);
+int input_props_diff(const cJSON *defs, const cJSON *current, const char *data,
+		     size_t len, cJSON **changes, char *why, size_t whylen);
 
 #endif

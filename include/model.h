@@ -48,7 +48,7 @@ const char *model_user_uid(const cJSON *user);
 /* "firstname" and "name" (the last name), or NULL when not strings. */
 const char *model_user_first_name(const cJSON *user);
 const char *model_user_last_name(const cJSON *user);
-int model_user_active(const cJSON *user);         /* 1, 0, -1 unknown */
+int model_user_active(const cJSON *user); /* 1, 0, -1 unknown */
 /* The member's grants, or NULL when the record carries none (the
  * evidence dialect): then they are derived from the per-offer lists. */
 const cJSON *model_user_offers(const cJSON *user);
@@ -74,7 +74,7 @@ cJSON *model_user_props_by_id(const cJSON *user, const cJSON *defs);
 /* An entry of User.offers */
 const char *model_grant_offer_id(const cJSON *grant);
 const char *model_grant_order_id(const cJSON *grant);
-int model_grant_active(const cJSON *grant);       /* 1, 0, -1 unknown */
+int model_grant_active(const cJSON *grant); /* 1, 0, -1 unknown */
 /* A grant in the shape the getters above read, for grants the mount
  * derives when records carry none (offer may be NULL for an order known
  * only by its id; order may be NULL). NULL on ENOMEM. */

@@ -49,6 +49,16 @@ void pacer_free(struct pacer *p);
  */
 int pacer_reserve(struct pacer *p, double now, double deadline, double *slot);
 
+/*
+ * The request reserved at `slot` leaves only now (`now` > slot: the
+ * caller waited for a connection, or was not scheduled in time, which on
+ * a loaded machine can be hundreds of milliseconds). Later reservations
+ * count the window from when it really left, so a late request and the
+ * ones reserved after it never reach the server closer together than the
+ * rate allows. A slot no longer among the last reservations is ignored.
+ */
+void pacer_departed(struct pacer *p, double slot, double now);
+
 /* The server answered (not a refusal) the request reserved at `sent`. */
 void pacer_accepted(struct pacer *p, double sent);
 

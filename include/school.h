@@ -30,14 +30,14 @@ struct journal;
 struct scratch;
 
 struct school_config {
-	double cache_ttl;   /* seconds */
-	double neg_ttl;     /* seconds a missing name is remembered */
-	int page_size;      /* 1-100 */
-	int readonly;       /* no change reaches the API: EROFS */
-	int nodelete;       /* member deletion refused: EPERM */
-	int max_deletes;    /* members deleted per rolling minute; 0: any */
-	int dry_run;        /* changes journalled as "dry-run", not sent */
-	int workers;        /* parallel requests for bulk control files */
+	double cache_ttl; /* seconds */
+	double neg_ttl;	  /* seconds a missing name is remembered */
+	int page_size;	  /* 1-100 */
+	int readonly;	  /* no change reaches the API: EROFS */
+	int nodelete;	  /* member deletion refused: EPERM */
+	int max_deletes;  /* members deleted per rolling minute; 0: any */
+	int dry_run;	  /* changes journalled as "dry-run", not sent */
+	int workers;	  /* parallel requests for bulk control files */
 };
 
 /* Called with a mount path whose kernel-cached entry and attributes must
@@ -64,8 +64,8 @@ struct journal *school_journal(struct school *s);
 struct cache *school_cache(struct school *s);
 
 /* --- reads ------------------------------------------------------------ */
-int school_offers(struct school *s, struct cval **out);      /* array */
-int school_propdefs(struct school *s, struct cval **out);    /* array */
+int school_offers(struct school *s, struct cval **out);	  /* array */
+int school_propdefs(struct school *s, struct cval **out); /* array */
 /* Member emails matching f (array of strings), every page fetched; the
  * members' records are cached on the way, except those of members changed
  * through the mount while the pages came in (a page may predate the

@@ -12,19 +12,19 @@
 enum stat_id {
 	STAT_CACHE_HIT,
 	STAT_CACHE_MISS,
-	STAT_CACHE_NEG_HIT,   /* answered "missing" from the negative cache */
-	STAT_CACHE_STALE,     /* served a stale copy because the API failed */
-	STAT_HTTP_REQUESTS,   /* requests actually sent, retries included */
+	STAT_CACHE_NEG_HIT, /* answered "missing" from the negative cache */
+	STAT_CACHE_STALE,   /* served a stale copy because the API failed */
+	STAT_HTTP_REQUESTS, /* requests actually sent, retries included */
 	STAT_HTTP_429,
 	STAT_HTTP_RETRIES,
-	STAT_HTTP_ERRORS,     /* final failures: 4xx/5xx/transport */
+	STAT_HTTP_ERRORS, /* final failures: 4xx/5xx/transport */
 	STAT_TRANSPORT_ERRORS,
-	STAT_PACING_WAITS,    /* times the client slept for its own pacing */
-	STAT_API_DOWN_FAST,   /* calls failed at once: the API was just down */
-	STAT_LINES_DONE,      /* control-file lines run (grant, chapters, ...) */
-	STAT_LINES_FAILED,    /* ... of which refused or failed */
-	STAT_FUSE_READS,      /* read calls the kernel sent (not its cache) */
-	STAT_RENDERS,         /* files rendered (for a stat or an open) */
+	STAT_PACING_WAITS,  /* times the client slept for its own pacing */
+	STAT_API_DOWN_FAST, /* calls failed at once: the API was just down */
+	STAT_LINES_DONE,    /* control-file lines run (grant, chapters, ...) */
+	STAT_LINES_FAILED,  /* ... of which refused or failed */
+	STAT_FUSE_READS,    /* read calls the kernel sent (not its cache) */
+	STAT_RENDERS,	    /* files rendered (for a stat or an open) */
 	STAT__N
 };
 

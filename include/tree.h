@@ -36,46 +36,46 @@
  * everything else about them. */
 enum node {
 	N_ROOT,
-	N_README,                 /* /README */
-	N_PROPDEFS,               /* /properties.json */
-	N_USERS_JSONL,            /* /users.jsonl */
-	N_USERS_CSV,              /* /users.csv */
-	N_OFFERS,                 /* /offers */
-	N_OFFER,                  /* /offers/O */
-	N_OFFER_JSON,             /* /offers/O/offer.json */
-	N_OFFER_NAME,             /* /offers/O/name */
-	N_OFFER_MEMBERS,          /* /offers/O/members */
-	N_OFFER_MEMBER,           /* /offers/O/members/E (symlink) */
-	N_OFFER_GRANT,            /* /offers/O/grant */
-	N_OFFER_MEMBERS_CSV,      /* /offers/O/members.csv */
-	N_COURSES,                /* /courses */
-	N_COURSE,                 /* /courses/C */
-	N_COURSE_MEMBERS,         /* /courses/C/members */
-	N_COURSE_MEMBER,          /* /courses/C/members/E (symlink) */
-	N_BY_STATUS,              /* /by-status */
-	N_STATUS_DIR,             /* /by-status/active|inactive (id[0]) */
-	N_STATUS_MEMBER,          /* /by-status/S/E (symlink) */
-	N_USERS,                  /* /users */
-	N_USER,                   /* /users/E */
-	N_USER_JSON,              /* /users/E/user.json */
-	N_USER_OFFERS,            /* /users/E/offers */
-	N_USER_OFFER,             /* /users/E/offers/O */
-	N_USER_ORDERS,            /* /users/E/orders */
-	N_USER_ORDER,             /* /users/E/orders/R */
-	N_USER_PROPS,             /* /users/E/properties */
-	N_USER_PROP,              /* /users/E/properties/NAME */
-	N_USER_PROPS_JSON,        /* /users/E/properties.json */
-	N_USER_PROGRESS_JSON,     /* /users/E/progress.json */
-	N_USER_PROGRESS,          /* /users/E/progress */
-	N_USER_PROGRESS_COURSE,   /* /users/E/progress/C.json */
-	N_USER_CHAPTERS,          /* /users/E/chapters */
-	N_USER_LOGIN_TOKEN,       /* /users/E/login-token */
-	N_USER_SCRATCH,           /* /users/E/<any other name> */
-	N_EXAMS,                  /* /exams */
-	N_EXAM,                   /* /exams/X */
-	N_EXAM_JSON,              /* /exams/X/results.json */
-	N_EXAM_CSV,               /* /exams/X/results.csv */
-	N_META,                   /* /.memberspot */
+	N_README,		/* /README */
+	N_PROPDEFS,		/* /properties.json */
+	N_USERS_JSONL,		/* /users.jsonl */
+	N_USERS_CSV,		/* /users.csv */
+	N_OFFERS,		/* /offers */
+	N_OFFER,		/* /offers/O */
+	N_OFFER_JSON,		/* /offers/O/offer.json */
+	N_OFFER_NAME,		/* /offers/O/name */
+	N_OFFER_MEMBERS,	/* /offers/O/members */
+	N_OFFER_MEMBER,		/* /offers/O/members/E (symlink) */
+	N_OFFER_GRANT,		/* /offers/O/grant */
+	N_OFFER_MEMBERS_CSV,	/* /offers/O/members.csv */
+	N_COURSES,		/* /courses */
+	N_COURSE,		/* /courses/C */
+	N_COURSE_MEMBERS,	/* /courses/C/members */
+	N_COURSE_MEMBER,	/* /courses/C/members/E (symlink) */
+	N_BY_STATUS,		/* /by-status */
+	N_STATUS_DIR,		/* /by-status/active|inactive (id[0]) */
+	N_STATUS_MEMBER,	/* /by-status/S/E (symlink) */
+	N_USERS,		/* /users */
+	N_USER,			/* /users/E */
+	N_USER_JSON,		/* /users/E/user.json */
+	N_USER_OFFERS,		/* /users/E/offers */
+	N_USER_OFFER,		/* /users/E/offers/O */
+	N_USER_ORDERS,		/* /users/E/orders */
+	N_USER_ORDER,		/* /users/E/orders/R */
+	N_USER_PROPS,		/* /users/E/properties */
+	N_USER_PROP,		/* /users/E/properties/NAME */
+	N_USER_PROPS_JSON,	/* /users/E/properties.json */
+	N_USER_PROGRESS_JSON,	/* /users/E/progress.json */
+	N_USER_PROGRESS,	/* /users/E/progress */
+	N_USER_PROGRESS_COURSE, /* /users/E/progress/C.json */
+	N_USER_CHAPTERS,	/* /users/E/chapters */
+	N_USER_LOGIN_TOKEN,	/* /users/E/login-token */
+	N_USER_SCRATCH,		/* /users/E/<any other name> */
+	N_EXAMS,		/* /exams */
+	N_EXAM,			/* /exams/X */
+	N_EXAM_JSON,		/* /exams/X/results.json */
+	N_EXAM_CSV,		/* /exams/X/results.csv */
+	N_META,			/* /.memberspot */
 	N_META_STATUS,
 	N_META_ERRORS,
 	N_META_JOURNAL,

@@ -41,7 +41,7 @@ enum view_write {
 
 struct view_attr {
 	enum view_type type;
-	mode_t mode;        /* permission bits only */
+	mode_t mode; /* permission bits only */
 	size_t size;
 	enum view_write write;
 	int hashed;    /* the content was rendered: hash is set */
@@ -50,7 +50,6 @@ struct view_attr {
 
 /* Largest content accepted for a file of this kind (EFBIG beyond). */
 size_t view_max_write(enum view_write w);
-
 
 /* Classifies and checks existence. Returns 0, -ENOENT, or another -errno
  * when the API failed. `path` is the raw mount path (for scratch files).
@@ -70,8 +69,7 @@ int view_list(struct school *s, const char *path, const struct tree_path *p,
  * files are not rendered here (see scratch.h). */
 int view_render(struct school *s, const struct tree_path *p, struct buf *out);
 /* Target of a symlink node, relative ("../../../users/E"). */
-int view_readlink(struct school *s, const struct tree_path *p,
-		  struct buf *out);
+int view_readlink(struct school *s, const struct tree_path *p, struct buf *out);
 
 /* --- writes (edits.c) --- */
 /* The content the saving process last read of the file (bases.h); NULL

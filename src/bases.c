@@ -18,9 +18,9 @@
 #include "cache.h"
 
 struct base {
-	char *path;  /* NULL: a free slot */
+	char *path; /* NULL: a free slot */
 	unsigned long long who;
-	double noted; /* monotonic seconds */
+	double noted;	   /* monotonic seconds */
 	unsigned long seq; /* order of noting: the lowest goes first */
 	struct buf data;
 };
@@ -84,7 +84,8 @@ void bases_free(struct bases *b)
 }
 
 /* The slot of (path, pid), or NULL. Caller holds the lock. */
-static struct base *find(struct bases *b, const char *path, unsigned long long who)
+static struct base *find(struct bases *b, const char *path,
+			 unsigned long long who)
 {
 	size_t i;
 
@@ -147,8 +148,8 @@ int bases_note(struct bases *b, const char *path, unsigned long long who,
 	return 0;
 }
 
-int bases_get(struct bases *b, const char *path, unsigned long long who, double now,
-	      struct buf *out)
+int bases_get(struct bases *b, const char *path, unsigned long long who,
+	      double now, struct buf *out)
 {
 	struct base *e;
 	int r = 0;

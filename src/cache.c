@@ -68,7 +68,7 @@ struct centry {
 	double hold_until;     /* after a transient failure: no new fetch
 				* before this; the stale value or err is
 				* the answer meanwhile */
-	int err;               /* that failure, when there is no value */
+	int err;	       /* that failure, when there is no value */
 	uint8_t orphan;	  /* unlinked while fetching; the fetcher frees it */
 	uint8_t negative; /* "missing" until expires */
 };

@@ -217,7 +217,8 @@ static int set_one_property(struct school *s, const char *path,
 			goto out_value;
 	}
 	props = cJSON_CreateArray();
-	item = model_prop_item(model_propdef_id(def), cJSON_CreateString(value));
+	item = model_prop_item(model_propdef_id(def),
+			       cJSON_CreateString(value));
 	if (!props || !item || !cJSON_AddItemToArray(props, item)) {
 		cJSON_Delete(props);
 		cJSON_Delete(item);
@@ -246,16 +247,17 @@ static cJSON *base_by_id(const struct edit_base *base, const cJSON *defs)
 	if (!cJSON_IsObject(doc))
 		goto out;
 	out = cJSON_CreateObject();
-	cJSON_ArrayForEach(it, doc)
-	{
+	cJSON_ArrayForEach(it, doc) {
 		const cJSON *def = model_propdef_find(defs, it->string);
 		cJSON *v;
 
-		if (!out || !def || cJSON_GetObjectItemCaseSensitive(
-					    out, model_propdef_id(def)))
+		if (!out || !def ||
+		    cJSON_GetObjectItemCaseSensitive(out,
+						     model_propdef_id(def)))
 			continue;
 		v = cJSON_Duplicate(it, 1);
-		if (!v || !cJSON_AddItemToObject(out, model_propdef_id(def), v)) {
+		if (!v ||
+		    !cJSON_AddItemToObject(out, model_propdef_id(def), v)) {
 			cJSON_Delete(v);
 			cJSON_Delete(out);
 			out = NULL;
@@ -279,7 +281,8 @@ static int check_stale(const char *path, const cJSON *defs, const cJSON *was,
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(was, id);
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(now, id);
 		const cJSON *want = model_prop_item_value(c);
-		const char *name = model_propdef_name(model_propdef_find(defs, id));
+		const char *name =
+			model_propdef_name(model_propdef_find(defs, id));
 
 		next = c->next;
 		if (same_value(v, want)) {
@@ -301,8 +304,8 @@ static int check_stale(const char *path, const cJSON *defs, const cJSON *was,
  * one call.
  */
 static int set_properties_json(struct school *s, const char *path,
-			       const char *email, const char *data,
-			       size_t len, const struct edit_base *base)
+			       const char *email, const char *data, size_t len,
+			       const struct edit_base *base)
 {
 	char why[INPUT_WHY_MAX];
 	struct cval *u = NULL, *defs = NULL;
@@ -361,7 +364,7 @@ struct line_run {
 	size_t len;
 	size_t pos;
 	int lineno;
-	int first_err;    /* errno of the lowest failing line */
+	int first_err; /* errno of the lowest failing line */
 	int first_line;
 	int failed;
 	int done;
@@ -431,8 +434,12 @@ static int run_lines(struct school *s, const char *path,
 		     const struct tree_path *p, const char *data, size_t len,
 		     node_line_fn fn, int workers, struct edit_lines *res)
 {
-	struct line_run run = {.s = s, .path = path, .p = p, .fn = fn,
-			       .data = data, .len = len,
+	struct line_run run = {.s = s,
+			       .path = path,
+			       .p = p,
+			       .fn = fn,
+			       .data = data,
+			       .len = len,
 			       .lineno = res ? res->lines : 0};
 	pthread_t tids[MAX_WORKERS];
 	int n = 0, i;

@@ -97,7 +97,9 @@ struct attempt {
 	size_t max_body; /* the caller's cap on the (decoded) body */
 	int too_big;
 	int nomem;
-	double retry_after; /* seconds, < 0 when absent */
+	double retry_after;  /* seconds, < 0 when absent */
+	struct pacer *pacer; /* the class's pacer, told when it really leaves */
+	double slot;	     /* the send time it reserved */
 	/* curl's detail of a failure (CURLOPT_ERRORBUFFER) */
 	char curl_error[CURL_ERROR_SIZE];
 };
@@ -460,6 +462,7 @@ static int attempt_once(struct http *h, const char *url, const char *method,
 	}
 	stats_add(STAT_HTTP_REQUESTS, 1);
 	stats_endpoint(endpoint);
+	pacer_departed(a->pacer, a->slot, mono_now());
 	e = curl_easy_perform(c);
 	if (e == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -569,6 +572,8 @@ static int request(struct http *h, const char *method, const char *path,
 		rc = pace(h, cls, deadline, &sent);
 		if (rc)
 			break;
+		a.pacer = h->pacer[cls];
+		a.slot = sent;
 		buf_free(&a.body);
 		a.too_big = a.nomem = 0;
 		a.retry_after = -1;

@@ -331,8 +331,7 @@ static bool has_escaped_nul(const char *data, size_t len)
 
 /* Line breaks and tabs may be written in JSON strings (\n, \t); other
  * control characters are refused, as in value files. */
-static int check_text(const char *what, const char *s, char *why,
-		      size_t whylen)
+static int check_text(const char *what, const char *s, char *why, size_t whylen)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if ((*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') ||
@@ -345,9 +344,8 @@ static int check_text(const char *what, const char *s, char *why,
 
 /* Checks one name/value pair of properties.json and appends it to
  * changes when its value differs. */
-static int diff_one(const cJSON *defs, const cJSON *current,
-		    const cJSON *doc, const cJSON *it, cJSON *changes,
-		    char *why, size_t whylen)
+static int diff_one(const cJSON *defs, const cJSON *current, const cJSON *doc,
+		    const cJSON *it, cJSON *changes, char *why, size_t whylen)
 {
 	const cJSON *def, *cur, *dup;
 	const char *id, *dup_id;
@@ -399,9 +397,8 @@ static int diff_one(const cJSON *defs, const cJSON *current,
 	return 0;
 }
 
-int input_props_diff(const cJSON *defs, const cJSON *current,
-		     const char *data, size_t len, cJSON **changes, char *why,
-		     size_t whylen)
+int input_props_diff(const cJSON *defs, const cJSON *current, const char *data,
+		     size_t len, cJSON **changes, char *why, size_t whylen)
 {
 	const char *end = NULL;
 	const cJSON *it;
@@ -432,8 +429,7 @@ int input_props_diff(const cJSON *defs, const cJSON *current,
 		r = -ENOMEM;
 		goto out;
 	}
-	cJSON_ArrayForEach(it, doc)
-	{
+	cJSON_ArrayForEach(it, doc) {
 		r = diff_one(defs, current, doc, it, out, why, whylen);
 		if (r)
 			break;

@@ -493,15 +493,13 @@ const cJSON *model_propdef_find(const cJSON *defs, const char *name)
 	const cJSON *d;
 
 	/* Names first: they are what files are called. */
-	cJSON_ArrayForEach(d, defs)
-	{
+	cJSON_ArrayForEach(d, defs) {
 		const char *n = model_propdef_name(d);
 
 		if (n && !strcmp(n, name) && model_propdef_id(d))
 			return d;
 	}
-	cJSON_ArrayForEach(d, defs)
-	{
+	cJSON_ArrayForEach(d, defs) {
 		const char *id = model_propdef_id(d);
 
 		if (id && !strcmp(id, name))
@@ -514,8 +512,7 @@ int model_propdef_idless(const cJSON *defs, const char *name)
 {
 	const cJSON *d;
 
-	cJSON_ArrayForEach(d, defs)
-	{
+	cJSON_ArrayForEach(d, defs) {
 		const char *n = model_propdef_name(d);
 
 		if (n && !strcmp(n, name) && !model_propdef_id(d))

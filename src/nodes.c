@@ -56,17 +56,18 @@ static const struct node_entry table[N__COUNT] = {
 		.render = view_render_propdefs,
 	},
 	/* Whole-school files: every member, built from the listing. Sized
-	 * by what was last built (view_stat_jsonl, view_stat_csv), never rendered twice
-	 * for one stat. */
+	 * by what was last built (view_stat_jsonl, view_stat_csv), never
+	 * rendered twice for one stat. Live: large, and any change to any
+	 * member changes them, so the kernel keeps no pages of them. */
 	[N_USERS_JSONL] = {
 		.name = "users.jsonl", .parent = N_ROOT, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = NODE_LISTED,
+		.mode = MODE_RO, .flags = NODE_LISTED | NODE_LIVE,
 		.forget = FORGET_ROSTER, .stat = view_stat_jsonl,
 		.render = view_render_users_jsonl,
 	},
 	[N_USERS_CSV] = {
 		.name = "users.csv", .parent = N_ROOT, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = NODE_LISTED,
+		.mode = MODE_RO, .flags = NODE_LISTED | NODE_LIVE,
 		.forget = FORGET_ROSTER, .stat = view_stat_csv,
 		.render = view_render_users_csv,
 	},
@@ -117,7 +118,7 @@ static const struct node_entry table[N__COUNT] = {
 	},
 	[N_OFFER_MEMBERS_CSV] = {
 		.name = "members.csv", .parent = N_OFFER, .type = VIEW_FILE,
-		.mode = MODE_RO, .flags = NODE_LISTED,
+		.mode = MODE_RO, .flags = NODE_LISTED | NODE_LIVE,
 		.forget = FORGET_LISTS, .exists = view_exists_offer,
 		.stat = view_stat_csv, .render = view_render_offer_csv,
 	},

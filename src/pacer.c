@@ -222,6 +222,26 @@ int pacer_reserve(struct pacer *p, double now, double deadline, double *slot)
 	return rc;
 }
 
+void pacer_departed(struct pacer *p, double slot, double now)
+{
+	unsigned long i, have;
+
+	if (now <= slot)
+		return;
+	pthread_mutex_lock(&p->lock);
+	have = p->nslots < PACER_MAX_BURST ? p->nslots : PACER_MAX_BURST;
+	/* Newest first: the slot was reserved a moment ago. */
+	for (i = 1; i <= have; i++) {
+		double *e = &p->slots[(p->nslots - i) % PACER_MAX_BURST];
+
+		if (*e == slot) {
+			*e = now;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
 void pacer_accepted(struct pacer *p, double sent)
 {
 	pthread_mutex_lock(&p->lock);

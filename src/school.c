@@ -62,33 +62,33 @@
 struct school {
 	struct school_config cfg;
 	struct http *http;
-	struct cache *cache;  /* records: user:, offers, propdefs, exam: ... */
-	struct cache *views;  /* derived views: list:, progress:, cprogress: */
-	struct fence *fence;  /* changed members (emails) vs. running lists */
+	struct cache *cache; /* records: user:, offers, propdefs, exam: ... */
+	struct cache *views; /* derived views: list:, progress:, cprogress: */
+	struct fence *fence; /* changed members (emails) vs. running lists */
 	struct journal *journal;
 	struct scratch *scratch;
-	struct bases *bases;  /* what each process read of each file */
+	struct bases *bases; /* what each process read of each file */
 	school_invalidate_fn invalidate;
 	void *invalidate_arg;
 
 	pthread_mutex_t budget_lock; /* guards the deletion budget */
-	double *deleted;         /* max_deletes slots: when each deletion
-				  * was let through (0: free) */
-	unsigned long burst;     /* errlog entry of the current refusals */
-	long refused;            /* deletions refused in that burst */
+	double *deleted;	     /* max_deletes slots: when each deletion
+				      * was let through (0: free) */
+	unsigned long burst;	     /* errlog entry of the current refusals */
+	long refused;		     /* deletions refused in that burst */
 
-	pthread_mutex_t lock; /* guards pending, exams and held_walks */
+	pthread_mutex_t lock;	/* guards pending, exams and held_walks */
 	struct strmap *pending; /* set of emails granted, not yet listed */
-	struct strmap *exams;   /* set of exam ids read through this mount */
-	cJSON *orders;	      /* object: email -> [grant]: orders made known
-			       * through this mount (derived grants only) */
+	struct strmap *exams;	/* set of exam ids read through this mount */
+	cJSON *orders;		/* object: email -> [grant]: orders made known
+				 * through this mount (derived grants only) */
 	/* Derived grants (below), guarded by lock: */
-	double held_walks;    /* walks begun (a counter: their numbers) */
-	double held_running;  /* the number of the walk running, or 0 */
-	double held_done;     /* walks ended (a counter, for waiters) */
-	int held_err;         /* how the last walk ended */
-	unsigned held_epoch;  /* bumped when every cached view is dropped */
-	cJSON *held_log;      /* changes made while a walk runs */
+	double held_walks;	  /* walks begun (a counter: their numbers) */
+	double held_running;	  /* the number of the walk running, or 0 */
+	double held_done;	  /* walks ended (a counter, for waiters) */
+	int held_err;		  /* how the last walk ended */
+	unsigned held_epoch;	  /* bumped when every cached view is dropped */
+	cJSON *held_log;	  /* changes made while a walk runs */
 	pthread_cond_t held_cond; /* a walk ended */
 	unsigned long changes;	  /* changes and refreshes (atomic) */
 };
@@ -128,8 +128,8 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	if (!s->pending || !s->exams || !s->orders)
 		goto fail_json;
 	if (cfg->max_deletes > 0) {
-		s->deleted = calloc((size_t)cfg->max_deletes,
-				    sizeof(*s->deleted));
+		s->deleted =
+			calloc((size_t)cfg->max_deletes, sizeof(*s->deleted));
 		if (!s->deleted)
 			goto fail_json;
 	}
@@ -173,8 +173,7 @@ void school_free(struct school *s)
 	free(s);
 }
 
-void school_set_invalidate(struct school *s, school_invalidate_fn fn,
-			   void *arg)
+void school_set_invalidate(struct school *s, school_invalidate_fn fn, void *arg)
 {
 	s->invalidate = fn;
 	s->invalidate_arg = arg;
@@ -274,8 +273,8 @@ static struct cache *cache_for_key(struct school *s, const char *key)
 }
 
 /* Runs cache_get under a freshly built key. */
-static int get_keyed(struct school *s, char *key, cache_fetch_fn fn,
-		     void *arg, struct cval **out)
+static int get_keyed(struct school *s, char *key, cache_fetch_fn fn, void *arg,
+		     struct cval **out)
 {
 	int r;
 
@@ -844,8 +843,7 @@ int school_find_offer(struct school *s, const char *offer_id,
 
 	if (r)
 		return r;
-	cJSON_ArrayForEach(o, offers->json)
-	{
+	cJSON_ArrayForEach(o, offers->json) {
 		const char *id = model_offer_id(o);
 
 		if (id && !strcmp(id, offer_id)) {
@@ -866,10 +864,8 @@ int school_course_known(struct school *s, const char *course_id)
 
 	if (school_offers(s, &offers))
 		return 0;
-	cJSON_ArrayForEach(o, offers->json)
-	{
-		cJSON_ArrayForEach(c, model_offer_courses(o))
-		{
+	cJSON_ArrayForEach(o, offers->json) {
+		cJSON_ArrayForEach(c, model_offer_courses(o)) {
 			const char *id = model_course_id(c);
 
 			if (id && !strcmp(id, course_id))
@@ -1010,8 +1006,7 @@ static int held_note_list(struct school *s, double walk, const char *offer,
 	if (r)
 		return r;
 	pthread_mutex_lock(&s->lock);
-	cJSON_ArrayForEach(e, list->json)
-	{
+	cJSON_ArrayForEach(e, list->json) {
 		if (cJSON_IsString(e))
 			held_set(s, walk, e->valuestring, offer, !inactive, 0);
 	}
@@ -1029,8 +1024,7 @@ static int held_run(struct school *s, double walk)
 
 	if (r)
 		return r;
-	cJSON_ArrayForEach(o, offers->json)
-	{
+	cJSON_ArrayForEach(o, offers->json) {
 		const char *oid = model_offer_id(o);
 
 		if (!oid)
@@ -1052,8 +1046,7 @@ static int held_publish(struct school *s, double walk, double started)
 	const cJSON *c;
 	cJSON *m;
 
-	cJSON_ArrayForEach(c, s->held_log)
-	{
+	cJSON_ArrayForEach(c, s->held_log) {
 		const cJSON *offer = cJSON_GetObjectItemCaseSensitive(c, "o");
 
 		held_set(s, walk,
@@ -1313,7 +1306,8 @@ int school_grants(struct school *s, const char *email, const cJSON *user,
 	e = cache_peek(s->views, key);
 	free(key);
 	copy = e ? cJSON_Duplicate(
-			   cJSON_GetObjectItemCaseSensitive(e->json, "grants"), 1)
+			   cJSON_GetObjectItemCaseSensitive(e->json, "grants"),
+			   1)
 		 : cJSON_CreateArray();
 	cval_put(e);
 	if (copy && orders_merge(s, email, copy)) {
@@ -1427,15 +1421,14 @@ static void forget_member_links(struct school *s, const char *email)
 		return;
 	/* Any offer may have gained or lost the member; the entries are few
 	 * and forgetting one that is not cached costs nothing. */
-	cJSON_ArrayForEach(o, offers->json)
-	{
+	cJSON_ArrayForEach(o, offers->json) {
 		const char *oid = model_offer_id(o);
 
 		if (!oid)
 			continue;
 		kernel_forget_node(s, N_OFFER_MEMBER, oid, email);
-		cJSON_ArrayForEach(c, model_offer_courses(o))
-		{
+		kernel_forget_node(s, N_OFFER_MEMBERS_CSV, oid, NULL);
+		cJSON_ArrayForEach(c, model_offer_courses(o)) {
 			const char *cid = model_course_id(c);
 
 			if (cid)
@@ -1448,8 +1441,8 @@ static void forget_member_links(struct school *s, const char *email)
 
 /* Which member lists a change can affect. */
 enum change_scope {
-	SCOPE_MEMBER,  /* the member's grants or state: filtered lists only */
-	SCOPE_ROSTER,  /* members came or went: every list, users/ too */
+	SCOPE_MEMBER, /* the member's grants or state: filtered lists only */
+	SCOPE_ROSTER, /* members came or went: every list, users/ too */
 };
 
 /* After any change to a member: its record, the member lists that may
@@ -1479,6 +1472,9 @@ static void member_changed(struct school *s, const char *email,
 	kernel_forget_node(s, N_USER, email, NULL);
 	kernel_forget_node(s, N_STATUS_DIR, "active", NULL);
 	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL);
+	/* Every member is a line of the whole-school files. */
+	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL);
+	kernel_forget_node(s, N_USERS_CSV, NULL, NULL);
 	forget_member_links(s, email);
 	free(key);
 	free(pkey);
@@ -1506,8 +1502,8 @@ int school_refuse_readonly(const struct school *s, const char *what)
  * (under dry_run, resp is the request not sent). Returns r, or under
  * dry_run the journal's verdict: the journal is all a dry run produces,
  * so a line that could not be written fails the change. */
-static int journal_outcome(struct school *s, const char *op,
-			   const cJSON *args, int r, const cJSON *resp)
+static int journal_outcome(struct school *s, const char *op, const cJSON *args,
+			   int r, const cJSON *resp)
 {
 	if (!s->cfg.dry_run || r) {
 		journal_change(s->journal, op, args, r, resp);
@@ -1542,8 +1538,8 @@ int school_grant(struct school *s, const char *email, const char *first,
 
 /* Sets email's grant of an offer (by_offer) or of an order (id) active
  * or not. */
-static int set_grant_state(struct school *s, const char *email,
-			   bool by_offer, const char *id, bool active)
+static int set_grant_state(struct school *s, const char *email, bool by_offer,
+			   const char *id, bool active)
 {
 	const char *op = by_offer ? "set-offer-state" : "set-order-state";
 	struct api_result res;
@@ -1722,7 +1718,8 @@ int school_delete(struct school *s, const char *const *emails, int n)
 	if (r)
 		return r;
 	if (s->cfg.nodelete) {
-		errlog_add("delete", 0, "member deletion refused (-o nodelete)");
+		errlog_add("delete", 0,
+			   "member deletion refused (-o nodelete)");
 		return -EPERM;
 	}
 	if (!s->cfg.dry_run && !journal_has_file(s->journal)) {

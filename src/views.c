@@ -191,7 +191,6 @@ static int grant_state(struct school *s, const char *email, const cJSON *user,
 	return r;
 }
 
-
 /* Calls fn for each course of the member: those of the member's offers,
  * then those its record's progress names (duplicates skipped). */
 static int each_member_course(struct school *s, const char *email,
@@ -219,14 +218,12 @@ static int each_member_course(struct school *s, const char *email,
 	cJSON_ArrayForEach(g, grants->json) {
 		const char *oid = model_grant_offer_id(g);
 
-		cJSON_ArrayForEach(o, offers->json)
-		{
+		cJSON_ArrayForEach(o, offers->json) {
 			const char *id = model_offer_id(o);
 
 			if (!oid || !id || strcmp(id, oid))
 				continue;
-			cJSON_ArrayForEach(c, model_offer_courses(o))
-			{
+			cJSON_ArrayForEach(c, model_offer_courses(o)) {
 				const char *cid = model_course_id(c);
 
 				r = cid ? strmap_add(seen, cid) : 0;
@@ -287,9 +284,9 @@ static int propdef(struct school *s, const char *name, struct cval **holder,
 
 	/* Files are named by property names only; ids are accepted in
 	 * properties.json, not as file names. */
-	if (!r && strcmp(model_propdef_name(*def) ? model_propdef_name(*def)
-						  : "",
-			 name)) {
+	if (!r &&
+	    strcmp(model_propdef_name(*def) ? model_propdef_name(*def) : "",
+		   name)) {
 		cval_put(*holder);
 		return -ENOENT;
 	}
@@ -567,8 +564,7 @@ int view_render(struct school *s, const struct tree_path *p, struct buf *out)
 
 /* A member link points from its directory up to the root, then down to
  * users/E: "../../../users/E" from offers/O/members/. */
-int view_readlink(struct school *s, const struct tree_path *p,
-		  struct buf *out)
+int view_readlink(struct school *s, const struct tree_path *p, struct buf *out)
 {
 	char *target;
 	int up, r = 0;
@@ -1093,14 +1089,13 @@ int view_stat(struct school *s, const char *path, const struct tree_path *p,
  * Listings
  * ---------------------------------------------------------------------- */
 
-static int list_emails(const cJSON *emails, const char *dir,
-		       view_fill_fn fill, void *arg)
+static int list_emails(const cJSON *emails, const char *dir, view_fill_fn fill,
+		       void *arg)
 {
 	const cJSON *e;
 	int r;
 
-	cJSON_ArrayForEach(e, emails)
-	{
+	cJSON_ArrayForEach(e, emails) {
 		if (!cJSON_IsString(e))
 			continue;
 		r = fill_encoded(fill, arg, dir, e->valuestring, NULL,
@@ -1178,8 +1173,7 @@ struct fill_rest {
 	int r;
 };
 
-static enum strmap_visit fill_pending(void *arg, const char *key,
-				      void *value)
+static enum strmap_visit fill_pending(void *arg, const char *key, void *value)
 {
 	struct fill_rest *f = arg;
 
@@ -1212,8 +1206,7 @@ int view_list_users(const struct node_ctx *c, view_fill_fn fill, void *arg)
 		r = add_keys(pending, school_pending_list(c->s));
 	if (r)
 		goto out;
-	cJSON_ArrayForEach(e, list->json)
-	{
+	cJSON_ArrayForEach(e, list->json) {
 		if (!cJSON_IsString(e))
 			continue;
 		strmap_remove(pending, e->valuestring);
@@ -1238,8 +1231,7 @@ int view_list_offers(const struct node_ctx *c, view_fill_fn fill, void *arg)
 
 	if (r)
 		return r;
-	cJSON_ArrayForEach(o, offers->json)
-	{
+	cJSON_ArrayForEach(o, offers->json) {
 		if (!model_offer_id(o))
 			continue;
 		r = fill_encoded(fill, arg, c->path, model_offer_id(o), NULL,
@@ -1264,8 +1256,7 @@ int view_list_courses(const struct node_ctx *c, view_fill_fn fill, void *arg)
 			cval_put(offers);
 		return r ? r : -ENOMEM;
 	}
-	cJSON_ArrayForEach(o, offers->json)
-	{
+	cJSON_ArrayForEach(o, offers->json) {
 		cJSON_ArrayForEach(co, model_offer_courses(o)) {
 			const char *id = model_course_id(co);
 

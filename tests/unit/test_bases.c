@@ -34,13 +34,12 @@ int main(void)
 	r = get(b, "/users/a/properties.json", 10, now, got, sizeof(got));
 	ok(r == 0 && !*got, "nothing noted: no base");
 
-	ok(bases_note(b, "/users/a/properties.json", 10, "{\"A\": 1}\n", 9, 1) ==
-		   0,
+	ok(bases_note(b, "/users/a/properties.json", 10, "{\"A\": 1}\n", 9,
+		      1) == 0,
 	   "note a read");
 	r = get(b, "/users/a/properties.json", 10, now, got, sizeof(got));
 	ok(r == 1 && !strcmp(got, "{\"A\": 1}\n"), "the reader gets its base");
-	ok(get(b, "/users/a/properties.json", 11, now, got, sizeof(got)) ==
-		   0,
+	ok(get(b, "/users/a/properties.json", 11, now, got, sizeof(got)) == 0,
 	   "another process has none");
 	ok(get(b, "/users/a/properties/Company", 10, now, got, sizeof(got)) ==
 		   0,
@@ -66,13 +65,11 @@ int main(void)
 	bases_note(b, "/users/a/properties.json", 10, "x", 1, 0);
 	bases_note(b, "/users/ab/properties.json", 10, "y", 1, 0);
 	bases_forget(b, "/users/a/");
-	ok(get(b, "/users/a/properties.json", 10, now, got, sizeof(got)) ==
-			   0 &&
+	ok(get(b, "/users/a/properties.json", 10, now, got, sizeof(got)) == 0 &&
 		   get(b, "/users/a/properties/Company", 10, now, got,
 		       sizeof(got)) == 0,
 	   "forgetting users/a drops its bases");
-	ok(get(b, "/users/ab/properties.json", 10, now, got, sizeof(got)) ==
-		   1,
+	ok(get(b, "/users/ab/properties.json", 10, now, got, sizeof(got)) == 1,
 	   "... but not those of users/ab");
 
 	for (i = 0; i < BASES_MAX + 10; i++) {

@@ -375,14 +375,17 @@ static void test_put_during_fetch_keeps_neighbour(void)
 		cval_put(args[2]);
 		s2.calls = 0;
 		rc = cache_get(c, nb, fetch, &s2, &v);
-		ok(rc == 0 && calls(&s2) == 0 && tap_streq(text(v), "neighbour"),
+		ok(rc == 0 && calls(&s2) == 0 &&
+			   tap_streq(text(v), "neighbour"),
 		   "%s of a key being fetched leaves the key chained after it "
-		   "alone (rc %d, got \"%s\")", how[k], rc, text(v));
+		   "alone (rc %d, got \"%s\")",
+		   how[k], rc, text(v));
 		cval_put(v);
 		v = NULL;
 		rc = cache_get(c, "k", fetch, &s2, &v);
 		if (k == 0)
-			ok(rc == 0 && calls(&s2) == 0 && tap_streq(text(v), "put"),
+			ok(rc == 0 && calls(&s2) == 0 &&
+				   tap_streq(text(v), "put"),
 			   "and the put key holds the put value");
 		else
 			ok(rc == -ENOENT && calls(&s2) == 0,

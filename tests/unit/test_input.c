@@ -20,7 +20,10 @@ struct bytes {
 	size_t n;
 	const char *what;
 };
-#define B(lit, what) {lit, sizeof(lit) - 1, what}
+#define B(lit, what)                                                           \
+	{                                                                      \
+		lit, sizeof(lit) - 1, what                                     \
+	}
 
 static void test_utf8(void)
 {
@@ -176,12 +179,18 @@ static void test_state(void)
 		int r;
 		bool active;
 	} cases[] = {
-		{"active\n", 0, true},	   {"inactive\n", 0, false},
-		{"1", 0, true},		   {"0\n", 0, false},
-		{"TRUE\n", 0, true},	   {"false", 0, false},
-		{"  on  \n", 0, true},	   {"off\n", 0, false},
-		{"maybe\n", -EINVAL, 0},   {"", -EINVAL, 0},
-		{"active\nx\n", -EINVAL, 0}, {"activ", -EINVAL, 0},
+		{"active\n", 0, true},
+		{"inactive\n", 0, false},
+		{"1", 0, true},
+		{"0\n", 0, false},
+		{"TRUE\n", 0, true},
+		{"false", 0, false},
+		{"  on  \n", 0, true},
+		{"off\n", 0, false},
+		{"maybe\n", -EINVAL, 0},
+		{"", -EINVAL, 0},
+		{"active\nx\n", -EINVAL, 0},
+		{"activ", -EINVAL, 0},
 		{"active\xa0\n", -EINVAL, 0},
 	};
 	char why[INPUT_WHY_MAX];
@@ -311,8 +320,8 @@ static void test_props(void)
 		   cJSON_GetArraySize(ch) == 1,
 	   "an escaped backslash before u0000 is text, not NUL");
 	cJSON_Delete(ch);
-	ok(diff(cur, "{\"Company\":\"line 1\\nline 2\\tend\"}", &ch,
-		why) == 0 &&
+	ok(diff(cur, "{\"Company\":\"line 1\\nline 2\\tend\"}", &ch, why) ==
+			   0 &&
 		   cJSON_GetArraySize(ch) == 1,
 	   "line breaks and tabs may be written in JSON strings");
 	cJSON_Delete(ch);
@@ -357,7 +366,8 @@ static void test_props(void)
 		   -EINVAL,
 	   "a name given twice is refused");
 	ok(diff(cur, "{\"Company\":\"a\",\"p-company\":\"b\"}", &ch, why) ==
-			   -EINVAL && !ch && strstr(why, "same property"),
+			   -EINVAL &&
+		   !ch && strstr(why, "same property"),
 	   "a property given by its name and by its id is refused (%s)", why);
 	ok(diff(cur, "{\"No id\":\"x\"}", &ch, why) == -EINVAL && !ch &&
 		   strstr(why, "'No id' has no id"),

@@ -196,8 +196,7 @@ static void test_propdef_find(void)
 
 	ok(tap_streq(model_propdef_id(model_propdef_find(defs, "A")), "p-a"),
 	   "propdef by name");
-	ok(tap_streq(model_propdef_id(model_propdef_find(defs, "p-b")),
-		     "p-b"),
+	ok(tap_streq(model_propdef_id(model_propdef_find(defs, "p-b")), "p-b"),
 	   "propdef by id, even without a name");
 	ok(model_propdef_find(defs, "No id") == NULL,
 	   "a definition without an id is not found by its name");
@@ -368,9 +367,8 @@ static void test_dialect_pages(void)
 	cJSON_Delete(b);
 }
 
-static const char defs_json[] =
-	"[{\"id\":\"p-co\",\"name\":\"Company\"},"
-	"{\"id\":\"p-ph\",\"name\":\"Phone\"}]";
+static const char defs_json[] = "[{\"id\":\"p-co\",\"name\":\"Company\"},"
+				"{\"id\":\"p-ph\",\"name\":\"Phone\"}]";
 
 static void test_dialect_users(void)
 {
@@ -402,8 +400,7 @@ static void test_dialect_users(void)
 	ok(model_user_prop(u, ph) == NULL, "mixed: unset value is NULL");
 	ok(tap_streq(model_user_created_reading(u), "createdAt"),
 	   "mixed: createdAt");
-	ok(model_user_offers(u) == NULL &&
-		   model_user_offers_reading(u) == NULL,
+	ok(model_user_offers(u) == NULL && model_user_offers_reading(u) == NULL,
 	   "no offers array: grants to be derived");
 
 	ok(tap_streq(model_user_props_reading(ev), "customUserProperties"),
@@ -422,11 +419,11 @@ static void test_dialect_users(void)
 	   "evidence: progress[] course ids");
 	by_id = model_user_props_by_id(ev, defs);
 	ok(by_id &&
-		   tap_streq(cJSON_GetStringValue(cJSON_GetObjectItem(
-				     by_id, "p-co")),
+		   tap_streq(cJSON_GetStringValue(
+				     cJSON_GetObjectItem(by_id, "p-co")),
 			     "Evi") &&
-		   tap_streq(cJSON_GetStringValue(cJSON_GetObjectItem(
-				     by_id, "p-ph")),
+		   tap_streq(cJSON_GetStringValue(
+				     cJSON_GetObjectItem(by_id, "p-ph")),
 			     "123") &&
 		   cJSON_IsNumber(cJSON_GetObjectItem(by_id, "Other")) &&
 		   !cJSON_GetObjectItem(by_id, "Company"),
@@ -436,8 +433,8 @@ static void test_dialect_users(void)
 	   "a value under both the id and the name: the id wins");
 	by_id = model_user_props_by_id(both, defs);
 	ok(by_id && cJSON_GetArraySize(by_id) == 1 &&
-		   tap_streq(cJSON_GetStringValue(cJSON_GetObjectItem(
-				     by_id, "p-co")),
+		   tap_streq(cJSON_GetStringValue(
+				     cJSON_GetObjectItem(by_id, "p-co")),
 			     "id"),
 	   "props_by_id: the id wins over the name");
 	cJSON_Delete(by_id);
@@ -462,9 +459,9 @@ static void test_dialect_catalogue(void)
 	const cJSON *c;
 
 	ok(tap_streq(model_offer_courses_reading(guessed), "courses") &&
-		   tap_streq(model_course_id(model_offer_courses(guessed)
-						     ->child),
-			     "c1") &&
+		   tap_streq(
+			   model_course_id(model_offer_courses(guessed)->child),
+			   "c1") &&
 		   tap_streq(model_course_name(
 				     model_offer_courses(guessed)->child),
 			     "One"),
@@ -520,8 +517,9 @@ static void test_dialect_requests(void)
 	ok(!model_propkey_refused("properties.0.propertyId must be a string",
 				  "propertyId"),
 	   "'id' inside 'propertyId' is not the key id");
-	ok(model_page_length_refused("pageLength must not be greater than 50")
-		   && !model_page_length_refused("email must be an email"),
+	ok(model_page_length_refused(
+		   "pageLength must not be greater than 50") &&
+		   !model_page_length_refused("email must be an email"),
 	   "pageLength refusals");
 	ok(g && tap_streq(model_grant_offer_id(g), "o1") &&
 		   model_grant_order_id(g) == NULL &&

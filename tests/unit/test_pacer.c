@@ -66,6 +66,35 @@ static void test_ceiling(void)
 	pacer_free(p);
 }
 
+/* A request that leaves late (it waited for a connection, or its thread was
+ * not scheduled) moves the window: the one reserved n later keeps the rate
+ * from when it really left, not from its slot. */
+static void test_departed_late(void)
+{
+	struct pacer *p = pacer_new(1), *q = pacer_new(1);
+	double a[3], b[2];
+	int bad = 0;
+
+	bad |= pacer_reserve(p, 0, 100, &a[0]);
+	bad |= pacer_reserve(q, 0, 100, &b[0]);
+	pacer_departed(p, a[0], 0.5); /* it left half a second late */
+	pacer_departed(q, b[0], 0.0); /* control: on time */
+	bad |= pacer_reserve(p, 0, 100, &a[1]);
+	bad |= pacer_reserve(q, 0, 100, &b[1]);
+	ok(!bad, "two reservations each at a ceiling of 1/s");
+	ok(b[1] > 1.0 && b[1] < 1.2,
+	   "control: on time, the next goes a window after the slot (%.2f)",
+	   b[1]);
+	ok(a[1] > 1.5 && a[1] < 1.7,
+	   "late, the next goes a window after it really left (%.2f)", a[1]);
+	pacer_departed(p, 42.0, 50.0);
+	bad = pacer_reserve(p, 0, 100, &a[2]);
+	ok(!bad && a[2] > a[1] && a[2] < a[1] + 1.2,
+	   "a slot never reserved is ignored (next %.2f)", a[2]);
+	pacer_free(p);
+	pacer_free(q);
+}
+
 /* Ten requests sent and answered in the first 30 ms, an 11th refused. */
 static struct pacer *refused_after_burst(double ceiling)
 {
@@ -282,6 +311,7 @@ int main(void)
 {
 	test_unlimited();
 	test_ceiling();
+	test_departed_late();
 	test_cut();
 	test_recovery();
 	test_ceiling_and_cut();

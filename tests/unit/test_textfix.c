@@ -63,7 +63,8 @@ int main(void)
 
 	/* Escapes of lone surrogates. */
 	check("\"\\uD800\"", "\"\\uFFFD\"", 1, "a lone high surrogate");
-	check("\"\\udcff\"", "\"\\uFFFD\"", 1, "a lone low surrogate (lower case)");
+	check("\"\\udcff\"", "\"\\uFFFD\"", 1,
+	      "a lone low surrogate (lower case)");
 	check("\"\\uDBFF\\u0041\"", "\"\\uFFFD\\u0041\"", 1,
 	      "a high surrogate followed by a non-surrogate escape");
 	check("\"\\uDC00\\uD800\"", "\"\\uFFFD\\uFFFD\"", 2,
@@ -94,7 +95,11 @@ int main(void)
 	/* NUL inside the text is a bad byte too. */
 	memcpy(buf, "\"a\0b\"", 5);
 	fixes = textfix_json(buf, 5, &out, &n);
-	ok(fixes == 1 && n == 7 && !memcmp(out, "\"a\xef\xbf\xbd" "b\"", 7),
+	ok(fixes == 1 && n == 7 &&
+		   !memcmp(out,
+			   "\"a\xef\xbf\xbd"
+			   "b\"",
+			   7),
 	   "NUL becomes U+FFFD");
 	free(out);
 
@@ -111,10 +116,18 @@ int main(void)
 	free(fixed);
 
 	/* textfix_utf8 */
-	ok(textfix_utf8("abc", 3, NULL) == 3, "utf8: clean text measures as is");
-	ok(textfix_utf8("a\xff" "b", 3, NULL) == 5 &&
-		   textfix_utf8("a\xff" "b", 3, buf) == 5 &&
-		   !memcmp(buf, "a\xef\xbf\xbd" "b", 5),
+	ok(textfix_utf8("abc", 3, NULL) == 3,
+	   "utf8: clean text measures as is");
+	ok(textfix_utf8("a\xff"
+			"b",
+			3, NULL) == 5 &&
+		   textfix_utf8("a\xff"
+				"b",
+				3, buf) == 5 &&
+		   !memcmp(buf,
+			   "a\xef\xbf\xbd"
+			   "b",
+			   5),
 	   "utf8: a bad byte becomes 3");
 	ok(textfix_utf8("\\uD800", 6, NULL) == 6,
 	   "utf8: escapes are not its business");
