@@ -64,7 +64,6 @@ int view_render_order_state(const struct node_ctx *c, struct buf *out);
 int view_render_prop(const struct node_ctx *c, struct buf *out);
 int view_render_props_json(const struct node_ctx *c, struct buf *out);
 int view_render_progress(const struct node_ctx *c, struct buf *out);
-int view_render_course_progress(const struct node_ctx *c, struct buf *out);
 int view_render_login_token(const struct node_ctx *c, struct buf *out);
 int view_render_exam_json(const struct node_ctx *c, struct buf *out);
 int view_render_exam_csv(const struct node_ctx *c, struct buf *out);

@@ -99,6 +99,7 @@ int school_user_line(struct school *s, const char *email, struct buf *out);
  * no longer be what they show. */
 unsigned long school_changes(struct school *s);
 int school_progress(struct school *s, const char *email, struct cval **out);
+/* One course's progress; with course NULL, school_progress. */
 int school_course_progress(struct school *s, const char *email,
 			   const char *course, struct cval **out);
 /* 1 when a cached progress view exists (stat without a rate-limited call) */
@@ -114,6 +115,13 @@ int school_login_token(struct school *s, const char *email, char **token);
 
 /* The offer object with this id (a new reference to the offers array in
  * *holder; *offer points inside it), or -ENOENT. */
+/* Calls fn(arg, offers, offer, id) for each offer of the catalogue that
+ * has an id, until fn returns non-zero, which is returned (0 after the
+ * last; -errno when the catalogue cannot be read). offers holds the
+ * catalogue while fn runs. */
+typedef int (*school_offer_fn)(void *arg, struct cval *offers,
+			       const cJSON *offer, const char *id);
+int school_each_offer(struct school *s, school_offer_fn fn, void *arg);
 int school_find_offer(struct school *s, const char *offer_id,
 		      struct cval **holder, const cJSON **offer);
 /* 1 when some offer names this course. */

@@ -458,16 +458,24 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	return openfile_rename(files_of(), from, to, flags, caller());
 }
 
+/* chmod and chown: 1 for an editor's scratch file (its own to change),
+ * 0 for a view (*a set), or -errno. */
+static int owned_by_editor(const char *path, struct view_attr *a)
+{
+	int r = openfile_lookup(files_of(), path, NULL, a);
+
+	return r ? r : a->write == VW_SCRATCH;
+}
+
 static int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
 	struct view_attr a;
-	int r = openfile_lookup(files_of(), path, NULL, &a);
+	int r = owned_by_editor(path, &a);
 
 	(void)fi;
 	if (r)
-		return r;
-	if (a.write == VW_SCRATCH)
-		return openfile_chmod_scratch(files_of(), path, mode);
+		return r < 0 ? r
+			     : openfile_chmod_scratch(files_of(), path, mode);
 	if ((mode & 07777) != a.mode && (mode & 07777) != shown_mode(a.mode))
 		return -EPERM;
 	return 0;
@@ -477,13 +485,11 @@ static int fs_chown(const char *path, uid_t uid, gid_t gid,
 		    struct fuse_file_info *fi)
 {
 	struct view_attr a;
-	int r = openfile_lookup(files_of(), path, NULL, &a);
+	int r = owned_by_editor(path, &a);
 
 	(void)fi;
 	if (r)
-		return r;
-	if (a.write == VW_SCRATCH)
-		return 0;
+		return r < 0 ? r : 0;
 	if ((uid != (uid_t)-1 && uid != owner_uid()) ||
 	    (gid != (gid_t)-1 && gid != owner_gid()))
 		return -EPERM;

@@ -250,7 +250,7 @@ static const struct node_entry table[N__COUNT] = {
 		.mode = MODE_RO, .flags = IN_MEMBER | NODE_LIVE,
 		.forget = FORGET_MEMBER,
 		.stat = view_stat_progress,
-		.render = view_render_course_progress,
+		.render = view_render_progress,
 	},
 	[N_USER_CHAPTERS] = {
 		.name = "chapters", .parent = N_USER, .type = VIEW_FILE,

@@ -694,6 +694,8 @@ int school_course_progress(struct school *s, const char *email,
 {
 	struct cprogress_fetch cf = {s, email, course};
 
+	if (!course)
+		return school_progress(s, email, out);
 	return get_keyed(s, key_of_pair("cprogress:", email, course),
 			 fetch_course_progress, &cf, out);
 }
@@ -834,8 +836,7 @@ out:
 	return r;
 }
 
-int school_find_offer(struct school *s, const char *offer_id,
-		      struct cval **holder, const cJSON **offer)
+int school_each_offer(struct school *s, school_offer_fn fn, void *arg)
 {
 	struct cval *offers;
 	const cJSON *o;
@@ -846,14 +847,39 @@ int school_find_offer(struct school *s, const char *offer_id,
 	cJSON_ArrayForEach(o, offers->json) {
 		const char *id = model_offer_id(o);
 
-		if (id && !strcmp(id, offer_id)) {
-			*holder = offers;
-			*offer = o;
-			return 0;
-		}
+		r = id ? fn(arg, offers, o, id) : 0;
+		if (r)
+			break;
 	}
 	cval_put(offers);
-	return -ENOENT;
+	return r;
+}
+
+struct offer_find {
+	const char *want;
+	struct cval **holder;
+	const cJSON **offer;
+};
+
+static int offer_is(void *arg, struct cval *offers, const cJSON *offer,
+		    const char *id)
+{
+	struct offer_find *f = arg;
+
+	if (strcmp(id, f->want))
+		return 0;
+	*f->holder = cval_get(offers);
+	*f->offer = offer;
+	return 1;
+}
+
+int school_find_offer(struct school *s, const char *offer_id,
+		      struct cval **holder, const cJSON **offer)
+{
+	struct offer_find f = {offer_id, holder, offer};
+	int r = school_each_offer(s, offer_is, &f);
+
+	return r == 1 ? 0 : r ? r : -ENOENT;
 }
 
 int school_course_known(struct school *s, const char *course_id)
@@ -1015,28 +1041,28 @@ static int held_note_list(struct school *s, double walk, const char *offer,
 	return 0;
 }
 
+struct held_walk_arg {
+	struct school *s;
+	double walk;
+};
+
+static int held_note_offer(void *arg, struct cval *offers, const cJSON *offer,
+			   const char *id)
+{
+	struct held_walk_arg *w = arg;
+	int r = held_note_list(w->s, w->walk, id, 0);
+
+	(void)offers;
+	(void)offer;
+	return r ? r : held_note_list(w->s, w->walk, id, 1);
+}
+
 /* One walk, numbered walk, over every offer's lists. */
 static int held_run(struct school *s, double walk)
 {
-	struct cval *offers;
-	const cJSON *o;
-	int r = school_offers(s, &offers);
+	struct held_walk_arg w = {s, walk};
 
-	if (r)
-		return r;
-	cJSON_ArrayForEach(o, offers->json) {
-		const char *oid = model_offer_id(o);
-
-		if (!oid)
-			continue;
-		r = held_note_list(s, walk, oid, 0);
-		if (!r)
-			r = held_note_list(s, walk, oid, 1);
-		if (r)
-			break;
-	}
-	cval_put(offers);
-	return r;
+	return school_each_offer(s, held_note_offer, &w);
 }
 
 /* Replays the changes logged while walk ran, and publishes it. Caller

@@ -191,6 +191,16 @@ static int grant_state(struct school *s, const char *email, const cJSON *user,
 	return r;
 }
 
+/* fn(arg, course) the first time course (may be NULL: skipped) is seen;
+ * 0, fn's result, or -ENOMEM. */
+static int course_once(struct strmap *seen, const char *course,
+		       int (*fn)(void *arg, const char *course), void *arg)
+{
+	int r = course ? strmap_add(seen, course) : 0;
+
+	return r > 0 ? fn(arg, course) : r;
+}
+
 /* Calls fn for each course of the member: those of the member's offers,
  * then those its record's progress names (duplicates skipped). */
 static int each_member_course(struct school *s, const char *email,
@@ -224,22 +234,15 @@ static int each_member_course(struct school *s, const char *email,
 			if (!oid || !id || strcmp(id, oid))
 				continue;
 			cJSON_ArrayForEach(c, model_offer_courses(o)) {
-				const char *cid = model_course_id(c);
-
-				r = cid ? strmap_add(seen, cid) : 0;
-				if (r > 0)
-					r = fn(arg, cid);
+				r = course_once(seen, model_course_id(c), fn,
+						arg);
 				if (r)
 					goto out;
 			}
 		}
 	}
 	cJSON_ArrayForEach(c, model_user_progress(user)) {
-		const char *cid = model_progress_course_id(c);
-
-		r = cid ? strmap_add(seen, cid) : 0;
-		if (r > 0)
-			r = fn(arg, cid);
+		r = course_once(seen, model_progress_course_id(c), fn, arg);
 		if (r)
 			goto out;
 	}
@@ -474,15 +477,8 @@ int view_render_props_json(const struct node_ctx *c, struct buf *out)
 	return r;
 }
 
+/* progress.json (no course: id[1] is NULL) and progress/C.json. */
 int view_render_progress(const struct node_ctx *c, struct buf *out)
-{
-	struct cval *v = NULL;
-	int r = school_progress(c->s, c->p->id[0], &v);
-
-	return put_cval(r, &v, out);
-}
-
-int view_render_course_progress(const struct node_ctx *c, struct buf *out)
 {
 	struct cval *v = NULL;
 	int r = school_course_progress(c->s, c->p->id[0], c->p->id[1], &v);
@@ -986,26 +982,44 @@ static int whole_lines(const struct node_ctx *c, const cJSON *emails,
 	return r;
 }
 
+/* What a whole-school file is built from: its member list, for CSV the
+ * property definitions (its columns), and the token naming that version
+ * (*token may be NULL: then nothing is remembered). 0 or -errno, with
+ * nothing held on failure. */
+static int whole_sources(const struct node_ctx *c, int csv, struct cval **list,
+			 struct cval **defs, char **token)
+{
+	struct api_user_filter f;
+	int r;
+
+	*defs = NULL;
+	*token = NULL;
+	whole_filter(c->p, &f);
+	r = school_members(c->s, &f, list);
+	if (r)
+		return r;
+	if (csv)
+		r = school_propdefs(c->s, defs);
+	if (r) {
+		cval_put(*list);
+		return r;
+	}
+	*token = whole_token(c->s, *list, *defs);
+	return 0;
+}
+
 /* Builds the file (csv: users.csv's columns, else users.jsonl's lines)
  * and remembers its size under what it was built from. */
 static int render_whole(const struct node_ctx *c, struct buf *out, int csv)
 {
-	struct api_user_filter f;
-	struct cval *list, *defs = NULL;
+	struct cval *list, *defs;
 	size_t start = out->len;
-	char *token = NULL;
-	int r;
+	char *token;
+	int r = whole_sources(c, csv, &list, &defs, &token);
 
-	whole_filter(c->p, &f);
-	r = school_members(c->s, &f, &list);
 	if (r)
 		return r;
-	if (csv)
-		r = school_propdefs(c->s, &defs);
-	if (!r) {
-		token = whole_token(c->s, list, defs);
-		r = whole_lines(c, list->json, defs ? defs->json : NULL, out);
-	}
+	r = whole_lines(c, list->json, defs ? defs->json : NULL, out);
 	if (!r && token)
 		whole_remember(c->s, c->p, token, out->data + start,
 			       out->len - start);
@@ -1034,27 +1048,17 @@ int view_render_offer_csv(const struct node_ctx *c, struct buf *out)
  * A CSV file depends on the property definitions too (its columns). */
 static int stat_whole(const struct node_ctx *c, struct view_attr *a, int csv)
 {
-	struct api_user_filter f;
-	struct cval *list, *defs = NULL;
-	char *token = NULL;
-	int r, found = 0;
+	struct cval *list, *defs;
+	char *token;
+	int found, r = whole_sources(c, csv, &list, &defs, &token);
 
-	whole_filter(c->p, &f);
-	r = school_members(c->s, &f, &list);
 	if (r)
 		return r;
-	if (csv)
-		r = school_propdefs(c->s, &defs);
-	if (!r) {
-		token = whole_token(c->s, list, defs);
-		found = token && whole_recall(c->s, c->p, token, a);
-	}
+	found = token && whole_recall(c->s, c->p, token, a);
 	free(token);
 	cval_put(defs);
 	cval_put(list);
-	if (r || found)
-		return r;
-	return attr_render(c->s, c->p, a);
+	return found ? 0 : attr_render(c->s, c->p, a);
 }
 
 int view_stat_jsonl(const struct node_ctx *c, struct view_attr *a)
@@ -1223,24 +1227,27 @@ out:
 	return r;
 }
 
+struct fill_dirs {
+	const struct node_ctx *c;
+	view_fill_fn fill;
+	void *arg;
+};
+
+static int fill_offer(void *arg, struct cval *offers, const cJSON *offer,
+		      const char *id)
+{
+	struct fill_dirs *f = arg;
+
+	(void)offers;
+	(void)offer;
+	return fill_encoded(f->fill, f->arg, f->c->path, id, NULL, VIEW_DIR);
+}
+
 int view_list_offers(const struct node_ctx *c, view_fill_fn fill, void *arg)
 {
-	struct cval *offers;
-	const cJSON *o;
-	int r = school_offers(c->s, &offers);
+	struct fill_dirs f = {c, fill, arg};
 
-	if (r)
-		return r;
-	cJSON_ArrayForEach(o, offers->json) {
-		if (!model_offer_id(o))
-			continue;
-		r = fill_encoded(fill, arg, c->path, model_offer_id(o), NULL,
-				 VIEW_DIR);
-		if (r)
-			break;
-	}
-	cval_put(offers);
-	return r;
+	return school_each_offer(c->s, fill_offer, &f);
 }
 
 int view_list_courses(const struct node_ctx *c, view_fill_fn fill, void *arg)
