@@ -42,11 +42,13 @@
 #include <string.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "csv.h"
 #include "errlog.h"
 #include "http.h"
 #include "journal.h"
 #include "jsonout.h"
+#include "memo.h"
 #include "model.h"
 #include "mtimes.h"
 #include "school.h"
@@ -542,19 +544,67 @@ int view_render_journal(const struct node_ctx *c, struct buf *out)
 	return journal_render(school_journal(c->s), out);
 }
 
-int view_render(struct school *s, const struct tree_path *p, struct buf *out)
+static int render_now(struct school *s, const struct tree_path *p,
+		      const struct node_entry *e, struct buf *out)
 {
-	const struct node_entry *e = node_entry(p->node);
 	struct node_ctx c;
 	int r;
 
-	if (!e->render)
-		return -EISDIR;
 	stats_add(STAT_RENDERS, 1);
 	r = ctx_open(&c, s, NULL, p, 1);
 	if (!r)
 		r = e->render(&c, out);
 	ctx_done(&c);
+	return r;
+}
+
+/* The memo's key of a file: its school, node kind and identifiers. */
+static char *memo_key(struct school *s, const struct tree_path *p)
+{
+	struct buf k = {0};
+	const char *a = p->id[0] ? p->id[0] : "", *b = p->id[1] ? p->id[1] : "";
+
+	if (buf_printf(&k, "%p:%d:%zu:%s%s", (void *)s, (int)p->node, strlen(a),
+		       a, b)) {
+		buf_free(&k);
+		return NULL;
+	}
+	return buf_steal(&k);
+}
+
+/*
+ * A stable file rendered less than a second ago (and no longer ago than
+ * cache_ttl), with no change made through the mount since, is served
+ * from the memo (memo.h): a stat and the open after it render once. Live
+ * files (tokens, progress, control files, the whole-school files) are
+ * rendered every time.
+ */
+int view_render(struct school *s, const struct tree_path *p, struct buf *out)
+{
+	const struct node_entry *e = node_entry(p->node);
+	double keep = school_config(s)->cache_ttl, now = mono_now();
+	unsigned long changes = school_changes(s);
+	size_t start = out->len;
+	char *key;
+	int r;
+
+	if (!e->render)
+		return -EISDIR;
+	if (keep > 1.0)
+		keep = 1.0;
+	if ((e->flags & NODE_LIVE) || keep <= 0 || p->scratch)
+		return render_now(s, p, e, out);
+	key = memo_key(s, p);
+	r = key ? memo_get(key, changes, now, keep, out) : 0;
+	if (r) {
+		free(key);
+		return r < 0 ? r : 0;
+	}
+	r = render_now(s, p, e, out);
+	if (!r && key)
+		memo_put(key, changes, now, out->data + start,
+			 out->len - start);
+	free(key);
 	return r;
 }
 

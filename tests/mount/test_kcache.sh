@@ -71,6 +71,26 @@ sleep 1.2
 n=$(reads_by cat "$D/user.json")
 t_is "$n" 0 "... nor after the kernel's attributes expired (content unchanged)"
 
+# ---- one cat renders a file once ------------------------------------
+# (stat, open and read of a file not yet seen: the stat's rendering is the
+# open's; memo.h). The control: a live file renders on every read.
+renders() { awk '$1 == "renders:" { print $2 }' "$M/.memberspot/status"; }
+S0=$(renders)
+S1=$(renders)
+STATUS_RENDERS=$((S1 - S0))
+E2=$(sj --arg e "$E" 'first(.users[] | select(.email != $e) | .email)')
+D2=$M/users/$(enc "$E2")
+a=$(renders)
+stat "$D2/user.json" >/dev/null && cat "$D2/user.json" >/dev/null
+b=$(renders)
+t_is "$((b - a - STATUS_RENDERS))" 1 "stat + cat of a member's user.json not seen before render it once"
+a=$(renders)
+cat "$M/.memberspot/journal" >/dev/null
+cat "$M/.memberspot/journal" >/dev/null
+b=$(renders)
+t_ok "control: a live file renders on every read ($((b - a - STATUS_RENDERS)) renders for 2 cats)" \
+	test $((b - a - STATUS_RENDERS)) -ge 2
+
 # ---- live files are read every time ---------------------------------
 for i in 1 2; do
 	n=$(reads_by cat "$D/progress.json")
