@@ -94,9 +94,10 @@ int school_user_fresh(struct school *s, const char *email, struct cval **out);
  * user.json shows, unindented) and a newline: cached, as school_user,
  * without parsing it. */
 int school_user_line(struct school *s, const char *email, struct buf *out);
-/* A number that grows with every change made through the mount and every
- * refresh: what was derived from cached views under another number may
- * no longer be what they show. */
+/* A number that grows with every change made through the mount, every
+ * refresh and every member record fetched fresh or answered by a change:
+ * what was derived from cached views under another number may no longer
+ * be what they show. */
 unsigned long school_changes(struct school *s);
 int school_progress(struct school *s, const char *email, struct cval **out);
 /* One course's progress; with course NULL, school_progress. */

@@ -322,6 +322,13 @@ static int unpack(struct cval *packed, struct cval **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+static void count_change(struct school *s)
+{
+	__atomic_add_fetch(&s->changes, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Caches a member's record fetched or answered now: a new version of
+ * what the member's files show, so it counts as a change (memo.h). */
 static int put_record(struct school *s, const char *email, cJSON *record)
 {
 	char *key = key_of("user:", email);
@@ -333,6 +340,7 @@ static int put_record(struct school *s, const char *email, cJSON *record)
 	else
 		cJSON_Delete(packed);
 	free(key);
+	count_change(s);
 	return r;
 }
 
@@ -654,11 +662,6 @@ int school_user_line(struct school *s, const char *email, struct buf *out)
 unsigned long school_changes(struct school *s)
 {
 	return __atomic_load_n(&s->changes, __ATOMIC_ACQUIRE);
-}
-
-static void count_change(struct school *s)
-{
-	__atomic_add_fetch(&s->changes, 1, __ATOMIC_ACQ_REL);
 }
 
 static int fetch_progress(void *arg, cJSON **out)
