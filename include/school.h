@@ -41,7 +41,9 @@ struct school_config {
 };
 
 /* Called with a mount path whose kernel-cached entry and attributes must
- * be forgotten. Must not block on FUSE (the fs layer queues it). */
+ * be forgotten; a path ending in '/' ("/users/") names a top-level
+ * directory all of whose descendants must be forgotten. Must not block on
+ * FUSE (the fs layer queues it). */
 typedef void (*school_invalidate_fn)(void *arg, const char *path);
 
 struct school;
@@ -52,6 +54,11 @@ void school_free(struct school *s);
 void school_set_invalidate(struct school *s, school_invalidate_fn fn,
 			   void *arg);
 const struct school_config *school_config(const struct school *s);
+/* Tells the kernel side (the invalidate callback) to forget what it holds
+ * of every cached value that expired in [from, to) (monotonic seconds):
+ * the fs layer keeps entries and attributes for cache_ttl and calls this
+ * about every second. Fetches nothing. */
+void school_expired(struct school *s, double from, double to);
 /* The read-only gate, the one place -o ro is judged: 0 when changes may
  * be made, else -EROFS, with what was refused (a change's name or a path)
  * in the error log. */

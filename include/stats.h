@@ -25,6 +25,8 @@ enum stat_id {
 	STAT_LINES_FAILED,  /* ... of which refused or failed */
 	STAT_FUSE_READS,    /* read calls the kernel sent (not its cache) */
 	STAT_RENDERS,	    /* files rendered (for a stat or an open) */
+	STAT_EXPIRED,	    /* cached values found expired: the kernel was
+			     * told to forget what it made of them */
 	STAT__N
 };
 

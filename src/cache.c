@@ -595,6 +595,58 @@ void cache_drop_prefix(struct cache *c, const char *prefix)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The keys cache_each_expired found, copied out from under the lock. */
+struct expired {
+	double from, to;
+	char **keys;
+	size_t n, cap;
+	int nomem;
+};
+
+static enum strmap_visit note_expired(void *arg, const char *key, void *value)
+{
+	struct expired *x = arg;
+	const struct centry *e = value;
+	char **grown;
+
+	if (!e->val || e->negative || e->expires < x->from ||
+	    e->expires >= x->to || x->nomem)
+		return STRMAP_KEEP;
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 16;
+		grown = realloc(x->keys, x->cap * sizeof(*grown));
+		if (!grown) {
+			x->nomem = 1;
+			return STRMAP_KEEP;
+		}
+		x->keys = grown;
+	}
+	x->keys[x->n] = strdup(key);
+	if (!x->keys[x->n])
+		x->nomem = 1;
+	else
+		x->n++;
+	return STRMAP_KEEP;
+}
+
+int cache_each_expired(struct cache *c, double from, double to,
+		       void (*fn)(void *arg, const char *key), void *arg)
+{
+	struct expired x = {from, to, NULL, 0, 0, 0};
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	strmap_visit(c->entries, note_expired, &x);
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < x.n; i++) {
+		if (!x.nomem)
+			fn(arg, x.keys[i]);
+		free(x.keys[i]);
+	}
+	free(x.keys);
+	return x.nomem ? -ENOMEM : 0;
+}
+
 long cache_count(struct cache *c)
 {
 	long n;

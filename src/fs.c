@@ -14,9 +14,10 @@
  *   (which also drops the pages at open): live views, writes, and any
  *   content that differs from what the kernel holds, so the page cache
  *   never serves an old copy or cuts a read short.
- * - Kernel caches: attributes and entries are kept for a second; a change
- *   queues the affected paths; a notifier thread calls
- *   fuse_invalidate_path outside the handler that caused it.
+ * - Kernel caches: attributes and entries are kept for cache_ttl; a
+ *   change, a refresh or an expiry (school_expired, asked every second)
+ *   queues the affected paths; a notifier thread tells the kernel to
+ *   forget them, outside the handler that caused it.
  * - Permissions are the kernel's (default_permissions, which main adds
  *   with allow_other): fill_stat shows the owner and every mode as
  *   -o uid=,gid=,umask= make them (fs.h), and no handler checks callers.
@@ -38,7 +39,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fuse_lowlevel.h>
+
 #include "buf.h"
+#include "clock.h"
 #include "mtimes.h"
 #include "openfile.h"
 #include "school.h"
@@ -108,6 +112,7 @@ static struct {
 	pthread_cond_t cond;
 	struct inval *head, **tail;
 	struct fuse *fuse;
+	struct school *school;
 	pthread_t thread;
 	int running;
 	int stop;
@@ -136,15 +141,58 @@ static void notifier_queue(void *arg, const char *path)
 	pthread_mutex_unlock(&notifier.lock);
 }
 
+/* Tells the kernel to forget path: its attributes and pages, or, for a
+ * top-level directory named with a trailing slash (school.h), its entry
+ * in the root, which drops every name cached below it. */
+static void forget_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n > 2 && path[n - 1] == '/' && !memchr(path + 1, '/', n - 2)) {
+		fuse_lowlevel_notify_inval_entry(
+			fuse_get_session(notifier.fuse), FUSE_ROOT_ID, path + 1,
+			n - 2);
+		return;
+	}
+	/* -ENOENT means the kernel holds nothing for it: fine. */
+	fuse_invalidate_path(notifier.fuse, path);
+}
+
+/* Every EXPIRY_TICK seconds the school says which cached values expired
+ * since the last time, and the kernel forgets what it made of them. */
+#define EXPIRY_TICK 1.0
+
+static void notifier_wait(double *checked)
+{
+	struct timespec until;
+	double now = mono_now();
+
+	if (now - *checked >= EXPIRY_TICK) {
+		pthread_mutex_unlock(&notifier.lock);
+		school_expired(notifier.school, *checked, now);
+		pthread_mutex_lock(&notifier.lock);
+		*checked = now;
+		return;
+	}
+	if (notifier.head || notifier.stop)
+		return;
+	/* the condition's clock; a clock step only moves one tick */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_cond_timedwait(&notifier.cond, &notifier.lock, &until);
+}
+
 static void *notifier_main(void *arg)
 {
+	double checked = mono_now();
+
 	(void)arg;
 	pthread_mutex_lock(&notifier.lock);
 	for (;;) {
 		struct inval *iv;
 
 		while (!notifier.head && !notifier.stop)
-			pthread_cond_wait(&notifier.cond, &notifier.lock);
+			notifier_wait(&checked);
 		if (!notifier.head)
 			break;
 		iv = notifier.head;
@@ -152,8 +200,7 @@ static void *notifier_main(void *arg)
 		if (!notifier.head)
 			notifier.tail = &notifier.head;
 		pthread_mutex_unlock(&notifier.lock);
-		/* -ENOENT means the kernel holds nothing for it: fine. */
-		fuse_invalidate_path(notifier.fuse, iv->path);
+		forget_path(iv->path);
 		free(iv);
 		pthread_mutex_lock(&notifier.lock);
 	}
@@ -219,19 +266,22 @@ static int opened(int r, struct openfile *h, struct fuse_file_info *fi)
  * ---------------------------------------------------------------------- */
 
 /* The kernel's caches and capabilities, set explicitly. */
-static void set_caching(struct fuse_conn_info *conn, struct fuse_config *cfg)
+static void set_caching(struct fuse_conn_info *conn, struct fuse_config *cfg,
+			double ttl)
 {
-	/* Entries and attributes are kept by the kernel for one second:
-	 * a warm `ls -l` and `cat` then cost no round trip for each stat,
-	 * and what changed elsewhere (a server change, a cache expiry)
-	 * shows in its size and time a second later at most. Content is
-	 * never stale for that: an open renders it and is served from the
-	 * page cache only when it is what the kernel was shown (openfile.h).
-	 * Changes made here invalidate the paths they touch. Negative
-	 * entries are not cached by the kernel: the school's negative cache
-	 * answers them, and a member created elsewhere must show up. */
-	cfg->entry_timeout = 1.0;
-	cfg->attr_timeout = 1.0;
+	/* Entries and attributes are kept by the kernel as long as the
+	 * school keeps what they show (cache_ttl): a warm `ls -l` and `cat`
+	 * cost no round trip for each stat. The kernel is told to forget
+	 * them when that changes: a change or refresh made here, and the
+	 * expiry of the cached data they came from (school_expired, every
+	 * second), so nothing is shown for longer than cache_ttl and a
+	 * second. Content is never stale for that: an open renders it and
+	 * is served from the page cache only when it is what the kernel was
+	 * shown (openfile.h). Negative entries are not cached by the
+	 * kernel: the school's negative cache answers them, and a member
+	 * created elsewhere must show up. */
+	cfg->entry_timeout = ttl;
+	cfg->attr_timeout = ttl;
 	cfg->negative_timeout = 0;
 	/* Unlink really removes (no .fuse_hidden renames of open files). */
 	cfg->hard_remove = 1;
@@ -260,7 +310,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	struct openfiles *files;
 	struct timespec epoch;
 
-	set_caching(conn, cfg);
+	set_caching(conn, cfg, school_config(s)->cache_ttl);
 	openfile_env_school(&env, s);
 	clock_gettime(CLOCK_REALTIME, &epoch);
 	/* Without it every time is the mount's: nothing worse. */
@@ -270,6 +320,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (!files)
 		abort();
 	notifier.fuse = fuse_get_context()->fuse;
+	notifier.school = s;
 	notifier.tail = &notifier.head;
 	notifier.stop = 0;
 	if (!pthread_create(&notifier.thread, NULL, notifier_main, NULL))

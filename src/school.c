@@ -54,6 +54,7 @@
 #include "journal.h"
 #include "model.h"
 #include "scratch.h"
+#include "stats.h"
 #include "strhash.h"
 #include "nodes.h"
 #include "strmap.h"
@@ -327,20 +328,36 @@ static void count_change(struct school *s)
 	__atomic_add_fetch(&s->changes, 1, __ATOMIC_ACQ_REL);
 }
 
+static void kernel_forget_member(struct school *s, const char *email);
+
+/* 1 when a fresh copy of key is cached and differs from packed. */
+static int record_differs(struct cache *c, const char *key, const cJSON *packed)
+{
+	struct cval *old = cache_peek(c, key);
+	int differs = old && !cJSON_Compare(old->json, packed, 1);
+
+	cval_put(old);
+	return differs;
+}
+
 /* Caches a member's record fetched or answered now: a new version of
  * what the member's files show, so it counts as a change (memo.h). */
 static int put_record(struct school *s, const char *email, cJSON *record)
 {
 	char *key = key_of("user:", email);
 	cJSON *packed = pack(record);
-	int r = -ENOMEM;
+	int r = -ENOMEM, changed = 0;
 
-	if (key && packed)
+	if (key && packed) {
+		changed = record_differs(s->cache, key, packed);
 		r = cache_put(s->cache, key, packed);
-	else
+	} else {
 		cJSON_Delete(packed);
+	}
 	free(key);
 	count_change(s);
+	if (changed)
+		kernel_forget_member(s, email);
 	return r;
 }
 
@@ -412,12 +429,14 @@ struct record_put {
 	struct cache *cache;
 	char *key;
 	cJSON *packed; /* taken by the put */
+	int changed;   /* it replaced a fresh copy that read otherwise */
 };
 
 static void record_put(void *arg)
 {
 	struct record_put *rp = arg;
 
+	rp->changed = record_differs(rp->cache, rp->key, rp->packed);
 	cache_put(rp->cache, rp->key, rp->packed);
 	rp->packed = NULL;
 }
@@ -430,7 +449,7 @@ static void record_put(void *arg)
 static int list_record(struct school *s, const struct fence_ticket *t,
 		       const char *email, cJSON *u)
 {
-	struct record_put rp = {s->cache, key_of("user:", email), NULL};
+	struct record_put rp = {s->cache, key_of("user:", email), NULL, 0};
 	enum fence_news news;
 
 	if (!rp.key) {
@@ -447,6 +466,11 @@ static int list_record(struct school *s, const struct fence_ticket *t,
 		news = fence_put(s->fence, t, email, record_put, &rp);
 	else
 		news = fence_news(s->fence, t, email);
+	/* A record that changed elsewhere since it was cached: the kernel's
+	 * copies of the member's files go (their cached copy's expiry no
+	 * longer comes). */
+	if (rp.changed)
+		kernel_forget_member(s, email);
 	cJSON_Delete(rp.packed);
 	free(rp.key);
 	return news != FENCE_GONE;
@@ -1438,6 +1462,68 @@ static void kernel_forget_node(struct school *s, enum node n, const char *id0,
 	free(path);
 }
 
+/* A whole top-level directory: the kernel forgets every name under it
+ * (a path with a trailing slash, school.h). */
+static void kernel_forget_tree(struct school *s, const char *top)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/%s/", top);
+	kernel_forget(s, path);
+}
+
+/* Forgets users/E/<name> for each item of a cached list, named by
+ * name_of. Nothing is fetched. */
+static void forget_each(struct school *s, enum node n, const char *email,
+			const cJSON *items,
+			const char *(*name_of)(const cJSON *item))
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, items) {
+		const char *name = name_of(it);
+
+		if (name)
+			kernel_forget_node(s, n, email, name);
+	}
+}
+
+/* Every file and directory of users/E the kernel may hold: the fixed
+ * names of the table, one file per property and per offer (from what is
+ * cached: a name not cached was never shown) and the member's orders. */
+static void kernel_forget_member(struct school *s, const char *email)
+{
+	char *key = key_of("user:", email);
+	struct cval *defs = cache_peek(s->cache, "propdefs");
+	struct cval *offers = cache_peek(s->cache, "offers");
+	struct cval *packed = key ? cache_peek(s->cache, key) : NULL;
+	struct cval *user = NULL;
+	int n;
+
+	kernel_forget_node(s, N_USER, email, NULL);
+	for (n = 0; n < N__COUNT; n++) {
+		const struct node_entry *e = node_entry((enum node)n);
+
+		if ((e->flags & NODE_MEMBER) && e->how == NAME_FIXED)
+			kernel_forget_node(s, (enum node)n, email, NULL);
+	}
+	if (defs)
+		forget_each(s, N_USER_PROP, email, defs->json,
+			    model_propdef_name);
+	if (offers)
+		forget_each(s, N_USER_OFFER, email, offers->json,
+			    model_offer_id);
+	if (packed && !unpack(packed, &user))
+		forget_each(s, N_USER_ORDER, email,
+			    model_user_offers(user->json),
+			    model_grant_order_id);
+	cval_put(user);
+	cval_put(packed);
+	cval_put(offers);
+	cval_put(defs);
+	free(key);
+}
+
 /* The symlinks a member may have in offers/, courses/ and by-status/. */
 static void forget_member_links(struct school *s, const char *email)
 {
@@ -1498,7 +1584,7 @@ static void member_changed(struct school *s, const char *email,
 	/* Course progress keys embed the email after a length prefix;
 	 * dropping them all is cheap in the small views table. */
 	cache_drop_prefix(s->views, "cprogress:");
-	kernel_forget_node(s, N_USER, email, NULL);
+	kernel_forget_member(s, email);
 	kernel_forget_node(s, N_STATUS_DIR, "active", NULL);
 	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL);
 	/* Every member is a line of the whole-school files. */
@@ -1507,6 +1593,90 @@ static void member_changed(struct school *s, const char *email,
 	forget_member_links(s, email);
 	free(key);
 	free(pkey);
+}
+
+/* ------------------------------------------------------------------------
+ * Expiry
+ *
+ * The kernel keeps entries and attributes for cache_ttl (fs.c). It is told
+ * to forget them when what they show may change: at every change and
+ * refresh, and when a cached value they were made from expires
+ * (school_expired, called every second), so no name, size or time is
+ * shown longer than cache_ttl (plus that second) after its data came.
+ * ---------------------------------------------------------------------- */
+
+/* Beyond this many member records expiring in one call (a listing's
+ * records expire together) the kernel forgets all of users/ at once. */
+#define EXPIRED_MASS 64
+
+struct expiry {
+	struct school *s;
+	char *emails[EXPIRED_MASS];
+	int n;
+	int mass; /* more than EXPIRED_MASS records */
+	/* what else expired: the kernel forgets these wholesale */
+	int users, offers, lists, exams, roster, propdefs;
+};
+
+static int prefixed(const char *key, const char *prefix)
+{
+	return !strncmp(key, prefix, strlen(prefix));
+}
+
+static void note_expiry(void *arg, const char *key)
+{
+	struct expiry *x = arg;
+
+	stats_add(STAT_EXPIRED, 1);
+	if (prefixed(key, "user:")) {
+		if (x->n < EXPIRED_MASS)
+			x->emails[x->n++] = strdup(key + strlen("user:"));
+		else
+			x->mass = 1;
+	} else if (!strcmp(key, "propdefs")) {
+		x->propdefs = x->users = 1;
+	} else if (!strcmp(key, "offers")) {
+		x->offers = 1;
+	} else if (prefixed(key, "list:")) {
+		x->lists = 1;
+	} else if (!strcmp(key, "held")) {
+		x->users = 1;
+	} else if (!strcmp(key, "roster")) {
+		x->roster = 1;
+	} else if (prefixed(key, "exam:")) {
+		x->exams = 1;
+	}
+	/* progress and whole-school files: live, the kernel keeps no copy */
+}
+
+void school_expired(struct school *s, double from, double to)
+{
+	struct expiry x = {.s = s};
+	int i;
+
+	if (!s->invalidate)
+		return;
+	if (cache_each_expired(s->cache, from, to, note_expiry, &x) ||
+	    cache_each_expired(s->views, from, to, note_expiry, &x))
+		x.mass = x.users = x.offers = x.lists = x.exams = 1;
+	if (x.mass || x.users)
+		kernel_forget_tree(s, "users");
+	for (i = 0; i < x.n; i++) {
+		if (x.emails[i] && !x.mass && !x.users)
+			kernel_forget_member(s, x.emails[i]);
+		free(x.emails[i]);
+	}
+	if (x.roster)
+		kernel_forget_node(s, N_USERS, NULL, NULL);
+	if (x.propdefs)
+		kernel_forget_node(s, N_PROPDEFS, NULL, NULL);
+	if (x.offers || x.lists) {
+		kernel_forget_tree(s, "offers");
+		kernel_forget_tree(s, "courses");
+		kernel_forget_tree(s, "by-status");
+	}
+	if (x.exams)
+		kernel_forget_tree(s, "exams");
 }
 
 /* ------------------------------------------------------------------------
@@ -1802,6 +1972,53 @@ give_back:
  * Refresh
  * ---------------------------------------------------------------------- */
 
+/* The kernel forgets everything: every top-level directory's names and
+ * the root's files. */
+static void kernel_forget_all(struct school *s)
+{
+	static const char *const tops[] = {"users", "offers", "courses",
+					   "by-status", "exams"};
+	size_t i;
+
+	for (i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
+		kernel_forget_tree(s, tops[i]);
+	kernel_forget_node(s, N_PROPDEFS, NULL, NULL);
+	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL);
+	kernel_forget_node(s, N_USERS_CSV, NULL, NULL);
+}
+
+/* After a refresh of path (parsed as tp): the kernel forgets what the
+ * dropped data showed, as the refresh kind says. */
+static void kernel_forget_refreshed(struct school *s, const char *path,
+				    const struct tree_path *tp)
+{
+	kernel_forget(s, path);
+	switch (node_entry(tp->node)->forget) {
+	case FORGET_PROPDEFS:
+		kernel_forget_node(s, N_PROPDEFS, NULL, NULL);
+		kernel_forget_tree(s, "users");
+		break;
+	case FORGET_OFFERS:
+	case FORGET_LISTS:
+		kernel_forget_tree(s, "offers");
+		kernel_forget_tree(s, "courses");
+		kernel_forget_tree(s, "by-status");
+		break;
+	case FORGET_ROSTER:
+		kernel_forget_tree(s, "users");
+		break;
+	case FORGET_EXAMS:
+	case FORGET_EXAM:
+		kernel_forget_tree(s, "exams");
+		break;
+	case FORGET_MEMBER:
+		kernel_forget_member(s, tp->id[0]);
+		break;
+	case FORGET_NOTHING:
+		break;
+	}
+}
+
 /* Drops a key unless its value was fetched less than min_age seconds
  * ago: such a copy is as fresh as a new fetch would be. */
 static void drop_older(struct school *s, const char *key, double min_age)
@@ -1837,6 +2054,7 @@ int school_forget(struct school *s, const char *path, double min_age)
 		pthread_mutex_unlock(&s->lock);
 		cache_drop_prefix(s->cache, "");
 		cache_drop_prefix(s->views, "");
+		kernel_forget_all(s);
 		return 0;
 	}
 	r = tree_parse(path, &tp);
@@ -1886,6 +2104,7 @@ int school_forget(struct school *s, const char *path, double min_age)
 		break;
 	}
 	free(key);
+	kernel_forget_refreshed(s, path, &tp);
 	tree_path_free(&tp);
 	return 0;
 }

@@ -33,6 +33,7 @@ static const char *const stat_names[STAT__N] = {
 	[STAT_LINES_FAILED] = "control_lines_failed",
 	[STAT_FUSE_READS] = "fuse_reads",
 	[STAT_RENDERS] = "renders",
+	[STAT_EXPIRED] = "expired_forgotten",
 };
 
 void stats_add(enum stat_id id, long n)

@@ -537,8 +537,50 @@ static void test_holdoff(void)
 	cache_free(c);
 }
 
+/* cache_each_expired's collector: the keys seen, joined by spaces. */
+static void collect(void *arg, const char *key)
+{
+	char *seen = arg;
+
+	strcat(seen, key);
+	strcat(seen, " ");
+}
+
+/* Which values expire in a window: those put (ttl 10 s) expire 10 s after
+ * their put, never a "missing", never one dropped. No sleeping: the
+ * windows are placed around the puts' clock. */
+static void test_each_expired(void)
+{
+	struct cache *c = cache_new(10, 10);
+	char seen[64] = "";
+	double t0 = mono_now(), t1;
+	int rc;
+
+	cache_put(c, "a", cJSON_CreateString("1"));
+	cache_put(c, "b", cJSON_CreateString("2"));
+	cache_put_missing(c, "gone");
+	cache_put(c, "dropped", cJSON_CreateString("3"));
+	cache_drop(c, "dropped");
+	t1 = mono_now();
+	rc = cache_each_expired(c, t0, t1 + 10, collect, seen);
+	ok(rc == 0 && (tap_streq(seen, "a b ") || tap_streq(seen, "b a ")),
+	   "the values expiring within ttl after their put: a and b (%s)",
+	   seen);
+	seen[0] = '\0';
+	cache_each_expired(c, t0, t0 + 9.9, collect, seen);
+	ok(tap_streq(seen, ""), "none expires before its ttl (%s)", seen);
+	cache_each_expired(c, t1 + 10, t1 + 20, collect, seen);
+	ok(tap_streq(seen, ""), "none in a later window (%s)", seen);
+	cache_put(c, "a", cJSON_CreateString("again"));
+	cache_each_expired(c, t0, t1 + 10, collect, seen);
+	ok(tap_streq(seen, "b "), "a value put again moves its expiry (%s)",
+	   seen);
+	cache_free(c);
+}
+
 int main(void)
 {
+	test_each_expired();
 	test_basic_and_ttl();
 	test_single_flight();
 	test_negative();
