@@ -19,7 +19,8 @@
  *   - the ceiling is never exceeded, whatever was learned.
  * A rate r is kept by a reservation scheduler: at most n = max(1,
  * floor(r)) requests in any window of n/r seconds (plus slack for network
- * jitter), so a burst of n after a quiet spell, then the steady rate. A
+ * jitter: 30 ms at first, doubled by each refusal at the ceiling, up to
+ * 240 ms), so a burst of n after a quiet spell, then the steady rate. A
  * sliding-window limiter (the usual server side) then never sees n+1 in
  * one window; a token bucket of burst n would let 2n through.
  *

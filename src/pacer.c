@@ -4,12 +4,12 @@
  * Scheduler. `slots` is a ring of the last PACER_MAX_BURST reserved send
  * times, in time order (a reservation never goes before the previous
  * one). For a rate r with n = max(1, floor(r)), the next slot is at least
- * the n-th most recent slot + n/r * PACER_MARGIN + PACER_SLACK_S: a server
+ * the n-th most recent slot + n/r * PACER_MARGIN + slack: a server
  * counting requests in a sliding window of n/r seconds sees at most n.
  * The ring keeps enough history for any n, so a rate may change at any
  * moment without losing what was sent. Unlimited: the slot is now.
  * A learned rate differs from a ceiling in three ways: it is whole
- * requests per second (see rate_at); it gets the fixed slack only, as the
+ * requests per second (see rate_at); it gets the slack only, as the
  * server's answers correct it; and it is sent evenly, one slot per
  * window/n, because a burst of n reaches a busy server spread over a
  * hundred milliseconds or more, so its tail would still count in the
@@ -51,11 +51,15 @@
 #include <stdlib.h>
 
 #define PACER_MAX_BURST 1000 /* per window; beyond it: unlimited */
-#define PACER_MARGIN 1.03    /* window slack for network jitter */
-/* Fixed slack on top: a request's arrival at the server can lag its
- * departure by tens of milliseconds on a loaded machine or network, and a
- * server's sliding window then sees n+1 in one window (429). */
-#define PACER_SLACK_S 0.06
+#define PACER_MARGIN 1.01    /* window slack for network jitter */
+/* Slack on top: a request's arrival at the server can lag its departure by
+ * tens of milliseconds on a loaded machine or network, and a server's
+ * sliding window then sees n+1 in one window (429). It starts small (at a
+ * ceiling of 4/s the window is 1.04 s: 100 requests take 1.04 times the
+ * floor) and doubles, up to PACER_SLACK_MAX_S, with every refusal of a
+ * request sent at the ceiling: that jitter is then known to be there. */
+#define PACER_SLACK_S 0.03
+#define PACER_SLACK_MAX_S 0.24
 #define PACER_BETA 0.7	    /* multiplicative decrease */
 #define PACER_RECOVER_S 2.0 /* R: back to w_max after a cut */
 #define PACER_PROBE_S 30.0  /* P: one request per second above w_max */
@@ -83,6 +87,7 @@ struct pacer {
 	long cut_guess;		 /* used while m is 0: sends in [from, S) */
 	double cut_held; /* the rate held before S (0: none), see the top */
 	double w_max, w_cut;
+	double slack; /* the window's slack in seconds, see PACER_SLACK_S */
 };
 
 /* ------------------------------------------------------------------ */
@@ -144,7 +149,7 @@ static double next_slot(const struct pacer *p, double s)
 	n = r >= PACER_MAX_BURST ? PACER_MAX_BURST : r >= 2 ? (int)floor(r) : 1;
 	/* A ceiling must hold by itself; a learned rate is corrected by the
 	 * server's answers, so it needs no more than the fixed slack. */
-	window = (double)n / r * (learnt ? 1 : PACER_MARGIN) + PACER_SLACK_S;
+	window = (double)n / r * (learnt ? 1 : PACER_MARGIN) + p->slack;
 	if (p->nslots >= (unsigned long)n)
 		s = fmax(s, ring[(p->nslots - n) % PACER_MAX_BURST] + window);
 	if (learnt && p->nslots)
@@ -192,6 +197,7 @@ struct pacer *pacer_new(double ceiling)
 		return NULL;
 	}
 	p->ceiling = ceiling > 0 ? ceiling : 0;
+	p->slack = PACER_SLACK_S;
 	return p;
 }
 
@@ -265,6 +271,10 @@ void pacer_refused(struct pacer *p, double sent, double now, double wait,
 	/* Sent before the last cut took effect: the same event. */
 	if (cut && (!p->cuts || sent >= p->cut_at)) {
 		p->cut_cap = rate_at(p, sent, &learnt);
+		/* Refused at the ceiling, a known limit: the network's jitter
+		 * is more than the slack allowed for. */
+		if (!learnt && p->ceiling > 0)
+			p->slack = fmin(2 * p->slack, PACER_SLACK_MAX_S);
 		p->cut_held = 0;
 		if (!p->cuts || p->cut_at <= sent - PACER_HELD_S)
 			p->cut_held = rate_at(p, sent - PACER_HELD_S, &learnt);

@@ -61,8 +61,52 @@ static void test_ceiling(void)
 	ok(s[4] == 0 && s[5] > 1.0, "a burst of 5, the 6th after the window");
 	ok(max_in_window(s, 40, 1.0) <= 5,
 	   "at most 5 in any 1 s window (got %d)", max_in_window(s, 40, 1.0));
-	ok(s[39] > 7.5 && s[39] < 9, "40 take 7.5-9 s at 5/s (%.2f)", s[39]);
+	ok(s[39] >= 7 && s[39] <= 7 * 1.05,
+	   "40 take 7 s (7 windows after the first burst) to 1.05 times it "
+	   "(%.2f)",
+	   s[39]);
 	ok(pacer_rate(p, 0) == 5, "the rate in force is the ceiling");
+	pacer_free(p);
+}
+
+/* The 5th slot of a burst at a ceiling of 4/s after a quiet spell at t:
+ * how long after the 1st it may go (the window with its slack). */
+static double window_at(struct pacer *p, double t)
+{
+	double first = 0, slot = 0;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		if (pacer_reserve(p, t, t + 100, &slot))
+			return -1;
+		if (i == 0)
+			first = slot;
+	}
+	return slot - first;
+}
+
+/* At a ceiling of 4/s (course progress), 100 requests take at most 1.05
+ * times the 24 s floor; a refusal at the ceiling widens the slack: the
+ * network's jitter is then known to be there. */
+static void test_slack(void)
+{
+	struct pacer *p = pacer_new(4);
+	double s[100], w0, w1;
+	int i, bad = 0;
+
+	for (i = 0; i < 100; i++)
+		bad |= pacer_reserve(p, 0, 1000, &s[i]);
+	ok(!bad && s[99] >= 24 && s[99] <= 24 * 1.05,
+	   "100 at a ceiling of 4/s go within 1.05 times the floor (%.2f s)",
+	   s[99]);
+	ok(max_in_window(s, 100, 1.0) <= 4, "at most 4 in any 1 s window");
+	w0 = window_at(p, 100);
+	ok(near(w0, 1.04), "the window is 1.04 s (%.3f)", w0);
+	pacer_refused(p, w0 + 100, w0 + 100.05, 0, 1);
+	/* long after: the learned rate is past the ceiling again */
+	w1 = window_at(p, 5000);
+	ok(w1 > w0 + 0.025 && w1 < w0 + 0.035,
+	   "after a refusal at the ceiling, the slack doubles (%.3f s)", w1);
 	pacer_free(p);
 }
 
@@ -311,6 +355,7 @@ int main(void)
 {
 	test_unlimited();
 	test_ceiling();
+	test_slack();
 	test_departed_late();
 	test_cut();
 	test_recovery();
