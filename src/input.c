@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,12 +76,30 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* 1 when the 8 bytes at u are ASCII and none is NUL. */
+static int ascii8(const unsigned char *u)
+{
+	const uint64_t high = 0x8080808080808080ull;
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t w;
+
+	memcpy(&w, u, sizeof(w));
+	return !(w & high) && !((w - ones) & ~w & high);
+}
+
 size_t input_utf8_span(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k;
 
 	while (i < n) {
+		/* API answers are mostly ASCII: 8 bytes at a time where they
+		 * are (byte by byte, a tenth of a listing's CPU time went
+		 * here). */
+		if (n - i >= 8 && ascii8(u + i)) {
+			i += 8;
+			continue;
+		}
 		k = utf8_seq(u + i, n - i);
 		if (!k)
 			break;
