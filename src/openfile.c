@@ -196,25 +196,46 @@ void openfile_forget(struct openfiles *fs, const char *path)
 	tree_path_free(&tp);
 }
 
+/* The directory of path in dir (PATH_MAX bytes): 0, or -1 when path has
+ * none. */
+static int dir_of(const char *path, char *dir)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!slash)
+		return -1;
+	n = slash > path ? (size_t)(slash - path) : 1;
+	if (n >= PATH_MAX)
+		return -1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
 /* A change made through the mount: path's content changed now, and with
  * parent set, its directory's listing too. */
 static void changed(struct openfiles *fs, const char *path, int parent)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
 
 	if (!fs->env.mtimes)
 		return;
 	mtimes_touch(fs->env.mtimes, path, now());
-	if (!parent || !slash)
+	if (parent && !dir_of(path, dir))
+		mtimes_touch(fs->env.mtimes, dir, now());
+}
+
+void openfile_forget_entry(struct openfiles *fs, const char *path)
+{
+	char dir[PATH_MAX];
+
+	openfile_forget(fs, path);
+	if (dir_of(path, dir))
 		return;
-	n = slash > path ? (size_t)(slash - path) : 1;
-	if (n >= sizeof(dir))
-		return;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	mtimes_touch(fs->env.mtimes, dir, now());
+	if (fs->env.mtimes)
+		mtimes_touch(fs->env.mtimes, dir, now());
+	forget_one(fs, dir);
 }
 
 /* A rendering of path's content was seen (open). 1 when it is the content

@@ -1421,31 +1421,34 @@ cJSON *school_pending_list(struct school *s)
  * Invalidation
  * ---------------------------------------------------------------------- */
 
-static void kernel_forget(struct school *s, const char *path)
+/* listed: path may have come or gone in its directory's listing
+ * (school.h). */
+static void kernel_forget(struct school *s, const char *path, int listed)
 {
 	if (s->invalidate && path)
-		s->invalidate(s->invalidate_arg, path);
+		s->invalidate(s->invalidate_arg, path, listed);
 }
 
 /* Forgets the mount path of node n with identifiers id0, id1 (nodes.h
  * encodes them). */
 static void kernel_forget_node(struct school *s, enum node n, const char *id0,
-			       const char *id1)
+			       const char *id1, int listed)
 {
 	char *path = node_path(n, id0, id1);
 
-	kernel_forget(s, path);
+	kernel_forget(s, path, listed);
 	free(path);
 }
 
-/* The symlinks a member may have in offers/, courses/ and by-status/. */
-static void forget_member_links(struct school *s, const char *email)
+/* The symlinks a member may have in offers/, courses/ and by-status/;
+ * listed: the member may have come or gone in those lists. */
+static void forget_member_links(struct school *s, const char *email, int listed)
 {
 	struct cval *offers = cache_peek(s->cache, "offers");
 	const cJSON *o, *c;
 
-	kernel_forget_node(s, N_STATUS_MEMBER, "active", email);
-	kernel_forget_node(s, N_STATUS_MEMBER, "inactive", email);
+	kernel_forget_node(s, N_STATUS_MEMBER, "active", email, listed);
+	kernel_forget_node(s, N_STATUS_MEMBER, "inactive", email, listed);
 	if (!offers)
 		return;
 	/* Any offer may have gained or lost the member; the entries are few
@@ -1455,14 +1458,14 @@ static void forget_member_links(struct school *s, const char *email)
 
 		if (!oid)
 			continue;
-		kernel_forget_node(s, N_OFFER_MEMBER, oid, email);
-		kernel_forget_node(s, N_OFFER_MEMBERS_CSV, oid, NULL);
+		kernel_forget_node(s, N_OFFER_MEMBER, oid, email, listed);
+		kernel_forget_node(s, N_OFFER_MEMBERS_CSV, oid, NULL, 0);
 		cJSON_ArrayForEach(c, model_offer_courses(o)) {
 			const char *cid = model_course_id(c);
 
 			if (cid)
 				kernel_forget_node(s, N_COURSE_MEMBER, cid,
-						   email);
+						   email, listed);
 		}
 	}
 	cval_put(offers);
@@ -1470,6 +1473,7 @@ static void forget_member_links(struct school *s, const char *email)
 
 /* Which member lists a change can affect. */
 enum change_scope {
+	SCOPE_RECORD, /* the member's record only: no list gains or loses it */
 	SCOPE_MEMBER, /* the member's grants or state: filtered lists only */
 	SCOPE_ROSTER, /* members came or went: every list, users/ too */
 };
@@ -1498,13 +1502,13 @@ static void member_changed(struct school *s, const char *email,
 	/* Course progress keys embed the email after a length prefix;
 	 * dropping them all is cheap in the small views table. */
 	cache_drop_prefix(s->views, "cprogress:");
-	kernel_forget_node(s, N_USER, email, NULL);
-	kernel_forget_node(s, N_STATUS_DIR, "active", NULL);
-	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL);
+	kernel_forget_node(s, N_USER, email, NULL, scope == SCOPE_ROSTER);
+	kernel_forget_node(s, N_STATUS_DIR, "active", NULL, 0);
+	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL, 0);
 	/* Every member is a line of the whole-school files. */
-	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL);
-	kernel_forget_node(s, N_USERS_CSV, NULL, NULL);
-	forget_member_links(s, email);
+	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL, 0);
+	kernel_forget_node(s, N_USERS_CSV, NULL, NULL, 0);
+	forget_member_links(s, email, scope != SCOPE_RECORD);
 	free(key);
 	free(pkey);
 }
@@ -1615,7 +1619,7 @@ int school_set_properties(struct school *s, const char *email,
 	if (!r && !s->cfg.dry_run) {
 		const char *got = model_user_email(res.answer);
 
-		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
+		member_changed(s, email, SCOPE_RECORD, FENCE_CHANGED);
 		/* The answer is the updated member: keep it, saving the next
 		 * read a lookup. Only when it is recognisably that member. */
 		if (got && !strcmp(got, email)) {
@@ -1638,7 +1642,7 @@ int school_enable_chapter(struct school *s, const char *email,
 	r = api_enable_chapter(s->http, email, course, chapter, &res);
 	r = journal_outcome(s, "enable-chapter", res.sent, r, res.answer);
 	if (!r && !s->cfg.dry_run)
-		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
+		member_changed(s, email, SCOPE_RECORD, FENCE_CHANGED);
 	api_result_free(&res);
 	return r;
 }
@@ -1775,7 +1779,7 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			char *key = key_of("user:", emails[i]);
 			char *dir = node_path(N_USER, emails[i], NULL);
 
-			forget_member_links(s, emails[i]);
+			forget_member_links(s, emails[i], 1);
 			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
 			if (key)
 				cache_put_missing(s->cache, key);
