@@ -31,17 +31,7 @@ O=$(sj '.offers[0].id')
 [[ -n $PID && -n $O ]] || t_bail "no Company property or no offer in the fake's data"
 company() { fake_user "$E" | jq -r --arg p "$PID" '.customProperties[$p] // empty'; }
 
-# set_company VALUE: through the fake's own API (not the mount), with the
-# property-id field of the fake's dialect.
-set_company() {
-	local key=propertyId
-	! dialect_evidence || key=id
-	fake_api POST /v1/users/set-custom-user-properties \
-		-H 'Content-Type: application/json' --data-binary "$(jq -nc \
-			--arg e "$E" --arg k "$key" --arg p "$PID" --arg v "$1" \
-			'{email: $e, properties: [{($k): $p, value: $v}]}')" >/dev/null
-}
-set_company "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
+fake_set_property "$E" "$PID" "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
 [[ $(company) == "AAAA GmbH" ]] || t_bail "the fake did not take Company"
 
 T0=$(date +%s.%N)
@@ -116,7 +106,7 @@ t_is "$(find "$COPY" -mindepth 1 -maxdepth 1 -type d | wc -l)" \
 	"$(sj '.users | length')" "one directory per member copied"
 
 touch "$T_DIR/marker"
-set_company "BBBB GmbH" || t_fail "Company changed through the fake's API"
+fake_set_property "$E" "$PID" "BBBB GmbH" || t_fail "Company changed through the fake's API"
 t_is "$(company)" "BBBB GmbH" "the server holds BBBB GmbH (same length)"
 t_file_is "$D/properties/Company" $'AAAA GmbH\n' "the mount still shows its cached AAAA GmbH"
 echo / >"$M/.memberspot/refresh"
