@@ -276,19 +276,24 @@ static void creating_add(struct openfile *h)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-static void creating_remove(struct openfile *h)
+/* Caller holds fs->lock. */
+static void creating_unlink(struct openfile *h)
 {
-	struct openfiles *fs = h->fs;
 	struct openfile **pp;
 
-	pthread_mutex_lock(&fs->lock);
-	for (pp = &fs->creating; *pp; pp = &(*pp)->cnext) {
+	for (pp = &h->fs->creating; *pp; pp = &(*pp)->cnext) {
 		if (*pp == h) {
 			*pp = h->cnext;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&fs->lock);
+}
+
+static void creating_remove(struct openfile *h)
+{
+	pthread_mutex_lock(&h->fs->lock);
+	creating_unlink(h);
+	pthread_mutex_unlock(&h->fs->lock);
 }
 
 static int creating_has(struct openfiles *fs, const char *path)
@@ -644,9 +649,9 @@ static void handle_free(struct openfile *h)
 {
 	if (!h)
 		return;
-	if (h->create)
-		creating_remove(h);
 	pthread_mutex_lock(&h->fs->lock);
+	if (h->create)
+		creating_unlink(h);
 	*h->oprev = h->onext;
 	if (h->onext)
 		h->onext->oprev = h->oprev;
