@@ -444,7 +444,7 @@ static int save(struct openfiles *fs, const char *path,
 
 	if (had < 0)
 		return had;
-	base.data = b.data ? b.data : "";
+	base.data = buf_at(&b, 0);
 	base.len = b.len;
 	r = fs->env.ops->apply(fs->env.school, path, tp, data, len,
 			       had ? &base : NULL);
@@ -895,7 +895,7 @@ long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
 		/* What this process sees is what its next save starts from. */
 		h->noted = 1;
 		bases_note(fs->env.bases, h->path, bases_who(pid),
-			   h->data.data ? h->data.data : "", h->data.len, 1);
+			   buf_at(&h->data, 0), h->data.len, 1);
 	}
 	if ((size_t)off < h->data.len) {
 		n = (long)(h->data.len - (size_t)off);
