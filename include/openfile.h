@@ -105,6 +105,12 @@ struct openfile;
  * (user.json, properties.json: a change to one changes them). The
  * school's changes and refreshes come through here too. */
 void openfile_forget(struct openfiles *fs, const char *path);
+/* openfile_forget, for a change that may have added path to its
+ * directory's listing or removed it (a grant that created a member):
+ * that directory's time moves now, not at its next listing, so a walk
+ * that starts after the change (tar, rsync) sees one time throughout,
+ * and the kernel forgets the directory's attributes too. */
+void openfile_forget_entry(struct openfiles *fs, const char *path);
 
 /* A copy of env is kept. NULL when out of memory. */
 struct openfiles *openfiles_new(const struct openfile_env *env);

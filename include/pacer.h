@@ -42,23 +42,25 @@ struct pacer *pacer_new(double ceiling);
 void pacer_free(struct pacer *p);
 
 /*
- * Reserves the class's next send time, at or after now, and returns 0
- * with *slot set: the caller sleeps until *slot, then sends. When that
- * time would be at or past `deadline`, nothing is reserved and the call
- * returns -EAGAIN if a refusal's Retry-After holds it back that long,
- * else -ETIMEDOUT. Reserved times never decrease.
+ * Reserves the class's next send time, at or after now, sets *slot to it
+ * and returns the reservation's number (0, 1, 2... in the order they are
+ * made; pacer_departed takes it): the caller sleeps until *slot, then
+ * sends. When that time would be at or past `deadline`, nothing is
+ * reserved and the call returns -EAGAIN if a refusal's Retry-After holds
+ * it back that long, else -ETIMEDOUT. Reserved times never decrease.
  */
-int pacer_reserve(struct pacer *p, double now, double deadline, double *slot);
+long pacer_reserve(struct pacer *p, double now, double deadline, double *slot);
 
 /*
- * The request reserved at `slot` leaves only now (`now` > slot: the
- * caller waited for a connection, or was not scheduled in time, which on
- * a loaded machine can be hundreds of milliseconds). Later reservations
- * count the window from when it really left, so a late request and the
- * ones reserved after it never reach the server closer together than the
- * rate allows. A slot no longer among the last reservations is ignored.
+ * The request of reservation number `id` leaves only now (`now` after its
+ * slot: the caller waited for a connection, or was not scheduled in
+ * time, which on a loaded machine can be hundreds of milliseconds). Later
+ * reservations count the window from when it really left, so a late
+ * request and the ones reserved after it never reach the server closer
+ * together than the rate allows. A number no longer among the last
+ * reservations kept (or never returned) is ignored.
  */
-void pacer_departed(struct pacer *p, double slot, double now);
+void pacer_departed(struct pacer *p, long id, double now);
 
 /* The server answered (not a refusal) the request reserved at `sent`. */
 void pacer_accepted(struct pacer *p, double sent);

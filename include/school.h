@@ -42,9 +42,13 @@ struct school_config {
 
 /* Called with a mount path whose kernel-cached entry and attributes must
  * be forgotten; a path ending in '/' ("/users/") names a top-level
- * directory all of whose descendants must be forgotten. Must not block on
- * FUSE (the fs layer queues it). */
-typedef void (*school_invalidate_fn)(void *arg, const char *path);
+ * directory all of whose descendants must be forgotten. listed is 1 when
+ * the change may have added path to its directory's listing or removed it
+ * (a member created or deleted: users/EMAIL; granted an offer or set
+ * active or inactive: its links), so that listing changed now; 0 when
+ * only what path shows changed (and for expiries and refreshes). Must not
+ * block on FUSE (the fs layer queues it). */
+typedef void (*school_invalidate_fn)(void *arg, const char *path, int listed);
 
 struct school;
 

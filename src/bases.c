@@ -161,8 +161,7 @@ int bases_get(struct bases *b, const char *path, unsigned long long who,
 		e = NULL;
 	}
 	if (e) {
-		r = buf_append(out, e->data.data ? e->data.data : "",
-			       e->data.len);
+		r = buf_append(out, buf_at(&e->data, 0), e->data.len);
 		if (!r)
 			r = 1;
 	}

@@ -134,6 +134,12 @@ int buf_resize(struct buf *b, size_t len)
 	return 0;
 }
 
+const char *buf_at(const struct buf *b, size_t off)
+{
+	/* Only an empty buffer has no data, and only 0 is in range then. */
+	return b->data ? b->data + off : "";
+}
+
 /* Gives up ownership of the data (never NULL: "" when empty). */
 char *buf_steal(struct buf *b)
 {

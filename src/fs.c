@@ -208,11 +208,14 @@ static void *notifier_main(void *arg)
 	return NULL;
 }
 
-/* The school's changes and refreshes: openfile adds the paths that show
- * the same data. */
-static void school_forgets(void *arg, const char *path)
+/* The school's changes: openfile adds the paths that show the same data,
+ * and moves the time of a listing that gained or lost path. */
+static void school_forgets(void *arg, const char *path, int listed)
 {
-	openfile_forget(arg, path);
+	if (listed)
+		openfile_forget_entry(arg, path);
+	else
+		openfile_forget(arg, path);
 }
 
 /* ------------------------------------------------------------------------

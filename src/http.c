@@ -99,7 +99,7 @@ struct attempt {
 	int nomem;
 	double retry_after;  /* seconds, < 0 when absent */
 	struct pacer *pacer; /* the class's pacer, told when it really leaves */
-	double slot;	     /* the send time it reserved */
+	long reservation;    /* its number there (pacer_reserve) */
 	/* curl's detail of a failure (CURLOPT_ERRORBUFFER) */
 	char curl_error[CURL_ERROR_SIZE];
 };
@@ -161,20 +161,21 @@ static double jitter(void)
 /* ------------------------------------------------------------------ */
 
 /* Reserves the class's next slot and sleeps until it; *sent is the slot.
- * Returns 0, or (nothing reserved) -EAGAIN or -ETIMEDOUT: pacer_reserve. */
-static int pace(struct http *h, enum http_class cls, double deadline,
-		double *sent)
+ * Returns the reservation's number, or (nothing reserved) -EAGAIN or
+ * -ETIMEDOUT: pacer_reserve. */
+static long pace(struct http *h, enum http_class cls, double deadline,
+		 double *sent)
 {
 	double now = mono_now();
-	int rc = pacer_reserve(h->pacer[cls], now, deadline, sent);
+	long id = pacer_reserve(h->pacer[cls], now, deadline, sent);
 
-	if (rc)
-		return rc;
+	if (id < 0)
+		return id;
 	if (*sent > now) {
 		stats_add(STAT_PACING_WAITS, 1);
 		sleep_until(*sent);
 	}
-	return 0;
+	return id;
 }
 
 /* ------------------------------------------------------------------ */
@@ -462,7 +463,7 @@ static int attempt_once(struct http *h, const char *url, const char *method,
 	}
 	stats_add(STAT_HTTP_REQUESTS, 1);
 	stats_endpoint(endpoint);
-	pacer_departed(a->pacer, a->slot, mono_now());
+	pacer_departed(a->pacer, a->reservation, mono_now());
 	e = curl_easy_perform(c);
 	if (e == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -569,11 +570,12 @@ static int request(struct http *h, const char *method, const char *path,
 		return rc;
 
 	for (;;) {
-		rc = pace(h, cls, deadline, &sent);
-		if (rc)
+		a.reservation = pace(h, cls, deadline, &sent);
+		if (a.reservation < 0) {
+			rc = (int)a.reservation;
 			break;
+		}
 		a.pacer = h->pacer[cls];
-		a.slot = sent;
 		buf_free(&a.body);
 		a.too_big = a.nomem = 0;
 		a.retry_after = -1;

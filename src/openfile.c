@@ -196,25 +196,46 @@ void openfile_forget(struct openfiles *fs, const char *path)
 	tree_path_free(&tp);
 }
 
+/* The directory of path in dir (PATH_MAX bytes): 0, or -1 when path has
+ * none. */
+static int dir_of(const char *path, char *dir)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!slash)
+		return -1;
+	n = slash > path ? (size_t)(slash - path) : 1;
+	if (n >= PATH_MAX)
+		return -1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
 /* A change made through the mount: path's content changed now, and with
  * parent set, its directory's listing too. */
 static void changed(struct openfiles *fs, const char *path, int parent)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
 
 	if (!fs->env.mtimes)
 		return;
 	mtimes_touch(fs->env.mtimes, path, now());
-	if (!parent || !slash)
+	if (parent && !dir_of(path, dir))
+		mtimes_touch(fs->env.mtimes, dir, now());
+}
+
+void openfile_forget_entry(struct openfiles *fs, const char *path)
+{
+	char dir[PATH_MAX];
+
+	openfile_forget(fs, path);
+	if (dir_of(path, dir))
 		return;
-	n = slash > path ? (size_t)(slash - path) : 1;
-	if (n >= sizeof(dir))
-		return;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	mtimes_touch(fs->env.mtimes, dir, now());
+	if (fs->env.mtimes)
+		mtimes_touch(fs->env.mtimes, dir, now());
+	forget_one(fs, dir);
 }
 
 /* A rendering of path's content was seen (open). 1 when it is the content
@@ -255,19 +276,24 @@ static void creating_add(struct openfile *h)
 	pthread_mutex_unlock(&fs->lock);
 }
 
-static void creating_remove(struct openfile *h)
+/* Caller holds fs->lock. */
+static void creating_unlink(struct openfile *h)
 {
-	struct openfiles *fs = h->fs;
 	struct openfile **pp;
 
-	pthread_mutex_lock(&fs->lock);
-	for (pp = &fs->creating; *pp; pp = &(*pp)->cnext) {
+	for (pp = &h->fs->creating; *pp; pp = &(*pp)->cnext) {
 		if (*pp == h) {
 			*pp = h->cnext;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&fs->lock);
+}
+
+static void creating_remove(struct openfile *h)
+{
+	pthread_mutex_lock(&h->fs->lock);
+	creating_unlink(h);
+	pthread_mutex_unlock(&h->fs->lock);
 }
 
 static int creating_has(struct openfiles *fs, const char *path)
@@ -418,7 +444,7 @@ static int save(struct openfiles *fs, const char *path,
 
 	if (had < 0)
 		return had;
-	base.data = b.data ? b.data : "";
+	base.data = buf_at(&b, 0);
 	base.len = b.len;
 	r = fs->env.ops->apply(fs->env.school, path, tp, data, len,
 			       had ? &base : NULL);
@@ -623,9 +649,9 @@ static void handle_free(struct openfile *h)
 {
 	if (!h)
 		return;
-	if (h->create)
-		creating_remove(h);
 	pthread_mutex_lock(&h->fs->lock);
+	if (h->create)
+		creating_unlink(h);
 	*h->oprev = h->onext;
 	if (h->onext)
 		h->onext->oprev = h->oprev;
@@ -869,7 +895,7 @@ long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
 		/* What this process sees is what its next save starts from. */
 		h->noted = 1;
 		bases_note(fs->env.bases, h->path, bases_who(pid),
-			   h->data.data ? h->data.data : "", h->data.len, 1);
+			   buf_at(&h->data, 0), h->data.len, 1);
 	}
 	if ((size_t)off < h->data.len) {
 		n = (long)(h->data.len - (size_t)off);

@@ -209,10 +209,10 @@ void pacer_free(struct pacer *p)
 	free(p);
 }
 
-int pacer_reserve(struct pacer *p, double now, double deadline, double *slot)
+long pacer_reserve(struct pacer *p, double now, double deadline, double *slot)
 {
 	double s;
-	int rc = 0;
+	long rc;
 
 	pthread_mutex_lock(&p->lock);
 	s = next_slot(p, fmax(now, p->not_before));
@@ -221,6 +221,7 @@ int pacer_reserve(struct pacer *p, double now, double deadline, double *slot)
 		 * rate limit speaking, not a slow server. */
 		rc = p->not_before >= deadline ? -EAGAIN : -ETIMEDOUT;
 	} else {
+		rc = (long)p->nslots;
 		p->slots[p->nslots++ % PACER_MAX_BURST] = s;
 		*slot = s;
 	}
@@ -228,22 +229,19 @@ int pacer_reserve(struct pacer *p, double now, double deadline, double *slot)
 	return rc;
 }
 
-void pacer_departed(struct pacer *p, double slot, double now)
+void pacer_departed(struct pacer *p, long id, double now)
 {
-	unsigned long i, have;
+	unsigned long n = (unsigned long)id;
+	double *e;
 
-	if (now <= slot)
+	if (id < 0)
 		return;
 	pthread_mutex_lock(&p->lock);
-	have = p->nslots < PACER_MAX_BURST ? p->nslots : PACER_MAX_BURST;
-	/* Newest first: the slot was reserved a moment ago. */
-	for (i = 1; i <= have; i++) {
-		double *e = &p->slots[(p->nslots - i) % PACER_MAX_BURST];
-
-		if (*e == slot) {
+	/* Still in the ring: reserved, and not overwritten since. */
+	if (n < p->nslots && p->nslots - n <= PACER_MAX_BURST) {
+		e = &p->slots[n % PACER_MAX_BURST];
+		if (now > *e)
 			*e = now;
-			break;
-		}
 	}
 	pthread_mutex_unlock(&p->lock);
 }

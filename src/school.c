@@ -328,7 +328,8 @@ static void count_change(struct school *s)
 	__atomic_add_fetch(&s->changes, 1, __ATOMIC_ACQ_REL);
 }
 
-static void kernel_forget_member(struct school *s, const char *email);
+static void kernel_forget_member(struct school *s, const char *email,
+				 int listed);
 
 /* 1 when a fresh copy of key is cached and differs from packed. */
 static int record_differs(struct cache *c, const char *key, const cJSON *packed)
@@ -357,7 +358,7 @@ static int put_record(struct school *s, const char *email, cJSON *record)
 	free(key);
 	count_change(s);
 	if (changed)
-		kernel_forget_member(s, email);
+		kernel_forget_member(s, email, 0);
 	return r;
 }
 
@@ -470,7 +471,7 @@ static int list_record(struct school *s, const struct fence_ticket *t,
 	 * copies of the member's files go (their cached copy's expiry no
 	 * longer comes). */
 	if (rp.changed)
-		kernel_forget_member(s, email);
+		kernel_forget_member(s, email, 0);
 	cJSON_Delete(rp.packed);
 	free(rp.key);
 	return news != FENCE_GONE;
@@ -1551,20 +1552,22 @@ cJSON *school_pending_list(struct school *s)
  * Invalidation
  * ---------------------------------------------------------------------- */
 
-static void kernel_forget(struct school *s, const char *path)
+/* listed: path may have come or gone in its directory's listing
+ * (school.h). */
+static void kernel_forget(struct school *s, const char *path, int listed)
 {
 	if (s->invalidate && path)
-		s->invalidate(s->invalidate_arg, path);
+		s->invalidate(s->invalidate_arg, path, listed);
 }
 
 /* Forgets the mount path of node n with identifiers id0, id1 (nodes.h
  * encodes them). */
 static void kernel_forget_node(struct school *s, enum node n, const char *id0,
-			       const char *id1)
+			       const char *id1, int listed)
 {
 	char *path = node_path(n, id0, id1);
 
-	kernel_forget(s, path);
+	kernel_forget(s, path, listed);
 	free(path);
 }
 
@@ -1575,7 +1578,7 @@ static void kernel_forget_tree(struct school *s, const char *top)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/%s/", top);
-	kernel_forget(s, path);
+	kernel_forget(s, path, 0);
 }
 
 /* Forgets users/E/<name> for each item of a cached list, named by
@@ -1590,14 +1593,16 @@ static void forget_each(struct school *s, enum node n, const char *email,
 		const char *name = name_of(it);
 
 		if (name)
-			kernel_forget_node(s, n, email, name);
+			kernel_forget_node(s, n, email, name, 0);
 	}
 }
 
 /* Every file and directory of users/E the kernel may hold: the fixed
  * names of the table, one file per property and per offer (from what is
- * cached: a name not cached was never shown) and the member's orders. */
-static void kernel_forget_member(struct school *s, const char *email)
+ * cached: a name not cached was never shown) and the member's orders.
+ * listed: the member came or went (school.h). */
+static void kernel_forget_member(struct school *s, const char *email,
+				 int listed)
 {
 	char *key = key_of("user:", email);
 	struct cval *defs = cache_peek(s->cache, "propdefs");
@@ -1606,12 +1611,12 @@ static void kernel_forget_member(struct school *s, const char *email)
 	struct cval *user = NULL;
 	int n;
 
-	kernel_forget_node(s, N_USER, email, NULL);
+	kernel_forget_node(s, N_USER, email, NULL, listed);
 	for (n = 0; n < N__COUNT; n++) {
 		const struct node_entry *e = node_entry((enum node)n);
 
 		if ((e->flags & NODE_MEMBER) && e->how == NAME_FIXED)
-			kernel_forget_node(s, (enum node)n, email, NULL);
+			kernel_forget_node(s, (enum node)n, email, NULL, 0);
 	}
 	if (defs)
 		forget_each(s, N_USER_PROP, email, defs->json,
@@ -1630,14 +1635,15 @@ static void kernel_forget_member(struct school *s, const char *email)
 	free(key);
 }
 
-/* The symlinks a member may have in offers/, courses/ and by-status/. */
-static void forget_member_links(struct school *s, const char *email)
+/* The symlinks a member may have in offers/, courses/ and by-status/;
+ * listed: the member may have come or gone in those lists. */
+static void forget_member_links(struct school *s, const char *email, int listed)
 {
 	struct cval *offers = cache_peek(s->cache, "offers");
 	const cJSON *o, *c;
 
-	kernel_forget_node(s, N_STATUS_MEMBER, "active", email);
-	kernel_forget_node(s, N_STATUS_MEMBER, "inactive", email);
+	kernel_forget_node(s, N_STATUS_MEMBER, "active", email, listed);
+	kernel_forget_node(s, N_STATUS_MEMBER, "inactive", email, listed);
 	if (!offers)
 		return;
 	/* Any offer may have gained or lost the member; the entries are few
@@ -1647,14 +1653,14 @@ static void forget_member_links(struct school *s, const char *email)
 
 		if (!oid)
 			continue;
-		kernel_forget_node(s, N_OFFER_MEMBER, oid, email);
-		kernel_forget_node(s, N_OFFER_MEMBERS_CSV, oid, NULL);
+		kernel_forget_node(s, N_OFFER_MEMBER, oid, email, listed);
+		kernel_forget_node(s, N_OFFER_MEMBERS_CSV, oid, NULL, 0);
 		cJSON_ArrayForEach(c, model_offer_courses(o)) {
 			const char *cid = model_course_id(c);
 
 			if (cid)
 				kernel_forget_node(s, N_COURSE_MEMBER, cid,
-						   email);
+						   email, listed);
 		}
 	}
 	cval_put(offers);
@@ -1662,6 +1668,7 @@ static void forget_member_links(struct school *s, const char *email)
 
 /* Which member lists a change can affect. */
 enum change_scope {
+	SCOPE_RECORD, /* the member's record only: no list gains or loses it */
 	SCOPE_MEMBER, /* the member's grants or state: filtered lists only */
 	SCOPE_ROSTER, /* members came or went: every list, users/ too */
 };
@@ -1690,13 +1697,13 @@ static void member_changed(struct school *s, const char *email,
 	/* Course progress keys embed the email after a length prefix;
 	 * dropping them all is cheap in the small views table. */
 	cache_drop_prefix(s->views, "cprogress:");
-	kernel_forget_member(s, email);
-	kernel_forget_node(s, N_STATUS_DIR, "active", NULL);
-	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL);
+	kernel_forget_member(s, email, scope == SCOPE_ROSTER);
+	kernel_forget_node(s, N_STATUS_DIR, "active", NULL, 0);
+	kernel_forget_node(s, N_STATUS_DIR, "inactive", NULL, 0);
 	/* Every member is a line of the whole-school files. */
-	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL);
-	kernel_forget_node(s, N_USERS_CSV, NULL, NULL);
-	forget_member_links(s, email);
+	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL, 0);
+	kernel_forget_node(s, N_USERS_CSV, NULL, NULL, 0);
+	forget_member_links(s, email, scope != SCOPE_RECORD);
 	free(key);
 	free(pkey);
 }
@@ -1769,13 +1776,13 @@ void school_expired(struct school *s, double from, double to)
 		kernel_forget_tree(s, "users");
 	for (i = 0; i < x.n; i++) {
 		if (x.emails[i] && !x.mass && !x.users)
-			kernel_forget_member(s, x.emails[i]);
+			kernel_forget_member(s, x.emails[i], 0);
 		free(x.emails[i]);
 	}
 	if (x.roster)
-		kernel_forget_node(s, N_USERS, NULL, NULL);
+		kernel_forget_node(s, N_USERS, NULL, NULL, 0);
 	if (x.propdefs)
-		kernel_forget_node(s, N_PROPDEFS, NULL, NULL);
+		kernel_forget_node(s, N_PROPDEFS, NULL, NULL, 0);
 	if (x.offers || x.lists) {
 		kernel_forget_tree(s, "offers");
 		kernel_forget_tree(s, "courses");
@@ -1891,7 +1898,7 @@ int school_set_properties(struct school *s, const char *email,
 	if (!r && !s->cfg.dry_run) {
 		const char *got = model_user_email(res.answer);
 
-		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
+		member_changed(s, email, SCOPE_RECORD, FENCE_CHANGED);
 		/* The answer is the updated member: keep it, saving the next
 		 * read a lookup. Only when it is recognisably that member. */
 		if (got && !strcmp(got, email)) {
@@ -1914,7 +1921,7 @@ int school_enable_chapter(struct school *s, const char *email,
 	r = api_enable_chapter(s->http, email, course, chapter, &res);
 	r = journal_outcome(s, "enable-chapter", res.sent, r, res.answer);
 	if (!r && !s->cfg.dry_run)
-		member_changed(s, email, SCOPE_MEMBER, FENCE_CHANGED);
+		member_changed(s, email, SCOPE_RECORD, FENCE_CHANGED);
 	api_result_free(&res);
 	return r;
 }
@@ -2051,7 +2058,7 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			char *key = key_of("user:", emails[i]);
 			char *dir = node_path(N_USER, emails[i], NULL);
 
-			forget_member_links(s, emails[i]);
+			forget_member_links(s, emails[i], 1);
 			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
 			if (key)
 				cache_put_missing(s->cache, key);
@@ -2088,9 +2095,9 @@ static void kernel_forget_all(struct school *s)
 
 	for (i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
 		kernel_forget_tree(s, tops[i]);
-	kernel_forget_node(s, N_PROPDEFS, NULL, NULL);
-	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL);
-	kernel_forget_node(s, N_USERS_CSV, NULL, NULL);
+	kernel_forget_node(s, N_PROPDEFS, NULL, NULL, 0);
+	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL, 0);
+	kernel_forget_node(s, N_USERS_CSV, NULL, NULL, 0);
 }
 
 /* After a refresh of path (parsed as tp): the kernel forgets what the
@@ -2098,10 +2105,10 @@ static void kernel_forget_all(struct school *s)
 static void kernel_forget_refreshed(struct school *s, const char *path,
 				    const struct tree_path *tp)
 {
-	kernel_forget(s, path);
+	kernel_forget(s, path, 0);
 	switch (node_entry(tp->node)->forget) {
 	case FORGET_PROPDEFS:
-		kernel_forget_node(s, N_PROPDEFS, NULL, NULL);
+		kernel_forget_node(s, N_PROPDEFS, NULL, NULL, 0);
 		kernel_forget_tree(s, "users");
 		break;
 	case FORGET_OFFERS:
@@ -2118,7 +2125,7 @@ static void kernel_forget_refreshed(struct school *s, const char *path,
 		kernel_forget_tree(s, "exams");
 		break;
 	case FORGET_MEMBER:
-		kernel_forget_member(s, tp->id[0]);
+		kernel_forget_member(s, tp->id[0], 0);
 		break;
 	case FORGET_NOTHING:
 		break;

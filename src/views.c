@@ -601,9 +601,8 @@ int view_render(struct school *s, const struct tree_path *p, struct buf *out)
 		return r < 0 ? r : 0;
 	}
 	r = render_now(s, p, e, out);
-	/* An empty rendering may leave out->data NULL. */
 	if (!r && key)
-		memo_put(key, changes, now, out->data ? out->data + start : "",
+		memo_put(key, changes, now, buf_at(out, start),
 			 out->len - start);
 	free(key);
 	return r;
@@ -1072,8 +1071,7 @@ static int render_whole(const struct node_ctx *c, struct buf *out, int csv)
 		return r;
 	r = whole_lines(c, list->json, defs ? defs->json : NULL, out);
 	if (!r && token)
-		whole_remember(c->s, c->p, token,
-			       out->data ? out->data + start : "",
+		whole_remember(c->s, c->p, token, buf_at(out, start),
 			       out->len - start);
 	free(token);
 	cval_put(defs);

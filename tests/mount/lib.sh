@@ -481,6 +481,19 @@ fake_api() {
 	return 1
 }
 
+# fake_set_property EMAIL PROPERTY_ID VALUE: sets a member's custom
+# property through the fake's API (not the mount), with the property-id
+# field of the fake's dialect (the evidence dialect refuses propertyId,
+# API.md "Evidence and dialects").
+fake_set_property() {
+	local key=propertyId
+	! dialect_evidence || key=id
+	fake_api POST /v1/users/set-custom-user-properties \
+		-H 'Content-Type: application/json' --data-binary "$(jq -nc \
+			--arg e "$1" --arg k "$key" --arg p "$2" --arg v "$3" \
+			'{email: $e, properties: [{($k): $p, value: $v}]}')" >/dev/null
+}
+
 # URL path segment encoding (every byte but unreserved ones).
 urlenc() {
 	jq -rn --arg s "$1" '$s | @uri'

@@ -31,17 +31,7 @@ O=$(sj '.offers[0].id')
 [[ -n $PID && -n $O ]] || t_bail "no Company property or no offer in the fake's data"
 company() { fake_user "$E" | jq -r --arg p "$PID" '.customProperties[$p] // empty'; }
 
-# set_company VALUE: through the fake's own API (not the mount), with the
-# property-id field of the fake's dialect.
-set_company() {
-	local key=propertyId
-	! dialect_evidence || key=id
-	fake_api POST /v1/users/set-custom-user-properties \
-		-H 'Content-Type: application/json' --data-binary "$(jq -nc \
-			--arg e "$E" --arg k "$key" --arg p "$PID" --arg v "$1" \
-			'{email: $e, properties: [{($k): $p, value: $v}]}')" >/dev/null
-}
-set_company "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
+fake_set_property "$E" "$PID" "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
 [[ $(company) == "AAAA GmbH" ]] || t_bail "the fake did not take Company"
 
 T0=$(date +%s.%N)
@@ -116,7 +106,7 @@ t_is "$(find "$COPY" -mindepth 1 -maxdepth 1 -type d | wc -l)" \
 	"$(sj '.users | length')" "one directory per member copied"
 
 touch "$T_DIR/marker"
-set_company "BBBB GmbH" || t_fail "Company changed through the fake's API"
+fake_set_property "$E" "$PID" "BBBB GmbH" || t_fail "Company changed through the fake's API"
 t_is "$(company)" "BBBB GmbH" "the server holds BBBB GmbH (same length)"
 t_file_is "$D/properties/Company" $'AAAA GmbH\n' "the mount still shows its cached AAAA GmbH"
 echo / >"$M/.memberspot/refresh"
@@ -180,6 +170,9 @@ got=$(cd "$D" && find . -newer "$T_DIR/marker3" | sort)
 t_is "$got" "$(printf '%s\n' ./properties.json ./properties/Company ./user.json)" \
 	"find -newer: Company and the two files that show it"
 t_is "$(cd "$DF" && find . -newer "$T_DIR/marker3")" "" "another member: nothing newer"
+t_is "$(cd "$M" && find users by-status/active "offers/$(enc "$O")/members" \
+	-maxdepth 0 -newer "$T_DIR/marker3")" "" \
+	"the listings that show the member: not newer (a value is no name more or less)"
 
 # Created through the mount: a scratch file and a pending member are new
 # now, and so are their directories, before anything lists them.
@@ -225,6 +218,55 @@ t_is "$(stat -c %Y "$T_DIR/cpa/properties/Company")" "$(stat -c %Y "$D/propertie
 	"cp -a keeps the content-change time"
 
 t_is "$(fake_changes_since "$MARK")" "[]" "grep -r, tar, cp -r: no change request"
+
+# =====================================================================
+# 7. Members added or removed through the mount: the listings that show
+#    them move at the change, so a walk that starts after it is stable
+# =====================================================================
+
+# tar_ok DESC DIR...: tar of DIRs (relative to the mount) exits 0 and never
+# says "changed as we read it" (it compares a directory's times before and
+# after reading it).
+tar_ok() {
+	local desc=$1
+	shift
+	t_ok "$desc" tar cf "$T_DIR/walk.tar" -C "$M" "$@" &&
+		t_is "$(grep -c 'changed as we read it' "$T_DIR/err")" 0 \
+			"$desc: no \"changed as we read it\""
+}
+OD=offers/$(enc "$O")/members
+NEW2=backup-grant@example.com
+# Every listing walked below is known (listed) before the change.
+ls "$M/users" "$M/$OD" "$M/by-status/active" >/dev/null
+sleep 1.1 # the kernel's cached attributes (1 s) of the listings expire
+touch "$T_DIR/marker5"
+sleep 0.1
+t_ok "a grant through the mount creates a member" \
+	sh -c 'printf "%s,Ada,Lovelace\n" "$2" >>"$1"' _ "$M/offers/$(enc "$O")/grant" "$NEW2"
+t_ok "users/: mtime after the grant, with no listing since" \
+	test "$(mtime "$M/users")" -gt "$(mtime "$T_DIR/marker5")"
+t_same_lines "$(cd "$M" && find . users "$OD" offers by-status by-status/active \
+	-maxdepth 0 -newer "$T_DIR/marker5")" \
+	"$(printf '%s\n' users "$OD" by-status/active)" \
+	"find -newer: users/, offers/O/members and by-status/active (a member more), not offers/, by-status/ nor the root"
+tar_ok "tar cf users after the grant exits 0" users
+tar_ok "tar cf offers/O/members after the grant exits 0" "$OD"
+tar_ok "tar cf by-status after the grant exits 0" by-status
+m5=$(mtime "$M/users")
+ls "$M/users" >/dev/null
+t_is "$(mtime "$M/users")" "$m5" "a listing after the grant keeps the time the grant gave"
+
+sleep 0.1
+touch "$T_DIR/marker6"
+sleep 0.1
+t_ok "rm -r users/NEW deletes the member" rm -r "$M/users/$(enc "$NEW2")"
+t_ok "users/: mtime after the deletion, with no listing since" \
+	test "$(mtime "$M/users")" -gt "$(mtime "$T_DIR/marker6")"
+t_ok "offers/O/members: mtime after the deletion, with no listing since" \
+	test "$(mtime "$M/$OD")" -gt "$(mtime "$T_DIR/marker6")"
+tar_ok "tar cf users after the deletion exits 0" users
+tar_ok "tar cf offers after the deletion exits 0" offers
+tar_ok "tar cf by-status after the deletion exits 0" by-status
 
 msfs_unmount
 t_done

@@ -544,13 +544,8 @@ t_json_eq "$T_OUT" "$(member_json "$C")" "back up: with the server's record"
 t_eventually "back up: the member that failed while down reads" "$RECOVER" \
 	cat "$MNT/users/$(enc "$B")/user.json"
 t_json_eq "$T_OUT" "$(member_json "$B")" "back up: with the server's record"
-# the item's id key is the one the API takes in its dialect (the evidence
-# dialect refuses propertyId, API.md "Evidence and dialects")
-IDKEY=propertyId
-! dialect_evidence || IDKEY=id
-fake_api POST /v1/users/set-custom-user-properties -H 'Content-Type: application/json' \
-	--data-binary "$(jq -nc --arg e "$A" --arg k "$IDKEY" '{email: $e, properties: [{($k): "p-company", value: "Changed after down"}]}')" \
-	>/dev/null || t_diag "could not change A through the API"
+fake_set_property "$A" p-company "Changed after down" ||
+	t_diag "could not change A through the API"
 sleep 2.2
 t_file_is "$AD/properties/Company" $'Changed after down\n' \
 	"back up: an expired member is fetched fresh (a change made on the server shows)"

@@ -14,16 +14,7 @@ E=$(sj 'first(.users[] | select((.offers | length) >= 1) | .email)')
 PID=$(sj 'first(.properties[] | select(.name == "Company") | .id)')
 [[ -n $E && -n $PID ]] || t_bail "no member with an offer or no Company property"
 
-# set_company VALUE: through the fake's own API (not the mount).
-set_company() {
-	local key=propertyId
-	! dialect_evidence || key=id
-	fake_api POST /v1/users/set-custom-user-properties \
-		-H 'Content-Type: application/json' --data-binary "$(jq -nc \
-			--arg e "$E" --arg k "$key" --arg p "$PID" --arg v "$1" \
-			'{email: $e, properties: [{($k): $p, value: $v}]}')" >/dev/null
-}
-set_company "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
+fake_set_property "$E" "$PID" "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
 
 # FUSE read calls the daemon has answered so far.
 reads() { awk '$1 == "fuse_reads:" { print $2 }' "$M/.memberspot/status"; }
@@ -135,7 +126,7 @@ t_is "$n" 0 "once stat showed the new content, a cat of user.json reads nothing 
 
 # ---- a server change shows after a refresh --------------------------
 cat "$D/user.json" "$D/properties/Company" >/dev/null
-set_company "S" || t_bail "cannot set Company through the fake's API"
+fake_set_property "$E" "$PID" "S" || t_bail "cannot set Company through the fake's API"
 t_is "$(cat "$D/properties/Company")" "Much Longer Name Through The Mount GmbH" \
 	"a server change is not seen before a refresh (cache_ttl=3600: control)"
 t_ok "echo /users/E > .memberspot/refresh" \
@@ -157,7 +148,7 @@ SIZE0=$(stat -c %s "$D/user.json")
 expired() { awk '$1 == "expired_forgotten:" { print $2 }' "$M/.memberspot/status"; }
 X0=$(expired)
 T0=$EPOCHREALTIME
-set_company "A server value, longer than before" || t_bail "cannot set Company"
+fake_set_property "$E" "$PID" "A server value, longer than before" || t_bail "cannot set Company"
 OLD=$(cat "$D/properties/Company")
 if awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 1.5) }'; then
 	t_is "$OLD" "S" "within cache_ttl the cached value is shown (control)"

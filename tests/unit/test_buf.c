@@ -19,9 +19,22 @@ int main(void)
 	size_t i;
 	int rc;
 
+	ok(buf_at(&b, 0) && tap_streq(buf_at(&b, 0), ""),
+	   "buf_at of a zeroed buffer: \"\", not NULL");
+	rc = buf_append(&b, "", 0);
+	ok(rc == 0 && tap_streq(buf_at(&b, 0), ""),
+	   "buf_at after an empty append: \"\"");
+	buf_free(&b);
+	rc = buf_resize(&b, 0);
+	ok(rc == 0 && tap_streq(buf_at(&b, b.len), ""),
+	   "buf_at at the end of an empty resize: \"\"");
+
 	rc = buf_append(&b, "abc", 3);
 	ok(rc == 0 && b.len == 3 && tap_streq(b.data, "abc"),
 	   "append to a zeroed buffer");
+	ok(tap_streq(buf_at(&b, 0), "abc") && tap_streq(buf_at(&b, 1), "bc") &&
+		   tap_streq(buf_at(&b, 3), ""),
+	   "buf_at: the content from an offset, \"\" at the end");
 	ok(terminated(&b), "terminated after append");
 
 	rc = buf_append(&b, "", 0);

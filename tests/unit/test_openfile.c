@@ -606,6 +606,40 @@ static void test_kernel_cache(void)
 	files_free(plain);
 }
 
+/* The directory's time as getattr reports it (not rendered: mtimes_get). */
+static long long dir_time(struct openfiles *fs, const char *path)
+{
+	struct view_attr a = {.type = VIEW_DIR};
+
+	return (long long)openfile_time(fs, path, &a).tv_sec;
+}
+
+static void test_forget_entry(void)
+{
+	struct openfiles *plain = files_new(0, 0);
+	struct openfile_env env = *openfiles_env(plain);
+	struct timespec epoch = {1000, 0};
+	struct openfiles *fs;
+
+	env.mtimes = mtimes_new(64, epoch);
+	fs = openfiles_new(&env);
+	openfile_forget(fs, "/users/a@example.com");
+	ok(dir_time(fs, "/users") == 1000 && forgot("/users/a@example.com") &&
+		   !forgot("/users"),
+	   "a member forgotten (its record changed): users/ keeps its time");
+	openfile_forget_entry(fs, "/users/b@example.com");
+	ok(dir_time(fs, "/users") > 1000 && forgot("/users/b@example.com") &&
+		   forgot("/users"),
+	   "a member came or went: users/ moves now, the kernel forgets it");
+	openfile_forget_entry(fs, "/by-status/active/b@example.com");
+	ok(dir_time(fs, "/by-status/active") > 1000 &&
+		   dir_time(fs, "/by-status") == 1000,
+	   "a link came or went: its directory moves, not the one above");
+	openfiles_free(fs);
+	mtimes_free(env.mtimes);
+	files_free(plain);
+}
+
 int main(void)
 {
 	test_control_streaming();
@@ -622,6 +656,7 @@ int main(void)
 	test_readonly();
 	test_open_at_unmount();
 	test_kernel_cache();
+	test_forget_entry();
 	scratch_free(sent.scratch);
 	return done_testing();
 }

@@ -42,7 +42,7 @@ static void test_unlimited(void)
 	int i, late = 0;
 
 	for (i = 0; i < 500; i++)
-		if (pacer_reserve(p, 5.0, 10.0, &slot) || slot != 5.0)
+		if (pacer_reserve(p, 5.0, 10.0, &slot) != i || slot != 5.0)
 			late++;
 	ok(late == 0, "no ceiling, no refusal: 500 requests all go at once");
 	ok(pacer_rate(p, 5.0) == 0, "the rate is reported as unlimited (0)");
@@ -56,7 +56,7 @@ static void test_ceiling(void)
 	int i, bad = 0;
 
 	for (i = 0; i < 40; i++)
-		bad |= pacer_reserve(p, 0, 100, &s[i]);
+		bad |= pacer_reserve(p, 0, 100, &s[i]) != i;
 	ok(!bad, "40 reservations under a ceiling of 5/s");
 	ok(s[4] == 0 && s[5] > 1.0, "a burst of 5, the 6th after the window");
 	ok(max_in_window(s, 40, 1.0) <= 5,
@@ -77,7 +77,7 @@ static double window_at(struct pacer *p, double t)
 	int i;
 
 	for (i = 0; i < 5; i++) {
-		if (pacer_reserve(p, t, t + 100, &slot))
+		if (pacer_reserve(p, t, t + 100, &slot) < 0)
 			return -1;
 		if (i == 0)
 			first = slot;
@@ -95,7 +95,7 @@ static void test_slack(void)
 	int i, bad = 0;
 
 	for (i = 0; i < 100; i++)
-		bad |= pacer_reserve(p, 0, 1000, &s[i]);
+		bad |= pacer_reserve(p, 0, 1000, &s[i]) < 0;
 	ok(!bad && s[99] >= 24 && s[99] <= 24 * 1.05,
 	   "100 at a ceiling of 4/s go within 1.05 times the floor (%.2f s)",
 	   s[99]);
@@ -116,27 +116,40 @@ static void test_slack(void)
 static void test_departed_late(void)
 {
 	struct pacer *p = pacer_new(1), *q = pacer_new(1);
-	double a[3], b[2];
-	int bad = 0;
+	double a[3], b[2], slot;
+	long ida, idb;
+	int bad = 0, i;
 
-	bad |= pacer_reserve(p, 0, 100, &a[0]);
-	bad |= pacer_reserve(q, 0, 100, &b[0]);
-	pacer_departed(p, a[0], 0.5); /* it left half a second late */
-	pacer_departed(q, b[0], 0.0); /* control: on time */
-	bad |= pacer_reserve(p, 0, 100, &a[1]);
-	bad |= pacer_reserve(q, 0, 100, &b[1]);
-	ok(!bad, "two reservations each at a ceiling of 1/s");
+	ida = pacer_reserve(p, 0, 100, &a[0]);
+	idb = pacer_reserve(q, 0, 100, &b[0]);
+	bad |= ida != 0 || idb != 0;
+	pacer_departed(p, ida, 0.5); /* it left half a second late */
+	pacer_departed(q, idb, 0.0); /* control: on time */
+	bad |= pacer_reserve(p, 0, 100, &a[1]) != 1;
+	bad |= pacer_reserve(q, 0, 100, &b[1]) != 1;
+	ok(!bad, "two reservations each at a ceiling of 1/s, numbered 0, 1");
 	ok(b[1] > 1.0 && b[1] < 1.2,
 	   "control: on time, the next goes a window after the slot (%.2f)",
 	   b[1]);
 	ok(a[1] > 1.5 && a[1] < 1.7,
 	   "late, the next goes a window after it really left (%.2f)", a[1]);
-	pacer_departed(p, 42.0, 50.0);
-	bad = pacer_reserve(p, 0, 100, &a[2]);
+	pacer_departed(p, 42, 50.0);
+	pacer_departed(p, -1, 50.0);
+	bad = pacer_reserve(p, 0, 100, &a[2]) != 2;
 	ok(!bad && a[2] > a[1] && a[2] < a[1] + 1.2,
-	   "a slot never reserved is ignored (next %.2f)", a[2]);
+	   "a number never reserved is ignored (next %.2f)", a[2]);
 	pacer_free(p);
 	pacer_free(q);
+
+	/* Unlimited: 1001 reservations at 0; the ring holds the last 1000,
+	 * so number 0's place is number 1000's now. */
+	p = pacer_new(0);
+	for (i = 0; i <= 1000; i++)
+		pacer_reserve(p, 0, 100, &slot);
+	pacer_departed(p, 0, 50.0);
+	ok(pacer_reserve(p, 0, 100, &slot) == 1001 && slot == 0,
+	   "a number no longer in the ring is ignored (next %.2f)", slot);
+	pacer_free(p);
 }
 
 /* Ten requests sent and answered in the first 30 ms, an 11th refused. */
@@ -161,7 +174,7 @@ static void test_cut(void)
 	int i, early = 0;
 
 	for (i = 0; i < 8; i++) {
-		if (pacer_reserve(p, 0.07 + i * 0.01, 100, &s[i]) ||
+		if (pacer_reserve(p, 0.07 + i * 0.01, 100, &s[i]) < 0 ||
 		    s[i] < 1.06)
 			early++;
 	}
@@ -249,11 +262,11 @@ static void test_no_cut(void)
 {
 	struct pacer *p = pacer_new(0);
 	double slot = -1;
-	int rc;
+	long rc;
 
 	pacer_refused(p, 0, 0.1, 2.0, 0);
 	rc = pacer_reserve(p, 0.2, 10, &slot);
-	ok(rc == 0 && slot >= 2.1,
+	ok(rc >= 0 && slot >= 2.1,
 	   "a 503 without Retry-After holds every caller (slot %.2f)", slot);
 	ok(pacer_rate(p, 3) == 0, "but does not cut the rate");
 	pacer_free(p);
@@ -313,19 +326,20 @@ static void test_deadline(void)
 {
 	struct pacer *p = pacer_new(1);
 	double a = -1, b = -1, c = -1;
-	int rc;
+	long rc;
 
-	ok(pacer_reserve(p, 0, 5, &a) == 0 && a == 0, "1/s: the first goes");
+	ok(pacer_reserve(p, 0, 5, &a) == 0 && a == 0,
+	   "1/s: the first goes (number 0)");
 	ok(pacer_reserve(p, 0, 0.5, &b) == -ETIMEDOUT,
 	   "the next slot lies past a 0.5 s deadline: -ETIMEDOUT");
 	rc = pacer_reserve(p, 0, 5, &c);
-	ok(rc == 0 && c > 1.0 && c < 1.2,
-	   "nothing was reserved by the refused call (next slot %.2f)", c);
+	ok(rc == 1 && c > 1.0 && c < 1.2,
+	   "nothing was reserved by the refused call (number 1, slot %.2f)", c);
 	pacer_refused(p, c, c + 0.02, 10, 1);
 	ok(pacer_reserve(p, c + 0.03, c + 5, &b) == -EAGAIN,
 	   "a Retry-After past the deadline: -EAGAIN, nothing sent");
 	rc = pacer_reserve(p, c + 0.03, c + 20, &b);
-	ok(rc == 0 && b >= c + 10.02,
+	ok(rc == 2 && b >= c + 10.02,
 	   "a later deadline gets a slot past the Retry-After (%.2f)", b);
 	pacer_free(p);
 }
