@@ -58,6 +58,10 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 /* A reference to the value if present and fresh, else NULL. Never fetches
  * and never waits. */
 struct cval *cache_peek(struct cache *c, const char *key);
+/* A reference to the value held for key, fresh or expired (not a
+ * "missing"), else NULL. Never fetches and never waits: for what must be
+ * forgotten elsewhere once the value expired. */
+struct cval *cache_peek_any(struct cache *c, const char *key);
 /* Stores json (ownership taken) under key as fresh. Returns 0 or -ENOMEM
  * (json freed either way on failure). */
 int cache_put(struct cache *c, const char *key, cJSON *json);

@@ -100,6 +100,9 @@ void openfile_env_school(struct openfile_env *env, struct school *s);
 struct openfiles;
 struct openfile;
 
+/* The kernel must forget what it holds of path alone (its attributes and
+ * pages): for callers that name every path themselves (the school). */
+void openfile_forget_path(struct openfiles *fs, const char *path);
 /* The kernel must forget what it holds of path (through env.invalidate),
  * and, for a path of a member, of the member's files that show its record
  * (user.json, properties.json: a change to one changes them). The

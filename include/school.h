@@ -40,9 +40,9 @@ struct school_config {
 	int workers;	  /* parallel requests for bulk control files */
 };
 
-/* Called with a mount path whose kernel-cached entry and attributes must
- * be forgotten; a path ending in '/' ("/users/") names a top-level
- * directory all of whose descendants must be forgotten. listed is 1 when
+/* Called with a mount path whose kernel-cached attributes (and pages)
+ * must be forgotten; the school names every such path itself (a member's
+ * every file, not just its directory). listed is 1 when
  * the change may have added path to its directory's listing or removed it
  * (a member created or deleted: users/EMAIL; granted an offer or set
  * active or inactive: its links), so that listing changed now; 0 when

@@ -503,6 +503,19 @@ struct cval *cache_peek(struct cache *c, const char *key)
 	return v;
 }
 
+struct cval *cache_peek_any(struct cache *c, const char *key)
+{
+	struct cval *v = NULL;
+	struct centry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = strmap_get(c->entries, key);
+	if (e && e->val && !e->negative)
+		v = cval_get(e->val);
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */

@@ -39,8 +39,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fuse_lowlevel.h>
-
 #include "buf.h"
 #include "clock.h"
 #include "mtimes.h"
@@ -141,19 +139,12 @@ static void notifier_queue(void *arg, const char *path)
 	pthread_mutex_unlock(&notifier.lock);
 }
 
-/* Tells the kernel to forget path: its attributes and pages, or, for a
- * top-level directory named with a trailing slash (school.h), its entry
- * in the root, which drops every name cached below it. */
+/* Tells the kernel to forget path: its attributes and pages. Names stay
+ * (an entry's invalidation would drop the directory from under a shell
+ * whose working directory it is: getcwd fails); a name gone from the
+ * school fails its next getattr with ENOENT. */
 static void forget_path(const char *path)
 {
-	size_t n = strlen(path);
-
-	if (n > 2 && path[n - 1] == '/' && !memchr(path + 1, '/', n - 2)) {
-		fuse_lowlevel_notify_inval_entry(
-			fuse_get_session(notifier.fuse), FUSE_ROOT_ID, path + 1,
-			n - 2);
-		return;
-	}
 	/* -ENOENT means the kernel holds nothing for it: fine. */
 	fuse_invalidate_path(notifier.fuse, path);
 }
@@ -212,10 +203,11 @@ static void *notifier_main(void *arg)
  * and moves the time of a listing that gained or lost path. */
 static void school_forgets(void *arg, const char *path, int listed)
 {
+	/* The school names every path whose content changed (school.h). */
 	if (listed)
 		openfile_forget_entry(arg, path);
 	else
-		openfile_forget(arg, path);
+		openfile_forget_path(arg, path);
 }
 
 /* ------------------------------------------------------------------------

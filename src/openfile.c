@@ -182,6 +182,11 @@ static void forget_record_file(struct openfiles *fs, enum node n,
 	free(path);
 }
 
+void openfile_forget_path(struct openfiles *fs, const char *path)
+{
+	forget_one(fs, path);
+}
+
 void openfile_forget(struct openfiles *fs, const char *path)
 {
 	struct tree_path tp;

@@ -38,6 +38,7 @@
 #include "school.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1571,14 +1572,103 @@ static void kernel_forget_node(struct school *s, enum node n, const char *id0,
 	free(path);
 }
 
-/* A whole top-level directory: the kernel forgets every name under it
- * (a path with a trailing slash, school.h). */
-static void kernel_forget_tree(struct school *s, const char *top)
-{
-	char path[64];
+/* Emails collected from cache keys, to forget their members' files once
+ * the lock is gone (or the data dropped). */
+struct emails {
+	char **v;
+	size_t n, cap;
+	int nomem;
+};
 
-	snprintf(path, sizeof(path), "/%s/", top);
-	kernel_forget(s, path, 0);
+static void emails_add(struct emails *e, const char *email)
+{
+	char **grown;
+
+	if (e->nomem)
+		return;
+	if (e->n == e->cap) {
+		e->cap = e->cap ? 2 * e->cap : 64;
+		grown = realloc(e->v, e->cap * sizeof(*grown));
+		if (!grown) {
+			e->nomem = 1;
+			return;
+		}
+		e->v = grown;
+	}
+	e->v[e->n] = strdup(email);
+	if (e->v[e->n])
+		e->n++;
+	else
+		e->nomem = 1;
+}
+
+static void note_member(void *arg, const char *key)
+{
+	if (!strncmp(key, "user:", 5))
+		emails_add(arg, key + 5);
+}
+
+/* The members whose records are cached, fresh or expired. */
+static void emails_cached(struct school *s, struct emails *e)
+{
+	if (cache_each_expired(s->cache, -INFINITY, INFINITY, note_member, e))
+		e->nomem = 1;
+}
+
+static void kernel_forget_member(struct school *s, const char *email,
+				 int listed);
+
+static void emails_free(struct emails *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Forgets the files of each member in e, and frees e. */
+static void emails_forget(struct school *s, struct emails *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		kernel_forget_member(s, e->v[i], 0);
+	emails_free(e);
+}
+
+/* What the kernel may hold of each offer (its directory and files) and of
+ * each course directory: the offer catalogue as cached. The members/
+ * links are not enumerated (one per member per offer): a link's name
+ * lives as long as the kernel's entry for it, cache_ttl at most. */
+static void kernel_forget_offers(struct school *s, const struct cval *offers)
+{
+	const cJSON *o, *c;
+	int n;
+
+	if (!offers)
+		return;
+	cJSON_ArrayForEach(o, offers->json) {
+		const char *oid = model_offer_id(o);
+
+		if (!oid)
+			continue;
+		for (n = 0; n < N__COUNT; n++)
+			if (node_entry((enum node)n)->parent == N_OFFER ||
+			    n == N_OFFER)
+				kernel_forget_node(s, (enum node)n, oid, NULL,
+						   0);
+		cJSON_ArrayForEach(c, model_offer_courses(o)) {
+			const char *cid = model_course_id(c);
+
+			if (cid) {
+				kernel_forget_node(s, N_COURSE, cid, NULL, 0);
+				kernel_forget_node(s, N_COURSE_MEMBERS, cid,
+						   NULL, 0);
+			}
+		}
+	}
 }
 
 /* Forgets users/E/<name> for each item of a cached list, named by
@@ -1605,9 +1695,9 @@ static void kernel_forget_member(struct school *s, const char *email,
 				 int listed)
 {
 	char *key = key_of("user:", email);
-	struct cval *defs = cache_peek(s->cache, "propdefs");
-	struct cval *offers = cache_peek(s->cache, "offers");
-	struct cval *packed = key ? cache_peek(s->cache, key) : NULL;
+	struct cval *defs = cache_peek_any(s->cache, "propdefs");
+	struct cval *offers = cache_peek_any(s->cache, "offers");
+	struct cval *packed = key ? cache_peek_any(s->cache, key) : NULL;
 	struct cval *user = NULL;
 	int n;
 
@@ -1718,17 +1808,12 @@ static void member_changed(struct school *s, const char *email,
  * shown longer than cache_ttl (plus that second) after its data came.
  * ---------------------------------------------------------------------- */
 
-/* Beyond this many member records expiring in one call (a listing's
- * records expire together) the kernel forgets all of users/ at once. */
-#define EXPIRED_MASS 64
-
 struct expiry {
-	struct school *s;
-	char *emails[EXPIRED_MASS];
-	int n;
-	int mass; /* more than EXPIRED_MASS records */
-	/* what else expired: the kernel forgets these wholesale */
-	int users, offers, lists, exams, roster, propdefs;
+	struct emails members; /* whose records expired */
+	/* what else expired */
+	int all_members; /* the definitions, or derived grants: every
+			  * member's files show them */
+	int offers, roster, propdefs, exams;
 };
 
 static int prefixed(const char *key, const char *prefix)
@@ -1741,55 +1826,63 @@ static void note_expiry(void *arg, const char *key)
 	struct expiry *x = arg;
 
 	stats_add(STAT_EXPIRED, 1);
-	if (prefixed(key, "user:")) {
-		if (x->n < EXPIRED_MASS)
-			x->emails[x->n++] = strdup(key + strlen("user:"));
-		else
-			x->mass = 1;
-	} else if (!strcmp(key, "propdefs")) {
-		x->propdefs = x->users = 1;
-	} else if (!strcmp(key, "offers")) {
+	if (prefixed(key, "user:"))
+		emails_add(&x->members, key + strlen("user:"));
+	else if (!strcmp(key, "propdefs"))
+		x->propdefs = x->all_members = 1;
+	else if (!strcmp(key, "held"))
+		x->all_members = 1;
+	else if (!strcmp(key, "offers") || prefixed(key, "list:"))
 		x->offers = 1;
-	} else if (prefixed(key, "list:")) {
-		x->lists = 1;
-	} else if (!strcmp(key, "held")) {
-		x->users = 1;
-	} else if (!strcmp(key, "roster")) {
+	else if (!strcmp(key, "roster"))
 		x->roster = 1;
-	} else if (prefixed(key, "exam:")) {
+	else if (prefixed(key, "exam:"))
 		x->exams = 1;
-	}
 	/* progress and whole-school files: live, the kernel keeps no copy */
+}
+
+/* Every path the kernel may hold of an exam it was shown. */
+static void kernel_forget_exams(struct school *s)
+{
+	cJSON *ids = school_known_exams(s);
+	const cJSON *id;
+
+	cJSON_ArrayForEach(id, ids) {
+		if (!cJSON_IsString(id))
+			continue;
+		kernel_forget_node(s, N_EXAM, id->valuestring, NULL, 0);
+		kernel_forget_node(s, N_EXAM_JSON, id->valuestring, NULL, 0);
+		kernel_forget_node(s, N_EXAM_CSV, id->valuestring, NULL, 0);
+	}
+	cJSON_Delete(ids);
 }
 
 void school_expired(struct school *s, double from, double to)
 {
-	struct expiry x = {.s = s};
-	int i;
+	struct expiry x = {0};
 
 	if (!s->invalidate)
 		return;
 	if (cache_each_expired(s->cache, from, to, note_expiry, &x) ||
 	    cache_each_expired(s->views, from, to, note_expiry, &x))
-		x.mass = x.users = x.offers = x.lists = x.exams = 1;
-	if (x.mass || x.users)
-		kernel_forget_tree(s, "users");
-	for (i = 0; i < x.n; i++) {
-		if (x.emails[i] && !x.mass && !x.users)
-			kernel_forget_member(s, x.emails[i], 0);
-		free(x.emails[i]);
+		x.members.nomem = 1;
+	if (x.all_members || x.members.nomem) {
+		emails_forget(s, &x.members);
+		emails_cached(s, &x.members);
 	}
+	emails_forget(s, &x.members);
 	if (x.roster)
 		kernel_forget_node(s, N_USERS, NULL, NULL, 0);
 	if (x.propdefs)
 		kernel_forget_node(s, N_PROPDEFS, NULL, NULL, 0);
-	if (x.offers || x.lists) {
-		kernel_forget_tree(s, "offers");
-		kernel_forget_tree(s, "courses");
-		kernel_forget_tree(s, "by-status");
+	if (x.offers) {
+		struct cval *offers = cache_peek_any(s->cache, "offers");
+
+		kernel_forget_offers(s, offers);
+		cval_put(offers);
 	}
 	if (x.exams)
-		kernel_forget_tree(s, "exams");
+		kernel_forget_exams(s);
 }
 
 /* ------------------------------------------------------------------------
@@ -2085,51 +2178,47 @@ give_back:
  * Refresh
  * ---------------------------------------------------------------------- */
 
-/* The kernel forgets everything: every top-level directory's names and
- * the root's files. */
-static void kernel_forget_all(struct school *s)
-{
-	static const char *const tops[] = {"users", "offers", "courses",
-					   "by-status", "exams"};
-	size_t i;
-
-	for (i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
-		kernel_forget_tree(s, tops[i]);
-	kernel_forget_node(s, N_PROPDEFS, NULL, NULL, 0);
-	kernel_forget_node(s, N_USERS_JSONL, NULL, NULL, 0);
-	kernel_forget_node(s, N_USERS_CSV, NULL, NULL, 0);
-}
-
-/* After a refresh of path (parsed as tp): the kernel forgets what the
- * dropped data showed, as the refresh kind says. */
+/* After a refresh of path (parsed as tp), with the members whose records
+ * were cached before it (e, freed): the kernel forgets what the dropped
+ * data showed, as the refresh kind says. */
 static void kernel_forget_refreshed(struct school *s, const char *path,
-				    const struct tree_path *tp)
+				    const struct tree_path *tp,
+				    struct emails *e, const struct cval *offers)
 {
+	enum node_forget what =
+		tp ? node_entry(tp->node)->forget : FORGET_ROSTER;
+
 	kernel_forget(s, path, 0);
-	switch (node_entry(tp->node)->forget) {
+	if (!tp) { /* "/": everything */
+		kernel_forget_node(s, N_PROPDEFS, NULL, NULL, 0);
+		kernel_forget_node(s, N_USERS, NULL, NULL, 0);
+		kernel_forget_offers(s, offers);
+		kernel_forget_exams(s);
+	}
+	switch (what) {
 	case FORGET_PROPDEFS:
 		kernel_forget_node(s, N_PROPDEFS, NULL, NULL, 0);
-		kernel_forget_tree(s, "users");
 		break;
 	case FORGET_OFFERS:
 	case FORGET_LISTS:
-		kernel_forget_tree(s, "offers");
-		kernel_forget_tree(s, "courses");
-		kernel_forget_tree(s, "by-status");
-		break;
-	case FORGET_ROSTER:
-		kernel_forget_tree(s, "users");
+		kernel_forget_offers(s, offers);
 		break;
 	case FORGET_EXAMS:
 	case FORGET_EXAM:
-		kernel_forget_tree(s, "exams");
+		kernel_forget_exams(s);
 		break;
 	case FORGET_MEMBER:
 		kernel_forget_member(s, tp->id[0], 0);
 		break;
+	case FORGET_ROSTER:
 	case FORGET_NOTHING:
 		break;
 	}
+	/* The members' files show the definitions and the records. */
+	if (!tp || what == FORGET_PROPDEFS || what == FORGET_ROSTER)
+		emails_forget(s, e);
+	else
+		emails_free(e);
 }
 
 /* Drops a key unless its value was fetched less than min_age seconds
@@ -2154,26 +2243,46 @@ int school_refresh(struct school *s, const char *path)
 	return school_forget(s, path, 0);
 }
 
+/* Drops everything: the refresh of "/". */
+static void forget_all(struct school *s)
+{
+	struct emails e = {0};
+	struct cval *offers = cache_peek_any(s->cache, "offers");
+
+	/* What the kernel must forget is read before it is dropped. */
+	emails_cached(s, &e);
+	pthread_mutex_lock(&s->lock);
+	s->held_epoch++;
+	pthread_mutex_unlock(&s->lock);
+	cache_drop_prefix(s->cache, "");
+	cache_drop_prefix(s->views, "");
+	kernel_forget_refreshed(s, "/", NULL, &e, offers);
+	cval_put(offers);
+}
+
 int school_forget(struct school *s, const char *path, double min_age)
 {
+	struct emails e = {0};
+	struct cval *offers;
 	struct tree_path tp;
+	enum node_forget what;
 	char *key = NULL;
 	int r;
 
 	count_change(s);
 	if (!strcmp(path, "/") || !*path) {
-		pthread_mutex_lock(&s->lock);
-		s->held_epoch++;
-		pthread_mutex_unlock(&s->lock);
-		cache_drop_prefix(s->cache, "");
-		cache_drop_prefix(s->views, "");
-		kernel_forget_all(s);
+		forget_all(s);
 		return 0;
 	}
 	r = tree_parse(path, &tp);
 	if (r)
 		return r;
-	switch (node_entry(tp.node)->forget) {
+	what = node_entry(tp.node)->forget;
+	/* What the kernel must forget is read before it is dropped. */
+	offers = cache_peek_any(s->cache, "offers");
+	if (what == FORGET_PROPDEFS || what == FORGET_ROSTER)
+		emails_cached(s, &e);
+	switch (what) {
 	case FORGET_PROPDEFS:
 		cache_drop(s->cache, "propdefs");
 		break;
@@ -2217,7 +2326,8 @@ int school_forget(struct school *s, const char *path, double min_age)
 		break;
 	}
 	free(key);
-	kernel_forget_refreshed(s, path, &tp);
+	kernel_forget_refreshed(s, path, &tp, &e, offers);
+	cval_put(offers);
 	tree_path_free(&tp);
 	return 0;
 }
