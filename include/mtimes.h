@@ -50,6 +50,12 @@ void mtimes_free(struct mtimes *m);
 
 /* The hash of a file's content. */
 uint64_t mtimes_hash(const void *data, size_t len);
+/* The same hash taken in pieces (a file streamed chunk by chunk): start
+ * from MTIMES_HASH_START, add each piece in order with mtimes_hash_more;
+ * mtimes_hash_end(acc, total length) equals mtimes_hash of the whole. */
+#define MTIMES_HASH_START 14695981039346656037ull
+uint64_t mtimes_hash_more(uint64_t acc, const void *data, size_t len);
+uint64_t mtimes_hash_end(uint64_t acc, size_t len);
 /* Adds one name of a directory listing to acc (start from 0): the result
  * does not depend on the order in which the names come. */
 uint64_t mtimes_hash_name(uint64_t acc, const char *name);

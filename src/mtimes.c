@@ -47,9 +47,8 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static uint64_t fnv(const unsigned char *p, size_t len)
+static uint64_t fnv_more(uint64_t h, const unsigned char *p, size_t len)
 {
-	uint64_t h = 14695981039346656037ull;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
@@ -59,10 +58,25 @@ static uint64_t fnv(const unsigned char *p, size_t len)
 	return h;
 }
 
+static uint64_t fnv(const unsigned char *p, size_t len)
+{
+	return fnv_more(MTIMES_HASH_START, p, len);
+}
+
 uint64_t mtimes_hash(const void *data, size_t len)
 {
 	/* the length too, so that runs of NULs of different lengths differ */
 	return mix(fnv(data, len) ^ len);
+}
+
+uint64_t mtimes_hash_more(uint64_t acc, const void *data, size_t len)
+{
+	return fnv_more(acc, data, len);
+}
+
+uint64_t mtimes_hash_end(uint64_t acc, size_t len)
+{
+	return mix(acc ^ len);
 }
 
 uint64_t mtimes_hash_name(uint64_t acc, const char *name)
