@@ -23,7 +23,8 @@
  *   open: the kernel may cut its size) or a newer sighting end that.
  *
  * Memory: paths are not kept, only a 64-bit hash of each (the key) in a
- * 32-byte slot, and only for paths that were seen or touched. At most
+ * 24-byte slot of a table at most 3/4 full (32 to 64 bytes a path), and
+ * only for paths that were seen or touched. At most
  * max_entries are kept; one more forgets them all and makes the epoch
  * `now`: every time reported after that is at least as new as any before,
  * so a change is never hidden (rsync copies everything once more, find
