@@ -124,16 +124,16 @@ G=$(sj '.offers[-1].id')
 sj '.users[].email' | head -n 40 >"$T_DIR/grants"
 (cat "$T_DIR/grants" >"$M/offers/$(enc "$G")/grant") 2>"$T_DIR/grant.err" &
 GPID=$!
-bad=0
-for i in 1 2 3 4 5; do
+broken=0
+for _ in 1 2 3 4 5; do
 	n=$(jq -c .email "$J" 2>>"$T_DIR/jq.err" | wc -l)
-	[[ $n == "$NUSERS" ]] || bad=$((bad + 1))
+	[[ $n == "$NUSERS" ]] || broken=$((broken + 1))
 	n=$(csvrows "$M/users.csv" 2>>"$T_DIR/jq.err" | wc -l)
-	[[ $n == "$NUSERS" ]] || bad=$((bad + 1))
+	[[ $n == "$NUSERS" ]] || broken=$((broken + 1))
 done
 wait "$GPID"
 t_is "$?" 0 "40 grants through offers/$G/grant while reading"
-t_is "$bad" 0 "10 reads during the grants: each is every member, every line whole"
+t_is "$broken" 0 "10 reads during the grants: each is every member, every line whole"
 t_same_lines "$(jq -r .email <(csvrows "$M/offers/$(enc "$G")/members.csv"))" \
 	"$(sort -u "$T_DIR/grants" <(fake_state | jq -r --arg o "$G" '.users[] | select(any(.offers[]; .offerId == $o)) | .email'))" \
 	"offers/$G/members.csv after the grants: the members holding it"
