@@ -23,7 +23,8 @@
  *   open: the kernel may cut its size) or a newer sighting end that.
  *
  * Memory: paths are not kept, only a 64-bit hash of each (the key) in a
- * 32-byte slot, and only for paths that were seen or touched. At most
+ * 24-byte slot of a table at most 3/4 full (32 to 64 bytes a path), and
+ * only for paths that were seen or touched. At most
  * max_entries are kept; one more forgets them all and makes the epoch
  * `now`: every time reported after that is at least as new as any before,
  * so a change is never hidden (rsync copies everything once more, find
@@ -50,6 +51,12 @@ void mtimes_free(struct mtimes *m);
 
 /* The hash of a file's content. */
 uint64_t mtimes_hash(const void *data, size_t len);
+/* The same hash taken in pieces (a file streamed chunk by chunk): start
+ * from MTIMES_HASH_START, add each piece in order with mtimes_hash_more;
+ * mtimes_hash_end(acc, total length) equals mtimes_hash of the whole. */
+#define MTIMES_HASH_START 14695981039346656037ull
+uint64_t mtimes_hash_more(uint64_t acc, const void *data, size_t len);
+uint64_t mtimes_hash_end(uint64_t acc, size_t len);
 /* Adds one name of a directory listing to acc (start from 0): the result
  * does not depend on the order in which the names come. */
 uint64_t mtimes_hash_name(uint64_t acc, const char *name);

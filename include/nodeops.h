@@ -59,6 +59,8 @@ int view_render_user_json(const struct node_ctx *c, struct buf *out);
 int view_render_users_jsonl(const struct node_ctx *c, struct buf *out);
 int view_render_users_csv(const struct node_ctx *c, struct buf *out);
 int view_render_offer_csv(const struct node_ctx *c, struct buf *out);
+int view_stream_users_jsonl(const struct node_ctx *c, struct view_stream **out);
+int view_stream_csv(const struct node_ctx *c, struct view_stream **out);
 int view_render_offer_state(const struct node_ctx *c, struct buf *out);
 int view_render_order_state(const struct node_ctx *c, struct buf *out);
 int view_render_prop(const struct node_ctx *c, struct buf *out);

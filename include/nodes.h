@@ -101,6 +101,9 @@ struct node_entry {
 	int (*list)(const struct node_ctx *c, view_fill_fn fill, void *arg);
 	/* Appends the content; NULL: a directory or link (EISDIR). */
 	int (*render)(const struct node_ctx *c, struct buf *out);
+	/* A file read in pieces (views.h: view_stream_open): opens a stream
+	 * at its start. NULL: reads are served from one rendering. */
+	int (*stream)(const struct node_ctx *c, struct view_stream **out);
 	/* The complete new content of an editable file. NULL: read-only. */
 	int (*apply)(const struct node_ctx *c, const char *data, size_t len,
 		     const struct edit_base *base);

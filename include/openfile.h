@@ -7,11 +7,13 @@
  *
  * - An open file is a struct openfile: the file's rendered content (so a
  *   reader sees one version), or what is being written to it, under its own
- *   lock. Writes collect in it and are applied on flush, so close() reports
- *   a refused change; a write that completes the content (a value file's
- *   newline, properties.json parsing as an object) is applied at once, since
- *   shells ignore close() errors. Content that can never become valid fails
- *   its write() and is never sent.
+ *   lock. A streamed file (the whole-school files) holds its stream and
+ *   the piece being read instead: memory per open is a piece, not the
+ *   file; a read before that piece builds again from the start. Writes collect
+ * in it and are applied on flush, so close() reports a refused change; a write
+ * that completes the content (a value file's newline, properties.json parsing
+ * as an object) is applied at once, since shells ignore close() errors. Content
+ * that can never become valid fails its write() and is never sent.
  * - Control files (grant, chapters, refresh) stream: each complete line
  *   runs as it arrives; a handle keeps only the unfinished line.
  * - O_TRUNC empties without sending: the first write (or the release of a
@@ -74,6 +76,13 @@ struct openfile_ops {
 	int (*unlink)(struct school *s, const struct tree_path *p);
 	int (*mkdir)(struct school *s, const struct tree_path *p);
 	int (*rmdir)(struct school *s, const struct tree_path *p);
+	/* Files read in pieces (views.h: view_stream_open); stream_open
+	 * NULL (tests): every file is rendered whole. */
+	int (*stream_open)(struct school *s, const struct tree_path *p,
+			   struct view_stream **out);
+	int (*stream_next)(struct view_stream *st, size_t want, struct buf *out,
+			   int *end);
+	void (*stream_free)(struct view_stream *st);
 };
 
 /* view_stat, view_render, edit_apply, ... */

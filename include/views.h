@@ -2,8 +2,9 @@
  * views: what each node of the tree looks like (kind, mode, size, directory
  * entries, content) and what writing to it does.
  *
- * Reads render a whole file into a buffer from cached school data; sizes
- * are the rendered sizes, so `ls -l` and `cat` agree. Two deliberate
+ * Reads render a whole file into a buffer from cached school data (the
+ * whole-school files in pieces: view_stream_open); sizes are the rendered
+ * sizes, so `ls -l` and `cat` agree. Two deliberate
  * exceptions where a stat would otherwise spend a rate-limited or
  * single-use request: login-token and uncached progress files report size
  * 0 (like /proc files); the fs layer serves them with direct I/O (nodes.h:
@@ -68,6 +69,25 @@ int view_list(struct school *s, const char *path, const struct tree_path *p,
 /* Renders a file's whole content (appended to out). 0 or -errno. Scratch
  * files are not rendered here (see scratch.h). */
 int view_render(struct school *s, const struct tree_path *p, struct buf *out);
+/* Streamed files (the whole-school files: users.jsonl, users.csv,
+ * offers/O/members.csv) are read in pieces, so that an open holds a
+ * piece and not the file. view_stream_open starts a stream at the file's
+ * start: 0 with *out set, 0 with *out NULL when the file is not streamed
+ * (render it), or -errno. view_stream_next appends the next piece to out:
+ * whole lines, at least `want` bytes unless the file ends first; *end is
+ * set once nothing follows. A stream holds the data it is built from (by
+ * reference), so one stream reads one version of the list; a member
+ * changed while it is read shows as it is when its line is built. A
+ * complete pass leaves the file's size for stat. A stream is used by one
+ * thread at a time; view_stream_free (NULL is fine) releases it. */
+struct view_stream;
+#define VIEW_STREAM_CHUNK (64 * 1024)
+int view_stream_open(struct school *s, const struct tree_path *p,
+		     struct view_stream **out);
+int view_stream_next(struct view_stream *st, size_t want, struct buf *out,
+		     int *end);
+void view_stream_free(struct view_stream *st);
+
 /* Target of a symlink node, relative ("../../../users/E"). */
 int view_readlink(struct school *s, const struct tree_path *p, struct buf *out);
 

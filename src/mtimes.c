@@ -2,7 +2,9 @@
  * mtimes.c - content-change times per path (see mtimes.h for the rules).
  *
  * An open-addressing table (linear probing, power-of-two size, at most
- * half full) of {key, hash, shown, time} slots. Key 0 marks a free slot and
+ * three quarters full: the keys are well-mixed 64-bit hashes) of 24-byte
+ * {key, hash, time, shown} slots (a 63-bit time and a 1-bit flag share a
+ * word). Key 0 marks a free slot and
  * hash 0 an unknown content hash, so neither value is ever stored for a real
  * path or content (they become 1). Nothing is ever removed one by one: a
  * table that would pass max_entries is emptied, shrunk and its epoch moved
@@ -17,10 +19,11 @@
 #define INITIAL_SLOTS 1024
 
 struct slot {
-	uint64_t key;	/* hash of the path; 0: free */
-	uint64_t hash;	/* content hash; 0: unknown (touched) */
-	uint64_t shown; /* the hash getattr last showed; 0: none */
-	int64_t ns;	/* the time, in ns since 1970 */
+	uint64_t key;	 /* hash of the path; 0: free */
+	uint64_t hash;	 /* content hash; 0: unknown (touched) */
+	int64_t ns : 63; /* the time, in ns since 1970 (to year 2116) */
+	/* getattr showed hash, and no other hash was seen since */
+	unsigned shown : 1;
 };
 
 struct mtimes {
@@ -47,9 +50,8 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static uint64_t fnv(const unsigned char *p, size_t len)
+static uint64_t fnv_more(uint64_t h, const unsigned char *p, size_t len)
 {
-	uint64_t h = 14695981039346656037ull;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
@@ -59,10 +61,25 @@ static uint64_t fnv(const unsigned char *p, size_t len)
 	return h;
 }
 
+static uint64_t fnv(const unsigned char *p, size_t len)
+{
+	return fnv_more(MTIMES_HASH_START, p, len);
+}
+
 uint64_t mtimes_hash(const void *data, size_t len)
 {
 	/* the length too, so that runs of NULs of different lengths differ */
 	return mix(fnv(data, len) ^ len);
+}
+
+uint64_t mtimes_hash_more(uint64_t acc, const void *data, size_t len)
+{
+	return fnv_more(acc, data, len);
+}
+
+uint64_t mtimes_hash_end(uint64_t acc, size_t len)
+{
+	return mix(acc ^ len);
 }
 
 uint64_t mtimes_hash_name(uint64_t acc, const char *name)
@@ -160,7 +177,7 @@ static int make_room(struct mtimes *m, int64_t now)
 		reset(m, now);
 		return -1;
 	}
-	if ((m->count + 1) * 2 <= m->nslots)
+	if ((m->count + 1) * 4 <= m->nslots * 3)
 		return 0;
 	n = m->nslots * 2;
 	bigger = calloc(n, sizeof(*bigger));
@@ -208,6 +225,7 @@ static struct slot *see(struct mtimes *m, uint64_t key, uint64_t hash,
 		s->hash = hash; /* after a touch: its time stands */
 	} else if (s->hash != hash) {
 		s->hash = hash;
+		s->shown = 0;
 		s->ns = to_ns(now);
 		if (s->ns < m->epoch)
 			s->ns = m->epoch; /* a clock stepped back */
@@ -227,7 +245,7 @@ static struct timespec see_show(struct mtimes *m, const char *path,
 	pthread_mutex_lock(&m->lock);
 	s = see(m, key, hash, now);
 	if (show)
-		s->shown = hash;
+		s->shown = 1;
 	t = s->ns;
 	pthread_mutex_unlock(&m->lock);
 	return from_ns(t);
@@ -254,7 +272,7 @@ int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash)
 		hash = 1;
 	pthread_mutex_lock(&m->lock);
 	s = probe(m->slots, m->nslots, path_key(path));
-	shown = s->key && s->shown == hash && s->hash == hash;
+	shown = s->key && s->shown && s->hash == hash;
 	pthread_mutex_unlock(&m->lock);
 	return shown;
 }

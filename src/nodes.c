@@ -55,21 +55,23 @@ static const struct node_entry table[N__COUNT] = {
 		.flags = NODE_LISTED | NODE_SIZED, .forget = FORGET_PROPDEFS,
 		.render = view_render_propdefs,
 	},
-	/* Whole-school files: every member, built from the listing. Sized
-	 * by what was last built (view_stat_jsonl, view_stat_csv), never
-	 * rendered twice for one stat. Live: large, and any change to any
-	 * member changes them, so the kernel keeps no pages of them. */
+	/* Whole-school files: every member, built from the listing and
+	 * streamed (an open holds a piece, not the file). Sized by what was
+	 * last built (view_stat_jsonl, view_stat_csv), never rendered twice
+	 * for one stat. Live: large, and any change to any member changes
+	 * them, so the kernel keeps no pages of them. */
 	[N_USERS_JSONL] = {
 		.name = "users.jsonl", .parent = N_ROOT, .type = VIEW_FILE,
 		.mode = MODE_RO, .flags = NODE_LISTED | NODE_LIVE,
 		.forget = FORGET_ROSTER, .stat = view_stat_jsonl,
 		.render = view_render_users_jsonl,
+		.stream = view_stream_users_jsonl,
 	},
 	[N_USERS_CSV] = {
 		.name = "users.csv", .parent = N_ROOT, .type = VIEW_FILE,
 		.mode = MODE_RO, .flags = NODE_LISTED | NODE_LIVE,
 		.forget = FORGET_ROSTER, .stat = view_stat_csv,
-		.render = view_render_users_csv,
+		.render = view_render_users_csv, .stream = view_stream_csv,
 	},
 
 	/* offers/ */
@@ -121,6 +123,7 @@ static const struct node_entry table[N__COUNT] = {
 		.mode = MODE_RO, .flags = NODE_LISTED | NODE_LIVE,
 		.forget = FORGET_LISTS, .exists = view_exists_offer,
 		.stat = view_stat_csv, .render = view_render_offer_csv,
+		.stream = view_stream_csv,
 	},
 
 	/* courses/ */

@@ -78,6 +78,13 @@ struct openfile {
 	struct openfile *onext, **oprev;
 	struct buf data; /* content; for control files the unfinished line */
 	struct edit_lines lines; /* control files: progress so far */
+	/* A streamed file (views.h): its stream (NULL after a failed read:
+	 * the next read starts again), and data holds its bytes from offset
+	 * win on, at most a read and a piece of them (read_stream). */
+	int streamed;
+	struct view_stream *stream;
+	off_t win;
+	int end; /* the stream has nothing more */
 };
 
 const struct openfile_ops openfile_school_ops = {
@@ -91,6 +98,9 @@ const struct openfile_ops openfile_school_ops = {
 	.unlink = edit_unlink,
 	.mkdir = edit_mkdir,
 	.rmdir = edit_rmdir,
+	.stream_open = view_stream_open,
+	.stream_next = view_stream_next,
+	.stream_free = view_stream_free,
 };
 
 void openfile_env_school(struct openfile_env *env, struct school *s)
@@ -662,6 +672,8 @@ static void handle_free(struct openfile *h)
 		h->onext->oprev = h->oprev;
 	pthread_mutex_unlock(&h->fs->lock);
 	pthread_mutex_destroy(&h->lock);
+	if (h->stream)
+		h->fs->env.ops->stream_free(h->stream);
 	buf_free(&h->data);
 	tree_path_free(&h->tp);
 	free(h->path);
@@ -727,6 +739,20 @@ static void judge_cache(struct openfile *h)
 		forget_one(h->fs, h->path);
 }
 
+/* A read-only file read in pieces (ops->stream_open sets a stream) starts
+ * one; any other file is left to be rendered (h->streamed stays 0). */
+static int open_stream(struct openfile *h)
+{
+	const struct openfile_ops *ops = h->fs->env.ops;
+	int r;
+
+	if (!ops->stream_open || h->writable)
+		return 0;
+	r = ops->stream_open(h->fs->env.school, &h->tp, &h->stream);
+	h->streamed = !r && h->stream;
+	return r;
+}
+
 /* Fills a new handle as `as` and the open flags say. */
 static int start_content(struct openfile *h, int flags, enum open_as as)
 {
@@ -750,8 +776,11 @@ static int start_content(struct openfile *h, int flags, enum open_as as)
 		 * with no write at all (`: > f`) is applied on release. */
 		h->truncated = 1;
 	} else if (h->write != VW_CONTROL) {
-		r = fs->env.ops->render(fs->env.school, &h->tp, &h->data);
-		if (!r)
+		r = open_stream(h);
+		if (!r && !h->streamed)
+			r = fs->env.ops->render(fs->env.school, &h->tp,
+						&h->data);
+		if (!r && !h->streamed)
 			judge_cache(h);
 	}
 	return r;
@@ -883,6 +912,69 @@ int openfile_create(struct openfiles *fs, const char *path, mode_t mode,
  * Reading and writing
  * ---------------------------------------------------------------------- */
 
+/* A streamed file's stream, at its start again (a read before the bytes
+ * held, or after a failed read). Caller holds h->lock. */
+static int stream_restart(struct openfile *h)
+{
+	const struct openfile_ops *ops = h->fs->env.ops;
+	int r;
+
+	ops->stream_free(h->stream);
+	h->stream = NULL;
+	buf_resize(&h->data, 0);
+	h->win = 0;
+	h->end = 0;
+	r = ops->stream_open(h->fs->env.school, &h->tp, &h->stream);
+	return r ? r : h->stream ? 0 : -EIO;
+}
+
+/* Drops the held bytes before off (all of them when off lies beyond). */
+static void stream_drop(struct openfile *h, off_t off)
+{
+	size_t cut = (size_t)(off - h->win);
+
+	if (cut > h->data.len)
+		cut = h->data.len;
+	if (!cut)
+		return;
+	memmove(h->data.data, h->data.data + cut, h->data.len - cut);
+	buf_resize(&h->data, h->data.len - cut);
+	h->win += (off_t)cut;
+}
+
+/* A read of a streamed file: the next pieces are built until the bytes
+ * held cover [off, off + size) or the file ends; what lies before off is
+ * dropped, so a sequential read holds one read and one piece. A read
+ * before what is held builds again from the start (and skips to off).
+ * Caller holds h->lock. */
+static long read_stream(struct openfile *h, char *out, size_t size, off_t off)
+{
+	const struct openfile_ops *ops = h->fs->env.ops;
+	size_t at;
+	long n;
+	int r = 0;
+
+	if (off < h->win || !h->stream)
+		r = stream_restart(h);
+	while (!r && !h->end && (size_t)(off - h->win) + size > h->data.len) {
+		stream_drop(h, off);
+		r = ops->stream_next(h->stream, VIEW_STREAM_CHUNK, &h->data,
+				     &h->end);
+	}
+	if (r) {
+		/* Its cursor is lost: the next read starts again. */
+		ops->stream_free(h->stream);
+		h->stream = NULL;
+		return r;
+	}
+	at = (size_t)(off - h->win);
+	if (at >= h->data.len)
+		return 0;
+	n = (long)(h->data.len - at < size ? h->data.len - at : size);
+	memcpy(out, h->data.data + at, (size_t)n);
+	return n;
+}
+
 long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
 		   off_t off, pid_t pid)
 {
@@ -895,6 +987,11 @@ long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
 	if (h->write == VW_CONTROL)
 		return 0;
 	pthread_mutex_lock(&h->lock);
+	if (h->streamed) {
+		n = read_stream(h, out, size, off);
+		pthread_mutex_unlock(&h->lock);
+		return n;
+	}
 	if (!h->noted && !h->dirty &&
 	    (h->write == VW_VALUE || h->write == VW_JSON)) {
 		/* What this process sees is what its next save starts from. */

@@ -824,13 +824,16 @@ int view_stat_progress(const struct node_ctx *c, struct view_attr *a)
  *
  * Built from a member list and the records it cached, at no request
  * beyond the listing (and, for users.csv where records carry no grants,
- * the walk that derives them). Each open builds the file once, straight
- * into the open file's buffer. A stat takes the size and hash of the
- * last build while nothing it was built from has changed since: the same
- * list and definitions (by when they were fetched) and no change or
- * refresh through the mount in between (school_changes); otherwise it
- * builds it once more to know. What a build left is kept in the record
- * cache under "whole:PATH", so it lives no longer than the data.
+ * the walk that derives them). They are streamed: an open holds the
+ * member list (a reference, not a copy) and a cursor in it, and each
+ * read builds the next lines (view_stream_next), so a 100,000-member
+ * file is never held whole, by an open or by a stat. A stat takes the
+ * size and hash of the last complete build while nothing it was built
+ * from has changed since: the same list and definitions (by when they
+ * were fetched) and no change or refresh through the mount in between
+ * (school_changes); otherwise it builds it once more, chunk by chunk,
+ * counting. What a complete build left is kept in the record cache
+ * under "whole:PATH", so it lives no longer than the data.
  * ---------------------------------------------------------------------- */
 
 /* What a build of the file depends on, as text. */
@@ -861,15 +864,14 @@ static char *whole_key(const struct tree_path *p)
 	return buf_steal(&k);
 }
 
-/* Remembers the size and hash of a build made under token. */
+/* Remembers the size and hash of a complete build made under token. */
 static void whole_remember(struct school *s, const struct tree_path *p,
-			   const char *token, const char *data, size_t len)
+			   const char *token, size_t len, uint64_t h)
 {
 	char *key = whole_key(p), hash[24];
 	cJSON *v = cJSON_CreateObject();
 
-	snprintf(hash, sizeof(hash), "%016llx",
-		 (unsigned long long)mtimes_hash(data, len));
+	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)h);
 	if (key && v && cJSON_AddStringToObject(v, "token", token) &&
 	    cJSON_AddNumberToObject(v, "size", (double)len) &&
 	    cJSON_AddStringToObject(v, "hash", hash))
@@ -1011,26 +1013,18 @@ static int csv_header(const cJSON *defs, struct buf *out)
 	return r ? r : buf_puts(out, ",offers\n");
 }
 
-/* One line per member of the list, in its order; a member deleted since
- * the list came is left out. */
-static int whole_lines(const struct node_ctx *c, const cJSON *emails,
-		       const cJSON *defs, struct buf *out)
-{
-	const cJSON *e;
-	int r = defs ? csv_header(defs, out) : 0;
-
-	cJSON_ArrayForEach(e, emails) {
-		if (r)
-			break;
-		if (!cJSON_IsString(e))
-			continue;
-		r = defs ? csv_row(c->s, e->valuestring, defs, out)
-			 : school_user_line(c->s, e->valuestring, out);
-		if (r == -ENOENT)
-			r = 0;
-	}
-	return r;
-}
+/* A build in progress: what it is built from (references, held until
+ * the stream is freed), the next member, and what was built so far. */
+struct view_stream {
+	struct school *s;
+	struct tree_path p;	  /* node and id[0] (owned) */
+	struct cval *list, *defs; /* defs: CSV only */
+	char *token;		  /* NULL: nothing is remembered */
+	const cJSON *next;	  /* the next member of list->json */
+	int begun;		  /* the header (CSV) is out */
+	size_t size;		  /* bytes built so far */
+	uint64_t hash;		  /* mtimes_hash_more of them */
+};
 
 /* What a whole-school file is built from: its member list, for CSV the
  * property definitions (its columns), and the token naming that version
@@ -1058,24 +1052,126 @@ static int whole_sources(const struct node_ctx *c, int csv, struct cval **list,
 	return 0;
 }
 
-/* Builds the file (csv: users.csv's columns, else users.jsonl's lines)
- * and remembers its size under what it was built from. */
-static int render_whole(const struct node_ctx *c, struct buf *out, int csv)
+void view_stream_free(struct view_stream *st)
 {
-	struct cval *list, *defs;
-	size_t start = out->len;
-	char *token;
-	int r = whole_sources(c, csv, &list, &defs, &token);
+	if (!st)
+		return;
+	cval_put(st->list);
+	cval_put(st->defs);
+	free(st->token);
+	tree_path_free(&st->p);
+	free(st);
+}
 
+/* A stream at the start of the file (csv: users.csv's columns, else
+ * users.jsonl's lines). */
+static int whole_stream(const struct node_ctx *c, int csv,
+			struct view_stream **out)
+{
+	struct view_stream *st = calloc(1, sizeof(*st));
+	int r = st ? 0 : -ENOMEM;
+
+	if (!r) {
+		st->s = c->s;
+		st->p.node = c->p->node;
+		st->hash = MTIMES_HASH_START;
+		if (c->p->id[0] && !(st->p.id[0] = strdup(c->p->id[0])))
+			r = -ENOMEM;
+	}
+	if (!r)
+		r = whole_sources(c, csv, &st->list, &st->defs, &st->token);
+	if (r) {
+		if (st)
+			st->list = NULL; /* whole_sources holds nothing */
+		view_stream_free(st);
+		return r;
+	}
+	st->next = st->list->json ? st->list->json->child : NULL;
+	*out = st;
+	return 0;
+}
+
+int view_stream_users_jsonl(const struct node_ctx *c, struct view_stream **out)
+{
+	return whole_stream(c, 0, out);
+}
+
+int view_stream_csv(const struct node_ctx *c, struct view_stream **out)
+{
+	return whole_stream(c, 1, out);
+}
+
+/* One member's line; a member deleted since the list came is left out. */
+static int whole_line(struct view_stream *st, const cJSON *e, struct buf *out)
+{
+	int r;
+
+	if (!cJSON_IsString(e))
+		return 0;
+	r = st->defs ? csv_row(st->s, e->valuestring, st->defs->json, out)
+		     : school_user_line(st->s, e->valuestring, out);
+	return r == -ENOENT ? 0 : r;
+}
+
+int view_stream_next(struct view_stream *st, size_t want, struct buf *out,
+		     int *end)
+{
+	size_t start = out->len;
+	int r = 0;
+
+	if (!st->begun && st->defs)
+		r = csv_header(st->defs->json, out);
+	st->begun = 1;
+	while (!r && st->next && out->len - start < want) {
+		const cJSON *e = st->next;
+
+		st->next = e->next;
+		r = whole_line(st, e, out);
+	}
 	if (r)
 		return r;
-	r = whole_lines(c, list->json, defs ? defs->json : NULL, out);
-	if (!r && token)
-		whole_remember(c->s, c->p, token, buf_at(out, start),
-			       out->len - start);
-	free(token);
-	cval_put(defs);
-	cval_put(list);
+	if (out->len > start)
+		st->hash = mtimes_hash_more(st->hash, out->data + start,
+					    out->len - start);
+	st->size += out->len - start;
+	*end = !st->next;
+	/* A complete build: its size and hash, for stat. */
+	if (*end && st->token) {
+		whole_remember(st->s, &st->p, st->token, st->size,
+			       mtimes_hash_end(st->hash, st->size));
+		free(st->token);
+		st->token = NULL;
+	}
+	return 0;
+}
+
+int view_stream_open(struct school *s, const struct tree_path *p,
+		     struct view_stream **out)
+{
+	const struct node_entry *e = node_entry(p->node);
+	struct node_ctx c;
+	int r;
+
+	*out = NULL;
+	if (!e->stream || p->scratch)
+		return 0;
+	stats_add(STAT_RENDERS, 1);
+	r = ctx_open(&c, s, NULL, p, 1);
+	if (!r)
+		r = e->stream(&c, out);
+	ctx_done(&c);
+	return r;
+}
+
+/* Builds the whole file into out (a copy, a backup: not a read). */
+static int render_whole(const struct node_ctx *c, struct buf *out, int csv)
+{
+	struct view_stream *st;
+	int end = 0, r = whole_stream(c, csv, &st);
+
+	while (!r && !end)
+		r = view_stream_next(st, SIZE_MAX, out, &end);
+	view_stream_free(st);
 	return r;
 }
 
@@ -1094,6 +1190,27 @@ int view_render_offer_csv(const struct node_ctx *c, struct buf *out)
 	return render_whole(c, out, 1);
 }
 
+/* The file's size and hash, built chunk by chunk and counted (not held). */
+static int measure_whole(const struct node_ctx *c, int csv, struct view_attr *a)
+{
+	struct view_stream *st;
+	struct buf chunk = {0};
+	int end = 0, r = whole_stream(c, csv, &st);
+
+	while (!r && !end) {
+		buf_resize(&chunk, 0);
+		r = view_stream_next(st, VIEW_STREAM_CHUNK, &chunk, &end);
+	}
+	if (!r) {
+		a->size = st->size;
+		a->hash = mtimes_hash_end(st->hash, st->size);
+		a->hashed = 1;
+	}
+	buf_free(&chunk);
+	view_stream_free(st);
+	return r;
+}
+
 /* The size of the last build while it holds, else that of a new one.
  * A CSV file depends on the property definitions too (its columns). */
 static int stat_whole(const struct node_ctx *c, struct view_attr *a, int csv)
@@ -1108,7 +1225,7 @@ static int stat_whole(const struct node_ctx *c, struct view_attr *a, int csv)
 	free(token);
 	cval_put(defs);
 	cval_put(list);
-	return found ? 0 : attr_render(c->s, c->p, a);
+	return found ? 0 : measure_whole(c, csv, a);
 }
 
 int view_stat_jsonl(const struct node_ctx *c, struct view_attr *a)

@@ -5,11 +5,15 @@
 # (grep, jq, python3's csv module) and held against the fake's state.
 # They are built from the member list at no request beyond it: a warm
 # read costs 0 requests. A change through the mount shows at the next
-# read, and `stat -c %s` agrees with `wc -c` after a read.
+# read, and `stat -c %s` agrees with `wc -c` after a read. They are
+# streamed in 64 KiB pieces (an open holds a piece, not the file): with
+# NUSERS members users.jsonl spans several pieces, and grep, wc, head,
+# tail (which seeks near the end), dd skip=, cp and cmp of two reads see
+# one file, also while grants run through the mount.
 # shellcheck source=tests/mount/lib.sh disable=SC2016
 source "$(dirname "$0")/lib.sh"
 
-NUSERS=60
+NUSERS=400
 fake_start --users "$NUSERS" --seed 5
 STATE=$(fake_state) || t_bail "cannot read /_fake/state"
 sj() { jq -r "$@" <<<"$STATE"; }
@@ -85,6 +89,54 @@ t_ok "warm: cat users.jsonl users.csv members.csv, grep, stat" sh -c \
 	'cat "$1/users.jsonl" "$1/users.csv" "$1/offers/$2/members.csv" >/dev/null &&
 	grep -c ACME "$1/users.jsonl" >/dev/null && stat "$1/users.jsonl" "$1/users.csv" >/dev/null' _ "$M" "$O"
 t_cost "a warm read of the whole-school files costs 0 requests" "total=0"
+
+# ---------------------------------------------------------------------
+# Streamed: the tools that read in pieces, skip and seek
+# ---------------------------------------------------------------------
+J=$M/users.jsonl
+t_ok "cp users.jsonl (a copy to compare with)" cp "$J" "$T_DIR/users.jsonl"
+size=$(stat -c %s "$T_DIR/users.jsonl")
+t_ok "users.jsonl spans more than two 64 KiB pieces ($size bytes)" test "$size" -gt $((2 * 65536))
+t_ok "cmp of two reads of users.jsonl" cmp "$J" "$J"
+t_ok "cmp of a read and the copy" cmp "$J" "$T_DIR/users.jsonl"
+t_is "$(wc -l <"$J")" "$NUSERS" "wc -l users.jsonl"
+t_is "$(head -n 1 "$J")" "$(head -n 1 "$T_DIR/users.jsonl")" "head -n 1 users.jsonl"
+t_is "$(tail -n 1 "$J")" "$(tail -n 1 "$T_DIR/users.jsonl")" "tail -n 1 users.jsonl (seeks near the end)"
+t_is "$(tail -n 1 "$J" | jq -r .email)" "$(sj '.users[-1].email')" "... the last member listed"
+t_is "$(dd if="$J" bs=1000 skip=150 count=7 status=none | md5sum)" \
+	"$(dd if="$T_DIR/users.jsonl" bs=1000 skip=150 count=7 status=none | md5sum)" \
+	"dd skip=150 (reads from 150000 on)"
+t_is "$(dd if="$J" bs=4096 skip=10 count=1 status=none | md5sum)" \
+	"$(dd if="$T_DIR/users.jsonl" bs=4096 skip=10 count=1 status=none | md5sum)" \
+	"dd bs=4096 skip=10 (a second pass, started again)"
+t_is "$(grep -c '"email"' "$J")" "$NUSERS" "grep -c finds every line"
+t_same_lines "$(jq -cS . "$T_DIR/users.jsonl")" "$(fake_state_api | jq -cS '.users[]')" \
+	"every line of the copy is the member's record as the API answers it"
+fake_reset
+t_ok "warm: wc, head, tail, dd skip=, cmp" sh -c \
+	'wc -l "$1" && head -n 1 "$1" && tail -n 1 "$1" &&
+	dd if="$1" bs=1000 skip=150 count=7 status=none && cmp "$1" "$1"' _ "$J"
+t_cost "... cost 0 requests" "total=0"
+
+# Reads while grants run through the mount: each read is a whole file
+# (every line a record), whatever the grants did to it meanwhile.
+G=$(sj '.offers[-1].id')
+sj '.users[].email' | head -n 40 >"$T_DIR/grants"
+(cat "$T_DIR/grants" >"$M/offers/$(enc "$G")/grant") 2>"$T_DIR/grant.err" &
+GPID=$!
+broken=0
+for _ in 1 2 3 4 5; do
+	n=$(jq -c .email "$J" 2>>"$T_DIR/jq.err" | wc -l)
+	[[ $n == "$NUSERS" ]] || broken=$((broken + 1))
+	n=$(csvrows "$M/users.csv" 2>>"$T_DIR/jq.err" | wc -l)
+	[[ $n == "$NUSERS" ]] || broken=$((broken + 1))
+done
+wait "$GPID"
+t_is "$?" 0 "40 grants through offers/$G/grant while reading"
+t_is "$broken" 0 "10 reads during the grants: each is every member, every line whole"
+t_same_lines "$(jq -r .email <(csvrows "$M/offers/$(enc "$G")/members.csv"))" \
+	"$(sort -u "$T_DIR/grants" <(fake_state | jq -r --arg o "$G" '.users[] | select(any(.offers[]; .offerId == $o)) | .email'))" \
+	"offers/$G/members.csv after the grants: the members holding it"
 
 # ---------------------------------------------------------------------
 # Changes through the mount show; the formula rule

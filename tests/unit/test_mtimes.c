@@ -1,7 +1,8 @@
 /*
  * test_mtimes: content-change times per path (mtimes.h): first sightings
  * at the epoch, changed content at now, touches, the listing hash, and
- * the bound on memory (a reset never makes a time older).
+ * the bound on memory (a reset never makes a time older), and what
+ * getattr showed (mtimes_shown).
  */
 #include <stdio.h>
 #include <string.h>
@@ -155,11 +156,43 @@ static void test_many(void)
 	ok(1, "free of NULL");
 }
 
+/* What getattr showed, and whether an open's content is still that. */
+static void test_shown(void)
+{
+	struct mtimes *m = mtimes_new(100, at(1000));
+	uint64_t a = h("A\n"), b = h("B\n");
+
+	if (!ok(m != NULL, "new"))
+		return;
+	ok(!mtimes_shown(m, "/f", a), "nothing shown yet");
+	mtimes_see(m, "/f", a, at(1001));
+	ok(!mtimes_shown(m, "/f", a), "seen by an open, not shown");
+	mtimes_show(m, "/f", a, at(1002));
+	ok(mtimes_shown(m, "/f", a), "shown by getattr");
+	ok(!mtimes_shown(m, "/f", b), "... that content only");
+	mtimes_see(m, "/f", a, at(1003));
+	ok(mtimes_shown(m, "/f", a), "seeing the same content keeps it shown");
+	mtimes_see(m, "/f", b, at(1004));
+	ok(!mtimes_shown(m, "/f", b) && !mtimes_shown(m, "/f", a),
+	   "other content seen: neither is shown");
+	mtimes_see(m, "/f", a, at(1005));
+	ok(!mtimes_shown(m, "/f", a),
+	   "and back to the first: not shown (a newer sighting ended it)");
+	mtimes_show(m, "/f", a, at(1006));
+	mtimes_unshow(m, "/f");
+	ok(!mtimes_shown(m, "/f", a), "unshown");
+	mtimes_show(m, "/f", a, at(1007));
+	mtimes_touch(m, "/f", at(1008));
+	ok(!mtimes_shown(m, "/f", a), "touched");
+	mtimes_free(m);
+}
+
 int main(void)
 {
 	test_sightings();
 	test_hashes();
 	test_bound();
 	test_many();
+	test_shown();
 	return done_testing();
 }

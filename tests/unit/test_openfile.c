@@ -2,7 +2,8 @@
  * calls are stubs over a small table of files, recording what would have
  * been sent. Covers control-file streaming, when a write is complete,
  * O_TRUNC, O_APPEND, bases, rename-over saves, vim's backup copy, unlink
- * then create, created files (and under dry_run), read-only mounts. */
+ * then create, created files (and under dry_run), read-only mounts,
+ * streamed files (pieces, seeks, memory held). */
 #include "openfile.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #define GRANT "/offers/O1/grant"
 #define REFRESH "/.memberspot/refresh"
 #define OFFER USER "/offers/O9"
+#define JSONL "/users.jsonl"
 
 /* The files the stubs know: path, how it takes writes, its content. */
 static struct file {
@@ -35,6 +37,7 @@ static struct file {
 	{GRANT, VW_CONTROL, ""},
 	{REFRESH, VW_CONTROL, ""},
 	{USER, VW_NONE, ""},
+	{JSONL, VW_NONE, ""},
 };
 
 /* What the stubs were asked to do. */
@@ -45,6 +48,10 @@ static struct {
 	char invalidated[1024]; /* every path forgotten, one a line */
 	int had_base;
 	int apply_result, create_result, fail_lines;
+	/* Streams: opens, pieces asked for, the most bytes the handle held
+	 * when a piece was asked for, and a piece to fail (1 = the first). */
+	int stream_opens, stream_pieces, stream_fail_at;
+	size_t stream_held;
 } sent;
 
 static const struct file *file_of(const char *path)
@@ -74,7 +81,8 @@ static int stub_stat(struct school *s, const char *path,
 	}
 	if (!f)
 		return -ENOENT;
-	a->type = f->write == VW_NONE ? VIEW_DIR : VIEW_FILE;
+	a->type = f->write == VW_NONE && strcmp(path, JSONL) ? VIEW_DIR
+							     : VIEW_FILE;
 	a->mode = f->write == VW_CONTROL ? 0200 : 0600;
 	a->write = f->write;
 	a->size = strlen(f->content);
@@ -168,6 +176,46 @@ static int stub_ok(struct school *s, const struct tree_path *p)
 	return 0;
 }
 
+/* The streamed file: STREAM_LINES lines "line 000000\n" (12 bytes). */
+#define STREAM_LINES 20000
+#define STREAM_LINE 12
+struct view_stream {
+	int next; /* the next line */
+};
+
+static int stub_stream_open(struct school *s, const struct tree_path *p,
+			    struct view_stream **out)
+{
+	(void)s;
+	*out = NULL;
+	if (p->node != N_USERS_JSONL)
+		return 0;
+	*out = calloc(1, sizeof(**out));
+	sent.stream_opens++;
+	return *out ? 0 : -ENOMEM;
+}
+
+static int stub_stream_next(struct view_stream *st, size_t want,
+			    struct buf *out, int *end)
+{
+	size_t start = out->len;
+
+	if (++sent.stream_pieces == sent.stream_fail_at)
+		return -EIO;
+	while (st->next < STREAM_LINES && out->len - start < want)
+		if (buf_printf(out, "line %06d\n", st->next++))
+			return -ENOMEM;
+	*end = st->next == STREAM_LINES;
+	if (out->len > sent.stream_held)
+		sent.stream_held = out->len;
+	return 0;
+}
+
+static void stub_stream_free(struct view_stream *st)
+{
+	free(st);
+}
+
 static const struct openfile_ops stubs = {
 	.stat = stub_stat,
 	.render = stub_render,
@@ -179,6 +227,9 @@ static const struct openfile_ops stubs = {
 	.unlink = stub_ok,
 	.mkdir = stub_ok,
 	.rmdir = stub_ok,
+	.stream_open = stub_stream_open,
+	.stream_next = stub_stream_next,
+	.stream_free = stub_stream_free,
 };
 
 static void stub_invalidate(void *arg, const char *path)
@@ -640,6 +691,77 @@ static void test_forget_entry(void)
 	files_free(plain);
 }
 
+/* Whether out[0..n) is the streamed file's content from off on. */
+static int stream_bytes(const char *out, long n, off_t off)
+{
+	char line[STREAM_LINE + 1];
+	long i;
+
+	for (i = 0; i < n; i++) {
+		off_t at = off + i;
+
+		snprintf(line, sizeof(line), "line %06d\n",
+			 (int)(at / STREAM_LINE));
+		if (out[i] != line[at % STREAM_LINE])
+			return 0;
+	}
+	return 1;
+}
+
+/* Reads h from off to its end in reads of size; the bytes read, or -1
+ * when one is not the file's. */
+static long read_all(struct openfile *h, off_t off, size_t size)
+{
+	static char out[65536];
+	long n, total = 0;
+
+	while ((n = openfile_read(h, JSONL, out, size, off, getpid())) > 0) {
+		if (!stream_bytes(out, n, off))
+			return -1;
+		off += n;
+		total += n;
+	}
+	return n < 0 ? n : total;
+}
+
+static void test_stream(void)
+{
+	const long size = (long)STREAM_LINES * STREAM_LINE;
+	struct openfiles *fs = files_new(0, 0);
+	struct openfile *h = NULL;
+	char out[100];
+
+	ok(openfile_open(fs, JSONL, O_RDONLY, getpid(), &h) == 0 &&
+		   sent.stream_opens == 1,
+	   "an open of a streamed file starts its stream (nothing built)");
+	ok(sent.stream_pieces == 0, "... and builds nothing yet");
+	ok(read_all(h, 0, 4096) == size, "4 KiB reads give the whole file");
+	ok(sent.stream_opens == 1, "a sequential read is one pass");
+	ok(sent.stream_held < VIEW_STREAM_CHUNK + 4096 + STREAM_LINE,
+	   "the handle held one piece and one read at most (%zu bytes of %ld)",
+	   sent.stream_held, size);
+	ok(openfile_read(h, JSONL, out, sizeof(out), size, getpid()) == 0,
+	   "a read at the end reads nothing");
+	ok(read_all(h, 100003, 65536) == size - 100003 &&
+		   sent.stream_opens == 2,
+	   "a read before what is held builds again from the start");
+	ok(openfile_read(h, JSONL, out, 20, 7, getpid()) == 20 &&
+		   stream_bytes(out, 20, 7) && sent.stream_opens == 3,
+	   "... (pread at 7)");
+	ok(openfile_read(h, JSONL, out, 30, 200001, getpid()) == 30 &&
+		   stream_bytes(out, 30, 200001) && sent.stream_opens == 3,
+	   "a read further on skips ahead in the same pass");
+	sent.stream_fail_at = sent.stream_pieces + 1;
+	ok(openfile_read(h, JSONL, out, 30, 5, getpid()) == -EIO &&
+		   sent.stream_opens == 4,
+	   "a piece that fails fails the read");
+	ok(openfile_read(h, JSONL, out, 30, 40001, getpid()) == 30 &&
+		   stream_bytes(out, 30, 40001) && sent.stream_opens == 5,
+	   "the next read starts again and gets there");
+	openfile_release(h);
+	files_free(fs);
+}
+
 int main(void)
 {
 	test_control_streaming();
@@ -657,6 +779,7 @@ int main(void)
 	test_open_at_unmount();
 	test_kernel_cache();
 	test_forget_entry();
+	test_stream();
 	scratch_free(sent.scratch);
 	return done_testing();
 }

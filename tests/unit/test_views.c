@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fake.h"
+#include "mtimes.h"
 #include "tap.h"
 #include "tree.h"
 #include "views.h"
@@ -198,6 +199,78 @@ static void listings(struct fake *f, struct school *s, const char *dialect)
 	free(path);
 }
 
+/* path read through a stream in pieces of want bytes (each whole lines)
+ * into out; the pieces, or -errno. */
+static int stream(struct school *s, const char *path, size_t want,
+		  struct buf *out, int *whole_lines)
+{
+	struct view_stream *st = NULL;
+	struct tree_path tp;
+	int end = 0, pieces = 0, r = tree_parse(path, &tp);
+
+	*whole_lines = 1;
+	if (!r)
+		r = view_stream_open(s, &tp, &st);
+	if (!r && !st)
+		r = -ENOSYS;
+	while (!r && !end) {
+		size_t start = out->len;
+
+		r = view_stream_next(st, want, out, &end);
+		pieces++;
+		if (!r && out->len > start && out->data[out->len - 1] != '\n')
+			*whole_lines = 0;
+	}
+	view_stream_free(st);
+	tree_path_free(&tp);
+	return r ? r : pieces;
+}
+
+/* A whole-school file read in pieces is its rendering; its stat has the
+ * size and hash of it. */
+static void whole_file(struct school *s, const char *path, const char *dialect)
+{
+	struct buf all = {0}, pieces = {0};
+	struct view_attr a, b;
+	int lines, n, r = stat_path(s, path, &b); /* measured: nothing built */
+
+	ok(r == 0, "%s: view_stat of %s before a read (%d)", dialect, path, r);
+	r = render(s, path, &all);
+	ok(r == 0 && all.len > 0, "%s: %s renders (%d)", dialect, path, r);
+	n = stream(s, path, 100, &pieces, &lines);
+	ok(n > 2 && lines, "%s: %s streams in pieces of whole lines (%d)",
+	   dialect, path, n);
+	ok(all.len == pieces.len &&
+		   (!all.len || !memcmp(all.data, pieces.data, all.len)),
+	   "%s: ... whose bytes are the rendering's (%zu, %zu)", dialect,
+	   all.len, pieces.len);
+	r = stat_path(s, path, &a);
+	ok(r == 0 && a.size == all.len && a.hashed &&
+		   a.hash == mtimes_hash(all.data, all.len),
+	   "%s: view_stat of %s: its size and hash (%zu)", dialect, path,
+	   a.size);
+	ok(b.size == a.size && b.hashed && b.hash == a.hash,
+	   "%s: ... which a stat before any read measured too", dialect);
+	buf_free(&all);
+	buf_free(&pieces);
+}
+
+static void whole_files(struct school *s, const char *dialect)
+{
+	char *path = mount_path("/offers/", OFFER, "/members.csv");
+	struct view_stream *st = (struct view_stream *)&st;
+	struct tree_path tp;
+
+	whole_file(s, "/users.jsonl", dialect);
+	whole_file(s, "/users.csv", dialect);
+	whole_file(s, path, dialect);
+	free(path);
+	tree_parse("/README", &tp);
+	ok(view_stream_open(s, &tp, &st) == 0 && !st,
+	   "%s: a file that is not streamed has no stream", dialect);
+	tree_path_free(&tp);
+}
+
 static void one_dialect(const char *dialect)
 {
 	struct fake f;
@@ -213,6 +286,7 @@ static void one_dialect(const char *dialect)
 	} else {
 		user_json(&f, w.school, dialect);
 		listings(&f, w.school, dialect);
+		whole_files(w.school, dialect);
 	}
 	world_close(&w);
 	fake_stop(&f);
