@@ -65,6 +65,11 @@ struct cval *cache_peek_any(struct cache *c, const char *key);
 /* Stores json (ownership taken) under key as fresh. Returns 0 or -ENOMEM
  * (json freed either way on failure). */
 int cache_put(struct cache *c, const char *key, cJSON *json);
+/* Counts key's value (fresh or expired, not a "missing") as fetched now:
+ * for records a member list brought, which must live as long as the
+ * list, though its first pages came long before its last (100,000
+ * members: 1,000 pages). Returns 1 when a value was renewed, else 0. */
+int cache_renew(struct cache *c, const char *key);
 /* Remembers key as missing for neg_ttl. */
 void cache_put_missing(struct cache *c, const char *key);
 /* Forgets one key / every key starting with prefix ("" = all). A fetch in

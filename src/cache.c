@@ -564,6 +564,21 @@ nomem:
 	return -ENOMEM;
 }
 
+int cache_renew(struct cache *c, const char *key)
+{
+	struct centry *e;
+	int renewed = 0;
+
+	pthread_mutex_lock(&c->lock);
+	e = strmap_get(c->entries, key);
+	if (e && e->val && !e->negative && !e->val->stale) {
+		e->expires = mono_now() + c->ttl;
+		renewed = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return renewed;
+}
+
 void cache_put_missing(struct cache *c, const char *key)
 {
 	struct centry *e;

@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -458,6 +459,17 @@ static int protect_memory(void)
 	return 0;
 }
 
+/* glibc gives each thread that allocates its own heap arena (up to 8 per
+ * core), and a school's records, cached by a listing thread and freed
+ * by others, then sit scattered over many half-empty arenas: at 100,000
+ * members the same run measured 1.6 to 2.0 KiB per member. Two arenas
+ * keep the FUSE threads from contending on one lock and the heap dense
+ * (1.4 KiB, and the same from run to run). Before any thread starts. */
+static void limit_arenas(void)
+{
+	mallopt(M_ARENA_MAX, 2);
+}
+
 /* --probe's own rules (bad usage there is exit status 2): no mountpoint,
  * no option it would ignore, and its companions only with it. */
 static int check_probe(const struct options *o, const struct fuse_args *args)
@@ -859,6 +871,7 @@ int main(int argc, char *argv[])
 	/* First of all: the key is in the environment already. */
 	if (protect_memory())
 		goto out_args;
+	limit_arenas();
 	ret = parse_command_line(argc, argv, &args, &o, &cmd, &done);
 	if (done)
 		goto out_args;

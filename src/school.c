@@ -670,6 +670,23 @@ static int next_cursor(struct cursors *seen, char **next, int pages)
 	return seen_at > 0 ? -EIO : seen_at;
 }
 
+/* The records a list brought live as long as the list: a list of 100,000
+ * members takes a thousand pages, and records that expired before it
+ * would be fetched again one by one by whoever reads the list. */
+static void renew_records(struct school *s, const cJSON *emails)
+{
+	const cJSON *e;
+	char *key;
+
+	cJSON_ArrayForEach(e, emails) {
+		key = cJSON_IsString(e) ? key_of("user:", e->valuestring)
+					: NULL;
+		if (key)
+			cache_renew(s->cache, key);
+		free(key);
+	}
+}
+
 /* Pages through #2. Each record goes to the cache as user:<email>; the
  * list itself keeps only the emails. */
 static int fetch_members(void *arg, cJSON **out)
@@ -703,6 +720,8 @@ static int fetch_members(void *arg, cJSON **out)
 		cursor = next;
 	} while (cursor);
 	emails = page_line_end(&line);
+	if (!r)
+		renew_records(s, emails);
 	fence_end(s->fence, &ticket);
 	free(cursor);
 	cursors_free(&seen);

@@ -199,8 +199,9 @@ static __attribute__((unused)) char *mount_path(const char *pre, const char *id,
 }
 
 /* A school on the fake, set up as main.c does, listing page_size members
- * a page (0: 100). Returns 0 or -1. */
-static int world_open(struct world *w, struct fake *f, int page_size)
+ * a page (0: 100), keeping data ttl seconds. Returns 0 or -1. */
+static int world_open_ttl(struct world *w, struct fake *f, int page_size,
+			  double ttl)
 {
 	struct http_config hc = {.base_url = f->url,
 				 .api_key = FAKE_KEY,
@@ -209,7 +210,7 @@ static int world_open(struct world *w, struct fake *f, int page_size)
 				 .max_rps = 0,
 				 .progress_rps = 0,
 				 .max_conns = 8};
-	struct school_config sc = {.cache_ttl = 60,
+	struct school_config sc = {.cache_ttl = ttl,
 				   .neg_ttl = 5,
 				   .page_size = page_size ? page_size : 100,
 				   .max_deletes = 10,
@@ -222,6 +223,13 @@ static int world_open(struct world *w, struct fake *f, int page_size)
 	if (w->http && w->journal)
 		w->school = school_new(&sc, w->http, w->journal);
 	return w->school ? 0 : -1;
+}
+
+/* world_open_ttl keeping data 60 s, the mount's default. */
+static __attribute__((unused)) int world_open(struct world *w, struct fake *f,
+					      int page_size)
+{
+	return world_open_ttl(w, f, page_size, 60);
 }
 
 static void world_close(struct world *w)

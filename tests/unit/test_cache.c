@@ -578,9 +578,34 @@ static void test_each_expired(void)
 	cache_free(c);
 }
 
+/* cache_renew: a value counts as fetched now; a missing key or a
+ * "missing" is not renewed. */
+static void test_renew(void)
+{
+	struct cache *c = cache_new(10, 10);
+	char seen[64] = "";
+	double t0 = mono_now();
+
+	cache_put(c, "a", cJSON_CreateString("1"));
+	cache_put_missing(c, "gone");
+	ok(cache_renew(c, "gone") == 0 && cache_renew(c, "none") == 0,
+	   "neither a missing one nor an unknown key is renewed");
+	sleep_ms(50);
+	ok(cache_renew(c, "a") == 1, "a value is renewed");
+	cache_each_expired(c, t0, t0 + 10.03, collect, seen);
+	ok(tap_streq(seen, ""),
+	   "renewed 50 ms later, it expires no earlier than 10 s after "
+	   "that (%s)",
+	   seen);
+	cache_each_expired(c, t0 + 10.03, t0 + 100, collect, seen);
+	ok(tap_streq(seen, "a "), "... and then it does (%s)", seen);
+	cache_free(c);
+}
+
 int main(void)
 {
 	test_each_expired();
+	test_renew();
 	test_basic_and_ttl();
 	test_single_flight();
 	test_negative();

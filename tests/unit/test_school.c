@@ -95,6 +95,40 @@ static void grant(struct school *s, const char *email, const char *offer)
 	   offer, r);
 }
 
+/* A listing slower than cache_ttl (5 pages, 0.3 s each, ttl 1 s): the
+ * records of its first page live as long as the list, so reading them
+ * right after costs nothing (they were fetched again one by one when
+ * they expired before the list did). */
+static void slow_listing(struct fake *f)
+{
+	struct api_user_filter any = {.active = -1};
+	struct cval *list = NULL, *u = NULL;
+	const char *first;
+	struct world w;
+	long finds;
+	int r;
+
+	if (world_open_ttl(&w, f, 7, 1.0)) {
+		ok(0, "a school with cache_ttl 1 s");
+		return;
+	}
+	cJSON_Delete(fake_call(f, "/_fake/config", "{\"list_reply_ms\": 300}"));
+	r = school_members(w.school, &any, &list);
+	cJSON_Delete(fake_call(f, "/_fake/config", "{\"list_reply_ms\": 0}"));
+	first = list ? cJSON_GetStringValue(cJSON_GetArrayItem(list->json, 0))
+		     : NULL;
+	finds = fake_count(f, EP_FIND);
+	if (!r && first)
+		r = school_user(w.school, first, &u);
+	ok(r == 0 && fake_count(f, EP_FIND) == finds,
+	   "a listing slower than cache_ttl: its first record is still cached "
+	   "when it ends (%ld find requests)",
+	   fake_count(f, EP_FIND) - finds);
+	cval_put(u);
+	cval_put(list);
+	world_close(&w);
+}
+
 int main(void)
 {
 	struct fake f;
@@ -118,6 +152,7 @@ int main(void)
 	members(&f, w.school);
 	users(&f, w.school, email);
 	grant(w.school, email, offer);
+	slow_listing(&f);
 	cJSON_Delete(state);
 	world_close(&w);
 	fake_stop(&f);
