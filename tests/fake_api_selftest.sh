@@ -467,6 +467,23 @@ expect 200 "other endpoints are not limited by the progress limit"
 sleep 1.1
 req GET "/v1/users/course-progress/c-excel/$(enc anna+test@example.com)"
 expect 200 "after waiting Retry-After, progress answers again"
+# rate_slack_ms: the window is that much shorter than a second. Four, then
+# four more 0.6 s later: refused in a 1 s window, answered in a 0.5 s one.
+sleep 1.1
+B1=$(multi '%{http_code}' "$URL" "$URL" "$URL" "$URL")
+sleep 0.6
+B2=$(multi '%{http_code}' "$URL" "$URL" "$URL" "$URL")
+check "rate_slack_ms 0: a progress request 0.6 s after 4 others is refused ($B1/$B2)" \
+    test "${B2%% *}" = 429
+ctl POST /_fake/config '{"rate_slack_ms":500}'
+expect 200 "config rate_slack_ms=500" '.rate_slack_ms == 500'
+sleep 1.1
+B1=$(multi '%{http_code}' "$URL" "$URL" "$URL" "$URL")
+sleep 0.6
+B2=$(multi '%{http_code}' "$URL" "$URL" "$URL" "$URL")
+check "rate_slack_ms 500: the same 4 are answered ($B1/$B2)" \
+    test "$B1$B2" = "200 200 200 200 200 200 200 200 "
+ctl POST /_fake/config '{"rate_slack_ms":0}'
 
 # ---- login token, chapter access, exams --------------------------------------------
 
@@ -571,7 +588,7 @@ expect 200 "config: every switch with its default" \
     '. == {"latency_ms":0,"error_rate":0,"error_status":500,"progress_rps":4,"global_rps":0,
            "malformed_rate":0,"drop_rate":0,"down":false,"hang_ms":0,"list_shape":"users",
            "retry_after":1,"list_reply_ms":0,"dialect":"guessed",
-           "cursor_cycle":0,"exam_extra_rows":[]}'
+           "cursor_cycle":0,"exam_extra_rows":[],"rate_slack_ms":0}'
 ctl POST /_fake/config '{"error_rate":2,"bogus":1,"down":"yes"}'
 expect 400 "invalid config -> 400 message array" '(.message|length) == 3'
 ctl GET /_fake/config
