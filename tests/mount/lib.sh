@@ -269,6 +269,11 @@ t_cost() {
 		"the last of them:" \
 		"$(fake_log | jq -r --argjson n "$(jq -r '.total // 0' <<<"$stats")" \
 			'.[-$n:][-30:][] | "\(.t) \(.status) \(.method) \(.path)"' 2>/dev/null)"
+	# What the daemon's caches did (hits, misses, expiries, forgets).
+	if [[ -n ${MNT-} && -r $MNT/.memberspot/status ]]; then
+		t_diag "daemon status: $(grep -E '^(cache|expired|renders|fuse_reads)' \
+			"$MNT/.memberspot/status" 2>/dev/null | tr '\n' ' ')"
+	fi
 	return 1
 }
 
