@@ -79,8 +79,9 @@ void cache_drop_prefix(struct cache *c, const char *prefix);
 /* Calls fn(arg, key) for every key whose value (not a "missing") expired
  * in [from, to), monotonic seconds, so that copies made from it elsewhere
  * (the kernel's) can be forgotten. The keys are collected under the lock
- * and fn runs without it, so fn may use the cache. 0 or -ENOMEM (then
- * fn was called for none). */
+ * and fn runs without it, so fn may use the cache. The window
+ * [-INFINITY, INFINITY) visits every value held, fresh or expired.
+ * 0 or -ENOMEM (then fn was called for none). */
 int cache_each_expired(struct cache *c, double from, double to,
 		       void (*fn)(void *arg, const char *key), void *arg);
 /* Number of keys held (tests, status). */

@@ -49,8 +49,8 @@
 #include "views.h"
 
 /* When each path's content last changed (mtimes.h). At most this many
- * paths, 32 bytes each; beyond, all are forgotten and every time moves
- * on (never back), so nothing changed is ever hidden from rsync. */
+ * paths, 32 to 64 bytes each (mtimes.h); beyond, all are forgotten and every
+ * time moves on (never back), so nothing changed is ever hidden from rsync. */
 #define MTIMES_MAX (1u << 20)
 
 /* -o uid=,gid=,umask= (fs.h); (uid_t)-1 and (gid_t)-1: the mounting user. */

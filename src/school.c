@@ -1036,22 +1036,52 @@ int school_find_offer(struct school *s, const char *offer_id,
 	return r == 1 ? 0 : r ? r : -ENOENT;
 }
 
+/* Calls fn(s, arg, offer id, NULL) for each offer of a catalogue already
+ * in hand that has an id, then fn(s, arg, offer id or NULL, course id)
+ * for each of its courses; stops at (and returns) fn's first non-zero
+ * answer. Fetches nothing. */
+typedef int (*offer_course_fn)(struct school *s, void *arg, const char *oid,
+			       const char *cid);
+
+static int each_offer_course(struct school *s, const cJSON *offers,
+			     offer_course_fn fn, void *arg)
+{
+	const cJSON *o, *c;
+	int r = 0;
+
+	cJSON_ArrayForEach(o, offers) {
+		const char *oid = model_offer_id(o);
+
+		r = oid ? fn(s, arg, oid, NULL) : 0;
+		cJSON_ArrayForEach(c, model_offer_courses(o)) {
+			const char *cid = model_course_id(c);
+
+			if (!r && cid)
+				r = fn(s, arg, oid, cid);
+		}
+		if (r)
+			break;
+	}
+	return r;
+}
+
+static int course_is(struct school *s, void *arg, const char *oid,
+		     const char *cid)
+{
+	(void)s;
+	(void)oid;
+	return cid && !strcmp(cid, arg);
+}
+
 int school_course_known(struct school *s, const char *course_id)
 {
 	struct cval *offers;
-	const cJSON *o, *c;
-	int found = 0;
+	int found;
 
 	if (school_offers(s, &offers))
 		return 0;
-	cJSON_ArrayForEach(o, offers->json) {
-		cJSON_ArrayForEach(c, model_offer_courses(o)) {
-			const char *id = model_course_id(c);
-
-			if (id && !strcmp(id, course_id))
-				found = 1;
-		}
-	}
+	found = each_offer_course(s, offers->json, course_is,
+				  (void *)course_id);
 	cval_put(offers);
 	return found;
 }
@@ -1591,40 +1621,30 @@ static void kernel_forget_node(struct school *s, enum node n, const char *id0,
 	free(path);
 }
 
-/* Emails collected from cache keys, to forget their members' files once
- * the lock is gone (or the data dropped). */
+/* A set of emails (a strmap) collected from cache keys, to forget their
+ * members' files once the cache's lock is gone (or the data dropped). */
 struct emails {
-	char **v;
-	size_t n, cap;
+	struct strmap *set; /* NULL until the first one */
 	int nomem;
 };
 
 static void emails_add(struct emails *e, const char *email)
 {
-	char **grown;
-
-	if (e->nomem)
-		return;
-	if (e->n == e->cap) {
-		e->cap = e->cap ? 2 * e->cap : 64;
-		grown = realloc(e->v, e->cap * sizeof(*grown));
-		if (!grown) {
-			e->nomem = 1;
-			return;
-		}
-		e->v = grown;
-	}
-	e->v[e->n] = strdup(email);
-	if (e->v[e->n])
-		e->n++;
-	else
+	if (!e->set && !e->nomem && !(e->set = strmap_new()))
 		e->nomem = 1;
+	if (e->set && strmap_add(e->set, email) < 0)
+		e->nomem = 1;
+}
+
+static int prefixed(const char *key, const char *prefix)
+{
+	return !strncmp(key, prefix, strlen(prefix));
 }
 
 static void note_member(void *arg, const char *key)
 {
-	if (!strncmp(key, "user:", 5))
-		emails_add(arg, key + 5);
+	if (prefixed(key, "user:"))
+		emails_add(arg, key + strlen("user:"));
 }
 
 /* The members whose records are cached, fresh or expired. */
@@ -1639,21 +1659,23 @@ static void kernel_forget_member(struct school *s, const char *email,
 
 static void emails_free(struct emails *e)
 {
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->v[i]);
-	free(e->v);
+	strmap_free(e->set, NULL);
 	memset(e, 0, sizeof(*e));
+}
+
+static enum strmap_visit forget_collected_member(void *arg, const char *email,
+						 void *value)
+{
+	(void)value;
+	kernel_forget_member(arg, email, 0);
+	return STRMAP_KEEP;
 }
 
 /* Forgets the files of each member in e, and frees e. */
 static void emails_forget(struct school *s, struct emails *e)
 {
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		kernel_forget_member(s, e->v[i], 0);
+	if (e->set)
+		strmap_visit(e->set, forget_collected_member, s);
 	emails_free(e);
 }
 
@@ -1661,33 +1683,27 @@ static void emails_forget(struct school *s, struct emails *e)
  * each course directory: the offer catalogue as cached. The members/
  * links are not enumerated (one per member per offer): a link's name
  * lives as long as the kernel's entry for it, cache_ttl at most. */
-static void kernel_forget_offers(struct school *s, const struct cval *offers)
+static int forget_offer_files(struct school *s, void *arg, const char *oid,
+			      const char *cid)
 {
-	const cJSON *o, *c;
 	int n;
 
-	if (!offers)
-		return;
-	cJSON_ArrayForEach(o, offers->json) {
-		const char *oid = model_offer_id(o);
-
-		if (!oid)
-			continue;
-		for (n = 0; n < N__COUNT; n++)
-			if (node_entry((enum node)n)->parent == N_OFFER ||
-			    n == N_OFFER)
-				kernel_forget_node(s, (enum node)n, oid, NULL,
-						   0);
-		cJSON_ArrayForEach(c, model_offer_courses(o)) {
-			const char *cid = model_course_id(c);
-
-			if (cid) {
-				kernel_forget_node(s, N_COURSE, cid, NULL, 0);
-				kernel_forget_node(s, N_COURSE_MEMBERS, cid,
-						   NULL, 0);
-			}
-		}
+	(void)arg;
+	if (cid) {
+		kernel_forget_node(s, N_COURSE, cid, NULL, 0);
+		kernel_forget_node(s, N_COURSE_MEMBERS, cid, NULL, 0);
+		return 0;
 	}
+	for (n = 0; n < N__COUNT; n++)
+		if (node_entry((enum node)n)->parent == N_OFFER || n == N_OFFER)
+			kernel_forget_node(s, (enum node)n, oid, NULL, 0);
+	return 0;
+}
+
+static void kernel_forget_offers(struct school *s, const struct cval *offers)
+{
+	if (offers)
+		each_offer_course(s, offers->json, forget_offer_files, NULL);
 }
 
 /* Forgets users/E/<name> for each item of a cached list, named by
@@ -1746,32 +1762,37 @@ static void kernel_forget_member(struct school *s, const char *email,
 
 /* The symlinks a member may have in offers/, courses/ and by-status/;
  * listed: the member may have come or gone in those lists. */
+struct member_links {
+	const char *email;
+	int listed;
+};
+
+static int forget_link(struct school *s, void *arg, const char *oid,
+		       const char *cid)
+{
+	const struct member_links *m = arg;
+
+	if (cid) {
+		kernel_forget_node(s, N_COURSE_MEMBER, cid, m->email,
+				   m->listed);
+	} else {
+		kernel_forget_node(s, N_OFFER_MEMBER, oid, m->email, m->listed);
+		kernel_forget_node(s, N_OFFER_MEMBERS_CSV, oid, NULL, 0);
+	}
+	return 0;
+}
+
 static void forget_member_links(struct school *s, const char *email, int listed)
 {
 	struct cval *offers = cache_peek(s->cache, "offers");
-	const cJSON *o, *c;
+	struct member_links m = {email, listed};
 
 	kernel_forget_node(s, N_STATUS_MEMBER, "active", email, listed);
 	kernel_forget_node(s, N_STATUS_MEMBER, "inactive", email, listed);
-	if (!offers)
-		return;
 	/* Any offer may have gained or lost the member; the entries are few
 	 * and forgetting one that is not cached costs nothing. */
-	cJSON_ArrayForEach(o, offers->json) {
-		const char *oid = model_offer_id(o);
-
-		if (!oid)
-			continue;
-		kernel_forget_node(s, N_OFFER_MEMBER, oid, email, listed);
-		kernel_forget_node(s, N_OFFER_MEMBERS_CSV, oid, NULL, 0);
-		cJSON_ArrayForEach(c, model_offer_courses(o)) {
-			const char *cid = model_course_id(c);
-
-			if (cid)
-				kernel_forget_node(s, N_COURSE_MEMBER, cid,
-						   email, listed);
-		}
-	}
+	if (offers)
+		each_offer_course(s, offers->json, forget_link, &m);
 	cval_put(offers);
 }
 
@@ -1835,11 +1856,6 @@ struct expiry {
 	int offers, roster, propdefs, exams;
 };
 
-static int prefixed(const char *key, const char *prefix)
-{
-	return !strncmp(key, prefix, strlen(prefix));
-}
-
 static void note_expiry(void *arg, const char *key)
 {
 	struct expiry *x = arg;
@@ -1885,8 +1901,9 @@ void school_expired(struct school *s, double from, double to)
 	if (cache_each_expired(s->cache, from, to, note_expiry, &x) ||
 	    cache_each_expired(s->views, from, to, note_expiry, &x))
 		x.members.nomem = 1;
+	/* Every cached member: the expired ones are among them. */
 	if (x.all_members || x.members.nomem) {
-		emails_forget(s, &x.members);
+		emails_free(&x.members);
 		emails_cached(s, &x.members);
 	}
 	emails_forget(s, &x.members);
@@ -2170,7 +2187,6 @@ int school_delete(struct school *s, const char *const *emails, int n)
 			char *key = key_of("user:", emails[i]);
 			char *dir = node_path(N_USER, emails[i], NULL);
 
-			forget_member_links(s, emails[i], 1);
 			member_changed(s, emails[i], SCOPE_ROSTER, FENCE_GONE);
 			if (key)
 				cache_put_missing(s->cache, key);
