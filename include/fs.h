@@ -36,6 +36,12 @@ struct fs_owner {
  * mounting user with umask 0077. */
 void fs_set_owner(const struct fs_owner *owner);
 
+/* Stops the kernel-cache notifier and drops what it has queued. The main
+ * loop calls it once the loop has ended: fuse_destroy frees libfuse's
+ * nodes, in which the notifier resolves its paths, before it calls the
+ * destroy operation. Idempotent; destroy calls it too. */
+void fs_stop(void);
+
 /* The operations table; private_data of the fuse instance must be the
  * struct school (init replaces it with the mount's struct openfiles). */
 const struct fuse_operations *fs_operations(void);

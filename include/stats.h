@@ -19,14 +19,15 @@ enum stat_id {
 	STAT_HTTP_RETRIES,
 	STAT_HTTP_ERRORS, /* final failures: 4xx/5xx/transport */
 	STAT_TRANSPORT_ERRORS,
-	STAT_PACING_WAITS,  /* times the client slept for its own pacing */
-	STAT_API_DOWN_FAST, /* calls failed at once: the API was just down */
-	STAT_LINES_DONE,    /* control-file lines run (grant, chapters, ...) */
-	STAT_LINES_FAILED,  /* ... of which refused or failed */
-	STAT_FUSE_READS,    /* read calls the kernel sent (not its cache) */
-	STAT_RENDERS,	    /* files rendered (for a stat or an open) */
-	STAT_EXPIRED,	    /* cached values found expired: the kernel was
-			     * told to forget what it made of them */
+	STAT_PACING_WAITS,   /* times the client slept for its own pacing */
+	STAT_API_DOWN_FAST,  /* calls failed at once: the API was just down */
+	STAT_LINES_DONE,     /* control-file lines run (grant, chapters, ...) */
+	STAT_LINES_FAILED,   /* ... of which refused or failed */
+	STAT_FUSE_READS,     /* read calls the kernel sent (not its cache) */
+	STAT_RENDERS,	     /* files rendered (for a stat or an open) */
+	STAT_EXPIRED,	     /* cached values found expired: the kernel was
+			      * told to forget what it made of them */
+	STAT_KERNEL_FORGETS, /* paths the kernel was told to forget */
 	STAT__N
 };
 

@@ -108,14 +108,17 @@ struct inval {
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_cond_t done_cond; /* signalled as forgets are done */
 	struct inval *head, **tail;
+	unsigned long queued, done; /* paths queued and forgotten so far */
 	struct fuse *fuse;
 	struct school *school;
 	pthread_t thread;
 	int running;
 	int stop;
 } notifier = {.lock = PTHREAD_MUTEX_INITIALIZER,
-	      .cond = PTHREAD_COND_INITIALIZER};
+	      .cond = PTHREAD_COND_INITIALIZER,
+	      .done_cond = PTHREAD_COND_INITIALIZER};
 
 static void notifier_queue(void *arg, const char *path)
 {
@@ -135,6 +138,7 @@ static void notifier_queue(void *arg, const char *path)
 	}
 	*notifier.tail = iv;
 	notifier.tail = &iv->next;
+	notifier.queued++;
 	pthread_cond_signal(&notifier.cond);
 	pthread_mutex_unlock(&notifier.lock);
 }
@@ -146,6 +150,7 @@ static void notifier_queue(void *arg, const char *path)
 static void forget_path(const char *path)
 {
 	/* -ENOENT means the kernel holds nothing for it: fine. */
+	stats_add(STAT_KERNEL_FORGETS, 1);
 	fuse_invalidate_path(notifier.fuse, path);
 }
 
@@ -184,7 +189,10 @@ static void *notifier_main(void *arg)
 
 		while (!notifier.head && !notifier.stop)
 			notifier_wait(&checked);
-		if (!notifier.head)
+		/* Stopped: the kernel is going away, and what is queued is
+		 * dropped (the paths would be resolved in libfuse's nodes,
+		 * which fuse_destroy frees). */
+		if (notifier.stop)
 			break;
 		iv = notifier.head;
 		notifier.head = iv->next;
@@ -194,9 +202,46 @@ static void *notifier_main(void *arg)
 		forget_path(iv->path);
 		free(iv);
 		pthread_mutex_lock(&notifier.lock);
+		notifier.done++;
+		pthread_cond_broadcast(&notifier.done_cond);
 	}
 	pthread_mutex_unlock(&notifier.lock);
 	return NULL;
+}
+
+/* The longest a change waits for the kernel to forget what it showed. */
+#define SYNC_MAX_S 5
+
+/* Waits until the kernel has forgotten every path queued so far. A handler
+ * that may have changed something calls it last, holding no lock, so the
+ * caller's next stat or open after close(), rm or mv sees the change: the
+ * forgets are queued (the school names them with its locks held, and the
+ * kernel's invalidation may wait on a page whose read needs them) but are
+ * done before the operation returns. Bounded: past SYNC_MAX_S the change
+ * is still made, and the kernel's copy is forgotten a moment later. */
+static void notifier_sync(void)
+{
+	struct timespec until;
+	unsigned long target;
+
+	pthread_mutex_lock(&notifier.lock);
+	target = notifier.queued;
+	if (notifier.running && notifier.done < target) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += SYNC_MAX_S;
+		while (!notifier.stop && notifier.done < target &&
+		       pthread_cond_timedwait(&notifier.done_cond,
+					      &notifier.lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&notifier.lock);
+}
+
+/* A handler's result, once the kernel forgot what it changed. */
+static int synced(int r)
+{
+	notifier_sync();
+	return r;
 }
 
 /* The school's changes: openfile adds the paths that show the same data,
@@ -324,25 +369,35 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return files;
 }
 
-static void fs_destroy(void *private_data)
+void fs_stop(void)
 {
-	struct openfiles *files = private_data;
-	const struct openfile_env *env = openfiles_env(files);
+	int running;
 
-	school_set_invalidate(env->school, NULL, NULL);
 	pthread_mutex_lock(&notifier.lock);
 	notifier.stop = 1;
+	running = notifier.running;
+	notifier.running = 0; /* nothing more is queued */
 	pthread_cond_signal(&notifier.cond);
+	pthread_cond_broadcast(&notifier.done_cond);
 	pthread_mutex_unlock(&notifier.lock);
-	if (notifier.running)
+	if (running)
 		pthread_join(notifier.thread, NULL);
-	notifier.running = 0;
 	while (notifier.head) {
 		struct inval *iv = notifier.head;
 
 		notifier.head = iv->next;
 		free(iv);
 	}
+	notifier.tail = &notifier.head;
+}
+
+static void fs_destroy(void *private_data)
+{
+	struct openfiles *files = private_data;
+	const struct openfile_env *env = openfiles_env(files);
+
+	school_set_invalidate(env->school, NULL, NULL);
+	fs_stop();
 	mtimes_free(env->mtimes);
 	openfiles_free(files);
 }
@@ -420,7 +475,8 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	struct openfile *h = NULL;
 	int r = openfile_open(files_of(), path, fi->flags, caller(), &h);
 
-	return opened(r, h, fi);
+	r = opened(r, h, fi);
+	return (fi->flags & O_ACCMODE) == O_RDONLY ? r : synced(r);
 }
 
 static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -429,7 +485,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	int r = openfile_create(files_of(), path, mode, fi->flags, caller(),
 				&h);
 
-	return opened(r, h, fi);
+	return synced(opened(r, h, fi));
 }
 
 static int fs_read(const char *path, char *out, size_t size, off_t off,
@@ -450,13 +506,13 @@ static int fs_write(const char *path, const char *data, size_t size, off_t off,
 
 	if (!h)
 		return -EBADF;
-	return (int)openfile_write(h, path, data, size, off);
+	return synced((int)openfile_write(h, path, data, size, off));
 }
 
 static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-	return openfile_truncate(files_of(), handle_of(fi), path, size,
-				 caller());
+	return synced(openfile_truncate(files_of(), handle_of(fi), path, size,
+					caller()));
 }
 
 static int fs_flush(const char *path, struct fuse_file_info *fi)
@@ -464,7 +520,7 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 	struct openfile *h = handle_of(fi);
 
 	(void)path;
-	return h ? openfile_flush(h) : 0;
+	return h ? synced(openfile_flush(h)) : 0;
 }
 
 static int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
@@ -486,22 +542,22 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 static int fs_mkdir(const char *path, mode_t mode)
 {
 	(void)mode;
-	return openfile_mkdir(files_of(), path);
+	return synced(openfile_mkdir(files_of(), path));
 }
 
 static int fs_rmdir(const char *path)
 {
-	return openfile_rmdir(files_of(), path);
+	return synced(openfile_rmdir(files_of(), path));
 }
 
 static int fs_unlink(const char *path)
 {
-	return openfile_unlink(files_of(), path);
+	return synced(openfile_unlink(files_of(), path));
 }
 
 static int fs_rename(const char *from, const char *to, unsigned int flags)
 {
-	return openfile_rename(files_of(), from, to, flags, caller());
+	return synced(openfile_rename(files_of(), from, to, flags, caller()));
 }
 
 /* chmod and chown: 1 for an editor's scratch file (its own to change),
@@ -548,7 +604,7 @@ static int fs_utimens(const char *path, const struct timespec tv[2],
 	(void)tv;
 	if (handle_of(fi))
 		return 0;
-	return openfile_utimens(files_of(), path);
+	return synced(openfile_utimens(files_of(), path));
 }
 
 static int fs_refuse_link(const char *from, const char *to)

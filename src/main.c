@@ -827,6 +827,8 @@ static int serve(struct fuse *fuse, const struct fuse_cmdline_opts *cmd)
 		fuse_loop_cfg_destroy(loop);
 	}
 	ret = ret ? 1 : 0;
+	/* before fuse_destroy frees the nodes (fs.h) */
+	fs_stop();
 out_signals:
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:

@@ -469,6 +469,20 @@ static int save(struct openfiles *fs, const char *path,
 	return r;
 }
 
+/* Refuses what a handle was given: nothing it holds may be sent. A file
+ * being created never will be: the creator's next lookup, right after the
+ * failed write or close, must not find it (release comes later, and the
+ * kernel must forget the entry it was given at create). Caller holds
+ * h->lock. */
+static void refuse(struct openfile *h, int r)
+{
+	h->refused = r;
+	if (h->create) {
+		creating_remove(h);
+		openfile_forget(h->fs, h->path);
+	}
+}
+
 /* Creates the file a handle was opened to create. 1 when it exists now,
  * else 0 or -errno. Caller holds h->lock. */
 static int apply_create(struct openfile *h)
@@ -487,7 +501,7 @@ static int apply_create(struct openfile *h)
 	if (r) {
 		/* It never will: every later write and close of this handle
 		 * fails (a tool may close a dup first). */
-		h->refused = r;
+		refuse(h, r);
 		return r;
 	}
 	/* It exists now: later writes change it. */
@@ -1031,7 +1045,7 @@ static int write_content(struct openfile *h, const char *data, size_t size,
 			   view_max_write(h->write));
 		/* What was written is incomplete: sending it would be wrong. */
 		r = -EFBIG;
-		goto refuse;
+		goto refused;
 	}
 	if (end > h->data.len && (r = buf_resize(&h->data, end)))
 		return r;
@@ -1040,10 +1054,10 @@ static int write_content(struct openfile *h, const char *data, size_t size,
 	r = fs->env.ops->check_partial(h->path, &h->tp, h->write, h->data.data,
 				       h->data.len);
 	if (r)
-		goto refuse;
+		goto refused;
 	return complete(h) ? apply(h) : 0; /* and close() reports it again */
-refuse:
-	h->refused = r;
+refused:
+	refuse(h, r);
 	h->err = r; /* close() reports it again */
 	return r;
 }

@@ -34,6 +34,7 @@ static const char *const stat_names[STAT__N] = {
 	[STAT_FUSE_READS] = "fuse_reads",
 	[STAT_RENDERS] = "renders",
 	[STAT_EXPIRED] = "expired_forgotten",
+	[STAT_KERNEL_FORGETS] = "kernel_forgets",
 };
 
 void stats_add(enum stat_id id, long n)
