@@ -116,6 +116,7 @@ static struct {
 	pthread_t thread;
 	int running;
 	int stop;
+	unsigned delay_us; /* test hook: a slow notifier (see forget_path) */
 } notifier = {.lock = PTHREAD_MUTEX_INITIALIZER,
 	      .cond = PTHREAD_COND_INITIALIZER,
 	      .done_cond = PTHREAD_COND_INITIALIZER};
@@ -143,12 +144,31 @@ static void notifier_queue(void *arg, const char *path)
 	pthread_mutex_unlock(&notifier.lock);
 }
 
+/* The test hook's delay (forget_path), at most a second. */
+static unsigned test_delay_us(void)
+{
+	const char *v = getenv("MEMBERSPOTFS_TEST_FORGET_DELAY_MS");
+	char *end;
+	unsigned long ms;
+
+	if (!v || !*v)
+		return 0;
+	ms = strtoul(v, &end, 10);
+	return *end || ms > 1000 ? 0 : (unsigned)ms * 1000;
+}
+
 /* Tells the kernel to forget path: its attributes and pages. Names stay
  * (an entry's invalidation would drop the directory from under a shell
  * whose working directory it is: getcwd fails); a name gone from the
  * school fails its next getattr with ENOENT. */
 static void forget_path(const char *path)
 {
+	/* A test hook, MEMBERSPOTFS_TEST_FORGET_DELAY_MS: each forget takes
+	 * that much longer, as on a loaded machine or under valgrind, where
+	 * the order of a change, its forgets and the caller's next stat
+	 * matter (test_kcache). */
+	if (notifier.delay_us)
+		usleep(notifier.delay_us);
 	/* -ENOENT means the kernel holds nothing for it: fine. */
 	stats_add(STAT_KERNEL_FORGETS, 1);
 	fuse_invalidate_path(notifier.fuse, path);
@@ -363,6 +383,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	notifier.school = s;
 	notifier.tail = &notifier.head;
 	notifier.stop = 0;
+	notifier.delay_us = test_delay_us();
 	if (!pthread_create(&notifier.thread, NULL, notifier_main, NULL))
 		notifier.running = 1;
 	school_set_invalidate(s, school_forgets, files);

@@ -198,4 +198,53 @@ t_is "$(cat "$D/properties/Company")" "A server value, longer than before" \
 	"... and so does properties/Company"
 msfs_unmount
 
+# =====================================================================
+# Mount C: a slow notifier (the test hook makes each forget 40 ms
+# longer, as under valgrind on a loaded machine)
+# =====================================================================
+# What a change made through the mount shows is right when the call that
+# made it returns: the kernel has forgotten its copies by then, however
+# slow the notifier. Each of these checks failed while forgets were only
+# queued (a stat right after close() saw the old size; a file whose
+# creation close() refused was still there), and the unmount after the
+# status reads crashed (status 139) while the notifier still resolved
+# queued paths in the nodes fuse_destroy had freed.
+
+MEMBERSPOTFS_TEST_FORGET_DELAY_MS=40 msfs_mount cache_ttl=3600 || t_bail "cannot mount"
+M=$MNT
+D=$M/users/$(enc "$E")
+O=$(sj --arg e "$E" 'first(.users[] | select(.email == $e) | .offers[0].offerId)')
+cat "$D/user.json" "$D/properties/Company" "$D/properties.json" "$D/offers/$(enc "$O")" >/dev/null
+stat "$D/user.json" "$D/properties.json" "$D/offers/$(enc "$O")" >/dev/null
+# then FILE CMD...: runs CMD (the change), then at once, in the same
+# shell, prints "FILE: stat size S, content C bytes" for each FILE whose
+# two differ. Empty when every size agrees.
+then_sizes() {
+	local n=$1
+	shift
+	bash -c '"${@:2:$1}" || exit 9
+		shift $(($1 + 1))
+		for f; do
+			s=$(stat -c %s "$f") c=$(wc -c <"$f")
+			[[ $s == "$c" ]] || echo "${f##*/}: stat size $s, content $c bytes"
+		done' _ "$n" "$@"
+}
+t_is "$(then_sizes 5 sh -c 'echo "Slow Notifier Value, Quite A Bit Longer GmbH" >"$1"' _ "$D/properties/Company" \
+	"$D/user.json" "$D/properties.json" "$D/properties/Company")" "" \
+	"slow notifier: echo > properties/Company, and at once stat's sizes are what cat reads (user.json, properties.json)"
+t_ok "... and user.json shows the value" has "$D/user.json" '"Slow Notifier Value, Quite A Bit Longer GmbH"'
+state=$(cat "$D/offers/$(enc "$O")")
+want=$([[ $state == active ]] && echo inactive || echo active)
+t_is "$(then_sizes 6 sh -c 'echo "$2" >"$1"' _ "$D/offers/$(enc "$O")" "$want" \
+	"$D/user.json" "$D/offers/$(enc "$O")")" "" \
+	"slow notifier: echo $want > offers/O, and at once stat's sizes are what cat reads (user.json, offers/O)"
+t_is "$(cat "$D/offers/$(enc "$O")")" "$want" "... and cat reads $want"
+NOSUCH=nosuch-offer-$RANDOM
+t_fails "slow notifier: touch users/E/offers/UNKNOWN fails" touch "$D/offers/$NOSUCH"
+t_fails "... and at once it does not exist" test -e "$D/offers/$NOSUCH"
+for ((i = 0; i < 20; i++)); do
+	cat "$M/.memberspot/status" >/dev/null # each queues a forget of it
+done
+msfs_unmount
+
 t_done
