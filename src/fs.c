@@ -105,12 +105,24 @@ struct inval {
 	char path[];
 };
 
+/* Paths to forget, in order. */
+struct invals {
+	struct inval *head, **tail;
+};
+
+/*
+ * Two queues: what a FUSE handler queued (a change, a refresh, an open that
+ * found new content) comes first, and changes wait for it (notifier_sync);
+ * what the notifier itself queued from the expiry scan (up to every cached
+ * member's files at once) is done in between, one path at a time, so that
+ * no change waits behind it.
+ */
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	pthread_cond_t done_cond; /* signalled as forgets are done */
-	struct inval *head, **tail;
-	unsigned long queued, done; /* paths queued and forgotten so far */
+	pthread_cond_t done_cond;   /* signalled as urgent paths are done */
+	struct invals urgent, bulk; /* queued by handlers / by the notifier */
+	unsigned long queued, done; /* urgent paths queued and done so far */
 	struct fuse *fuse;
 	struct school *school;
 	pthread_t thread;
@@ -120,6 +132,37 @@ static struct {
 } notifier = {.lock = PTHREAD_MUTEX_INITIALIZER,
 	      .cond = PTHREAD_COND_INITIALIZER,
 	      .done_cond = PTHREAD_COND_INITIALIZER};
+
+static void invals_push(struct invals *q, struct inval *iv)
+{
+	*q->tail = iv;
+	q->tail = &iv->next;
+}
+
+static struct inval *invals_pop(struct invals *q)
+{
+	struct inval *iv = q->head;
+
+	if (iv) {
+		q->head = iv->next;
+		if (!q->head)
+			q->tail = &q->head;
+	}
+	return iv;
+}
+
+static void invals_free(struct invals *q)
+{
+	struct inval *iv;
+
+	while ((iv = invals_pop(q)))
+		free(iv);
+}
+
+static int notifier_idle(void)
+{
+	return !notifier.urgent.head && !notifier.bulk.head;
+}
 
 static void notifier_queue(void *arg, const char *path)
 {
@@ -137,9 +180,12 @@ static void notifier_queue(void *arg, const char *path)
 		free(iv);
 		return;
 	}
-	*notifier.tail = iv;
-	notifier.tail = &iv->next;
-	notifier.queued++;
+	if (pthread_equal(pthread_self(), notifier.thread)) {
+		invals_push(&notifier.bulk, iv);
+	} else {
+		invals_push(&notifier.urgent, iv);
+		notifier.queued++;
+	}
 	pthread_cond_signal(&notifier.cond);
 	pthread_mutex_unlock(&notifier.lock);
 }
@@ -190,7 +236,7 @@ static void notifier_wait(double *checked)
 		*checked = now;
 		return;
 	}
-	if (notifier.head || notifier.stop)
+	if (!notifier_idle() || notifier.stop)
 		return;
 	/* the condition's clock; a clock step only moves one tick */
 	clock_gettime(CLOCK_REALTIME, &until);
@@ -206,24 +252,27 @@ static void *notifier_main(void *arg)
 	pthread_mutex_lock(&notifier.lock);
 	for (;;) {
 		struct inval *iv;
+		int urgent;
 
-		while (!notifier.head && !notifier.stop)
+		while (notifier_idle() && !notifier.stop)
 			notifier_wait(&checked);
 		/* Stopped: the kernel is going away, and what is queued is
 		 * dropped (the paths would be resolved in libfuse's nodes,
 		 * which fuse_destroy frees). */
 		if (notifier.stop)
 			break;
-		iv = notifier.head;
-		notifier.head = iv->next;
-		if (!notifier.head)
-			notifier.tail = &notifier.head;
+		iv = invals_pop(&notifier.urgent);
+		urgent = iv != NULL;
+		if (!iv)
+			iv = invals_pop(&notifier.bulk);
 		pthread_mutex_unlock(&notifier.lock);
 		forget_path(iv->path);
 		free(iv);
 		pthread_mutex_lock(&notifier.lock);
-		notifier.done++;
-		pthread_cond_broadcast(&notifier.done_cond);
+		if (urgent) {
+			notifier.done++;
+			pthread_cond_broadcast(&notifier.done_cond);
+		}
 	}
 	pthread_mutex_unlock(&notifier.lock);
 	return NULL;
@@ -232,7 +281,8 @@ static void *notifier_main(void *arg)
 /* The longest a change waits for the kernel to forget what it showed. */
 #define SYNC_MAX_S 5
 
-/* Waits until the kernel has forgotten every path queued so far. A handler
+/* Waits until the kernel has forgotten every path handlers queued so far
+ * (not the expiry scan's: notifier_queue). A handler
  * that may have changed something calls it last, holding no lock, so the
  * caller's next stat or open after close(), rm or mv sees the change: the
  * forgets are queued (the school names them with its locks held, and the
@@ -381,11 +431,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		abort();
 	notifier.fuse = fuse_get_context()->fuse;
 	notifier.school = s;
-	notifier.tail = &notifier.head;
+	notifier.urgent.tail = &notifier.urgent.head;
+	notifier.bulk.tail = &notifier.bulk.head;
 	notifier.stop = 0;
 	notifier.delay_us = test_delay_us();
+	/* Under the lock, which the thread takes first: it finds itself in
+	 * notifier.thread (notifier_queue tells its paths by it). */
+	pthread_mutex_lock(&notifier.lock);
 	if (!pthread_create(&notifier.thread, NULL, notifier_main, NULL))
 		notifier.running = 1;
+	pthread_mutex_unlock(&notifier.lock);
 	school_set_invalidate(s, school_forgets, files);
 	return files;
 }
@@ -403,13 +458,8 @@ void fs_stop(void)
 	pthread_mutex_unlock(&notifier.lock);
 	if (running)
 		pthread_join(notifier.thread, NULL);
-	while (notifier.head) {
-		struct inval *iv = notifier.head;
-
-		notifier.head = iv->next;
-		free(iv);
-	}
-	notifier.tail = &notifier.head;
+	invals_free(&notifier.urgent);
+	invals_free(&notifier.bulk);
 }
 
 static void fs_destroy(void *private_data)

@@ -247,4 +247,37 @@ for ((i = 0; i < 20; i++)); do
 done
 msfs_unmount
 
+# =====================================================================
+# Mount D: a change does not wait behind the expiry's forgets
+# =====================================================================
+# When cached records expire, the kernel is told to forget every file of
+# those members: at 100,000 members a burst of a million paths. A change
+# waits for its own forgets only. With one queue for both, this write
+# waited behind the burst, and every step of `echo > file` (open, write,
+# flush) up to 5 s: 20 s in all here. Counted, not timed: the burst is
+# some 600 paths (20 members), each forget takes 60 ms longer, and the
+# write must return having waited for its own (about 25) and not for the
+# burst (with a single queue over 300 were done before it returned).
+
+MEMBERSPOTFS_TEST_FORGET_DELAY_MS=60 msfs_mount cache_ttl=2 || t_bail "cannot mount"
+M=$MNT
+D=$M/users/$(enc "$E")
+cat "$M"/users/*/user.json "$M"/users/*/properties.json >/dev/null
+forgets() { awk '$1 == "kernel_forgets:" { print $2 }' "$M/.memberspot/status"; }
+X0=$(expired)
+for ((i = 0; i < 100; i++)); do
+	[[ $(expired) -gt $X0 ]] && break
+	sleep 0.1
+done
+t_ok "the records expired (expired_forgotten $X0 -> $(expired))" test "$(expired)" -gt "$X0"
+F0=$(forgets)
+t_ok "echo > properties/Company while the kernel is told to forget every member's files" \
+	sh -c 'echo "Not Behind The Burst GmbH" >"$1"' _ "$D/properties/Company"
+F1=$(forgets)
+t_ok "... it returned before the burst was done ($((F1 - F0)) forgets meanwhile, fewer than 150)" \
+	test $((F1 - F0)) -lt 150
+t_ok "... and user.json shows the value at once" has "$D/user.json" '"Not Behind The Burst GmbH"'
+t_ok "... with stat's size what cat reads" size_agrees "$D/user.json"
+msfs_unmount
+
 t_done
