@@ -1118,8 +1118,9 @@ void openfile_release(struct openfile *h)
 	if (h->truncated)
 		h->dirty = 1; /* `: > f`: emptied, never written */
 	apply(h);
-	/* A file never created: the kernel should forget its entry. */
-	if (h->create)
+	/* A file never created: the kernel should forget its entry (a
+	 * refused one was forgotten when it was refused). */
+	if (h->create && !h->refused)
 		openfile_forget(h->fs, h->path);
 	pthread_mutex_unlock(&h->lock);
 	handle_free(h);

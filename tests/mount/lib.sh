@@ -269,12 +269,23 @@ t_cost() {
 		"the last of them:" \
 		"$(fake_log | jq -r --argjson n "$(jq -r '.total // 0' <<<"$stats")" \
 			'.[-$n:][-30:][] | "\(.t) \(.status) \(.method) \(.path)"' 2>/dev/null)"
-	# What the daemon's caches did (hits, misses, expiries, forgets).
-	if [[ -n ${MNT-} && -r $MNT/.memberspot/status ]]; then
-		t_diag "daemon status: $(grep -E '^(cache|expired|renders|fuse_reads)' \
-			"$MNT/.memberspot/status" 2>/dev/null | tr '\n' ' ')"
-	fi
+	t_diag_status
 	return 1
+}
+
+# status_count NAME: a counter of the mount's .memberspot/status (0 when
+# absent).
+status_count() {
+	awk -v k="$1:" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' \
+		"$MNT/.memberspot/status"
+}
+
+# t_diag_status: what the daemon's caches did (hits, misses, renders,
+# reads, expiries, the kernel's forgets), as diagnostics of a failure.
+t_diag_status() {
+	[[ -n ${MNT-} && -r $MNT/.memberspot/status ]] || return 0
+	t_diag "daemon status: $(grep -E '^(cache|expired_forgotten|renders|fuse_reads|kernel_forgets)' \
+		"$MNT/.memberspot/status" 2>/dev/null | tr '\n' ' ')"
 }
 
 # Stops the script with a TAP bail-out (cleanup still runs).

@@ -127,12 +127,6 @@ RECOVER=3
 # dialect (what user.json passes through verbatim), keys sorted, one line.
 member_json() { fake_user_api "$1" | jq -S -c .; }
 
-# status_count NAME: a counter of .memberspot/status (0 when absent).
-status_count() {
-	awk -v k="$1:" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' \
-		"$MNT/.memberspot/status"
-}
-
 # remount OPTS...: a fresh mount (empty caches) for the next section.
 remount() {
 	[[ -z $MSFS_PID ]] || msfs_unmount

@@ -17,7 +17,7 @@ PID=$(sj 'first(.properties[] | select(.name == "Company") | .id)')
 fake_set_property "$E" "$PID" "AAAA GmbH" || t_bail "cannot set Company through the fake's API"
 
 # FUSE read calls the daemon has answered so far.
-reads() { awk '$1 == "fuse_reads:" { print $2 }' "$M/.memberspot/status"; }
+reads() { status_count fuse_reads; }
 # reads_by CMD...: the read calls CMD caused (less those of reading the
 # status file itself, measured as STATUS_READS).
 reads_by() {
@@ -32,7 +32,7 @@ reads_by() {
 # (kernel_forgets, expired_forgotten, renders).
 t_reads_none() {
 	t_is "$1" 0 "$2" && return 0
-	t_diag "$(grep -E '^(kernel_forgets|expired_forgotten|renders|fuse_reads|cache_)' "$M/.memberspot/status")"
+	t_diag_status
 	return 1
 }
 # has FILE TEXT: FILE holds TEXT (a Company value in user.json, whatever
@@ -74,7 +74,7 @@ t_reads_none "$n" "... nor a second later (content unchanged)"
 # (renders counts the files the daemon rendered, for a stat or an open:
 # an `ls -l` that reaches the daemon renders each sized file again once
 # the render memo, at most a second old, is gone.)
-renders() { awk '$1 == "renders:" { print $2 }' "$M/.memberspot/status"; }
+renders() { status_count renders; }
 S0=$(renders)
 S1=$(renders)
 STATUS_RENDERS=$((S1 - S0))
@@ -153,7 +153,7 @@ M=$MNT
 D=$M/users/$(enc "$E")
 cat "$D/user.json" "$D/properties/Company" "$D/user.json" >/dev/null
 SIZE0=$(stat -c %s "$D/user.json")
-expired() { awk '$1 == "expired_forgotten:" { print $2 }' "$M/.memberspot/status"; }
+expired() { status_count expired_forgotten; }
 X0=$(expired)
 T0=$EPOCHREALTIME
 fake_set_property "$E" "$PID" "A server value, longer than before" || t_bail "cannot set Company"
@@ -263,7 +263,7 @@ MEMBERSPOTFS_TEST_FORGET_DELAY_MS=60 msfs_mount cache_ttl=2 || t_bail "cannot mo
 M=$MNT
 D=$M/users/$(enc "$E")
 cat "$M"/users/*/user.json "$M"/users/*/properties.json >/dev/null
-forgets() { awk '$1 == "kernel_forgets:" { print $2 }' "$M/.memberspot/status"; }
+forgets() { status_count kernel_forgets; }
 X0=$(expired)
 for ((i = 0; i < 100; i++)); do
 	[[ $(expired) -gt $X0 ]] && break
