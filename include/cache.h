@@ -87,6 +87,18 @@ int cache_each_expired(struct cache *c, double from, double to,
 /* Number of keys held (tests, status). */
 long cache_count(struct cache *c);
 
+/* A counter that moves whenever what an entry holds changes (a value
+ * stored, a "missing", a failed fetch, a drop, a sweep). Equal readings
+ * mean nothing was stored or dropped in between, so whatever was built
+ * from the cache's values is still what they would build. */
+unsigned long cache_version(struct cache *c);
+/* A time (monotonic seconds) before which no value held now expires:
+ * until then, an unchanged cache_version also means no value went stale.
+ * Stores lower it; cache_each_expired with a finite `to` raises it to the
+ * first expiry at or after `to` (what expired before is the caller's).
+ * INFINITY while nothing is held. */
+double cache_fresh_until(struct cache *c);
+
 /* A value outside any cache (one reference; json taken), for callers that
  * derive a value from a cached one. NULL on ENOMEM (json freed). */
 struct cval *cval_wrap(cJSON *json, double fetched, int stale);

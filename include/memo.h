@@ -3,11 +3,12 @@
  * an open and its reads) renders a file once instead of twice.
  *
  * An entry is the rendered content under a key (views.c: the school, the
- * node kind and its identifiers) with the school's change count and the
- * time it was rendered. memo_get hands it back only while it is younger
- * than `keep` seconds and the change count is still the same: any change
- * made through the mount, and any refresh, counts as a change
- * (school_changes()), so what a change touched is never served from here.
+ * node kind and its identifiers) with the school's version and the time
+ * it was rendered. memo_get hands it back only while it is younger than
+ * `keep` seconds and the version is still the same: any change made
+ * through the mount, any refresh and anything the caches store or drop
+ * moves it (school_version()), so what a change touched is never served
+ * from here.
  * A change on the server shows once the cached value it came from expires
  * (cache_ttl), and then within `keep` more seconds: the same second the
  * kernel keeps attributes (fs.c).

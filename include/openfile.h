@@ -31,6 +31,12 @@
  *   last stat showed may be served from the page cache (openfile_cached);
  *   every other open is direct I/O, so a change, a refresh or an expiry
  *   is never hidden by a cached copy, whether or not an invalidation came.
+ *   An open knows that without rendering when the content stamp (ops
+ *   stamp) is the one the shown content was last rendered at: nothing
+ *   cached, changed or expired since, so the kernel's copy is the
+ *   content. Such a handle renders at its first read, which comes only
+ *   when the kernel no longer holds the pages (opens_unrendered in
+ *   .memberspot/status counts them).
  *
  * What it does NOT do: FUSE types, owners and shown modes (fs.c), talking
  * to the API (through struct openfile_ops, views.h's functions in the
@@ -83,6 +89,9 @@ struct openfile_ops {
 	int (*stream_next)(struct view_stream *st, size_t want, struct buf *out,
 			   int *end);
 	void (*stream_free)(struct view_stream *st);
+	/* The content stamp (school.h: school_stamp; 0: none). NULL (tests):
+	 * no stamps, every open renders. */
+	unsigned long (*stamp)(struct school *s);
 };
 
 /* view_stat, view_render, edit_apply, ... */

@@ -110,6 +110,16 @@ int school_user_line(struct school *s, const char *email, struct buf *out);
  * what was derived from cached views under another number may no longer
  * be what they show. */
 unsigned long school_changes(struct school *s);
+/* school_changes plus every change of what the caches hold (cache.h:
+ * cache_version of both): equal readings mean every view would render
+ * as it did (the render memo keys on this). */
+unsigned long school_version(struct school *s);
+/* A stamp of every stable view's content: school_version + 1, or 0 (no
+ * stamp) while some cached value has expired and school_expired, asked
+ * about every second, has not yet told the kernel to forget what it
+ * made of it. Read before rendering: content rendered after a reading of
+ * S, while the stamp still reads S, is the content rendered then. */
+unsigned long school_stamp(struct school *s);
 int school_progress(struct school *s, const char *email, struct cval **out);
 /* One course's progress; with course NULL, school_progress. */
 int school_course_progress(struct school *s, const char *email,

@@ -28,6 +28,8 @@ enum stat_id {
 	STAT_EXPIRED,	     /* cached values found expired: the kernel was
 			      * told to forget what it made of them */
 	STAT_KERNEL_FORGETS, /* paths the kernel was told to forget */
+	STAT_OPENS_TRUSTED,  /* opens that rendered nothing: the kernel holds
+			      * the content (openfile.h) */
 	STAT__N
 };
 

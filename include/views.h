@@ -47,6 +47,9 @@ struct view_attr {
 	enum view_write write;
 	int hashed;    /* the content was rendered: hash is set */
 	uint64_t hash; /* mtimes_hash of the rendered content */
+	/* The school's content stamp read before the stat (school_stamp;
+	 * 0: none). Set by openfile_lookup, not by view_stat. */
+	unsigned long stamp;
 };
 
 /* Largest content accepted for a file of this kind (EFBIG beyond). */

@@ -36,6 +36,7 @@
  * fallback; negative entries go as soon as they expire.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,9 +79,27 @@ struct cache {
 	pthread_cond_t cond;
 	struct strmap *entries; /* key -> struct centry */
 	size_t sweep_at;	/* the lazy sweep's cursor */
+	unsigned long version; /* bumped by every change of an entry (atomic) */
+	double soonest;	       /* no value held expires before this */
 	double ttl, neg_ttl;
 	double stale_holdoff, error_holdoff;
 };
+
+/* Every change of what an entry holds: a value, a "missing", an error,
+ * a removal (cache_version). Called with c->lock held. */
+static void bump(struct cache *c)
+{
+	__atomic_add_fetch(&c->version, 1, __ATOMIC_RELEASE);
+}
+
+/* e now holds a fresh value until e->expires (cache_fresh_until). Called
+ * with c->lock held. */
+static void expires_at(struct cache *c, struct centry *e, double when)
+{
+	e->expires = when;
+	if (when < c->soonest)
+		c->soonest = when;
+}
 
 /* ------------------------------------------------------------------ */
 /* Values                                                              */
@@ -151,8 +170,10 @@ static void drop_key(struct cache *c, const char *key)
 {
 	struct centry *e = strmap_remove(c->entries, key);
 
-	if (e)
+	if (e) {
 		release(e);
+		bump(c);
+	}
 }
 
 static int is_fresh(const struct centry *e, double now)
@@ -171,11 +192,19 @@ static int is_dead(const struct centry *e, double now)
 	return now >= e->expires + CACHE_STALE_MAX;
 }
 
+struct sweep {
+	struct cache *c;
+	double now;
+};
+
 static enum strmap_visit sweep_one(void *arg, const char *key, void *value)
 {
-	if (!is_dead(value, *(double *)arg))
+	struct sweep *sw = arg;
+
+	if (!is_dead(value, sw->now))
 		return STRMAP_KEEP;
 	release(value);
+	bump(sw->c);
 	return STRMAP_REMOVE;
 }
 
@@ -183,8 +212,10 @@ static enum strmap_visit sweep_one(void *arg, const char *key, void *value)
  * was then dropped) is still swept at a useful pace. */
 static void sweep_some(struct cache *c, double now)
 {
+	struct sweep sw = {c, now};
+
 	strmap_visit_some(c->entries, &c->sweep_at, SWEEP_SCAN, SWEEP_STEP,
-			  sweep_one, &now);
+			  sweep_one, &sw);
 }
 
 /* Links a new, empty entry for key, after sweeping the whole table if it
@@ -192,10 +223,11 @@ static void sweep_some(struct cache *c, double now)
  * NULL on ENOMEM. */
 static struct centry *insert(struct cache *c, const char *key, double now)
 {
+	struct sweep sw = {c, now};
 	struct centry *e;
 
 	if (strmap_full(c->entries))
-		strmap_visit(c->entries, sweep_one, &now);
+		strmap_visit(c->entries, sweep_one, &sw);
 	e = calloc(1, sizeof(*e));
 	if (e && strmap_put(c->entries, key, e, NULL)) {
 		free(e);
@@ -225,6 +257,7 @@ struct cache *cache_new(double ttl_s, double neg_ttl_s)
 	c->neg_ttl = neg_ttl_s;
 	c->stale_holdoff = CACHE_STALE_HOLDOFF;
 	c->error_holdoff = CACHE_ERROR_HOLDOFF;
+	c->soonest = INFINITY;
 	return c;
 
 destroy_lock:
@@ -288,10 +321,12 @@ static int settle(struct cache *c, struct centry *e, int rc, cJSON *json,
 		e->negative = 0;
 		e->err = 0;
 		e->hold_until = 0;
-		e->expires = now + c->ttl;
+		expires_at(c, e, now + c->ttl);
+		bump(c);
 		*out = cval_get(v);
 		return 0;
 	}
+	bump(c);
 	if (rc == -ENOENT) {
 		cval_put(e->val);
 		e->val = NULL;
@@ -554,7 +589,8 @@ int cache_put(struct cache *c, const char *key, cJSON *json)
 	cval_put(e->val);
 	e->val = v;
 	e->negative = 0;
-	e->expires = now + c->ttl;
+	expires_at(c, e, now + c->ttl);
+	bump(c);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 
@@ -594,6 +630,7 @@ void cache_put_missing(struct cache *c, const char *key)
 		e->val = NULL;
 		e->negative = 1;
 		e->expires = now + c->neg_ttl;
+		bump(c);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -620,12 +657,14 @@ void cache_drop_prefix(struct cache *c, const char *prefix)
 {
 	pthread_mutex_lock(&c->lock);
 	strmap_visit(c->entries, drop_if_prefixed, (void *)prefix);
+	bump(c);
 	pthread_mutex_unlock(&c->lock);
 }
 
 /* The keys cache_each_expired found, copied out from under the lock. */
 struct expired {
 	double from, to;
+	double soonest; /* the first expiry at or after to */
 	char **keys;
 	size_t n, cap;
 	int nomem;
@@ -637,6 +676,9 @@ static enum strmap_visit note_expired(void *arg, const char *key, void *value)
 	const struct centry *e = value;
 	char **grown;
 
+	if (e->val && !e->negative && e->expires >= x->to &&
+	    e->expires < x->soonest)
+		x->soonest = e->expires;
 	if (!e->val || e->negative || e->expires < x->from ||
 	    e->expires >= x->to || x->nomem)
 		return STRMAP_KEEP;
@@ -660,11 +702,15 @@ static enum strmap_visit note_expired(void *arg, const char *key, void *value)
 int cache_each_expired(struct cache *c, double from, double to,
 		       void (*fn)(void *arg, const char *key), void *arg)
 {
-	struct expired x = {from, to, NULL, 0, 0, 0};
+	struct expired x = {from, to, INFINITY, NULL, 0, 0, 0};
 	size_t i;
 
 	pthread_mutex_lock(&c->lock);
 	strmap_visit(c->entries, note_expired, &x);
+	/* What expired before `to` is the caller's to handle now (fn):
+	 * from here on only the values still fresh count. */
+	if (isfinite(to))
+		c->soonest = x.soonest;
 	pthread_mutex_unlock(&c->lock);
 	for (i = 0; i < x.n; i++) {
 		if (!x.nomem)
@@ -673,6 +719,21 @@ int cache_each_expired(struct cache *c, double from, double to,
 	}
 	free(x.keys);
 	return x.nomem ? -ENOMEM : 0;
+}
+
+unsigned long cache_version(struct cache *c)
+{
+	return __atomic_load_n(&c->version, __ATOMIC_ACQUIRE);
+}
+
+double cache_fresh_until(struct cache *c)
+{
+	double t;
+
+	pthread_mutex_lock(&c->lock);
+	t = c->soonest;
+	pthread_mutex_unlock(&c->lock);
+	return t;
 }
 
 long cache_count(struct cache *c)

@@ -24,6 +24,7 @@ struct slot {
 	int64_t ns : 63; /* the time, in ns since 1970 (to year 2116) */
 	/* getattr showed hash, and no other hash was seen since */
 	unsigned shown : 1;
+	unsigned long stamp; /* while shown: the stamp it was last seen at */
 };
 
 struct mtimes {
@@ -206,6 +207,7 @@ static struct slot *slot_for(struct mtimes *m, uint64_t key, int64_t now)
 	s->key = key;
 	s->hash = 0;
 	s->shown = 0;
+	s->stamp = 0;
 	s->ns = m->epoch;
 	m->count++;
 	return s;
@@ -234,7 +236,8 @@ static struct slot *see(struct mtimes *m, uint64_t key, uint64_t hash,
 }
 
 static struct timespec see_show(struct mtimes *m, const char *path,
-				uint64_t hash, struct timespec now, int show)
+				uint64_t hash, struct timespec now, int show,
+				unsigned long stamp)
 {
 	uint64_t key = path_key(path);
 	struct slot *s;
@@ -244,8 +247,10 @@ static struct timespec see_show(struct mtimes *m, const char *path,
 		hash = 1;
 	pthread_mutex_lock(&m->lock);
 	s = see(m, key, hash, now);
-	if (show)
+	if (show) {
 		s->shown = 1;
+		s->stamp = stamp;
+	}
 	t = s->ns;
 	pthread_mutex_unlock(&m->lock);
 	return from_ns(t);
@@ -254,16 +259,17 @@ static struct timespec see_show(struct mtimes *m, const char *path,
 struct timespec mtimes_see(struct mtimes *m, const char *path, uint64_t hash,
 			   struct timespec now)
 {
-	return see_show(m, path, hash, now, 0);
+	return see_show(m, path, hash, now, 0, 0);
 }
 
 struct timespec mtimes_show(struct mtimes *m, const char *path, uint64_t hash,
-			    struct timespec now)
+			    struct timespec now, unsigned long stamp)
 {
-	return see_show(m, path, hash, now, 1);
+	return see_show(m, path, hash, now, 1, stamp);
 }
 
-int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash)
+int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash,
+		 unsigned long stamp)
 {
 	struct slot *s;
 	int shown;
@@ -273,8 +279,24 @@ int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash)
 	pthread_mutex_lock(&m->lock);
 	s = probe(m->slots, m->nslots, path_key(path));
 	shown = s->key && s->shown && s->hash == hash;
+	if (shown)
+		s->stamp = stamp;
 	pthread_mutex_unlock(&m->lock);
 	return shown;
+}
+
+int mtimes_current(struct mtimes *m, const char *path, unsigned long stamp)
+{
+	struct slot *s;
+	int current;
+
+	if (!stamp)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	s = probe(m->slots, m->nslots, path_key(path));
+	current = s->key && s->shown && s->stamp == stamp;
+	pthread_mutex_unlock(&m->lock);
+	return current;
 }
 
 void mtimes_unshow(struct mtimes *m, const char *path)

@@ -34,6 +34,7 @@
 #include "nodes.h"
 #include "school.h"
 #include "scratch.h"
+#include "stats.h"
 
 /* The longest line a control file takes (a grant line is far shorter). */
 #define CONTROL_LINE_MAX (64 * 1024)
@@ -60,12 +61,14 @@ struct openfile {
 	int append;   /* O_APPEND */
 	pid_t pid;    /* the process that opened it */
 	int cached;   /* the kernel's page cache may serve it (start_content) */
+	unsigned long stamp; /* content stamp before the open rendered */
 	/* Under the lock. */
-	int dirty;     /* content changed since the last apply */
-	int truncated; /* opened with O_TRUNC and not written since */
-	int refused;   /* -errno of a refused write: nothing may be sent */
-	int err;       /* a failed apply not yet reported by flush */
-	int noted;     /* its content was noted as the reader's base */
+	int dirty;	/* content changed since the last apply */
+	int truncated;	/* opened with O_TRUNC and not written since */
+	int refused;	/* -errno of a refused write: nothing may be sent */
+	int err;	/* a failed apply not yet reported by flush */
+	int noted;	/* its content was noted as the reader's base */
+	int unrendered; /* opened without rendering: the first read does */
 	/* Control files: a failed write() cut a line; skip to the next
 	 * newline (that tail is not a line). */
 	int resync;
@@ -101,6 +104,7 @@ const struct openfile_ops openfile_school_ops = {
 	.stream_open = view_stream_open,
 	.stream_next = view_stream_next,
 	.stream_free = view_stream_free,
+	.stamp = school_stamp,
 };
 
 void openfile_env_school(struct openfile_env *env, struct school *s)
@@ -256,7 +260,7 @@ void openfile_forget_entry(struct openfiles *fs, const char *path)
 /* A rendering of path's content was seen (open). 1 when it is the content
  * getattr last showed the kernel (whose pages may then serve it). */
 static int seen(struct openfiles *fs, const char *path,
-		const struct buf *content)
+		const struct buf *content, unsigned long stamp)
 {
 	uint64_t hash;
 
@@ -264,7 +268,15 @@ static int seen(struct openfiles *fs, const char *path,
 		return 0;
 	hash = mtimes_hash(content->data, content->len);
 	mtimes_see(fs->env.mtimes, path, hash, now());
-	return mtimes_shown(fs->env.mtimes, path, hash);
+	return mtimes_shown(fs->env.mtimes, path, hash, stamp);
+}
+
+/* The content stamp now (0: none). */
+static unsigned long stamp_now(const struct openfiles *fs)
+{
+	const struct openfile_ops *ops = fs->env.ops;
+
+	return ops->stamp && fs->env.school ? ops->stamp(fs->env.school) : 0;
 }
 
 struct timespec openfile_time(struct openfiles *fs, const char *path,
@@ -273,7 +285,8 @@ struct timespec openfile_time(struct openfiles *fs, const char *path,
 	if (!fs->env.mtimes)
 		return fs->epoch;
 	if (a->hashed)
-		return mtimes_show(fs->env.mtimes, path, a->hash, now());
+		return mtimes_show(fs->env.mtimes, path, a->hash, now(),
+				   a->stamp);
 	return mtimes_get(fs->env.mtimes, path);
 }
 
@@ -330,6 +343,7 @@ static int creating_has(struct openfiles *fs, const char *path)
 int openfile_lookup(struct openfiles *fs, const char *path,
 		    struct tree_path *tp, struct view_attr *a)
 {
+	unsigned long stamp = stamp_now(fs); /* before it renders */
 	struct tree_path own;
 	int r;
 
@@ -347,6 +361,7 @@ int openfile_lookup(struct openfiles *fs, const char *path,
 		r = -ENOENT;
 	} else {
 		r = fs->env.ops->stat(fs->env.school, path, tp, a);
+		a->stamp = stamp;
 	}
 	if (r || tp == &own)
 		tree_path_free(tp);
@@ -747,7 +762,7 @@ static void judge_cache(struct openfile *h)
 	 * every read, and tar would say the file changed as it read it. */
 	if (flags & NODE_FRESH)
 		return;
-	shown = seen(h->fs, h->path, &h->data);
+	shown = seen(h->fs, h->path, &h->data, h->stamp);
 	h->cached = shown && !h->writable && !(flags & NODE_LIVE);
 	if (!shown)
 		forget_one(h->fs, h->path);
@@ -825,6 +840,7 @@ static int open_node(struct openfiles *fs, const char *path,
 		return -ENOMEM;
 	h->writable = wants_write;
 	h->append = !!(flags & O_APPEND);
+	h->stamp = a->stamp;
 	/* The kernel may cut the size it holds (O_TRUNC) or take a write. */
 	if (wants_write && fs->env.mtimes)
 		mtimes_unshow(fs->env.mtimes, path);
@@ -853,12 +869,59 @@ static int open_created(struct openfiles *fs, const char *path,
 		 : open_node(fs, path, tp, &a, flags, pid, OPEN_CREATE, out);
 }
 
+/* Files an open may leave unrendered: read whole from one rendering,
+ * sized by it at stat (nothing else decides their size), kept by the
+ * kernel, and the same on every open. */
+static int unrendered_kind(const struct node_entry *e)
+{
+	return e->type == VIEW_FILE && e->render && !e->stat && !e->stream &&
+	       (e->flags & NODE_SIZED) &&
+	       !(e->flags & (NODE_LIVE | NODE_FRESH)) &&
+	       e->write != VW_CONTROL && e->write != VW_SCRATCH;
+}
+
+/* A read-only open of a stable file whose shown content is still the
+ * content (mtimes_current at the stamp now: the file existed then, and
+ * nothing was cached, changed or expired since): the kernel's pages
+ * serve it, and a read that still comes here renders then. 1 when h is
+ * opened so; 0: the open takes the usual way. */
+static int open_unrendered(struct openfiles *fs, const char *path, int flags,
+			   pid_t pid, struct openfile **out)
+{
+	struct tree_path tp;
+	struct openfile *h;
+	int ok;
+
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ||
+	    !fs->env.mtimes ||
+	    !mtimes_current(fs->env.mtimes, path, stamp_now(fs)) ||
+	    tree_parse(path, &tp))
+		return 0;
+	ok = !tp.scratch && unrendered_kind(node_entry(tp.node)) &&
+	     !creating_has(fs, path) &&
+	     !scratch_unlinked(fs->env.scratch, path);
+	h = ok ? handle_new(fs, path, &tp, node_entry(tp.node)->write, pid)
+	       : NULL;
+	tree_path_free(&tp);
+	if (!h)
+		return 0;
+	h->cached = 1;
+	h->unrendered = 1;
+	stats_add(STAT_OPENS_TRUSTED, 1);
+	*out = h;
+	return 1;
+}
+
 int openfile_open(struct openfiles *fs, const char *path, int flags, pid_t pid,
 		  struct openfile **out)
 {
 	struct tree_path tp;
 	struct view_attr a;
-	int r = openfile_lookup(fs, path, &tp, &a);
+	int r;
+
+	if (open_unrendered(fs, path, flags, pid, out))
+		return 0;
+	r = openfile_lookup(fs, path, &tp, &a);
 
 	if (r == -ENOENT && (flags & O_ACCMODE) != O_RDONLY &&
 	    !tree_parse(path, &tp)) {
@@ -1005,6 +1068,17 @@ long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
 		n = read_stream(h, out, size, off);
 		pthread_mutex_unlock(&h->lock);
 		return n;
+	}
+	if (h->unrendered) {
+		/* The kernel no longer holds the pages of an open that
+		 * trusted them (open_unrendered). */
+		n = fs->env.ops->render(fs->env.school, &h->tp, &h->data);
+		if (n) {
+			buf_resize(&h->data, 0);
+			pthread_mutex_unlock(&h->lock);
+			return n;
+		}
+		h->unrendered = 0;
 	}
 	if (!h->noted && !h->dirty &&
 	    (h->write == VW_VALUE || h->write == VW_JSON)) {

@@ -815,6 +815,23 @@ unsigned long school_changes(struct school *s)
 	return __atomic_load_n(&s->changes, __ATOMIC_ACQUIRE);
 }
 
+unsigned long school_version(struct school *s)
+{
+	return school_changes(s) + cache_version(s->cache) +
+	       cache_version(s->views);
+}
+
+unsigned long school_stamp(struct school *s)
+{
+	unsigned long v = school_version(s);
+	double now = mono_now();
+
+	if (now >= cache_fresh_until(s->cache) ||
+	    now >= cache_fresh_until(s->views))
+		return 0;
+	return v + 1;
+}
+
 static int fetch_progress(void *arg, cJSON **out)
 {
 	struct user_fetch *uf = arg;
@@ -890,6 +907,8 @@ int school_exam(struct school *s, const char *exam, struct cval **out)
 	pthread_mutex_lock(&s->lock);
 	r = strmap_add(s->exams, exam);
 	pthread_mutex_unlock(&s->lock);
+	if (r > 0)
+		count_change(s); /* exams/ lists it from now on */
 	if (r >= 0)
 		return 0;
 	cval_put(*out);
@@ -1414,6 +1433,7 @@ static void orders_note(struct school *s, const char *email, const char *order,
 		cJSON_Delete(g);
 out:
 	pthread_mutex_unlock(&s->lock);
+	count_change(s); /* what the member's files show */
 }
 
 /* The offer of a known order (malloc'd), or NULL. */
@@ -1446,6 +1466,7 @@ static void orders_offer_state(struct school *s, const char *email,
 			model_grant_set_active(g, active);
 	}
 	pthread_mutex_unlock(&s->lock);
+	count_change(s);
 }
 
 static void orders_forget(struct school *s, const char *email)
@@ -1453,6 +1474,7 @@ static void orders_forget(struct school *s, const char *email)
 	pthread_mutex_lock(&s->lock);
 	cJSON_DeleteItemFromObjectCaseSensitive(s->orders, email);
 	pthread_mutex_unlock(&s->lock);
+	count_change(s);
 }
 
 /* Merges the member's known orders into derived grants: an order of an
@@ -1573,6 +1595,7 @@ int school_pending_add(struct school *s, const char *email)
 	pthread_mutex_lock(&s->lock);
 	r = strmap_add(s->pending, email);
 	pthread_mutex_unlock(&s->lock);
+	count_change(s);
 	return r == 0 ? -EEXIST : r < 0 ? r : 0;
 }
 
@@ -1591,6 +1614,7 @@ void school_pending_remove(struct school *s, const char *email)
 	pthread_mutex_lock(&s->lock);
 	strmap_remove(s->pending, email);
 	pthread_mutex_unlock(&s->lock);
+	count_change(s);
 }
 
 cJSON *school_pending_list(struct school *s)

@@ -35,6 +35,7 @@ static const char *const stat_names[STAT__N] = {
 	[STAT_RENDERS] = "renders",
 	[STAT_EXPIRED] = "expired_forgotten",
 	[STAT_KERNEL_FORGETS] = "kernel_forgets",
+	[STAT_OPENS_TRUSTED] = "opens_unrendered",
 };
 
 void stats_add(enum stat_id id, long n)

@@ -583,7 +583,7 @@ int view_render(struct school *s, const struct tree_path *p, struct buf *out)
 {
 	const struct node_entry *e = node_entry(p->node);
 	double keep = school_config(s)->cache_ttl, now = mono_now();
-	unsigned long changes = school_changes(s);
+	unsigned long changes = school_version(s);
 	size_t start = out->len;
 	char *key;
 	int r;

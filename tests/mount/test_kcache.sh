@@ -101,6 +101,38 @@ a=$(renders)
 stat "$D2/user.json" >/dev/null && cat "$D2/user.json" >/dev/null
 b=$(renders)
 t_is "$((b - a - STATUS_RENDERS))" 1 "stat + cat of a member's user.json not seen before render it once"
+
+# ---- an open of what the kernel holds renders nothing ---------------
+# (openfile.h: while nothing was cached, changed or expired since a stat
+# showed the content, an open trusts the kernel's copy and renders
+# nothing; a read that still reaches the daemon renders then.) Both
+# counters come from one reading of the status file.
+counts() {
+	awk '$1 == "renders:" { r = $2 } $1 == "opens_unrendered:" { u = $2 }
+		END { print r + 0, u + 0 }' "$M/.memberspot/status"
+}
+# (a render that fetched something, the first of a member may, moves the
+# stamp it began under: the open after it renders once more to confirm)
+cat "$D2/user.json" >/dev/null
+sleep 1.1 # past the render memo (memo.h), which would also spare a render
+read -r r0 u0 < <(counts)
+cat "$D2/user.json" >/dev/null
+read -r r1 u1 < <(counts)
+t_is "$((r1 - r0 - STATUS_RENDERS))" 0 "a second cat of that user.json, 1.1 s later, renders nothing"
+t_is "$((u1 - u0))" 1 "... its open trusted the kernel's copy (opens_unrendered)"
+# the kernel drops the file's pages (dd's nocache: fadvise DONTNEED) and
+# keeps its attributes: the read reaches the daemon, which renders then
+WANT=$(cat "$D2/user.json")
+dd if="$D2/user.json" iflag=nocache count=0 status=none
+read -r _ u0 < <(counts)
+GOT=$(cat "$D2/user.json")
+read -r _ u1 < <(counts)
+t_is "$((u1 - u0))" 1 "with its pages dropped, a cat opens without rendering"
+t_is "$GOT" "$WANT" "... and its read, rendered then, is the content"
+dd if="$D2/user.json" iflag=nocache count=0 status=none
+n=$(reads_by cat "$D2/user.json")
+t_ok "... which the daemon served ($n reads)" test "$n" -ge 1
+
 a=$(renders)
 cat "$M/.memberspot/journal" >/dev/null
 cat "$M/.memberspot/journal" >/dev/null

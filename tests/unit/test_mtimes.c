@@ -164,31 +164,70 @@ static void test_shown(void)
 
 	if (!ok(m != NULL, "new"))
 		return;
-	ok(!mtimes_shown(m, "/f", a), "nothing shown yet");
+	ok(!mtimes_shown(m, "/f", a, 0), "nothing shown yet");
 	mtimes_see(m, "/f", a, at(1001));
-	ok(!mtimes_shown(m, "/f", a), "seen by an open, not shown");
-	mtimes_show(m, "/f", a, at(1002));
-	ok(mtimes_shown(m, "/f", a), "shown by getattr");
-	ok(!mtimes_shown(m, "/f", b), "... that content only");
+	ok(!mtimes_shown(m, "/f", a, 0), "seen by an open, not shown");
+	mtimes_show(m, "/f", a, at(1002), 0);
+	ok(mtimes_shown(m, "/f", a, 0), "shown by getattr");
+	ok(!mtimes_shown(m, "/f", b, 0), "... that content only");
 	mtimes_see(m, "/f", a, at(1003));
-	ok(mtimes_shown(m, "/f", a), "seeing the same content keeps it shown");
+	ok(mtimes_shown(m, "/f", a, 0),
+	   "seeing the same content keeps it shown");
 	mtimes_see(m, "/f", b, at(1004));
-	ok(!mtimes_shown(m, "/f", b) && !mtimes_shown(m, "/f", a),
+	ok(!mtimes_shown(m, "/f", b, 0) && !mtimes_shown(m, "/f", a, 0),
 	   "other content seen: neither is shown");
 	mtimes_see(m, "/f", a, at(1005));
-	ok(!mtimes_shown(m, "/f", a),
+	ok(!mtimes_shown(m, "/f", a, 0),
 	   "and back to the first: not shown (a newer sighting ended it)");
-	mtimes_show(m, "/f", a, at(1006));
+	mtimes_show(m, "/f", a, at(1006), 0);
 	mtimes_unshow(m, "/f");
-	ok(!mtimes_shown(m, "/f", a), "unshown");
-	mtimes_show(m, "/f", a, at(1007));
+	ok(!mtimes_shown(m, "/f", a, 0), "unshown");
+	mtimes_show(m, "/f", a, at(1007), 0);
 	mtimes_touch(m, "/f", at(1008));
-	ok(!mtimes_shown(m, "/f", a), "touched");
+	ok(!mtimes_shown(m, "/f", a, 0), "touched");
+	mtimes_free(m);
+}
+
+/* The stamp a shown content was last known current at (mtimes_current):
+ * what lets an open skip rendering. */
+static void test_current(void)
+{
+	struct mtimes *m = mtimes_new(100, at(1000));
+	uint64_t a = h("A\n"), b = h("B\n");
+
+	if (!ok(m != NULL, "new"))
+		return;
+	ok(!mtimes_current(m, "/f", 7), "current: nothing shown yet");
+	mtimes_see(m, "/f", a, at(1001));
+	ok(!mtimes_current(m, "/f", 7),
+	   "current: seen by an open is not shown");
+	mtimes_show(m, "/f", a, at(1002), 7);
+	ok(mtimes_current(m, "/f", 7), "current: shown at stamp 7, asked at 7");
+	ok(!mtimes_current(m, "/f", 8),
+	   "... not at stamp 8 (something changed)");
+	ok(!mtimes_current(m, "/f", 0), "... never without a stamp (0)");
+	ok(!mtimes_current(m, "/g", 7), "... nor for another path");
+	ok(mtimes_shown(m, "/f", a, 8) && mtimes_current(m, "/f", 8),
+	   "an open that rendered the shown content at 8 makes it current at "
+	   "8");
+	ok(!mtimes_current(m, "/f", 7), "... and no longer at 7");
+	mtimes_see(m, "/f", b, at(1009)); /* an open rendered other content */
+	ok(!mtimes_shown(m, "/f", b, 9) && !mtimes_current(m, "/f", 9),
+	   "other content rendered at 9: not current at 9");
+	ok(!mtimes_current(m, "/f", 8),
+	   "... nor at 8 any more (a newer sighting)");
+	mtimes_show(m, "/f", a, at(1010), 10);
+	mtimes_unshow(m, "/f");
+	ok(!mtimes_current(m, "/f", 10), "unshown: not current");
+	mtimes_show(m, "/f", a, at(1011), 11);
+	mtimes_touch(m, "/f", at(1012));
+	ok(!mtimes_current(m, "/f", 11), "touched: not current");
 	mtimes_free(m);
 }
 
 int main(void)
 {
+	test_current();
 	test_sightings();
 	test_hashes();
 	test_bound();
