@@ -23,7 +23,7 @@
  *   open: the kernel may cut its size) or a newer sighting end that.
  *
  * Memory: paths are not kept, only a 64-bit hash of each (the key) in a
- * 32-byte slot of a table at most 3/4 full (43 to 85 bytes a path), and
+ * 40-byte slot of a table at most 3/4 full (53 to 107 bytes a path), and
  * only for paths that were seen or touched. At most
  * max_entries are kept; one more forgets them all and makes the epoch
  * `now`: every time reported after that is at least as new as any before,
@@ -65,11 +65,12 @@ uint64_t mtimes_hash_name(uint64_t acc, const char *name);
  * its content last changed (see above). */
 struct timespec mtimes_see(struct mtimes *m, const char *path, uint64_t hash,
 			   struct timespec now);
-/* mtimes_see by getattr: the kernel is shown this content's time. stamp
- * is the school's content stamp read before the content was rendered
- * (school.h: school_stamp; 0: none). */
+/* mtimes_see by getattr: the kernel is shown this content's time and
+ * size. stamp is the school's content stamp read before the content was
+ * rendered (school.h: school_stamp; 0: none). */
 struct timespec mtimes_show(struct mtimes *m, const char *path, uint64_t hash,
-			    struct timespec now, unsigned long stamp);
+			    size_t size, struct timespec now,
+			    unsigned long stamp);
 /* 1 when hash is the content last shown at path and last seen there
  * (nothing touched, unshown or seen different since), else 0. When 1,
  * the content shown is known to be the content at `stamp` (read before
@@ -78,8 +79,11 @@ int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash,
 		 unsigned long stamp);
 /* 1 when path's content was shown and then last known to be shown content
  * at this very stamp (not 0): while the stamp has not moved, the content
- * is the kernel's, and an open need not render it to know. */
-int mtimes_current(struct mtimes *m, const char *path, unsigned long stamp);
+ * is the kernel's, and an open need not render it to know, nor a stat to
+ * learn its hash and size (set when not NULL; with size asked for, 0 when
+ * the size did not fit the slot's 32 bits). */
+int mtimes_current(struct mtimes *m, const char *path, unsigned long stamp,
+		   uint64_t *hash, size_t *size);
 /* What the kernel holds of path is no longer known to be shown content. */
 void mtimes_unshow(struct mtimes *m, const char *path);
 /* The content of path was changed through the mount at `now`. */

@@ -30,6 +30,7 @@ enum stat_id {
 	STAT_KERNEL_FORGETS, /* paths the kernel was told to forget */
 	STAT_OPENS_TRUSTED,  /* opens that rendered nothing: the kernel holds
 			      * the content (openfile.h) */
+	STAT_STATS_TRUSTED, /* stats answered from what was shown, unrendered */
 	STAT__N
 };
 

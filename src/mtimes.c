@@ -25,7 +25,10 @@ struct slot {
 	/* getattr showed hash, and no other hash was seen since */
 	unsigned shown : 1;
 	unsigned long stamp; /* while shown: the stamp it was last seen at */
+	uint32_t size;	     /* while shown: its size (SIZE_UNKNOWN: too big) */
 };
+
+#define SIZE_UNKNOWN UINT32_MAX
 
 struct mtimes {
 	pthread_mutex_t lock;
@@ -237,7 +240,7 @@ static struct slot *see(struct mtimes *m, uint64_t key, uint64_t hash,
 
 static struct timespec see_show(struct mtimes *m, const char *path,
 				uint64_t hash, struct timespec now, int show,
-				unsigned long stamp)
+				unsigned long stamp, size_t size)
 {
 	uint64_t key = path_key(path);
 	struct slot *s;
@@ -250,6 +253,7 @@ static struct timespec see_show(struct mtimes *m, const char *path,
 	if (show) {
 		s->shown = 1;
 		s->stamp = stamp;
+		s->size = size < SIZE_UNKNOWN ? (uint32_t)size : SIZE_UNKNOWN;
 	}
 	t = s->ns;
 	pthread_mutex_unlock(&m->lock);
@@ -259,13 +263,14 @@ static struct timespec see_show(struct mtimes *m, const char *path,
 struct timespec mtimes_see(struct mtimes *m, const char *path, uint64_t hash,
 			   struct timespec now)
 {
-	return see_show(m, path, hash, now, 0, 0);
+	return see_show(m, path, hash, now, 0, 0, 0);
 }
 
 struct timespec mtimes_show(struct mtimes *m, const char *path, uint64_t hash,
-			    struct timespec now, unsigned long stamp)
+			    size_t size, struct timespec now,
+			    unsigned long stamp)
 {
-	return see_show(m, path, hash, now, 1, stamp);
+	return see_show(m, path, hash, now, 1, stamp, size);
 }
 
 int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash,
@@ -285,7 +290,8 @@ int mtimes_shown(struct mtimes *m, const char *path, uint64_t hash,
 	return shown;
 }
 
-int mtimes_current(struct mtimes *m, const char *path, unsigned long stamp)
+int mtimes_current(struct mtimes *m, const char *path, unsigned long stamp,
+		   uint64_t *hash, size_t *size)
 {
 	struct slot *s;
 	int current;
@@ -294,7 +300,12 @@ int mtimes_current(struct mtimes *m, const char *path, unsigned long stamp)
 		return 0;
 	pthread_mutex_lock(&m->lock);
 	s = probe(m->slots, m->nslots, path_key(path));
-	current = s->key && s->shown && s->stamp == stamp;
+	current = s->key && s->shown && s->stamp == stamp &&
+		  !(size && s->size == SIZE_UNKNOWN);
+	if (current && hash)
+		*hash = s->hash;
+	if (current && size)
+		*size = s->size;
 	pthread_mutex_unlock(&m->lock);
 	return current;
 }

@@ -36,6 +36,7 @@ static const char *const stat_names[STAT__N] = {
 	[STAT_EXPIRED] = "expired_forgotten",
 	[STAT_KERNEL_FORGETS] = "kernel_forgets",
 	[STAT_OPENS_TRUSTED] = "opens_unrendered",
+	[STAT_STATS_TRUSTED] = "stats_unrendered",
 };
 
 void stats_add(enum stat_id id, long n)

@@ -132,6 +132,14 @@ t_is "$GOT" "$WANT" "... and its read, rendered then, is the content"
 dd if="$D2/user.json" iflag=nocache count=0 status=none
 n=$(reads_by cat "$D2/user.json")
 t_ok "... which the daemon served ($n reads)" test "$n" -ge 1
+# (a read the daemon served makes the kernel ask for the attributes again
+# at the next stat: its atime is no longer known)
+s0=$(status_count stats_unrendered)
+SIZE=$(stat -c "%s %x" "$D2/user.json") SIZE=${SIZE%% *} # %x: the atime too
+s1=$(status_count stats_unrendered)
+t_ok "the stat after it is answered from what was shown, unrendered ($s0 -> $s1)" \
+	test "$s1" -gt "$s0"
+t_is "$SIZE" "$(printf '%s\n' "$WANT" | wc -c)" "... with the content's size"
 
 a=$(renders)
 cat "$M/.memberspot/journal" >/dev/null

@@ -167,7 +167,7 @@ static void test_shown(void)
 	ok(!mtimes_shown(m, "/f", a, 0), "nothing shown yet");
 	mtimes_see(m, "/f", a, at(1001));
 	ok(!mtimes_shown(m, "/f", a, 0), "seen by an open, not shown");
-	mtimes_show(m, "/f", a, at(1002), 0);
+	mtimes_show(m, "/f", a, 2, at(1002), 0);
 	ok(mtimes_shown(m, "/f", a, 0), "shown by getattr");
 	ok(!mtimes_shown(m, "/f", b, 0), "... that content only");
 	mtimes_see(m, "/f", a, at(1003));
@@ -179,10 +179,10 @@ static void test_shown(void)
 	mtimes_see(m, "/f", a, at(1005));
 	ok(!mtimes_shown(m, "/f", a, 0),
 	   "and back to the first: not shown (a newer sighting ended it)");
-	mtimes_show(m, "/f", a, at(1006), 0);
+	mtimes_show(m, "/f", a, 2, at(1006), 0);
 	mtimes_unshow(m, "/f");
 	ok(!mtimes_shown(m, "/f", a, 0), "unshown");
-	mtimes_show(m, "/f", a, at(1007), 0);
+	mtimes_show(m, "/f", a, 2, at(1007), 0);
 	mtimes_touch(m, "/f", at(1008));
 	ok(!mtimes_shown(m, "/f", a, 0), "touched");
 	mtimes_free(m);
@@ -197,31 +197,47 @@ static void test_current(void)
 
 	if (!ok(m != NULL, "new"))
 		return;
-	ok(!mtimes_current(m, "/f", 7), "current: nothing shown yet");
+	ok(!mtimes_current(m, "/f", 7, NULL, NULL),
+	   "current: nothing shown yet");
 	mtimes_see(m, "/f", a, at(1001));
-	ok(!mtimes_current(m, "/f", 7),
+	ok(!mtimes_current(m, "/f", 7, NULL, NULL),
 	   "current: seen by an open is not shown");
-	mtimes_show(m, "/f", a, at(1002), 7);
-	ok(mtimes_current(m, "/f", 7), "current: shown at stamp 7, asked at 7");
-	ok(!mtimes_current(m, "/f", 8),
+	mtimes_show(m, "/f", a, 2, at(1002), 7);
+	ok(mtimes_current(m, "/f", 7, NULL, NULL),
+	   "current: shown at stamp 7, asked at 7");
+	ok(!mtimes_current(m, "/f", 8, NULL, NULL),
 	   "... not at stamp 8 (something changed)");
-	ok(!mtimes_current(m, "/f", 0), "... never without a stamp (0)");
-	ok(!mtimes_current(m, "/g", 7), "... nor for another path");
-	ok(mtimes_shown(m, "/f", a, 8) && mtimes_current(m, "/f", 8),
+	ok(!mtimes_current(m, "/f", 0, NULL, NULL),
+	   "... never without a stamp (0)");
+	ok(!mtimes_current(m, "/g", 7, NULL, NULL), "... nor for another path");
+	{
+		uint64_t hh = 0;
+		size_t sz = 0;
+
+		ok(mtimes_current(m, "/f", 7, &hh, &sz) && hh == a && sz == 2,
+		   "current: the shown hash and size come with it (%zu)", sz);
+		mtimes_show(m, "/big", a, (size_t)1 << 33, at(1002), 7);
+		ok(mtimes_current(m, "/big", 7, NULL, NULL) &&
+			   !mtimes_current(m, "/big", 7, NULL, &sz),
+		   "a size beyond 32 bits: current, but no size to give");
+	}
+	ok(mtimes_shown(m, "/f", a, 8) &&
+		   mtimes_current(m, "/f", 8, NULL, NULL),
 	   "an open that rendered the shown content at 8 makes it current at "
 	   "8");
-	ok(!mtimes_current(m, "/f", 7), "... and no longer at 7");
+	ok(!mtimes_current(m, "/f", 7, NULL, NULL), "... and no longer at 7");
 	mtimes_see(m, "/f", b, at(1009)); /* an open rendered other content */
-	ok(!mtimes_shown(m, "/f", b, 9) && !mtimes_current(m, "/f", 9),
+	ok(!mtimes_shown(m, "/f", b, 9) &&
+		   !mtimes_current(m, "/f", 9, NULL, NULL),
 	   "other content rendered at 9: not current at 9");
-	ok(!mtimes_current(m, "/f", 8),
+	ok(!mtimes_current(m, "/f", 8, NULL, NULL),
 	   "... nor at 8 any more (a newer sighting)");
-	mtimes_show(m, "/f", a, at(1010), 10);
+	mtimes_show(m, "/f", a, 2, at(1010), 10);
 	mtimes_unshow(m, "/f");
-	ok(!mtimes_current(m, "/f", 10), "unshown: not current");
-	mtimes_show(m, "/f", a, at(1011), 11);
+	ok(!mtimes_current(m, "/f", 10, NULL, NULL), "unshown: not current");
+	mtimes_show(m, "/f", a, 2, at(1011), 11);
 	mtimes_touch(m, "/f", at(1012));
-	ok(!mtimes_current(m, "/f", 11), "touched: not current");
+	ok(!mtimes_current(m, "/f", 11, NULL, NULL), "touched: not current");
 	mtimes_free(m);
 }
 
