@@ -2,9 +2,9 @@
  * mtimes.c - content-change times per path (see mtimes.h for the rules).
  *
  * An open-addressing table (linear probing, power-of-two size, at most
- * three quarters full: the keys are well-mixed 64-bit hashes) of 24-byte
- * {key, hash, time, shown} slots (a 63-bit time and a 1-bit flag share a
- * word). Key 0 marks a free slot and
+ * three quarters full: the keys are well-mixed 64-bit hashes) of 40-byte
+ * {key, hash, time, shown, stamp, size} slots (a 63-bit time and a 1-bit
+ * flag share a word). Key 0 marks a free slot and
  * hash 0 an unknown content hash, so neither value is ever stored for a real
  * path or content (they become 1). Nothing is ever removed one by one: a
  * table that would pass max_entries is emptied, shrunk and its epoch moved
