@@ -47,9 +47,12 @@ struct view_attr {
 	enum view_write write;
 	int hashed;    /* the content was rendered: hash is set */
 	uint64_t hash; /* mtimes_hash of the rendered content */
-	/* The school's content stamp read before the stat (school_stamp;
-	 * 0: none). Set by openfile_lookup, not by view_stat. */
+	/* Set by openfile_lookup, not by view_stat: the school's content
+	 * stamp read before the stat (school_stamp; 0: none), and whether
+	 * the attributes came from the content shown, current at that
+	 * stamp, without a rendering (openfile.h). */
 	unsigned long stamp;
+	int current;
 };
 
 /* Largest content accepted for a file of this kind (EFBIG beyond). */

@@ -68,7 +68,8 @@ struct openfile {
 	int refused;	/* -errno of a refused write: nothing may be sent */
 	int err;	/* a failed apply not yet reported by flush */
 	int noted;	/* its content was noted as the reader's base */
-	int unrendered; /* opened without rendering: the first read does */
+	int unrendered; /* opened without rendering: the first read does
+			 * (set at open, then under the lock) */
 	/* Control files: a failed write() cut a line; skip to the next
 	 * newline (that tail is not a line). */
 	int resync;
@@ -354,7 +355,7 @@ static int unrendered_kind(const struct node_entry *e)
 /* The attributes of a file of that kind whose shown content is current at
  * stamp (mtimes_current: it existed then, and nothing was cached,
  * changed or expired since): the table row's, with the size and hash
- * shown. 1 when a is filled so; 0: it must be rendered. */
+ * shown (a->current). 1 when a is filled so; 0: it must be rendered. */
 static int stat_current(struct openfiles *fs, const char *path,
 			const struct tree_path *tp, unsigned long stamp,
 			struct view_attr *a)
@@ -374,7 +375,7 @@ static int stat_current(struct openfiles *fs, const char *path,
 	a->hashed = 1;
 	a->hash = hash;
 	a->stamp = stamp;
-	stats_add(STAT_STATS_TRUSTED, 1);
+	a->current = 1;
 	return 1;
 }
 
@@ -400,6 +401,7 @@ int openfile_lookup(struct openfiles *fs, const char *path,
 	} else if (!stat_current(fs, path, tp, stamp, a)) {
 		r = fs->env.ops->stat(fs->env.school, path, tp, a);
 		a->stamp = stamp;
+		a->current = 0;
 	}
 	if (r || tp == &own)
 		tree_path_free(tp);
@@ -409,8 +411,14 @@ int openfile_lookup(struct openfiles *fs, const char *path,
 int openfile_stat(struct openfiles *fs, struct openfile *h, const char *path,
 		  struct view_attr *a)
 {
-	if (!h || h->scratch || !h->writable)
-		return openfile_lookup(fs, path, NULL, a);
+	int r;
+
+	if (!h || h->scratch || !h->writable) {
+		r = openfile_lookup(fs, path, NULL, a);
+		if (!r && a->current)
+			stats_add(STAT_STATS_TRUSTED, 1);
+		return r;
+	}
 	/* An open, written file shows what has been written. */
 	memset(a, 0, sizeof(*a));
 	a->type = VIEW_FILE;
@@ -842,6 +850,11 @@ static int start_content(struct openfile *h, int flags, enum open_as as)
 		 * descriptor (close after dup2) before writing. An emptying
 		 * with no write at all (`: > f`) is applied on release. */
 		h->truncated = 1;
+	} else if (h->unrendered) {
+		/* The kernel's pages are the content (open_node): the first
+		 * read that still comes renders. */
+		h->cached = 1;
+		stats_add(STAT_OPENS_TRUSTED, 1);
 	} else if (h->write != VW_CONTROL) {
 		r = open_stream(h);
 		if (!r && !h->streamed)
@@ -879,6 +892,10 @@ static int open_node(struct openfiles *fs, const char *path,
 	h->writable = wants_write;
 	h->append = !!(flags & O_APPEND);
 	h->stamp = a->stamp;
+	/* A read of content the kernel was shown and still holds, nothing
+	 * having changed since (openfile_lookup: a->current), need not
+	 * render it now. */
+	h->unrendered = a->current && !wants_write;
 	/* The kernel may cut the size it holds (O_TRUNC) or take a write. */
 	if (wants_write && fs->env.mtimes)
 		mtimes_unshow(fs->env.mtimes, path);
@@ -907,48 +924,12 @@ static int open_created(struct openfiles *fs, const char *path,
 		 : open_node(fs, path, tp, &a, flags, pid, OPEN_CREATE, out);
 }
 
-/* A read-only open of a stable file whose shown content is still the
- * content (mtimes_current at the stamp now: the file existed then, and
- * nothing was cached, changed or expired since): the kernel's pages
- * serve it, and a read that still comes here renders then. 1 when h is
- * opened so; 0: the open takes the usual way. */
-static int open_unrendered(struct openfiles *fs, const char *path, int flags,
-			   pid_t pid, struct openfile **out)
-{
-	struct tree_path tp;
-	struct openfile *h;
-	int ok;
-
-	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ||
-	    !fs->env.mtimes ||
-	    !mtimes_current(fs->env.mtimes, path, stamp_now(fs), NULL, NULL) ||
-	    tree_parse(path, &tp))
-		return 0;
-	ok = !tp.scratch && unrendered_kind(node_entry(tp.node)) &&
-	     !creating_has(fs, path) &&
-	     !scratch_unlinked(fs->env.scratch, path);
-	h = ok ? handle_new(fs, path, &tp, node_entry(tp.node)->write, pid)
-	       : NULL;
-	tree_path_free(&tp);
-	if (!h)
-		return 0;
-	h->cached = 1;
-	h->unrendered = 1;
-	stats_add(STAT_OPENS_TRUSTED, 1);
-	*out = h;
-	return 1;
-}
-
 int openfile_open(struct openfiles *fs, const char *path, int flags, pid_t pid,
 		  struct openfile **out)
 {
 	struct tree_path tp;
 	struct view_attr a;
-	int r;
-
-	if (open_unrendered(fs, path, flags, pid, out))
-		return 0;
-	r = openfile_lookup(fs, path, &tp, &a);
+	int r = openfile_lookup(fs, path, &tp, &a);
 
 	if (r == -ENOENT && (flags & O_ACCMODE) != O_RDONLY &&
 	    !tree_parse(path, &tp)) {
@@ -987,7 +968,7 @@ int openfile_create(struct openfiles *fs, const char *path, mode_t mode,
 		    int flags, pid_t pid, struct openfile **out)
 {
 	struct tree_path tp;
-	struct view_attr a;
+	struct view_attr a = {0}; /* no stamp: not looked up (a create) */
 	int r = tree_parse(path, &tp);
 
 	if (r)
@@ -1098,7 +1079,7 @@ long openfile_read(struct openfile *h, const char *path, char *out, size_t size,
 	}
 	if (h->unrendered) {
 		/* The kernel no longer holds the pages of an open that
-		 * trusted them (open_unrendered). */
+		 * trusted them (open_node). */
 		n = fs->env.ops->render(fs->env.school, &h->tp, &h->data);
 		if (n) {
 			buf_resize(&h->data, 0);

@@ -583,7 +583,7 @@ int view_render(struct school *s, const struct tree_path *p, struct buf *out)
 {
 	const struct node_entry *e = node_entry(p->node);
 	double keep = school_config(s)->cache_ttl, now = mono_now();
-	unsigned long changes = school_version(s);
+	unsigned long version = school_version(s);
 	size_t start = out->len;
 	char *key;
 	int r;
@@ -595,14 +595,14 @@ int view_render(struct school *s, const struct tree_path *p, struct buf *out)
 	if ((e->flags & NODE_LIVE) || keep <= 0 || p->scratch)
 		return render_now(s, p, e, out);
 	key = memo_key(s, p);
-	r = key ? memo_get(key, changes, now, keep, out) : 0;
+	r = key ? memo_get(key, version, now, keep, out) : 0;
 	if (r) {
 		free(key);
 		return r < 0 ? r : 0;
 	}
 	r = render_now(s, p, e, out);
 	if (!r && key)
-		memo_put(key, changes, now, buf_at(out, start),
+		memo_put(key, version, now, buf_at(out, start),
 			 out->len - start);
 	free(key);
 	return r;
