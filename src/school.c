@@ -54,6 +54,7 @@
 #include "fence.h"
 #include "journal.h"
 #include "model.h"
+#include "packrec.h"
 #include "scratch.h"
 #include "stats.h"
 #include "strhash.h"
@@ -67,6 +68,7 @@ struct school {
 	struct cache *cache; /* records: user:, offers, propdefs, exam: ... */
 	struct cache *views; /* derived views: list:, progress:, cprogress: */
 	struct fence *fence; /* changed members (emails) vs. running lists */
+	struct packrec *packrec; /* the keys of records as cached (packrec.h) */
 	struct journal *journal;
 	struct scratch *scratch;
 	struct bases *bases; /* what each process read of each file */
@@ -116,7 +118,8 @@ struct school *school_new(const struct school_config *cfg, struct http *h,
 	if (!s->views)
 		goto fail_cache;
 	s->fence = fence_new();
-	if (!s->fence)
+	s->packrec = packrec_new();
+	if (!s->fence || !s->packrec)
 		goto fail_cache;
 	s->scratch = scratch_new();
 	if (!s->scratch)
@@ -147,6 +150,7 @@ fail_json:
 	bases_free(s->bases);
 	scratch_free(s->scratch);
 fail_cache:
+	packrec_free(s->packrec);
 	fence_free(s->fence);
 	cache_free(s->views);
 	cache_free(s->cache);
@@ -167,6 +171,7 @@ void school_free(struct school *s)
 	fence_free(s->fence);
 	cache_free(s->views);
 	cache_free(s->cache);
+	packrec_free(s->packrec);
 	cJSON_Delete(s->held_log);
 	pthread_cond_destroy(&s->held_cond);
 	free(s->deleted);
@@ -290,36 +295,63 @@ static int get_keyed(struct school *s, char *key, cache_fetch_fn fn, void *arg,
 /* ------------------------------------------------------------------------
  * Member records, packed
  *
- * Records are cached as their compact JSON text in one string node: parsed,
- * a record costs some 3 KiB of cJSON nodes and key copies, as text about
- * a sixth of that, and a school may have 100,000 members. Readers get a
+ * Records are cached as their compact JSON text, packed (packrec.h: keys
+ * and times in a few bytes each), in one string node: parsed, a record
+ * costs some 3 KiB of cJSON nodes and key copies, as packed text about a
+ * tenth of that, and a school may have 100,000 members. Readers get a
  * freshly parsed copy (a few microseconds for a record).
  * ---------------------------------------------------------------------- */
 
 /* Replaces record by its packed form (record is consumed). */
-static cJSON *pack(cJSON *record)
+static cJSON *pack(struct school *s, cJSON *record)
 {
 	char *text = cJSON_PrintUnformatted(record);
+	char *packed_text = text ? packrec_pack(s->packrec, text) : NULL;
 	cJSON *packed;
 
 	cJSON_Delete(record);
-	if (!text)
-		return NULL;
-	packed = cJSON_CreateString(text);
 	free(text);
+	if (!packed_text)
+		return NULL;
+	packed = cJSON_CreateString(packed_text);
+	free(packed_text);
 	return packed;
 }
 
-/* A parsed copy of a packed value, as a reference of its own. */
-static int unpack(struct cval *packed, struct cval **out)
+/* Appends the compact JSON text of a packed value to out (nothing on
+ * failure). */
+static int unpack_text(struct school *s, const cJSON *packed, struct buf *out)
 {
+	size_t start = out->len;
+	char *text;
+	int r;
+
+	if (cJSON_IsString(packed)) {
+		r = packrec_unpack(s->packrec, packed->valuestring, out);
+		if (r)
+			buf_resize(out, start);
+		return r;
+	}
+	text = cJSON_PrintUnformatted(packed); /* not packed */
+	r = text ? buf_puts(out, text) : -ENOMEM;
+	free(text);
+	return r;
+}
+
+/* A parsed copy of a packed value, as a reference of its own. */
+static int unpack(struct school *s, struct cval *packed, struct cval **out)
+{
+	struct buf text = {0};
 	cJSON *record;
+	int r;
 
 	if (!cJSON_IsString(packed->json)) /* not packed: share it */
 		return (*out = cval_get(packed)) ? 0 : -ENOMEM;
-	record = cJSON_Parse(packed->json->valuestring);
+	r = unpack_text(s, packed->json, &text);
+	record = r ? NULL : cJSON_Parse(buf_at(&text, 0));
+	buf_free(&text);
 	if (!record)
-		return -ENOMEM;
+		return r ? r : -ENOMEM;
 	*out = cval_wrap(record, packed->fetched, packed->stale);
 	return *out ? 0 : -ENOMEM;
 }
@@ -347,7 +379,7 @@ static int record_differs(struct cache *c, const char *key, const cJSON *packed)
 static int put_record(struct school *s, const char *email, cJSON *record)
 {
 	char *key = key_of("user:", email);
-	cJSON *packed = pack(record);
+	cJSON *packed = pack(s, record);
 	int r = -ENOMEM, changed = 0;
 
 	if (key && packed) {
@@ -463,7 +495,7 @@ static int list_record(struct school *s, const struct fence_ticket *t,
 	/* email points into u, which pack frees: use the key's copy. */
 	email = rp.key + strlen("user:");
 	/* Packing is the slow part: not under the fence's lock. */
-	rp.packed = pack(u);
+	rp.packed = pack(s, u);
 	if (rp.packed)
 		news = fence_put(s->fence, t, email, record_put, &rp);
 	else
@@ -754,7 +786,7 @@ static int fetch_user(void *arg, cJSON **out)
 
 	if (r)
 		return r;
-	*out = pack(record);
+	*out = pack(uf->s, record);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -766,7 +798,7 @@ int school_user(struct school *s, const char *email, struct cval **out)
 
 	if (r)
 		return r;
-	r = unpack(packed, out);
+	r = unpack(s, packed, out);
 	cval_put(packed);
 	return r;
 }
@@ -792,20 +824,13 @@ int school_user_line(struct school *s, const char *email, struct buf *out)
 {
 	struct user_fetch uf = {s, email};
 	struct cval *packed;
-	char *text = NULL;
 	int r = get_keyed(s, key_of("user:", email), fetch_user, &uf, &packed);
 
 	if (r)
 		return r;
-	if (!cJSON_IsString(packed->json))
-		text = cJSON_PrintUnformatted(packed->json);
-	if (text || cJSON_IsString(packed->json))
-		r = buf_puts(out, text ? text : packed->json->valuestring);
-	else
-		r = -ENOMEM;
+	r = unpack_text(s, packed->json, out);
 	if (!r)
 		r = buf_puts(out, "\n");
-	free(text);
 	cval_put(packed);
 	return r;
 }
@@ -1773,7 +1798,7 @@ static void kernel_forget_member(struct school *s, const char *email,
 	if (offers)
 		forget_each(s, N_USER_OFFER, email, offers->json,
 			    model_offer_id);
-	if (packed && !unpack(packed, &user))
+	if (packed && !unpack(s, packed, &user))
 		forget_each(s, N_USER_ORDER, email,
 			    model_user_offers(user->json),
 			    model_grant_order_id);
