@@ -484,37 +484,106 @@ static int fs_getattr(const char *path, struct stat *st,
 	return r;
 }
 
-struct dir_fill {
-	void *buf;
-	fuse_fill_dir_t filler;
+/*
+ * A directory being read: its listing, taken when reading starts (offset
+ * 0, also after a rewinddir) and then served from here by offset, each
+ * READDIR of the same open going on where the last stopped. The names one
+ * after another, each NUL-terminated and followed by its type: some 25
+ * bytes a member in users/. (A listing given to libfuse without offsets
+ * is kept by libfuse as a struct stat and a copy of each name: over 200
+ * bytes a member, 20 MB at each `ls` of 100,000 members.)
+ */
+struct dir_list {
+	struct buf names;
+	off_t at;   /* the entry at `pos` (0: the first) */
+	size_t pos; /* where the entry `at` starts in names */
 };
 
-static int dir_fill(void *arg, const char *name, enum view_type t)
+static int dir_add(void *arg, const char *name, enum view_type t)
 {
-	struct dir_fill *df = arg;
-	struct stat st;
+	struct dir_list *d = arg;
+	char type = (char)t;
+	int r = buf_append(&d->names, name, strlen(name) + 1);
 
-	memset(&st, 0, sizeof(st));
-	st.st_mode = t == VIEW_DIR    ? S_IFDIR
-		     : t == VIEW_LINK ? S_IFLNK
-				      : S_IFREG;
-	return df->filler(df->buf, name, &st, 0, 0) ? -ENOBUFS : 0;
+	return r ? r : buf_append(&d->names, &type, 1);
 }
 
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct dir_list *d = calloc(1, sizeof(*d));
+
+	(void)path;
+	if (!d)
+		return -ENOMEM;
+	fi->fh = (uintptr_t)d;
+	return 0;
+}
+
+static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct dir_list *d = (struct dir_list *)(uintptr_t)fi->fh;
+
+	(void)path;
+	if (d)
+		buf_free(&d->names);
+	free(d);
+	return 0;
+}
+
+/* Takes the listing of path into d. */
+static int dir_take(struct dir_list *d, const char *path)
+{
+	int r;
+
+	d->names.len = 0;
+	d->at = 0;
+	d->pos = 0;
+	r = dir_add(d, ".", VIEW_DIR);
+	if (!r)
+		r = dir_add(d, "..", VIEW_DIR);
+	if (!r)
+		r = openfile_list(files_of(), path, dir_add, d);
+	return r;
+}
+
+/* Entry `off` of the listing taken: its offset is off + 1. */
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
 {
-	struct dir_fill df = {buf, filler};
+	struct dir_list *d = (struct dir_list *)(uintptr_t)fi->fh;
+	struct stat st;
 	int r;
 
-	(void)off;
-	(void)fi;
 	(void)flags;
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
-	r = openfile_list(files_of(), path, dir_fill, &df);
-	return r == -ENOBUFS ? 0 : r;
+	if (!d)
+		return -EBADF;
+	if (off == 0) {
+		r = dir_take(d, path);
+		if (r)
+			return r;
+	}
+	if (off < d->at) { /* a seekdir back */
+		d->at = 0;
+		d->pos = 0;
+	}
+	memset(&st, 0, sizeof(st));
+	while (d->pos < d->names.len) {
+		const char *name = buf_at(&d->names, d->pos);
+		size_t len = strlen(name);
+		enum view_type t = (enum view_type)name[len + 1];
+
+		if (d->at >= off) {
+			st.st_mode = t == VIEW_DIR    ? S_IFDIR
+				     : t == VIEW_LINK ? S_IFLNK
+						      : S_IFREG;
+			if (filler(buf, name, &st, d->at + 1, 0))
+				break; /* the reply is full */
+		}
+		d->at++;
+		d->pos += len + 2;
+	}
+	return 0;
 }
 
 static int fs_readlink(const char *path, char *out, size_t size)
@@ -699,7 +768,9 @@ static const struct fuse_operations ops = {
 	.init = fs_init,
 	.destroy = fs_destroy,
 	.getattr = fs_getattr,
+	.opendir = fs_opendir,
 	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
 	.readlink = fs_readlink,
 	.open = fs_open,
 	.create = fs_create,

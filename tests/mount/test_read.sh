@@ -453,6 +453,38 @@ t_ok "cat .memberspot/status" cat "$M/.memberspot/status"
 t_like "$T_OUT" 'users/list' ".memberspot/status counts requests by endpoint"
 
 # =====================================================================
+# users/ read in pieces: offsets, rewinddir, telldir and seekdir
+# =====================================================================
+
+# $NUSERS names do not fit one READDIR reply (a page): the kernel asks again
+# from the offset the last reply ended at, and the daemon serves the
+# listing it took when reading began (fs.c), by offset.
+DIRPL='
+opendir(my $d, $ARGV[0]) or die "opendir: $!\n";
+my @a = grep { !/^\.\.?$/ } readdir($d);
+rewinddir($d);
+my @b = grep { !/^\.\.?$/ } readdir($d);
+rewinddir($d);
+readdir($d) for 1 .. 100;
+my $pos = telldir($d);
+my @c = map { scalar readdir($d) } 1 .. 10;
+readdir($d) for 1 .. 50;
+seekdir($d, $pos);
+my @e = map { scalar readdir($d) } 1 .. 10;
+my %seen;
+my $dups = grep { $seen{$_}++ } @a;
+print join("\n", @a), "\n" if $ARGV[1];
+print "names ", scalar(@a), ", again ", scalar(@b), " ", ("@a" eq "@b" ? "same" : "other"),
+	", repeated $dups, after seekdir ", ("@c" eq "@e" ? "the same 10" : "others"), "\n"
+	unless $ARGV[1];
+'
+t_ok "perl readdir of users/ (one open)" perl -e "$DIRPL" "$M/users" 1
+t_same_lines "$T_OUT" "$ALL_EMAILS" "read in pieces, users/ lists every member once"
+t_ok "perl rewinddir, telldir, seekdir on users/" perl -e "$DIRPL" "$M/users" ""
+t_is "$T_OUT" "names $NUSERS, again $NUSERS same, repeated 0, after seekdir the same 10" \
+	"rewinddir lists the same names again; seekdir to a telldir position reads on from there"
+
+# =====================================================================
 # Writes are refused in this read-only suite's view of user.json
 # =====================================================================
 
