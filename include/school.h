@@ -77,7 +77,8 @@ struct cache *school_cache(struct school *s);
 /* --- reads ------------------------------------------------------------ */
 int school_offers(struct school *s, struct cval **out);	  /* array */
 int school_propdefs(struct school *s, struct cval **out); /* array */
-/* Member emails matching f (array of strings), every page fetched; the
+/* Member emails matching f, every page fetched (read them with
+ * school_list_first and school_list_next); the
  * members' records are cached on the way, except those of members changed
  * through the mount while the pages came in (a page may predate the
  * change); members deleted meanwhile are left out of the list too. A
@@ -85,6 +86,15 @@ int school_propdefs(struct school *s, struct cval **out); /* array */
  * cycle) ends it with -EIO and a line in the error log. */
 int school_members(struct school *s, const struct api_user_filter *f,
 		   struct cval **out);
+/* The emails of a list school_members gave, in the server's order: the
+ * first, and the one after email (one these gave); NULL after the last.
+ * They live as long as the reference to the list. (A list is one block
+ * of NUL-terminated emails, about 25 bytes a member; a cJSON array of
+ * them took over 100.) */
+const char *school_list_first(const struct cval *list);
+const char *school_list_next(const char *email);
+/* How many emails the list holds (counts them). */
+size_t school_list_count(const struct cval *list);
 /* A member's record: cached (from a list page or an earlier lookup) or
  * fetched by email. -ENOENT when unknown (remembered for neg_ttl). */
 int school_user(struct school *s, const char *email, struct cval **out);

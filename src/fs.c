@@ -487,24 +487,31 @@ static int fs_getattr(const char *path, struct stat *st,
 /*
  * A directory being read: its listing, taken when reading starts (offset
  * 0, also after a rewinddir) and then served from here by offset, each
- * READDIR of the same open going on where the last stopped. The names one
- * after another, each NUL-terminated and followed by its type: some 25
- * bytes a member in users/. (A listing given to libfuse without offsets
- * is kept by libfuse as a struct stat and a copy of each name: over 200
- * bytes a member, 20 MB at each `ls` of 100,000 members.)
+ * READDIR of the same open going on from the offset it names (the kernel
+ * may ask again from an entry it was given but could not pass on). The
+ * names one after another, each NUL-terminated and followed by its type,
+ * and where each starts: some 30 bytes a member in users/. (A listing
+ * given to libfuse without offsets is kept by libfuse as a struct stat
+ * and a copy of each name: over 200 bytes a member, 20 MB at each `ls` of
+ * 100,000 members.)
  */
 struct dir_list {
 	struct buf names;
-	off_t at;   /* the entry at `pos` (0: the first) */
-	size_t pos; /* where the entry `at` starts in names */
+	struct buf starts; /* uint32_t: where entry i starts in names */
 };
 
 static int dir_add(void *arg, const char *name, enum view_type t)
 {
 	struct dir_list *d = arg;
 	char type = (char)t;
-	int r = buf_append(&d->names, name, strlen(name) + 1);
+	uint32_t start = (uint32_t)d->names.len;
+	int r;
 
+	if (d->names.len > UINT32_MAX - 4096)
+		return -ENOMEM; /* 4 GiB of names: not a listing */
+	r = buf_append(&d->starts, &start, sizeof(start));
+	if (!r)
+		r = buf_append(&d->names, name, strlen(name) + 1);
 	return r ? r : buf_append(&d->names, &type, 1);
 }
 
@@ -524,8 +531,10 @@ static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 	struct dir_list *d = (struct dir_list *)(uintptr_t)fi->fh;
 
 	(void)path;
-	if (d)
+	if (d) {
 		buf_free(&d->names);
+		buf_free(&d->starts);
+	}
 	free(d);
 	return 0;
 }
@@ -536,8 +545,7 @@ static int dir_take(struct dir_list *d, const char *path)
 	int r;
 
 	d->names.len = 0;
-	d->at = 0;
-	d->pos = 0;
+	d->starts.len = 0;
 	r = dir_add(d, ".", VIEW_DIR);
 	if (!r)
 		r = dir_add(d, "..", VIEW_DIR);
@@ -546,12 +554,13 @@ static int dir_take(struct dir_list *d, const char *path)
 	return r;
 }
 
-/* Entry `off` of the listing taken: its offset is off + 1. */
+/* Entry i of the listing taken: its offset is i + 1. */
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
 {
 	struct dir_list *d = (struct dir_list *)(uintptr_t)fi->fh;
+	size_t i, n;
 	struct stat st;
 	int r;
 
@@ -563,25 +572,22 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		if (r)
 			return r;
 	}
-	if (off < d->at) { /* a seekdir back */
-		d->at = 0;
-		d->pos = 0;
-	}
+	n = d->starts.len / sizeof(uint32_t);
 	memset(&st, 0, sizeof(st));
-	while (d->pos < d->names.len) {
-		const char *name = buf_at(&d->names, d->pos);
-		size_t len = strlen(name);
-		enum view_type t = (enum view_type)name[len + 1];
+	for (i = off < 0 ? 0 : (size_t)off; i < n; i++) {
+		uint32_t start;
+		const char *name;
+		enum view_type t;
 
-		if (d->at >= off) {
-			st.st_mode = t == VIEW_DIR    ? S_IFDIR
-				     : t == VIEW_LINK ? S_IFLNK
-						      : S_IFREG;
-			if (filler(buf, name, &st, d->at + 1, 0))
-				break; /* the reply is full */
-		}
-		d->at++;
-		d->pos += len + 2;
+		memcpy(&start, d->starts.data + i * sizeof(start),
+		       sizeof(start));
+		name = buf_at(&d->names, start);
+		t = (enum view_type)name[strlen(name) + 1];
+		st.st_mode = t == VIEW_DIR    ? S_IFDIR
+			     : t == VIEW_LINK ? S_IFLNK
+					      : S_IFREG;
+		if (filler(buf, name, &st, (off_t)i + 1, 0))
+			break; /* the reply is full */
 	}
 	return 0;
 }

@@ -583,9 +583,10 @@ struct page_line {
 	const struct fence_ticket *ticket;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	cJSON *pages; /* array of pages (arrays of records) waiting */
-	int closed;   /* no more pages will come */
-	cJSON *emails;
+	cJSON *pages;	   /* array of pages (arrays of records) waiting */
+	int closed;	   /* no more pages will come */
+	struct buf emails; /* the list (school_list_first) so far */
+	int oom;	   /* an email could not be added */
 	pthread_t thread;
 	int threaded; /* the thread runs; else pages are stored inline */
 };
@@ -593,21 +594,21 @@ struct page_line {
 /* Stores one page's records, keeping the emails of those listed. */
 static void page_store(struct page_line *pl, cJSON *users)
 {
-	cJSON *u, *item;
+	cJSON *u;
 
 	while ((u = cJSON_DetachItemFromArray(users, 0))) {
 		const char *email = model_user_email(u);
+		size_t at = pl->emails.len;
 
 		if (!email || !*email) {
 			cJSON_Delete(u);
 			continue;
 		}
 		/* email points into u, which list_record takes. */
-		item = cJSON_CreateString(email);
-		if (list_record(pl->s, pl->ticket, email, u))
-			cJSON_AddItemToArray(pl->emails, item);
-		else
-			cJSON_Delete(item);
+		if (buf_append(&pl->emails, email, strlen(email) + 1))
+			pl->oom = 1;
+		if (!list_record(pl->s, pl->ticket, email, u))
+			buf_resize(&pl->emails, at);
 	}
 	cJSON_Delete(users);
 }
@@ -651,13 +652,9 @@ static int page_line_start(struct page_line *pl, struct school *s,
 	memset(pl, 0, sizeof(*pl));
 	pl->s = s;
 	pl->ticket = t;
-	pl->emails = cJSON_CreateArray();
 	pl->pages = cJSON_CreateArray();
-	if (!pl->emails || !pl->pages) {
-		cJSON_Delete(pl->emails);
-		cJSON_Delete(pl->pages);
+	if (!pl->pages)
 		return -ENOMEM;
-	}
 	pthread_mutex_init(&pl->lock, NULL);
 	pthread_cond_init(&pl->cond, NULL);
 	/* Without a thread the records are stored in line: slower only. */
@@ -665,7 +662,51 @@ static int page_line_start(struct page_line *pl, struct school *s,
 	return 0;
 }
 
-/* Waits until every page pushed is stored; returns the emails (taken). */
+/* A list (school_list_first) made of the emails in b (taken), or NULL
+ * when out of memory. */
+static cJSON *list_of(struct buf *b)
+{
+	cJSON *list = NULL;
+	char *block;
+
+	if (!buf_append(b, "", 1)) /* the end: an empty email */
+		list = cJSON_CreateStringReference("");
+	if (!list) {
+		buf_free(b);
+		return NULL;
+	}
+	block = realloc(b->data, b->len + 1); /* to its size */
+	list->valuestring = block ? block : b->data;
+	list->type = cJSON_String; /* owned: cJSON_Delete frees it */
+	memset(b, 0, sizeof(*b));
+	return list;
+}
+
+const char *school_list_first(const struct cval *list)
+{
+	const char *e = cJSON_GetStringValue(list->json);
+
+	return e && *e ? e : NULL;
+}
+
+const char *school_list_next(const char *email)
+{
+	email += strlen(email) + 1;
+	return *email ? email : NULL;
+}
+
+size_t school_list_count(const struct cval *list)
+{
+	const char *e;
+	size_t n = 0;
+
+	for (e = school_list_first(list); e; e = school_list_next(e))
+		n++;
+	return n;
+}
+
+/* Waits until every page pushed is stored; returns the list of emails
+ * (NULL: out of memory). */
 static cJSON *page_line_end(struct page_line *pl)
 {
 	if (pl->threaded) {
@@ -678,7 +719,11 @@ static cJSON *page_line_end(struct page_line *pl)
 	pthread_cond_destroy(&pl->cond);
 	pthread_mutex_destroy(&pl->lock);
 	cJSON_Delete(pl->pages);
-	return pl->emails;
+	if (pl->oom) {
+		buf_free(&pl->emails);
+		return NULL;
+	}
+	return list_of(&pl->emails);
 }
 
 /* The cursor after page `pages`, or NULL at the end; -EIO (with an errors
@@ -705,14 +750,13 @@ static int next_cursor(struct cursors *seen, char **next, int pages)
 /* The records a list brought live as long as the list: a list of 100,000
  * members takes a thousand pages, and records that expired before it
  * would be fetched again one by one by whoever reads the list. */
-static void renew_records(struct school *s, const cJSON *emails)
+static void renew_records(struct school *s, const cJSON *list)
 {
-	const cJSON *e;
+	const char *e = cJSON_GetStringValue(list);
 	char *key;
 
-	cJSON_ArrayForEach(e, emails) {
-		key = cJSON_IsString(e) ? key_of("user:", e->valuestring)
-					: NULL;
+	for (; e && *e; e = school_list_next(e)) {
+		key = key_of("user:", e);
 		if (key)
 			cache_renew(s->cache, key);
 		free(key);
@@ -752,6 +796,8 @@ static int fetch_members(void *arg, cJSON **out)
 		cursor = next;
 	} while (cursor);
 	emails = page_line_end(&line);
+	if (!r && !emails)
+		r = -ENOMEM;
 	if (!r)
 		renew_records(s, emails);
 	fence_end(s->fence, &ticket);
@@ -1254,16 +1300,14 @@ static int held_note_list(struct school *s, double walk, const char *offer,
 {
 	struct api_user_filter f = {offer, NULL, inactive ? 0 : -1};
 	struct cval *list;
-	const cJSON *e;
+	const char *e;
 	int r = school_members(s, &f, &list);
 
 	if (r)
 		return r;
 	pthread_mutex_lock(&s->lock);
-	cJSON_ArrayForEach(e, list->json) {
-		if (cJSON_IsString(e))
-			held_set(s, walk, e->valuestring, offer, !inactive, 0);
-	}
+	for (e = school_list_first(list); e; e = school_list_next(e))
+		held_set(s, walk, e, offer, !inactive, 0);
 	pthread_mutex_unlock(&s->lock);
 	cval_put(list);
 	return 0;

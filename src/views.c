@@ -694,7 +694,7 @@ int view_exists_course(const struct node_ctx *c)
 	/* Not named by any offer: it exists if the API lists members for
 	 * it (an offer list may lag behind); an empty list is a typo. */
 	r = school_members(c->s, &f, &list);
-	if (!r && cJSON_GetArraySize(list->json) == 0)
+	if (!r && !school_list_first(list))
 		r = -ENOENT;
 	cval_put(list);
 	return r;
@@ -1020,7 +1020,7 @@ struct view_stream {
 	struct tree_path p;	  /* node and id[0] (owned) */
 	struct cval *list, *defs; /* defs: CSV only */
 	char *token;		  /* NULL: nothing is remembered */
-	const cJSON *next;	  /* the next member of list->json */
+	const char *next;	  /* the next member of list */
 	int begun;		  /* the header (CSV) is out */
 	size_t size;		  /* bytes built so far */
 	uint64_t hash;		  /* mtimes_hash_more of them */
@@ -1086,7 +1086,7 @@ static int whole_stream(const struct node_ctx *c, int csv,
 		view_stream_free(st);
 		return r;
 	}
-	st->next = st->list->json ? st->list->json->child : NULL;
+	st->next = school_list_first(st->list);
 	*out = st;
 	return 0;
 }
@@ -1102,14 +1102,11 @@ int view_stream_csv(const struct node_ctx *c, struct view_stream **out)
 }
 
 /* One member's line; a member deleted since the list came is left out. */
-static int whole_line(struct view_stream *st, const cJSON *e, struct buf *out)
+static int whole_line(struct view_stream *st, const char *e, struct buf *out)
 {
-	int r;
+	int r = st->defs ? csv_row(st->s, e, st->defs->json, out)
+			 : school_user_line(st->s, e, out);
 
-	if (!cJSON_IsString(e))
-		return 0;
-	r = st->defs ? csv_row(st->s, e->valuestring, st->defs->json, out)
-		     : school_user_line(st->s, e->valuestring, out);
 	return r == -ENOENT ? 0 : r;
 }
 
@@ -1123,9 +1120,9 @@ int view_stream_next(struct view_stream *st, size_t want, struct buf *out,
 		r = csv_header(st->defs->json, out);
 	st->begun = 1;
 	while (!r && st->next && out->len - start < want) {
-		const cJSON *e = st->next;
+		const char *e = st->next;
 
-		st->next = e->next;
+		st->next = school_list_next(e);
 		r = whole_line(st, e, out);
 	}
 	if (r)
@@ -1260,17 +1257,14 @@ int view_stat(struct school *s, const char *path, const struct tree_path *p,
  * Listings
  * ---------------------------------------------------------------------- */
 
-static int list_emails(const cJSON *emails, const char *dir, view_fill_fn fill,
-		       void *arg)
+static int list_emails(const struct cval *list, const char *dir,
+		       view_fill_fn fill, void *arg)
 {
-	const cJSON *e;
+	const char *e;
 	int r;
 
-	cJSON_ArrayForEach(e, emails) {
-		if (!cJSON_IsString(e))
-			continue;
-		r = fill_encoded(fill, arg, dir, e->valuestring, NULL,
-				 VIEW_LINK);
+	for (e = school_list_first(list); e; e = school_list_next(e)) {
+		r = fill_encoded(fill, arg, dir, e, NULL, VIEW_LINK);
 		if (r)
 			return r;
 	}
@@ -1286,7 +1280,7 @@ static int list_members(const struct node_ctx *c,
 
 	if (r)
 		return r;
-	r = list_emails(list->json, c->path, fill, arg);
+	r = list_emails(list, c->path, fill, arg);
 	cval_put(list);
 	return r;
 }
@@ -1365,7 +1359,7 @@ int view_list_users(const struct node_ctx *c, view_fill_fn fill, void *arg)
 	struct fill_rest rest = {fill, arg, c->path, 0};
 	struct strmap *pending = strmap_new();
 	struct cval *list = NULL;
-	const cJSON *e;
+	const char *e;
 	int r;
 
 	if (!pending)
@@ -1377,12 +1371,9 @@ int view_list_users(const struct node_ctx *c, view_fill_fn fill, void *arg)
 		r = add_keys(pending, school_pending_list(c->s));
 	if (r)
 		goto out;
-	cJSON_ArrayForEach(e, list->json) {
-		if (!cJSON_IsString(e))
-			continue;
-		strmap_remove(pending, e->valuestring);
-		r = fill_encoded(fill, arg, c->path, e->valuestring, NULL,
-				 VIEW_DIR);
+	for (e = school_list_first(list); e; e = school_list_next(e)) {
+		strmap_remove(pending, e);
+		r = fill_encoded(fill, arg, c->path, e, NULL, VIEW_DIR);
 		if (r)
 			goto out;
 	}

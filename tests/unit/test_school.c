@@ -24,9 +24,9 @@ static void members(struct fake *f, struct school *s)
 	struct cval *list = NULL;
 	int r = school_members(s, &any, &list);
 
-	ok(r == 0 && list && cJSON_GetArraySize(list->json) == USERS,
+	ok(r == 0 && list && school_list_count(list) == USERS,
 	   "school_members: all %d members (%d)", USERS,
-	   list ? cJSON_GetArraySize(list->json) : -1);
+	   list ? (int)school_list_count(list) : -1);
 	/* page_size 7 in world_open_paged: 30 members, 5 pages */
 	ok(fake_count(f, EP_LIST) - pages == 5,
 	   "school_members: one request a page (%ld)",
@@ -115,8 +115,7 @@ static void slow_listing(struct fake *f)
 	cJSON_Delete(fake_call(f, "/_fake/config", "{\"list_reply_ms\": 300}"));
 	r = school_members(w.school, &any, &list);
 	cJSON_Delete(fake_call(f, "/_fake/config", "{\"list_reply_ms\": 0}"));
-	first = list ? cJSON_GetStringValue(cJSON_GetArrayItem(list->json, 0))
-		     : NULL;
+	first = list ? school_list_first(list) : NULL;
 	finds = fake_count(f, EP_FIND);
 	if (!r && first)
 		r = school_user(w.school, first, &u);
