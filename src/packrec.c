@@ -166,15 +166,15 @@ char *packrec_pack(struct packrec *d, const char *json)
 	unsigned char t[1 + TIME_BYTES];
 	int r = 0, b;
 
+	/* Bytes below 0x20 are the packed form's own. */
+	for (end = json; *end; end++)
+		if ((unsigned char)*end < 0x20) {
+			errno = EINVAL;
+			return NULL;
+		}
 	while (!r && *p) {
 		size_t run = strcspn(p, "\"");
 
-		for (end = p; end < p + run; end++)
-			if ((unsigned char)*end < 0x20) {
-				buf_free(&out);
-				errno = EINVAL;
-				return NULL;
-			}
 		r = buf_append(&out, p, run);
 		p += run;
 		if (r || !*p)
@@ -184,12 +184,6 @@ char *packrec_pack(struct packrec *d, const char *json)
 			r = buf_puts(&out, p);
 			break;
 		}
-		for (const char *c = p; c < end; c++)
-			if ((unsigned char)*c < 0x20) {
-				buf_free(&out);
-				errno = EINVAL;
-				return NULL;
-			}
 		if (end[1] == ':' && (b = key_byte(d, p, end + 2 - p))) {
 			t[0] = (unsigned char)b;
 			r = buf_append(&out, t, 1);

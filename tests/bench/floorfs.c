@@ -138,25 +138,37 @@ static int ff_getattr(const char *path, struct stat *st,
 	return -ENOENT;
 }
 
+/* Entries by offset (entry i has offset i + 1), as the mount serves them:
+ * a listing given without offsets is buffered by libfuse, which walks its
+ * list from the start at every READDIR (quadratic in the entries). */
 static int ff_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
 {
+	static const char *const user_dir[] = {".", "..", "user.json"};
+	static const char *const root[] = {".", "..", "users"};
+	const char *const *fixed = NULL;
 	const char *rest;
-	size_t i;
+	size_t i, n;
 
-	fill(buf, ".", NULL, 0, 0);
-	fill(buf, "..", NULL, 0, 0);
+	(void)fi;
+	(void)flags;
 	if (!strcmp(path, "/"))
-		return fill(buf, "users", NULL, 0, 0), 0;
-	if (!strcmp(path, "/users")) {
-		for (i = 0; i < count; i++)
-			fill(buf, members[i].name, NULL, 0, 0);
-		return 0;
+		fixed = root;
+	else if (member_of(path, &rest) && !*rest)
+		fixed = user_dir;
+	else if (strcmp(path, "/users"))
+		return -ENOENT;
+	n = fixed ? 3 : count + 2;
+	for (i = off < 0 ? 0 : (size_t)off; i < n; i++) {
+		const char *name = fixed   ? fixed[i]
+				   : i < 2 ? (i ? ".." : ".")
+					   : members[i - 2].name;
+
+		if (fill(buf, name, NULL, (off_t)i + 1, 0))
+			break;
 	}
-	if (member_of(path, &rest) && !*rest)
-		return fill(buf, "user.json", NULL, 0, 0), 0;
-	return -ENOENT;
+	return 0;
 }
 
 static int ff_open(const char *path, struct fuse_file_info *fi)

@@ -170,6 +170,10 @@ static void test_bad(void)
 	p = packrec_pack(d, "{\"a\":\n1}");
 	ok(!p && errno == EINVAL, "a raw newline outside strings: EINVAL");
 	free(p);
+	p = packrec_pack(d, "{\"a\":\"unterminated\x1e");
+	ok(!p && errno == EINVAL,
+	   "a byte below 0x20 in a string that never ends: EINVAL");
+	free(p);
 	ok(packrec_unpack(d, "{\x05:1}", &out) == -EINVAL,
 	   "a key byte the dictionary does not have: EINVAL");
 	buf_free(&out);
