@@ -55,7 +55,7 @@ char *packrec_pack(struct packrec *d, const char *json);
 int packrec_unpack(const struct packrec *d, const char *packed,
 		   struct buf *out);
 
-/* Keys learned so far (tests, .memberspot/status). */
+/* Keys learned so far (.memberspot/status: "record keys packed"). */
 int packrec_keys(const struct packrec *d);
 
 #endif

@@ -73,6 +73,10 @@ struct http *school_http(struct school *s);
 struct bases *school_bases(struct school *s);
 struct journal *school_journal(struct school *s);
 struct cache *school_cache(struct school *s);
+/* How many keys of member records are packed to one byte (packrec.h), of
+ * PACKREC_KEYS: for .memberspot/status, which shows how well a school's
+ * records pack. */
+int school_packed_keys(struct school *s);
 
 /* --- reads ------------------------------------------------------------ */
 int school_offers(struct school *s, struct cval **out);	  /* array */

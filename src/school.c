@@ -216,6 +216,11 @@ struct cache *school_cache(struct school *s)
 	return s->cache;
 }
 
+int school_packed_keys(struct school *s)
+{
+	return packrec_keys(s->packrec);
+}
+
 /* ------------------------------------------------------------------------
  * Cache keys
  * ---------------------------------------------------------------------- */

@@ -31,6 +31,7 @@
 #include "views.h"
 #include "nodeops.h"
 #include "nodes.h"
+#include "packrec.h"
 #include "strhash.h"
 #include "strmap.h"
 
@@ -529,6 +530,9 @@ int view_render_status(const struct node_ctx *c, struct buf *out)
 	if (!r)
 		r = buf_printf(out, "cache entries: %ld\n",
 			       cache_count(school_cache(c->s)));
+	if (!r)
+		r = buf_printf(out, "record keys packed: %d of %d\n",
+			       school_packed_keys(c->s), PACKREC_KEYS);
 	if (!r && school_http(c->s))
 		r = http_pacing_render(school_http(c->s), out);
 	return r;

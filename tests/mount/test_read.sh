@@ -212,6 +212,12 @@ t_cost "a cold ls users/ costs exactly $(((NUSERS + EFF_PAGE - 1) / EFF_PAGE)) l
 	"GET /v1/users/list=$(((NUSERS + EFF_PAGE - 1) / EFF_PAGE))" "total=$(((NUSERS + EFF_PAGE - 1) / EFF_PAGE))"
 t_same_lines "$T_OUT" "$ALL_EMAILS" "users/ lists all $NUSERS members, encoded"
 t_is "$(wc -l <<<"$T_OUT")" "$NUSERS" "users/ has $NUSERS entries"
+# Every record is kept packed: each distinct key to one byte, up to 30
+# (packrec.h); the status says how many, here the fake's records' keys.
+KEYS=$(sa '[.users[] | .. | objects | keys[]] | unique | length')
+((KEYS > 30)) && KEYS=30
+t_is "$(grep '^record keys packed:' "$M/.memberspot/status")" "record keys packed: $KEYS of 30" \
+	"the status counts the $KEYS distinct keys of the records listed, packed to a byte each"
 for e in "${SAMPLE[@]}"; do
 	[[ $e == *[^a-z0-9.@]* ]] || continue
 	t_ok "awkward email '$e' is users/$(enc "$e")/" test -d "$M/users/$(enc "$e")"
