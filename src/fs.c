@@ -544,8 +544,8 @@ static int dir_take(struct dir_list *d, const char *path)
 {
 	int r;
 
-	d->names.len = 0;
-	d->starts.len = 0;
+	buf_resize(&d->names, 0);
+	buf_resize(&d->starts, 0);
 	r = dir_add(d, ".", VIEW_DIR);
 	if (!r)
 		r = dir_add(d, "..", VIEW_DIR);

@@ -687,11 +687,17 @@ static cJSON *list_of(struct buf *b)
 	return list;
 }
 
-const char *school_list_first(const struct cval *list)
+/* The first email of a list's block, or NULL when it holds none. */
+static const char *list_head(const cJSON *list)
 {
-	const char *e = cJSON_GetStringValue(list->json);
+	const char *e = cJSON_GetStringValue(list);
 
 	return e && *e ? e : NULL;
+}
+
+const char *school_list_first(const struct cval *list)
+{
+	return list_head(list->json);
 }
 
 const char *school_list_next(const char *email)
@@ -757,10 +763,10 @@ static int next_cursor(struct cursors *seen, char **next, int pages)
  * would be fetched again one by one by whoever reads the list. */
 static void renew_records(struct school *s, const cJSON *list)
 {
-	const char *e = cJSON_GetStringValue(list);
+	const char *e;
 	char *key;
 
-	for (; e && *e; e = school_list_next(e)) {
+	for (e = list_head(list); e; e = school_list_next(e)) {
 		key = key_of("user:", e);
 		if (key)
 			cache_renew(s->cache, key);
