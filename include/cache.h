@@ -32,17 +32,28 @@
 
 struct cache;
 
+/*
+ * A value is a cJSON tree (json), or a text value (json NULL): a
+ * NUL-terminated string kept in the cval's own block (text), for the many
+ * small values a school caches, its packed member records, which as a
+ * cJSON string node would cost another 64-byte node and block each.
+ */
 struct cval {
-	cJSON *json;	/* read-only for holders of a reference */
+	cJSON *json;	/* read-only for holders of a reference; NULL: text */
 	double fetched; /* monotonic seconds when fetched */
 	int stale;	/* 1 when served past its ttl because the API failed */
 	/* private */
 	int refs;
+	char text[]; /* a text value's bytes (only when json is NULL) */
 };
 
 /* Fetches the value for a key. On success sets *out to a new cJSON owned
  * by the cache. Returns 0 or -errno. */
 typedef int (*cache_fetch_fn)(void *arg, cJSON **out);
+
+/* The same for a text value: *out is a new malloc'd string, copied into
+ * the value (the fetch's string is freed by the cache). */
+typedef int (*cache_fetch_text_fn)(void *arg, char **out);
 
 /* ttl_s: lifetime of values; neg_ttl_s: lifetime of "missing". */
 struct cache *cache_new(double ttl_s, double neg_ttl_s);
@@ -55,6 +66,9 @@ void cache_set_holdoff(struct cache *c, double stale_s, double error_s);
  * -errno (from the fetch, or from the negative cache: -ENOENT). */
 int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 	      struct cval **out);
+/* cache_get for a text value. */
+int cache_get_text(struct cache *c, const char *key, cache_fetch_text_fn fetch,
+		   void *arg, struct cval **out);
 /* A reference to the value if present and fresh, else NULL. Never fetches
  * and never waits. */
 struct cval *cache_peek(struct cache *c, const char *key);
@@ -65,6 +79,8 @@ struct cval *cache_peek_any(struct cache *c, const char *key);
 /* Stores json (ownership taken) under key as fresh. Returns 0 or -ENOMEM
  * (json freed either way on failure). */
 int cache_put(struct cache *c, const char *key, cJSON *json);
+/* Stores a copy of text under key as a fresh text value. 0 or -ENOMEM. */
+int cache_put_text(struct cache *c, const char *key, const char *text);
 /* Counts key's value (fresh or expired, not a "missing") as fetched now:
  * for records a member list brought, which must live as long as the
  * list, though its first pages came long before its last (100,000
@@ -102,6 +118,8 @@ double cache_fresh_until(struct cache *c);
 /* A value outside any cache (one reference; json taken), for callers that
  * derive a value from a cached one. NULL on ENOMEM (json freed). */
 struct cval *cval_wrap(cJSON *json, double fetched, int stale);
+/* A text value outside any cache (a copy of text). NULL on ENOMEM. */
+struct cval *cval_text(const char *text, double fetched, int stale);
 struct cval *cval_get(struct cval *v); /* another reference */
 void cval_put(struct cval *v);	       /* NULL is fine */
 

@@ -28,7 +28,9 @@
  *
  * Memory: 100,000 member records may be cached, so an entry is small: the
  * strmap's node with the key inline (24 bytes + key), a 48-byte struct
- * centry and 24 for its cval. Expired entries are swept lazily: every
+ * centry and 24 for its cval; a text value (a packed member record) has
+ * its bytes in the cval's own block, not in a cJSON node (64 bytes) and
+ * a string of its own. Expired entries are swept lazily: every
  * operation that takes the lock also sweeps a few chains, so the whole
  * table is visited at least once every (buckets / SWEEP_STEP)
  * operations; a table about to grow is swept whole first.
@@ -105,12 +107,14 @@ static void expires_at(struct cache *c, struct centry *e, double when)
 /* Values                                                              */
 /* ------------------------------------------------------------------ */
 
-static struct cval *cval_new(cJSON *json, double fetched, int stale)
+struct cval *cval_wrap(cJSON *json, double fetched, int stale)
 {
 	struct cval *v = malloc(sizeof(*v));
 
-	if (!v)
+	if (!v) {
+		cJSON_Delete(json);
 		return NULL;
+	}
 	v->json = json;
 	v->fetched = fetched;
 	v->stale = stale;
@@ -118,13 +122,30 @@ static struct cval *cval_new(cJSON *json, double fetched, int stale)
 	return v;
 }
 
-struct cval *cval_wrap(cJSON *json, double fetched, int stale)
+struct cval *cval_text(const char *text, double fetched, int stale)
 {
-	struct cval *v = cval_new(json, fetched, stale);
+	size_t len = strlen(text) + 1;
+	struct cval *v = malloc(sizeof(*v) + len);
 
 	if (!v)
-		cJSON_Delete(json);
+		return NULL;
+	v->json = NULL;
+	v->fetched = fetched;
+	v->stale = stale;
+	v->refs = 1;
+	memcpy(v->text, text, len);
 	return v;
+}
+
+/* A copy of v marked stale (NULL on ENOMEM). */
+static struct cval *cval_stale(const struct cval *v)
+{
+	cJSON *copy;
+
+	if (!v->json)
+		return cval_text(v->text, v->fetched, 1);
+	copy = cJSON_Duplicate(v->json, 1);
+	return copy ? cval_wrap(copy, v->fetched, 1) : NULL;
 }
 
 struct cval *cval_get(struct cval *v)
@@ -299,23 +320,18 @@ static int is_transient(int err)
 }
 
 /*
- * Stores a fetch's outcome in e (not an orphan), under the lock. On
- * success or stale fallback sets *out to a new reference and returns 0;
- * otherwise returns the fetch's error.
+ * Stores a fetch's outcome in e (not an orphan), under the lock: v, its
+ * value (taken; fetched now) when rc is 0. On success or stale fallback
+ * sets *out to a new reference and returns 0; otherwise returns the
+ * fetch's error.
  */
-static int settle(struct cache *c, struct centry *e, int rc, cJSON *json,
+static int settle(struct cache *c, struct centry *e, int rc, struct cval *v,
 		  double now, struct cval **out)
 {
-	struct cval *v, *stale;
-	cJSON *copy;
+	struct cval *stale;
 
 	if (rc == 0) {
-		v = cval_new(json, now, 0);
-		if (!v) {
-			cJSON_Delete(json);
-			rc = -ENOMEM;
-			goto failed;
-		}
+		v->fetched = now;
 		cval_put(e->val);
 		e->val = v;
 		e->negative = 0;
@@ -337,13 +353,9 @@ static int settle(struct cache *c, struct centry *e, int rc, cJSON *json,
 	if (is_transient(rc) && e->val && !e->negative &&
 	    now < e->expires + CACHE_STALE_MAX) {
 		if (!e->val->stale) {
-			copy = cJSON_Duplicate(e->val->json, 1);
-			stale = copy ? cval_new(copy, e->val->fetched, 1)
-				     : NULL;
-			if (!stale) {
-				cJSON_Delete(copy);
+			stale = cval_stale(e->val);
+			if (!stale)
 				goto failed;
-			}
 			cval_put(e->val);
 			e->val = stale;
 		}
@@ -454,10 +466,10 @@ static struct centry *take_off(struct cache *c, const char *key,
 	return e;
 }
 
-/* Lands e's flight with the fetch's outcome (rc, json taken), under the
+/* Lands e's flight with the fetch's outcome (rc, v taken), under the
  * lock, and wakes its waiters. Returns the caller's answer. */
 static int land(struct cache *c, const char *key, struct centry *e, int rc,
-		cJSON *json, struct cval **out)
+		struct cval *v, struct cval **out)
 {
 	struct flight *fl = e->flight;
 	double now = mono_now();
@@ -468,14 +480,11 @@ static int land(struct cache *c, const char *key, struct centry *e, int rc,
 		 * callers of this flight, never kept. */
 		entry_free(e);
 		if (rc == 0) {
-			*out = cval_new(json, now, 0);
-			if (!*out) {
-				cJSON_Delete(json);
-				rc = -ENOMEM;
-			}
+			v->fetched = now;
+			*out = v;
 		}
 	} else {
-		rc = settle(c, e, rc, json, now, out);
+		rc = settle(c, e, rc, v, now, out);
 		if (is_dead(e, now))
 			drop_key(c, key);
 	}
@@ -487,11 +496,15 @@ static int land(struct cache *c, const char *key, struct centry *e, int rc,
 	return rc;
 }
 
-int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
-	      struct cval **out)
+/* Fetches one value: 0 with *v a new value (its own reference), or
+ * -errno with *v NULL. */
+typedef int (*make_fn)(void *ctx, struct cval **v);
+
+static int get(struct cache *c, const char *key, make_fn make, void *ctx,
+	       struct cval **out)
 {
 	struct centry *e;
-	cJSON *json = NULL;
+	struct cval *v = NULL;
 	double now;
 	int rc;
 
@@ -510,19 +523,69 @@ int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
 	pthread_mutex_unlock(&c->lock);
 
 	stats_add(STAT_CACHE_MISS, 1);
-	rc = fetch(arg, &json);
+	rc = make(ctx, &v);
+
+	pthread_mutex_lock(&c->lock);
+	rc = land(c, key, e, rc, v, out);
+unlock:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* One of the two kinds of fetch, and its argument. */
+struct fetch_ctx {
+	cache_fetch_fn json;
+	cache_fetch_text_fn text;
+	void *arg;
+};
+
+static int make_json(void *ctx, struct cval **v)
+{
+	struct fetch_ctx *f = ctx;
+	cJSON *json = NULL;
+	int rc = f->json(f->arg, &json);
+
 	if (rc == 0 && !json)
 		rc = -EIO;
 	if (rc != 0) {
 		cJSON_Delete(json);
-		json = NULL;
+		return rc;
 	}
+	*v = cval_wrap(json, 0, 0);
+	return *v ? 0 : -ENOMEM;
+}
 
-	pthread_mutex_lock(&c->lock);
-	rc = land(c, key, e, rc, json, out);
-unlock:
-	pthread_mutex_unlock(&c->lock);
+static int make_text(void *ctx, struct cval **v)
+{
+	struct fetch_ctx *f = ctx;
+	char *text = NULL;
+	int rc = f->text(f->arg, &text);
+
+	if (rc == 0 && !text)
+		rc = -EIO;
+	if (rc == 0) {
+		*v = cval_text(text, 0, 0);
+		if (!*v)
+			rc = -ENOMEM;
+	}
+	free(text);
 	return rc;
+}
+
+int cache_get(struct cache *c, const char *key, cache_fetch_fn fetch, void *arg,
+	      struct cval **out)
+{
+	struct fetch_ctx f = {fetch, NULL, arg};
+
+	return get(c, key, make_json, &f, out);
+}
+
+int cache_get_text(struct cache *c, const char *key, cache_fetch_text_fn fetch,
+		   void *arg, struct cval **out)
+{
+	struct fetch_ctx f = {NULL, fetch, arg};
+
+	return get(c, key, make_text, &f, out);
 }
 
 struct cval *cache_peek(struct cache *c, const char *key)
@@ -569,22 +632,23 @@ static struct centry *claim(struct cache *c, const char *key, double now)
 	return insert(c, key, now);
 }
 
-int cache_put(struct cache *c, const char *key, cJSON *json)
+/* Stores v (taken) under key as fresh. 0 or -ENOMEM (v freed). */
+static int put(struct cache *c, const char *key, struct cval *v)
 {
 	struct centry *e;
-	struct cval *v;
 	double now;
 
+	if (!v)
+		return -ENOMEM;
 	pthread_mutex_lock(&c->lock);
 	now = mono_now();
 	sweep_some(c, now);
-	v = cval_new(json, now, 0);
-	if (!v)
-		goto nomem;
+	v->fetched = now;
 	e = claim(c, key, now);
 	if (!e) {
-		free(v);
-		goto nomem;
+		pthread_mutex_unlock(&c->lock);
+		cval_put(v);
+		return -ENOMEM;
 	}
 	cval_put(e->val);
 	e->val = v;
@@ -593,11 +657,16 @@ int cache_put(struct cache *c, const char *key, cJSON *json)
 	bump(c);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
+}
 
-nomem:
-	pthread_mutex_unlock(&c->lock);
-	cJSON_Delete(json);
-	return -ENOMEM;
+int cache_put(struct cache *c, const char *key, cJSON *json)
+{
+	return put(c, key, cval_wrap(json, 0, 0));
+}
+
+int cache_put_text(struct cache *c, const char *key, const char *text)
+{
+	return put(c, key, cval_text(text, 0, 0));
 }
 
 int cache_renew(struct cache *c, const char *key)

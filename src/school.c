@@ -301,43 +301,40 @@ static int get_keyed(struct school *s, char *key, cache_fetch_fn fn, void *arg,
  * Member records, packed
  *
  * Records are cached as their compact JSON text, packed (packrec.h: keys
- * and times in a few bytes each), in one string node: parsed, a record
- * costs some 3 KiB of cJSON nodes and key copies, as packed text about a
- * tenth of that, and a school may have 100,000 members. Readers get a
- * freshly parsed copy (a few microseconds for a record).
+ * and times in a few bytes each), as text values (cache.h: the text in
+ * the cval's own block): parsed, a record costs some 3 KiB of cJSON nodes
+ * and key copies, as packed text about a tenth of that, and a school may
+ * have 100,000 members. Readers get a freshly parsed copy (a few
+ * microseconds for a record).
  * ---------------------------------------------------------------------- */
 
-/* Replaces record by its packed form (record is consumed). */
-static cJSON *pack(struct school *s, cJSON *record)
+/* The packed text of record (consumed), malloc'd; NULL on ENOMEM. */
+static char *pack(struct school *s, cJSON *record)
 {
 	char *text = cJSON_PrintUnformatted(record);
-	char *packed_text = text ? packrec_pack(s->packrec, text) : NULL;
-	cJSON *packed;
+	char *packed = text ? packrec_pack(s->packrec, text) : NULL;
 
 	cJSON_Delete(record);
 	free(text);
-	if (!packed_text)
-		return NULL;
-	packed = cJSON_CreateString(packed_text);
-	free(packed_text);
 	return packed;
 }
 
-/* Appends the compact JSON text of a packed value to out (nothing on
- * failure). */
-static int unpack_text(struct school *s, const cJSON *packed, struct buf *out)
+/* Appends the compact JSON text of a cached record (a packed text value)
+ * to out (nothing on failure). */
+static int unpack_text(struct school *s, const struct cval *packed,
+		       struct buf *out)
 {
 	size_t start = out->len;
 	char *text;
 	int r;
 
-	if (cJSON_IsString(packed)) {
-		r = packrec_unpack(s->packrec, packed->valuestring, out);
+	if (!packed->json) {
+		r = packrec_unpack(s->packrec, packed->text, out);
 		if (r)
 			buf_resize(out, start);
 		return r;
 	}
-	text = cJSON_PrintUnformatted(packed); /* not packed */
+	text = cJSON_PrintUnformatted(packed->json); /* not packed */
 	r = text ? buf_puts(out, text) : -ENOMEM;
 	free(text);
 	return r;
@@ -350,9 +347,9 @@ static int unpack(struct school *s, struct cval *packed, struct cval **out)
 	cJSON *record;
 	int r;
 
-	if (!cJSON_IsString(packed->json)) /* not packed: share it */
+	if (packed->json) /* not packed: share it */
 		return (*out = cval_get(packed)) ? 0 : -ENOMEM;
-	r = unpack_text(s, packed->json, &text);
+	r = unpack_text(s, packed, &text);
 	record = r ? NULL : cJSON_Parse(buf_at(&text, 0));
 	buf_free(&text);
 	if (!record)
@@ -370,10 +367,10 @@ static void kernel_forget_member(struct school *s, const char *email,
 				 int listed);
 
 /* 1 when a fresh copy of key is cached and differs from packed. */
-static int record_differs(struct cache *c, const char *key, const cJSON *packed)
+static int record_differs(struct cache *c, const char *key, const char *packed)
 {
 	struct cval *old = cache_peek(c, key);
-	int differs = old && !cJSON_Compare(old->json, packed, 1);
+	int differs = old && (old->json || strcmp(old->text, packed));
 
 	cval_put(old);
 	return differs;
@@ -384,15 +381,14 @@ static int record_differs(struct cache *c, const char *key, const cJSON *packed)
 static int put_record(struct school *s, const char *email, cJSON *record)
 {
 	char *key = key_of("user:", email);
-	cJSON *packed = pack(s, record);
+	char *packed = pack(s, record);
 	int r = -ENOMEM, changed = 0;
 
 	if (key && packed) {
 		changed = record_differs(s->cache, key, packed);
-		r = cache_put(s->cache, key, packed);
-	} else {
-		cJSON_Delete(packed);
+		r = cache_put_text(s->cache, key, packed);
 	}
+	free(packed);
 	free(key);
 	count_change(s);
 	if (changed)
@@ -467,8 +463,8 @@ struct list_fetch {
 struct record_put {
 	struct cache *cache;
 	char *key;
-	cJSON *packed; /* taken by the put */
-	int changed;   /* it replaced a fresh copy that read otherwise */
+	char *packed;
+	int changed; /* it replaced a fresh copy that read otherwise */
 };
 
 static void record_put(void *arg)
@@ -476,8 +472,7 @@ static void record_put(void *arg)
 	struct record_put *rp = arg;
 
 	rp->changed = record_differs(rp->cache, rp->key, rp->packed);
-	cache_put(rp->cache, rp->key, rp->packed);
-	rp->packed = NULL;
+	cache_put_text(rp->cache, rp->key, rp->packed);
 }
 
 /*
@@ -510,7 +505,7 @@ static int list_record(struct school *s, const struct fence_ticket *t,
 	 * longer comes). */
 	if (rp.changed)
 		kernel_forget_member(s, email, 0);
-	cJSON_Delete(rp.packed);
+	free(rp.packed);
 	free(rp.key);
 	return news != FENCE_GONE;
 }
@@ -835,7 +830,7 @@ struct user_fetch {
 	const char *email;
 };
 
-static int fetch_user(void *arg, cJSON **out)
+static int fetch_user(void *arg, char **out)
 {
 	struct user_fetch *uf = arg;
 	cJSON *record = NULL;
@@ -847,11 +842,25 @@ static int fetch_user(void *arg, cJSON **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int school_user(struct school *s, const char *email, struct cval **out)
+/* A member's record as cached (a packed text value), fetched by #3 when
+ * missing. */
+static int get_user(struct school *s, const char *email, struct cval **out)
 {
 	struct user_fetch uf = {s, email};
+	char *key = key_of("user:", email);
+	int r;
+
+	if (!key)
+		return -ENOMEM;
+	r = cache_get_text(s->cache, key, fetch_user, &uf, out);
+	free(key);
+	return r;
+}
+
+int school_user(struct school *s, const char *email, struct cval **out)
+{
 	struct cval *packed;
-	int r = get_keyed(s, key_of("user:", email), fetch_user, &uf, &packed);
+	int r = get_user(s, email, &packed);
 
 	if (r)
 		return r;
@@ -879,13 +888,12 @@ int school_user_fresh(struct school *s, const char *email, struct cval **out)
 
 int school_user_line(struct school *s, const char *email, struct buf *out)
 {
-	struct user_fetch uf = {s, email};
 	struct cval *packed;
-	int r = get_keyed(s, key_of("user:", email), fetch_user, &uf, &packed);
+	int r = get_user(s, email, &packed);
 
 	if (r)
 		return r;
-	r = unpack_text(s, packed->json, out);
+	r = unpack_text(s, packed, out);
 	if (!r)
 		r = buf_puts(out, "\n");
 	cval_put(packed);

@@ -49,6 +49,25 @@ static int fetch(void *arg, cJSON **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+/* The same source, as a text fetch. */
+static int fetch_text(void *arg, char **out)
+{
+	struct src *s = arg;
+	cJSON *json = NULL;
+	int rc;
+
+	if (!s->value) { /* a fetch that answers nothing */
+		__atomic_add_fetch(&s->calls, 1, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	rc = fetch(arg, &json);
+	if (rc)
+		return rc;
+	cJSON_Delete(json);
+	*out = strdup(s->value);
+	return *out ? 0 : -ENOMEM;
+}
+
 static int calls(struct src *s)
 {
 	return __atomic_load_n(&s->calls, __ATOMIC_SEQ_CST);
@@ -112,6 +131,17 @@ static void *getter(void *arg)
 	long rc;
 
 	rc = cache_get(a[0], "k", fetch, a[1], &v);
+	a[2] = v;
+	return (void *)rc;
+}
+
+static void *text_getter(void *arg)
+{
+	void **a = arg;
+	struct cval *v = NULL;
+	long rc;
+
+	rc = cache_get_text(a[0], "t", fetch_text, a[1], &v);
 	a[2] = v;
 	return (void *)rc;
 }
@@ -602,6 +632,78 @@ static void test_renew(void)
 	cache_free(c);
 }
 
+/* Text values: the bytes in the cval's block, json NULL; the same ttl,
+ * stale fallback and orphan rules as cJSON values. */
+static void test_text_values(void)
+{
+	struct cache *c = cache_new(0.1, 0.1);
+	struct src s = {.value = "packed\x01one"};
+	struct cval *v = NULL, *held = NULL;
+	char buf[16];
+	void *args[3] = {c, &s, NULL}, *res;
+	pthread_t t;
+	int rc;
+
+	cache_set_holdoff(c, 0, 0);
+	rc = cache_get_text(c, "t", fetch_text, &s, &held);
+	ok(rc == 0 && held && !held->json &&
+		   tap_streq(held->text, "packed\x01one") && !held->stale,
+	   "a text miss fetches: json NULL, the text in the value");
+	rc = cache_get_text(c, "t", fetch_text, &s, &v);
+	ok(rc == 0 && v == held && calls(&s) == 1,
+	   "the second get is a hit: the same value, no fetch");
+	cval_put(v);
+	sleep_ms(150);
+	s.rc = -EIO;
+	rc = cache_get_text(c, "t", fetch_text, &s, &v);
+	ok(rc == 0 && v && v != held && v->stale && !v->json &&
+		   tap_streq(v->text, "packed\x01one") &&
+		   v->fetched == held->fetched,
+	   "an API failure serves a stale copy of the text");
+	ok(!held->stale, "the reference taken while fresh is not marked");
+	cval_put(v);
+	cval_put(held);
+	s.rc = 0;
+	s.value = NULL;
+	rc = cache_get_text(c, "u", fetch_text, &s, &v);
+	ok(rc == -EIO && !v, "a text fetch answering nothing is EIO");
+
+	ok(cache_put_text(c, "p", "put") == 0, "put_text");
+	s.value = "fetched";
+	rc = cache_get_text(c, "p", fetch_text, &s, &v);
+	ok(rc == 0 && !v->json && tap_streq(v->text, "put") && calls(&s) == 3,
+	   "a put text is served fresh without a fetch");
+	cval_put(v);
+
+	cache_set_holdoff(c, 0, 0);
+	cache_drop(c, "t");
+	args[1] = &s;
+	s.value = "before";
+	s.calls = s.started = 0;
+	s.gated = 1;
+	pthread_create(&t, NULL, text_getter, args);
+	wait_started(&s);
+	cache_put_text(c, "t", "put");
+	open_gate(&s);
+	pthread_join(t, &res);
+	v = args[2];
+	ok((long)res == 0 && v && !v->json && tap_streq(v->text, "before"),
+	   "an orphaned text fetch answers its own caller");
+	cval_put(v);
+	v = cache_peek(c, "t");
+	ok(v && tap_streq(v->text, "put"), "and the put is what is kept");
+	cval_put(v);
+
+	strcpy(buf, "copied");
+	v = cval_text(buf, 1.5, 0);
+	buf[0] = 'X';
+	ok(v && !v->json && tap_streq(v->text, "copied") && v->fetched == 1.5 &&
+		   v->refs == 1,
+	   "cval_text copies its text");
+	cval_put(v);
+	cache_free(c);
+}
+
 int main(void)
 {
 	test_each_expired();
@@ -616,5 +718,6 @@ int main(void)
 	test_refs();
 	test_prefix_and_growth();
 	test_misc();
+	test_text_values();
 	return done_testing();
 }
