@@ -95,6 +95,9 @@ struct school {
 	cJSON *held_log;	  /* changes made while a walk runs */
 	pthread_cond_t held_cond; /* a walk ended */
 	unsigned long changes;	  /* changes and refreshes (atomic) */
+	/* Expired records fetched one by one (relist_due, atomic): */
+	unsigned long roster_pages; /* pages of the last roster listing */
+	unsigned long relist_debt;  /* records fetched since it expired */
 };
 
 /* ------------------------------------------------------------------------
@@ -251,12 +254,18 @@ static char *key_of_pair(const char *prefix, const char *a, const char *b)
 
 /* "roster" for the unfiltered list, "list:..." for filtered ones: a
  * change to one member's grants drops list:* but keeps the roster. */
+/* 1 for the filter of the full member list (users/). */
+static int is_roster(const struct api_user_filter *f)
+{
+	return !f || (!f->offer_id && !f->course_id && f->active < 0);
+}
+
 static char *list_key(const struct api_user_filter *f)
 {
 	struct buf k = {0};
 	int r;
 
-	if (!f || (!f->offer_id && !f->course_id && f->active < 0))
+	if (is_roster(f))
 		return strdup("roster");
 	r = buf_puts(&k, "list:");
 
@@ -806,6 +815,11 @@ static int fetch_members(void *arg, cJSON **out)
 		r = -ENOMEM;
 	if (!r)
 		renew_records(s, emails);
+	if (!r && is_roster(lf->f)) {
+		__atomic_store_n(&s->roster_pages, (unsigned long)pages,
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&s->relist_debt, 0, __ATOMIC_RELEASE);
+	}
 	fence_end(s->fence, &ticket);
 	free(cursor);
 	cursors_free(&seen);
@@ -828,13 +842,68 @@ int school_members(struct school *s, const struct api_user_filter *f,
 struct user_fetch {
 	struct school *s;
 	const char *email;
+	const char *key; /* user:<email> */
 };
+
+/*
+ * Expired records, fetched again: one request each, or the roster's pages
+ * for all of them. The records a listing brought expire together, and
+ * whoever reads them all again after cache_ttl (every user.json, a
+ * backup) would cost one request a member, 100,000 at 100,000 members,
+ * where listing again costs a thousand. Which is cheaper depends on how
+ * many will be read, which is not known: so, as in the ski-rental
+ * problem, records are fetched one by one until as many requests went to
+ * them as a listing takes, and then the roster is listed again, bringing
+ * every record back. That never costs more than twice the better choice
+ * made in hindsight; reading one member after expiry still costs one
+ * request.
+ *
+ * Counted: a record held but expired, while the roster is held but
+ * expired (the listing that brought it is over). Returns 1 with the
+ * fresh record in *out (malloc'd) when the roster was listed again and
+ * holds the member, else 0: fetch it alone.
+ */
+static int relisted(struct school *s, const char *key, char **out)
+{
+	unsigned long pages =
+		__atomic_load_n(&s->roster_pages, __ATOMIC_ACQUIRE);
+	struct api_user_filter all = {NULL, NULL, -1};
+	struct cval *record, *roster, *fresh, *list = NULL;
+	int due;
+
+	if (!pages)
+		return 0;
+	record = cache_peek_any(s->cache, key);
+	roster = cache_peek_any(s->views, "roster");
+	fresh = cache_peek(s->views, "roster");
+	due = record && roster && !fresh;
+	cval_put(record);
+	cval_put(roster);
+	cval_put(fresh);
+	if (!due ||
+	    __atomic_add_fetch(&s->relist_debt, 1, __ATOMIC_ACQ_REL) <= pages)
+		return 0;
+	/* One listing for every reader that got here: cache_get's single
+	 * flight. */
+	if (school_members(s, &all, &list))
+		return 0;
+	cval_put(list);
+	fresh = cache_peek(s->cache, key);
+	if (fresh && !fresh->json)
+		*out = strdup(fresh->text);
+	cval_put(fresh);
+	return *out != NULL;
+}
 
 static int fetch_user(void *arg, char **out)
 {
 	struct user_fetch *uf = arg;
 	cJSON *record = NULL;
-	int r = api_find_by_mail(uf->s->http, uf->email, &record);
+	int r;
+
+	if (uf->key && relisted(uf->s, uf->key, out))
+		return 0;
+	r = api_find_by_mail(uf->s->http, uf->email, &record);
 
 	if (r)
 		return r;
@@ -846,8 +915,8 @@ static int fetch_user(void *arg, char **out)
  * missing. */
 static int get_user(struct school *s, const char *email, struct cval **out)
 {
-	struct user_fetch uf = {s, email};
 	char *key = key_of("user:", email);
+	struct user_fetch uf = {s, email, key};
 	int r;
 
 	if (!key)
@@ -931,7 +1000,7 @@ static int fetch_progress(void *arg, cJSON **out)
 
 int school_progress(struct school *s, const char *email, struct cval **out)
 {
-	struct user_fetch uf = {s, email};
+	struct user_fetch uf = {s, email, NULL};
 
 	return get_keyed(s, key_of("progress:", email), fetch_progress, &uf,
 			 out);
