@@ -48,6 +48,10 @@ void packrec_free(struct packrec *d);
  * new string (free it). NULL with errno EINVAL when json holds a byte
  * below 0x20 (not cJSON's compact text), ENOMEM when out of memory. */
 char *packrec_pack(struct packrec *d, const char *json);
+/* The same, appended to out (a buffer kept from record to record, so a
+ * listing's thousands of records cost no allocation each). 0, -EINVAL or
+ * -ENOMEM (out then as it was). */
+int packrec_pack_into(struct packrec *d, const char *json, struct buf *out);
 
 /* Appends the text that packed was made from to out. 0, -ENOMEM, or
  * -EINVAL when packed was not made by packrec_pack with d (out then

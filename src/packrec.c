@@ -159,50 +159,58 @@ static const char *string_end(const char *s)
 	return *s ? s : NULL;
 }
 
-char *packrec_pack(struct packrec *d, const char *json)
+int packrec_pack_into(struct packrec *d, const char *json, struct buf *out)
 {
-	struct buf out = {0};
+	size_t start = out->len;
 	const char *p = json, *end;
 	unsigned char t[1 + TIME_BYTES];
 	int r = 0, b;
 
 	/* Bytes below 0x20 are the packed form's own. */
 	for (end = json; *end; end++)
-		if ((unsigned char)*end < 0x20) {
-			errno = EINVAL;
-			return NULL;
-		}
+		if ((unsigned char)*end < 0x20)
+			return -EINVAL;
 	while (!r && *p) {
 		size_t run = strcspn(p, "\"");
 
-		r = buf_append(&out, p, run);
+		r = buf_append(out, p, run);
 		p += run;
 		if (r || !*p)
 			break;
 		end = string_end(p);
 		if (!end) {
-			r = buf_puts(&out, p);
+			r = buf_puts(out, p);
 			break;
 		}
 		if (end[1] == ':' && (b = key_byte(d, p, end + 2 - p))) {
 			t[0] = (unsigned char)b;
-			r = buf_append(&out, t, 1);
+			r = buf_append(out, t, 1);
 			p = end + 2;
 			continue;
 		}
 		if (end + 1 - p == TIME_LEN && end[1] != ':' &&
 		    time_pack(p, t + 1)) {
 			t[0] = PACKREC_TIME;
-			r = buf_append(&out, t, sizeof(t));
+			r = buf_append(out, t, sizeof(t));
 			p = end + 1;
 			continue;
 		}
-		r = buf_append(&out, p, end + 1 - p);
+		r = buf_append(out, p, end + 1 - p);
 		p = end + 1;
 	}
+	if (r)
+		buf_resize(out, start);
+	return r;
+}
+
+char *packrec_pack(struct packrec *d, const char *json)
+{
+	struct buf out = {0};
+	int r = packrec_pack_into(d, json, &out);
+
 	if (r) {
 		buf_free(&out);
-		errno = ENOMEM;
+		errno = -r;
 		return NULL;
 	}
 	return buf_steal(&out);

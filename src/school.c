@@ -328,6 +328,51 @@ static char *pack(struct school *s, cJSON *record)
 	return packed;
 }
 
+/* Buffers kept from record to record by a listing's page thread: its
+ * records are then packed without an allocation each, and the only
+ * blocks made per record are the ones kept (the cache's), packed one
+ * after the other instead of between freed scraps. */
+struct pack_bufs {
+	struct buf key;	   /* user:<email> */
+	struct buf text;   /* the compact JSON text */
+	struct buf packed; /* its packed form */
+};
+
+/* No record text is longer than the largest answer taken (api.c: 1 MiB
+ * for a record); a longer one is refused rather than printed. */
+#define RECORD_TEXT_MAX (64u << 20)
+
+/* Packs record (consumed) into b->packed. 0 or -errno. */
+static int pack_reusing(struct school *s, cJSON *record, struct pack_bufs *b)
+{
+	size_t cap = b->text.cap > 1 ? b->text.cap - 1 : 4096;
+	int r;
+
+	/* cJSON's own estimate may fall 5 bytes short: hence the margin. */
+	for (;;) {
+		r = buf_resize(&b->text, cap);
+		if (r)
+			break;
+		if (cJSON_PrintPreallocated(record, b->text.data, (int)cap, 0))
+			break;
+		if (cap > RECORD_TEXT_MAX) {
+			r = -EINVAL;
+			break;
+		}
+		cap *= 2;
+	}
+	cJSON_Delete(record);
+	buf_resize(&b->packed, 0);
+	return r ? r : packrec_pack_into(s->packrec, b->text.data, &b->packed);
+}
+
+static void pack_bufs_free(struct pack_bufs *b)
+{
+	buf_free(&b->key);
+	buf_free(&b->text);
+	buf_free(&b->packed);
+}
+
 /* Appends the compact JSON text of a cached record (a packed text value)
  * to out (nothing on failure). */
 static int unpack_text(struct school *s, const struct cval *packed,
@@ -471,8 +516,8 @@ struct list_fetch {
 /* A packed record on its way into the cache (fence_put's callback). */
 struct record_put {
 	struct cache *cache;
-	char *key;
-	char *packed;
+	const char *key;
+	const char *packed;
 	int changed; /* it replaced a fresh copy that read otherwise */
 };
 
@@ -490,32 +535,33 @@ static void record_put(void *arg)
  * belongs in the list: it does unless it was deleted since.
  */
 static int list_record(struct school *s, const struct fence_ticket *t,
-		       const char *email, cJSON *u)
+		       const char *email, cJSON *u, struct pack_bufs *bufs)
 {
-	struct record_put rp = {s->cache, key_of("user:", email), NULL, 0};
+	struct record_put rp = {s->cache, NULL, NULL, 0};
 	enum fence_news news;
 
-	if (!rp.key) {
+	buf_resize(&bufs->key, 0);
+	if (buf_puts(&bufs->key, "user:") || buf_puts(&bufs->key, email)) {
 		/* Not cached only costs a fetch. */
 		news = fence_news(s->fence, t, email);
 		cJSON_Delete(u);
 		return news != FENCE_GONE;
 	}
-	/* email points into u, which pack frees: use the key's copy. */
+	rp.key = buf_at(&bufs->key, 0);
+	/* email points into u, which packing frees: use the key's copy. */
 	email = rp.key + strlen("user:");
 	/* Packing is the slow part: not under the fence's lock. */
-	rp.packed = pack(s, u);
-	if (rp.packed)
+	if (!pack_reusing(s, u, bufs)) {
+		rp.packed = buf_at(&bufs->packed, 0);
 		news = fence_put(s->fence, t, email, record_put, &rp);
-	else
+	} else {
 		news = fence_news(s->fence, t, email);
+	}
 	/* A record that changed elsewhere since it was cached: the kernel's
 	 * copies of the member's files go (their cached copy's expiry no
 	 * longer comes). */
 	if (rp.changed)
 		kernel_forget_member(s, email, 0);
-	free(rp.packed);
-	free(rp.key);
 	return news != FENCE_GONE;
 }
 
@@ -592,10 +638,11 @@ struct page_line {
 	const struct fence_ticket *ticket;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	cJSON *pages;	   /* array of pages (arrays of records) waiting */
-	int closed;	   /* no more pages will come */
-	struct buf emails; /* the list (school_list_first) so far */
-	int oom;	   /* an email could not be added */
+	cJSON *pages;	       /* array of pages (arrays of records) waiting */
+	int closed;	       /* no more pages will come */
+	struct buf emails;     /* the list (school_list_first) so far */
+	int oom;	       /* an email could not be added */
+	struct pack_bufs bufs; /* the storing thread's */
 	pthread_t thread;
 	int threaded; /* the thread runs; else pages are stored inline */
 };
@@ -616,7 +663,7 @@ static void page_store(struct page_line *pl, cJSON *users)
 		/* email points into u, which list_record takes. */
 		if (buf_append(&pl->emails, email, strlen(email) + 1))
 			pl->oom = 1;
-		if (!list_record(pl->s, pl->ticket, email, u))
+		if (!list_record(pl->s, pl->ticket, email, u, &pl->bufs))
 			buf_resize(&pl->emails, at);
 	}
 	cJSON_Delete(users);
@@ -734,6 +781,7 @@ static cJSON *page_line_end(struct page_line *pl)
 	pthread_cond_destroy(&pl->cond);
 	pthread_mutex_destroy(&pl->lock);
 	cJSON_Delete(pl->pages);
+	pack_bufs_free(&pl->bufs);
 	if (pl->oom) {
 		buf_free(&pl->emails);
 		return NULL;

@@ -184,6 +184,18 @@ static void test_bad(void)
 	ok(p && !strcmp(p, "{\x01\"unterminated"),
 	   "an unterminated string is kept as it is (%s)", p ? p : "NULL");
 	free(p);
+
+	/* pack_into appends, and leaves the buffer as it was on refusal. */
+	buf_puts(&out, "kept");
+	ok(packrec_pack_into(d, "{\"a\":2}", &out) == 0 &&
+		   !strcmp(buf_at(&out, 0), "kept{\x01"
+					    "2}"),
+	   "pack_into appends the packed form (%s)", buf_at(&out, 0));
+	ok(packrec_pack_into(d, "{\"a\":\"x\ny\"}", &out) == -EINVAL &&
+		   !strcmp(buf_at(&out, 0), "kept{\x01"
+					    "2}"),
+	   "pack_into refuses a control byte with EINVAL, buffer unchanged");
+	buf_free(&out);
 	packrec_free(d);
 }
 
