@@ -38,6 +38,9 @@
 #include "school.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -826,6 +829,24 @@ static void renew_records(struct school *s, const cJSON *list)
 	}
 }
 
+/* A listing of at least this many pages gives freed memory back. */
+#define TRIM_PAGES 100
+
+/*
+ * A listing that replaces records (the roster listed again after
+ * cache_ttl) frees as much as it stores, and its new records come from
+ * whichever malloc arena its storing thread was given: the old ones may
+ * leave another arena all but empty, yet mapped. At 100,000 members
+ * that was 0.9 KiB a member more; malloc_trim gives such pages back (a
+ * few milliseconds, once per listing of 100 pages or more).
+ */
+static void give_back_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* Pages through #2. Each record goes to the cache as user:<email>; the
  * list itself keeps only the emails. */
 static int fetch_members(void *arg, cJSON **out)
@@ -863,6 +884,8 @@ static int fetch_members(void *arg, cJSON **out)
 		r = -ENOMEM;
 	if (!r)
 		renew_records(s, emails);
+	if (!r && pages >= TRIM_PAGES)
+		give_back_memory();
 	if (!r && is_roster(lf->f)) {
 		__atomic_store_n(&s->roster_pages, (unsigned long)pages,
 				 __ATOMIC_RELEASE);
