@@ -98,7 +98,7 @@ struct school {
 	cJSON *held_log;	  /* changes made while a walk runs */
 	pthread_cond_t held_cond; /* a walk ended */
 	unsigned long changes;	  /* changes and refreshes (atomic) */
-	/* Expired records fetched one by one (relist_due, atomic): */
+	/* Expired records fetched one by one (relisted, atomic): */
 	unsigned long roster_pages; /* pages of the last roster listing */
 	unsigned long relist_debt;  /* records fetched since it expired */
 };
@@ -255,14 +255,14 @@ static char *key_of_pair(const char *prefix, const char *a, const char *b)
 	return buf_steal(&k);
 }
 
-/* "roster" for the unfiltered list, "list:..." for filtered ones: a
- * change to one member's grants drops list:* but keeps the roster. */
 /* 1 for the filter of the full member list (users/). */
 static int is_roster(const struct api_user_filter *f)
 {
 	return !f || (!f->offer_id && !f->course_id && f->active < 0);
 }
 
+/* "roster" for the unfiltered list, "list:..." for filtered ones: a
+ * change to one member's grants drops list:* but keeps the roster. */
 static char *list_key(const struct api_user_filter *f)
 {
 	struct buf k = {0};
