@@ -376,24 +376,20 @@ static void pack_bufs_free(struct pack_bufs *b)
 	buf_free(&b->packed);
 }
 
-/* Appends the compact JSON text of a cached record (a packed text value)
- * to out (nothing on failure). */
+/* Appends the compact JSON text of a cached record to out (nothing on
+ * failure). Records are only ever cached packed, as text values
+ * (put_record, record_put), never as cJSON. */
 static int unpack_text(struct school *s, const struct cval *packed,
 		       struct buf *out)
 {
 	size_t start = out->len;
-	char *text;
 	int r;
 
-	if (!packed->json) {
-		r = packrec_unpack(s->packrec, packed->text, out);
-		if (r)
-			buf_resize(out, start);
-		return r;
-	}
-	text = cJSON_PrintUnformatted(packed->json); /* not packed */
-	r = text ? buf_puts(out, text) : -ENOMEM;
-	free(text);
+	if (packed->json)
+		return -EIO;
+	r = packrec_unpack(s->packrec, packed->text, out);
+	if (r)
+		buf_resize(out, start);
 	return r;
 }
 
@@ -404,8 +400,6 @@ static int unpack(struct school *s, struct cval *packed, struct cval **out)
 	cJSON *record;
 	int r;
 
-	if (packed->json) /* not packed: share it */
-		return (*out = cval_get(packed)) ? 0 : -ENOMEM;
 	r = unpack_text(s, packed, &text);
 	record = r ? NULL : cJSON_Parse(buf_at(&text, 0));
 	buf_free(&text);
@@ -427,7 +421,7 @@ static void kernel_forget_member(struct school *s, const char *email,
 static int record_differs(struct cache *c, const char *key, const char *packed)
 {
 	struct cval *old = cache_peek(c, key);
-	int differs = old && (old->json || strcmp(old->text, packed));
+	int differs = old && !old->json && strcmp(old->text, packed);
 
 	cval_put(old);
 	return differs;
