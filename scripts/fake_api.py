@@ -24,11 +24,14 @@ Design
   after splitting the raw path on "/" and percent-decoding each segment once,
   so "%2F" inside an email or an id never splits it.
 * Pipeline for an API request (never for /_fake/): down (close, no answer) ->
-  sleep latency_ms + hang_ms -> route (unknown: 404) -> API key (401) ->
+  sleep hang_ms -> route (unknown: 404) -> API key (401) ->
   rate limits (429) -> random faults (error_rate, malformed_rate, drop_rate)
-  -> JSON body (400) -> handler -> for GET /v1/users/list, sleep
-  list_reply_ms (the page is a snapshot of the state when the handler ran,
-  delivered late: a change made meanwhile reaches the client first).  Injected faults pre-empt the handler, so a
+  -> JSON body (400) -> handler -> sleep what is left of latency_ms (the
+  time from the request's arrival to its answer, the fake's own work
+  included, as a client measures a real API's latency) -> for GET
+  /v1/users/list, sleep list_reply_ms (the page is a snapshot of the state
+  when the handler ran, delivered late: a change made meanwhile reaches the
+  client first).  Injected faults pre-empt the handler, so a
   faulted request never changes state; tests can rely on that.  The
   rate-limit windows count only requests they let through, so after a 429 a
   client that waits Retry-After seconds does get through.
@@ -1197,7 +1200,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _dispatch(self):
-        arrived = time.time()
+        arrived, started = time.time(), time.monotonic()
         split = urlsplit(self.path)
         try:
             raw = self._read_body()
@@ -1211,7 +1214,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(early or self._control(split, raw))
             return
         route, args = match_route(self.command, path_segments(split.path))
-        resp = early or self._api(route, args, split, raw)
+        resp = early or self._api(route, args, split, raw, started)
         endpoint = route.name if route else "other"
         self.server.state.record(arrived, self.command, self.path, endpoint,
                                  resp.status, json_or_none(raw), resp.fault)
@@ -1235,15 +1238,27 @@ class Handler(BaseHTTPRequestHandler):
         return given is not None and hmac.compare_digest(
             given.encode("utf-8", "surrogateescape"), self.server.api_key)
 
-    def _api(self, route, args, split, raw):
+    def _api(self, route, args, split, raw, started):
         st = self.server.state
         with st.lock:
             cfg = dict(st.config)
         if cfg["down"]:
             return Response(0, fault="down")
-        delay = cfg["latency_ms"] + cfg["hang_ms"]
-        if delay:
-            time.sleep(delay / 1000)        # outside the lock
+        if cfg["hang_ms"]:
+            time.sleep(cfg["hang_ms"] / 1000)   # outside the lock
+        resp = self._answer(route, args, split, raw, cfg)
+        # latency_ms is the time the server takes to answer, its own work
+        # included (what a client measures of a real API): only the part
+        # that work did not use is slept, outside the lock.
+        rest = (cfg["hang_ms"] + cfg["latency_ms"]) / 1000 - (time.monotonic() - started)
+        if cfg["latency_ms"] and rest > 0:
+            time.sleep(rest)
+        if cfg["list_reply_ms"] and route is not None and route.name == "GET /v1/users/list":
+            time.sleep(cfg["list_reply_ms"] / 1000)     # outside the lock
+        return resp
+
+    def _answer(self, route, args, split, raw, cfg):
+        st = self.server.state
         if route is None:
             return error_response(404, f"Cannot {self.command} {split.path}")
         if not self._authorised():
@@ -1262,8 +1277,6 @@ class Handler(BaseHTTPRequestHandler):
                 return error_response(e.status, e.message)
             resp = call_locked(st, route.handler, args,
                                parse_qs(split.query, keep_blank_values=True), body)
-        if cfg["list_reply_ms"] and route.name == "GET /v1/users/list":
-            time.sleep(cfg["list_reply_ms"] / 1000)     # outside the lock
         return resp
 
     def _fault(self, fault, cfg):
@@ -1417,7 +1430,8 @@ def parse_args(argv):
                    help="number of seeded members (default 200)")
     p.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
     p.add_argument("--latency-ms", type=non_negative, default=0,
-                   help="added delay on every API request (default 0)")
+                   help="time each API request takes to be answered, the fake's "
+                        "own work included (default 0)")
     p.add_argument("--progress-rps", type=non_negative, default=4,
                    help="course-progress requests per second, 0 = unlimited (default 4)")
     p.add_argument("--global-rps", type=non_negative, default=0,
