@@ -1135,6 +1135,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         return True
 
+    def parse_request(self):
+        # A request's time starts when its request line has arrived:
+        # latency_ms covers parsing its headers as well.
+        self.started = time.monotonic()
+        return super().parse_request()
+
     def do_GET(self):
         self._dispatch()
 
@@ -1200,7 +1206,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _dispatch(self):
-        arrived, started = time.time(), time.monotonic()
+        arrived, started = time.time(), self.started
         split = urlsplit(self.path)
         try:
             raw = self._read_body()
